@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Provisions the K3s server (controller) of the cluster. Run by Vagrant as root, with
+# the settings in its environment (see the Vagrantfile); safe to run again.
+set -euo pipefail
+# shellcheck source=k3s-common.sh
+. "$(dirname "$0")/k3s-common.sh"
+trap cleanup_airgap EXIT
+
+[ -n "${NODE_IP:-}" ] || die "NODE_IP must be set (the private address of the server)"
+iface=${FLANNEL_IFACE:-$(interface_of "$NODE_IP")}
+
+# The kubeconfig stays unreadable to other users; the vagrant user reads it through
+# its group so that `vagrant ssh -c kubectl` works without sudo.
+kubeconfig_access="--write-kubeconfig-mode 600"
+if getent group vagrant >/dev/null; then
+  kubeconfig_access="--write-kubeconfig-mode 640 --write-kubeconfig-group vagrant"
+fi
+
+# shellcheck disable=SC2086 # K3S_EXTRA_FLAGS is a list of flags
+install_k3s k3s.service "server --node-ip $NODE_IP --advertise-address $NODE_IP --tls-san $NODE_IP --flannel-iface $iface $kubeconfig_access ${K3S_EXTRA_FLAGS:-}"
+
+# Ready for kubectl before Vagrant says the machine is up.
+wait=${API_WAIT:-600}
+log "waiting up to ${wait} s for the API and this node to be Ready"
+deadline=$((SECONDS + wait))
+until k3s kubectl get nodes --no-headers 2>/dev/null | grep -qi "^$(hostname)[[:space:]]\+Ready"; do
+  [ "$SECONDS" -lt "$deadline" ] || die "K3s did not become Ready within ${wait} s; 'sudo journalctl -u k3s' on $(hostname) tells why"
+  sleep 2
+done
+log "K3s server is Ready at https://$NODE_IP:6443"

@@ -1,0 +1,159 @@
+//DEPS info.picocli:picocli:4.7.7
+//DEPS org.slf4j:slf4j-nop:2.0.17
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Option;
+
+/**
+ * What every step shares: exit codes, one-line error messages instead of stack traces,
+ * the log (stderr only; stdout carries nothing but the step's JSON), and reading stdin.
+ */
+final class Cli {
+    private Cli() {}
+
+    // Exit codes, listed in every --help (exitCodeListHeading) and in the README.
+    static final int OK = 0;
+    static final int FAILED = 1;          // the step ran and failed (see the message)
+    static final int USAGE = 2;           // bad flags or values, refused before doing anything
+    static final int MISSING_TOOL = 3;    // vagrant, a provider or kubectl is not installed
+    static final int BAD_INPUT = 4;       // the JSON on stdin is missing, malformed or of another format
+    static final int SSH_FAILED = 5;      // a host could not be reached or refused us
+    static final int TIMED_OUT = 6;       // nodes did not become Ready in time
+    static final int REFUSED = 7;         // would overwrite something of the user's without consent
+
+    static final String[] EXIT_CODES = {
+        "0:success",
+        "1:the step failed (the message says why)",
+        "2:bad flags or values, nothing done",
+        "3:a required tool (vagrant, a provider, kubectl) is missing",
+        "4:stdin JSON missing, malformed or of another format",
+        "5:SSH connection or authentication failed",
+        "6:timed out waiting for nodes to be Ready",
+        "7:refused to overwrite something without --replace",
+    };
+
+    /** A failure the user can act on: its message is printed alone, with its exit code. */
+    static final class Failure extends RuntimeException {
+        final int exitCode;
+
+        Failure(int exitCode, String message) {
+            super(message);
+            this.exitCode = exitCode;
+        }
+
+        Failure(int exitCode, String message, Throwable cause) {
+            super(message, cause);
+            this.exitCode = exitCode;
+        }
+    }
+
+    static Failure fail(int exitCode, String message) {
+        return new Failure(exitCode, message);
+    }
+
+    /** Builds the command line of a step with the shared error handling. */
+    static CommandLine commandLine(Callable<Integer> command) {
+        CommandLine cmd = new CommandLine(command);
+        cmd.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
+            PrintWriter err = commandLine.getErr();
+            String name = commandLine.getCommandName();
+            if (ex instanceof Failure failure) {
+                err.println(name + ": " + failure.getMessage());
+                err.flush();
+                return failure.exitCode;
+            }
+            err.println(name + ": unexpected error: " + ex);
+            if (System.getenv("K3S_VAGRANT_DEBUG") != null) {
+                ex.printStackTrace(err);
+            } else {
+                err.println(name + ": set K3S_VAGRANT_DEBUG=1 for the stack trace");
+            }
+            err.flush();
+            return FAILED;
+        });
+        return cmd;
+    }
+
+    static int run(Callable<Integer> command, String... args) {
+        return commandLine(command).execute(args);
+    }
+
+    /** Logging options shared by every step. */
+    static final class LogOptions {
+        @Option(names = {"-q", "--quiet"}, description = "Print only errors on stderr.")
+        boolean quiet;
+
+        @Option(names = {"-v", "--verbose"}, description = "Also print every line the tools print (vagrant, installers).")
+        boolean verbose;
+    }
+
+    /** The log: stderr only, plain lines, "==>" for a step, so pipelines keep stdout clean. */
+    static final class Log {
+        private final PrintWriter err;
+        private final String name;
+        private final LogOptions options;
+        private final long started = System.nanoTime();
+
+        Log(PrintWriter err, String name, LogOptions options) {
+            this.err = err;
+            this.name = name;
+            this.options = options == null ? new LogOptions() : options;
+        }
+
+        void step(String message) {
+            if (!options.quiet) print("==> " + message);
+        }
+
+        void info(String message) {
+            if (!options.quiet) print("    " + message);
+        }
+
+        /** A line printed by a tool we run: shown with -v only, and always kept for errors. */
+        void detail(String line) {
+            if (options.verbose && !options.quiet) print("    | " + line);
+        }
+
+        void warn(String message) {
+            print("warning: " + message);
+        }
+
+        private synchronized void print(String line) {
+            long seconds = (System.nanoTime() - started) / 1_000_000_000L;
+            err.printf("%s [%3ds] %s%n", name, seconds, line);
+            err.flush();
+        }
+    }
+
+    /**
+     * Reads what is piped into the step. Returns null when nothing is piped (stdin is a
+     * terminal), so a step can fall back to its flags instead of hanging on the keyboard.
+     */
+    static String readPipedStdin(InputStream in) {
+        try {
+            if (in == System.in && stdinIsTerminal()) {
+                return null;
+            }
+            ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+            in.transferTo(bytes);
+            return bytes.toString(StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw fail(BAD_INPUT, "cannot read stdin: " + e.getMessage());
+        }
+    }
+
+    /** isatty(0): Java has no call for it; Linux shows it in /proc, elsewhere ask for a console. */
+    static boolean stdinIsTerminal() {
+        try {
+            String target = java.nio.file.Files.readSymbolicLink(java.nio.file.Path.of("/proc/self/fd/0")).toString();
+            return target.startsWith("/dev/pts/") || target.startsWith("/dev/tty") || target.equals("/dev/console");
+        } catch (IOException | UnsupportedOperationException e) {
+            return System.console() != null;
+        }
+    }
+}

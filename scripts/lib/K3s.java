@@ -1,0 +1,185 @@
+//SOURCES Cli.java
+//SOURCES Cluster.java
+//SOURCES Ssh.java
+//SOURCES Vagrant.java
+//SOURCES Addresses.java
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.TreeSet;
+import picocli.CommandLine.Option;
+
+/** K3s as the steps see it: reaching a cluster's nodes, reading the server, waiting for Ready. */
+final class K3s {
+    private K3s() {}
+
+    static final String TOKEN_PATH = "/var/lib/rancher/k3s/server/node-token";
+    static final String KUBECONFIG_PATH = "/etc/rancher/k3s/k3s.yaml";
+
+    /** A node as `kubectl get nodes -o json` reports it. */
+    record NodeStatus(String name, boolean ready, String internalIp, String version, boolean controlPlane) { }
+
+    /** Options for how to reach a cluster's server when no cluster JSON is piped in. */
+    static final class ServerOptions {
+        @Option(names = "--cluster", paramLabel = "FILE",
+            description = "Read the cluster JSON from FILE ('-' for stdin). Default: stdin when something is piped in.")
+        String clusterFile;
+
+        @Option(names = "--server-host", paramLabel = "USER@ADDR", description = "The K3s server, over SSH (instead of the cluster JSON).")
+        String serverHost;
+
+        @Option(names = "--server-machine", paramLabel = "NAME", description = "The K3s server as a Vagrant machine of --vagrant-dir.")
+        String serverMachine;
+
+        @Option(names = "--vagrant-dir", paramLabel = "DIR", description = "The Vagrant folder of --server-machine.")
+        Path vagrantDir;
+
+        @Option(names = "--server-ip", paramLabel = "ADDR",
+            description = "The address agents and kubectl use for the server's API (default: the address of --server-host).")
+        String serverIp;
+
+        @Option(names = "--server-ssh-key", paramLabel = "FILE", description = "Private key for --server-host (default: ~/.ssh/id_*).")
+        Path serverSshKey;
+
+        @Option(names = "--server-ssh-port", paramLabel = "PORT", defaultValue = "22", description = "SSH port of --server-host (default: ${DEFAULT-VALUE}).")
+        int serverSshPort;
+
+        @Option(names = "--name", paramLabel = "NAME", description = "Cluster name, for flags-only use (default: the server's host name).")
+        String name;
+
+        boolean givesServer() {
+            return serverHost != null || serverMachine != null;
+        }
+
+        /** The cluster from --cluster, piped stdin, or the server flags, in that order. */
+        Cluster cluster(java.io.InputStream stdin) {
+            if (serverHost != null && serverMachine != null) {
+                throw Cli.fail(Cli.USAGE, "give --server-host or --server-machine, not both");
+            }
+            if (clusterFile != null) {
+                if (givesServer()) throw Cli.fail(Cli.USAGE, "give --cluster or the --server-* flags, not both");
+                if (clusterFile.equals("-")) return Cluster.parse(Cli.readPipedStdin(stdin), "stdin");
+                try {
+                    return Cluster.parse(java.nio.file.Files.readString(Path.of(clusterFile)), clusterFile);
+                } catch (java.io.IOException e) {
+                    throw Cli.fail(Cli.BAD_INPUT, "cannot read " + clusterFile + ": " + e.getMessage());
+                }
+            }
+            if (!givesServer()) {
+                String piped = Cli.readPipedStdin(stdin);
+                if (piped == null) {
+                    throw Cli.fail(Cli.BAD_INPUT, "no cluster given: pipe k3s-up's JSON in (k3s-up | ...), "
+                        + "or name the server with --server-host USER@ADDR or --server-machine NAME --vagrant-dir DIR");
+                }
+                return Cluster.parse(piped, "stdin");
+            }
+            String ip = serverIp;
+            Cluster.Access access;
+            String nodeName;
+            if (serverMachine != null) {
+                if (vagrantDir == null) throw Cli.fail(Cli.USAGE, "--server-machine needs --vagrant-dir, the folder of its Vagrantfile");
+                if (ip == null) throw Cli.fail(Cli.USAGE, "--server-machine needs --server-ip, the server's private address (e.g. 192.168.56.110)");
+                access = Cluster.Access.vagrant(serverMachine);
+                nodeName = serverMachine;
+            } else {
+                String host = serverHost.substring(serverHost.lastIndexOf('@') + 1);
+                if (ip == null) ip = host;
+                access = new Cluster.Access(null, serverHost, serverSshPort, serverSshKey == null ? null : serverSshKey.toString());
+                nodeName = host;
+            }
+            Addresses.requireIpv4(ip, "--server-ip");
+            String clusterName = name != null ? name : nodeName;
+            return new Cluster(clusterName, null, vagrantDir == null ? null : vagrantDir.toAbsolutePath().toString(),
+                "https://" + ip + ":6443", List.of(new Cluster.Node(nodeName, "server", ip, access)), null);
+        }
+    }
+
+    /** Opens SSH to a node of the cluster, the Vagrant way or the plain way. */
+    static Ssh connect(Cluster cluster, Cluster.Node node, Ssh.HostKeyCheck check, Path knownHosts, Duration retryFor, Cli.Log log) {
+        Cluster.Access access = node.ssh();
+        if (access.vagrantMachine() != null) {
+            Vagrant vagrant = new Vagrant(Path.of(cluster.vagrantDir()), log);
+            return Ssh.connect(Ssh.Target.ofVagrantSshConfig(access.vagrantMachine(), vagrant.sshConfig(access.vagrantMachine())), retryFor, log);
+        }
+        Path key = access.key() == null ? null : Path.of(access.key());
+        int port = access.port() == null ? 22 : access.port();
+        return Ssh.connect(Ssh.Target.ofAddress(access.address(), port, key, knownHosts, check), retryFor, log);
+    }
+
+    /** The server's full join token (K10<ca-hash>::server:<secret>): a secret, kept in memory only. */
+    static byte[] nodeToken(Ssh server) {
+        String token = server.run(server.sudo() + "cat " + TOKEN_PATH, "reading the K3s join token (" + TOKEN_PATH + ")").strip();
+        if (token.isEmpty()) throw Cli.fail(Cli.FAILED, TOKEN_PATH + " is empty on " + server.target.label() + ": is K3s's server running?");
+        return token.getBytes(StandardCharsets.UTF_8);
+    }
+
+    static String kubeconfig(Ssh server) {
+        return server.run(server.sudo() + "cat " + KUBECONFIG_PATH, "reading " + KUBECONFIG_PATH + " (is this a K3s server?)");
+    }
+
+    /** The nodes the server knows, from `k3s kubectl get nodes -o json`. */
+    static List<NodeStatus> nodes(Ssh server) {
+        Ssh.Result result = server.exec(server.sudo() + "k3s kubectl get nodes -o json", null, Duration.ofSeconds(60));
+        if (!result.ok()) return List.of(); // API not up yet: no node is Ready
+        JsonNode root;
+        try {
+            root = Cluster.JSON.readTree(result.stdout());
+        } catch (java.io.IOException e) {
+            return List.of();
+        }
+        List<NodeStatus> nodes = new ArrayList<>();
+        for (JsonNode item : root.path("items")) {
+            boolean ready = false;
+            for (JsonNode condition : item.path("status").path("conditions")) {
+                if (condition.path("type").asText().equals("Ready")) ready = condition.path("status").asText().equals("True");
+            }
+            String ip = null;
+            for (JsonNode address : item.path("status").path("addresses")) {
+                if (address.path("type").asText().equals("InternalIP")) ip = address.path("address").asText();
+            }
+            boolean controlPlane = item.path("metadata").path("labels").has("node-role.kubernetes.io/control-plane");
+            nodes.add(new NodeStatus(item.path("metadata").path("name").asText(), ready, ip,
+                item.path("status").path("nodeInfo").path("kubeletVersion").asText(""), controlPlane));
+        }
+        return nodes;
+    }
+
+    /** Kubernetes lowercases host names for node names. */
+    static String nodeName(String hostname) {
+        return hostname.toLowerCase(Locale.ROOT);
+    }
+
+    /** Polls until every named node is Ready, or fails with TIMED_OUT naming those that are not. */
+    static List<NodeStatus> waitReady(Ssh server, Set<String> hostnames, Duration timeout, Cli.Log log) {
+        Set<String> wanted = new TreeSet<>();
+        hostnames.forEach(h -> wanted.add(nodeName(h)));
+        long deadline = System.nanoTime() + timeout.toNanos();
+        Set<String> lastMissing = Set.of();
+        while (true) {
+            List<NodeStatus> nodes = nodes(server);
+            Set<String> missing = new TreeSet<>(wanted);
+            nodes.stream().filter(NodeStatus::ready).forEach(n -> missing.remove(n.name()));
+            if (missing.isEmpty()) return nodes;
+            if (!missing.equals(lastMissing)) {
+                log.info("waiting for node(s) " + String.join(", ", missing) + " to be Ready");
+                lastMissing = missing;
+            }
+            if (System.nanoTime() > deadline) {
+                throw Cli.fail(Cli.TIMED_OUT, "node(s) " + String.join(", ", missing) + " not Ready after " + timeout.toSeconds()
+                    + " s; on the server, 'sudo k3s kubectl get nodes -o wide' and 'sudo journalctl -u k3s' (agents: -u k3s-agent) tell why");
+            }
+            try {
+                Thread.sleep(2000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw Cli.fail(Cli.FAILED, "interrupted while waiting for nodes");
+            }
+        }
+    }
+}

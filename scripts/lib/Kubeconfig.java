@@ -1,0 +1,223 @@
+//DEPS com.fasterxml.jackson.dataformat:jackson-dataformat-yaml:2.20.1
+//SOURCES Cli.java
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import com.fasterxml.jackson.dataformat.yaml.YAMLGenerator;
+import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * K3s's kubeconfig made usable from the host: its YAML fields edited (never a text
+ * search-and-replace), merged into the user's kubeconfig keeping every other entry,
+ * written atomically with mode 600.
+ */
+final class Kubeconfig {
+    private Kubeconfig() {}
+
+    static final YAMLMapper YAML = new YAMLMapper(YAMLFactory.builder()
+        .disable(YAMLGenerator.Feature.WRITE_DOC_START_MARKER)
+        .disable(YAMLGenerator.Feature.SPLIT_LINES)
+        .enable(YAMLGenerator.Feature.MINIMIZE_QUOTES)
+        .build());
+
+    private static final List<String> SECTIONS = List.of("clusters", "users", "contexts");
+
+    /** Parses a kubeconfig; an empty text is an empty config. Invalid YAML is refused, naming the file. */
+    static ObjectNode parse(String text, String source) {
+        if (text == null || text.isBlank()) {
+            ObjectNode empty = YAML.createObjectNode();
+            empty.put("apiVersion", "v1");
+            empty.put("kind", "Config");
+            return empty;
+        }
+        JsonNode root;
+        try {
+            root = YAML.readTree(text);
+        } catch (IOException e) {
+            throw Cli.fail(Cli.REFUSED, source + " is not valid YAML, so it was left untouched: fix or move it, "
+                + "or write to another file with --output (" + firstLine(e.getMessage()) + ")");
+        }
+        if (root == null || root.isMissingNode() || root.isNull()) return parse("", source);
+        if (!root.isObject() || (root.has("kind") && !"Config".equals(root.get("kind").asText()))) {
+            throw Cli.fail(Cli.REFUSED, source + " is not a kubeconfig (no 'kind: Config' mapping), so it was left untouched");
+        }
+        for (String section : SECTIONS) {
+            if (root.has(section) && !root.get(section).isNull() && !root.get(section).isArray()) {
+                throw Cli.fail(Cli.REFUSED, source + ": '" + section + "' is not a list, so the file was left untouched");
+            }
+        }
+        return (ObjectNode) root;
+    }
+
+    /**
+     * K3s's /etc/rancher/k3s/k3s.yaml points at 127.0.0.1 and names everything "default":
+     * point its cluster at serverUrl and name cluster, user and context after the cluster.
+     */
+    static ObjectNode forHost(String k3sYaml, String serverUrl, String name) {
+        ObjectNode config = parse(k3sYaml, "the server's /etc/rancher/k3s/k3s.yaml");
+        for (String section : SECTIONS) {
+            JsonNode list = config.get(section);
+            if (list == null || !list.isArray() || list.size() != 1) {
+                throw Cli.fail(Cli.FAILED, "the server's kubeconfig should hold exactly one entry in '" + section
+                    + "' (K3s writes one); it holds " + (list == null ? 0 : list.size()));
+            }
+            ObjectNode entry = (ObjectNode) list.get(0);
+            entry.put("name", name);
+        }
+        ObjectNode cluster = (ObjectNode) config.get("clusters").get(0).get("cluster");
+        if (cluster == null || !cluster.hasNonNull("certificate-authority-data")) {
+            throw Cli.fail(Cli.FAILED, "the server's kubeconfig has no certificate-authority-data: is it K3s's?");
+        }
+        cluster.put("server", serverUrl);
+        ObjectNode context = (ObjectNode) config.get("contexts").get(0).get("context");
+        context.put("cluster", name);
+        context.put("user", name);
+        config.put("current-context", name);
+        return config;
+    }
+
+    /**
+     * Adds ours to existing, replacing entries of the same name only when they are the same
+     * cluster (same server URL) or replace is set; every other entry stays as it was.
+     */
+    static ObjectNode merge(ObjectNode existing, ObjectNode ours, boolean replace, String source) {
+        String name = ours.get("current-context").asText();
+        String ourServer = ours.get("clusters").get(0).get("cluster").get("server").asText();
+        String theirServer = serverOf(existing, name);
+        if (theirServer != null && !theirServer.equals(ourServer) && !replace) {
+            throw Cli.fail(Cli.REFUSED, source + " already has a cluster or context named '" + name + "' for " + theirServer
+                + " (this cluster is " + ourServer + "): nothing was changed. Pass --replace to overwrite it, "
+                + "or --context to choose another name");
+        }
+        ObjectNode merged = existing.deepCopy();
+        if (!merged.has("apiVersion")) merged.put("apiVersion", "v1");
+        if (!merged.has("kind")) merged.put("kind", "Config");
+        for (String section : SECTIONS) {
+            ArrayNode list = merged.has(section) && merged.get(section).isArray() ? (ArrayNode) merged.get(section) : merged.putArray(section);
+            JsonNode entry = ours.get(section).get(0);
+            boolean replaced = false;
+            for (int i = 0; i < list.size(); i++) {
+                if (name.equals(list.get(i).path("name").asText(null))) {
+                    list.set(i, entry.deepCopy());
+                    replaced = true;
+                }
+            }
+            if (!replaced) list.add(entry.deepCopy());
+        }
+        merged.put("current-context", name);
+        return merged;
+    }
+
+    /** The server URL of the cluster named name, or of the cluster its context names; null if neither exists. */
+    static String serverOf(ObjectNode config, String name) {
+        String clusterName = name;
+        for (JsonNode context : config.path("contexts")) {
+            if (name.equals(context.path("name").asText(null))) {
+                clusterName = context.path("context").path("cluster").asText(name);
+            }
+        }
+        for (String candidate : List.of(clusterName, name)) {
+            for (JsonNode cluster : config.path("clusters")) {
+                if (candidate.equals(cluster.path("name").asText(null))) {
+                    return cluster.path("cluster").path("server").asText("");
+                }
+            }
+        }
+        for (JsonNode context : config.path("contexts")) {
+            if (name.equals(context.path("name").asText(null))) return "";
+        }
+        return null;
+    }
+
+    static String toYaml(ObjectNode config) {
+        try {
+            return YAML.writeValueAsString(config);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** The file `kubectl` uses: the first entry of $KUBECONFIG, else ~/.kube/config. */
+    static Path defaultPath(Map<String, String> environment) {
+        String list = environment.getOrDefault("KUBECONFIG", "");
+        for (String entry : list.split(java.io.File.pathSeparator)) {
+            if (!entry.isBlank()) return Path.of(entry);
+        }
+        return Path.of(System.getProperty("user.home"), ".kube", "config");
+    }
+
+    static String read(Path file) {
+        try {
+            return Files.exists(file) ? Files.readString(file, StandardCharsets.UTF_8) : "";
+        } catch (AccessDeniedException e) {
+            throw Cli.fail(Cli.FAILED, "cannot read " + file + " (permission denied): nothing was changed");
+        } catch (IOException e) {
+            throw Cli.fail(Cli.FAILED, "cannot read " + file + ": " + e.getMessage() + "; nothing was changed");
+        }
+    }
+
+    /** Copies file to file.k3s-vagrant-backup-TIME (mode 600) and returns the copy's path. */
+    static Path backup(Path file) {
+        Path copy = file.resolveSibling(file.getFileName() + ".k3s-vagrant-backup-"
+            + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
+        writeAtomically(copy, read(file));
+        return copy;
+    }
+
+    /**
+     * Writes text to file with mode 600 through a temporary file in the same folder and a
+     * rename, so a reader sees the old file or the new one, never half of one.
+     */
+    static void writeAtomically(Path file, String text) {
+        Path dir = file.toAbsolutePath().getParent();
+        Path temp = null;
+        try {
+            if (!Files.isDirectory(dir)) {
+                Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+            }
+            temp = Files.createTempFile(dir, "." + file.getFileName() + ".", ".tmp",
+                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+            try (FileChannel channel = FileChannel.open(temp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+                channel.write(java.nio.ByteBuffer.wrap(text.getBytes(StandardCharsets.UTF_8)));
+                channel.force(true);
+            }
+            Files.move(temp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            temp = null;
+        } catch (AccessDeniedException e) {
+            throw Cli.fail(Cli.FAILED, "cannot write " + file + " (permission denied on " + e.getFile() + "): nothing was changed; "
+                + "fix the permissions or write elsewhere with --output");
+        } catch (IOException e) {
+            throw Cli.fail(Cli.FAILED, "cannot write " + file + ": " + e.getMessage() + "; nothing was changed");
+        } finally {
+            if (temp != null) {
+                try {
+                    Files.deleteIfExists(temp);
+                } catch (IOException ignored) {
+                    // the write already failed; that failure is the one to report
+                }
+            }
+        }
+    }
+
+    private static String firstLine(String text) {
+        if (text == null) return "";
+        int newline = text.indexOf('\n');
+        return newline < 0 ? text : text.substring(0, newline);
+    }
+}

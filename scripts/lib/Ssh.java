@@ -1,0 +1,390 @@
+//DEPS com.github.mwiede:jsch:2.28.8
+//SOURCES Cli.java
+
+import com.jcraft.jsch.ChannelExec;
+import com.jcraft.jsch.ChannelSftp;
+import com.jcraft.jsch.HostKey;
+import com.jcraft.jsch.HostKeyRepository;
+import com.jcraft.jsch.JSch;
+import com.jcraft.jsch.JSchException;
+import com.jcraft.jsch.Session;
+import com.jcraft.jsch.SftpException;
+import com.jcraft.jsch.UserInfo;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.ConnectException;
+import java.net.NoRouteToHostException;
+import java.net.SocketTimeoutException;
+import java.net.UnknownHostException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Consumer;
+
+/** SSH to a Vagrant machine or any host, with JSch: run commands, upload files. */
+final class Ssh implements AutoCloseable {
+
+    /** How an unknown or changed host key is treated (OpenSSH's StrictHostKeyChecking). */
+    enum HostKeyCheck {
+        /** remember a new host's key in known_hosts, refuse a changed one (OpenSSH's accept-new) */
+        ACCEPT_NEW,
+        /** refuse any host whose key is not already in known_hosts */
+        STRICT,
+        /** check nothing: Vagrant machines, whose keys change with every new VM */
+        OFF;
+
+        static HostKeyCheck parse(String text) {
+            return switch (text) {
+                case "accept-new" -> ACCEPT_NEW;
+                case "strict", "yes" -> STRICT;
+                case "off", "no" -> OFF;
+                default -> throw Cli.fail(Cli.USAGE, "--host-key-check must be accept-new, strict or off, not '" + text + "'");
+            };
+        }
+    }
+
+    /** Where and how to connect. */
+    record Target(String host, int port, String user, List<Path> keys, Path knownHosts, HostKeyCheck hostKeyCheck, String label) {
+
+        /** "user@host" or "host" (user defaults to the caller's login name). */
+        static Target ofAddress(String address, int port, Path key, Path knownHosts, HostKeyCheck check) {
+            String user = System.getProperty("user.name");
+            String host = address;
+            int at = address.lastIndexOf('@');
+            if (at >= 0) {
+                user = address.substring(0, at);
+                host = address.substring(at + 1);
+            }
+            if (host.isEmpty() || user.isEmpty() || host.contains(" ")) {
+                throw Cli.fail(Cli.USAGE, "'" + address + "' is not an SSH address: use user@host, e.g. pi@192.168.1.20");
+            }
+            if (port < 1 || port > 65535) {
+                throw Cli.fail(Cli.USAGE, "SSH port " + port + " is not a port number (1-65535)");
+            }
+            List<Path> keys = new ArrayList<>();
+            if (key != null) {
+                if (!Files.isReadable(key)) {
+                    throw Cli.fail(Cli.USAGE, "SSH key " + key + " does not exist or is not readable: pass --ssh-key with a private key file");
+                }
+                keys.add(key);
+            } else {
+                Path home = Path.of(System.getProperty("user.home"), ".ssh");
+                for (String name : List.of("id_ed25519", "id_ecdsa", "id_rsa")) {
+                    if (Files.isReadable(home.resolve(name))) keys.add(home.resolve(name));
+                }
+            }
+            return new Target(host, port, user, keys, knownHosts, check, user + "@" + host + (port == 22 ? "" : ":" + port));
+        }
+
+        /**
+         * From `vagrant ssh-config` output: HostName, Port, User and IdentityFile. Vagrant
+         * quotes an IdentityFile path holding a space; the quotes are not part of the path.
+         */
+        static Target ofVagrantSshConfig(String machine, String sshConfig) {
+            String host = null;
+            String user = "vagrant";
+            int port = 22;
+            List<Path> keys = new ArrayList<>();
+            for (String raw : sshConfig.split("\n")) {
+                String line = raw.strip();
+                int space = line.indexOf(' ');
+                if (space < 0) continue;
+                String key = line.substring(0, space);
+                String value = line.substring(space + 1).strip();
+                if (value.length() >= 2 && value.startsWith("\"") && value.endsWith("\"")) {
+                    value = value.substring(1, value.length() - 1);
+                }
+                switch (key) {
+                    case "HostName" -> host = value;
+                    case "User" -> user = value;
+                    case "Port" -> port = Integer.parseInt(value);
+                    case "IdentityFile" -> keys.add(Path.of(value));
+                    default -> { }
+                }
+            }
+            if (host == null) {
+                throw Cli.fail(Cli.FAILED, "vagrant ssh-config " + machine + " gave no HostName: is the machine running?");
+            }
+            return new Target(host, port, user, keys, null, HostKeyCheck.OFF, machine + " (vagrant)");
+        }
+    }
+
+    /** A finished remote command. */
+    record Result(int exitStatus, String stdout, String stderr) {
+        boolean ok() {
+            return exitStatus == 0;
+        }
+    }
+
+    private final Session session;
+    final Target target;
+
+    private Ssh(Session session, Target target) {
+        this.session = session;
+        this.target = target;
+    }
+
+    /**
+     * Connects, retrying with backoff while the host is not reachable yet (a booting
+     * machine refuses connections), never after an authentication or host key failure.
+     */
+    static Ssh connect(Target target, Duration retryFor, Cli.Log log) {
+        long deadline = System.nanoTime() + retryFor.toNanos();
+        long backoffMillis = 1000;
+        while (true) {
+            try {
+                return new Ssh(open(target), target);
+            } catch (JSchException e) {
+                if (!isUnreachable(e) || System.nanoTime() + backoffMillis * 1_000_000 > deadline) {
+                    throw explain(target, e);
+                }
+                if (log != null) log.info(target.label() + " not reachable yet (" + rootMessage(e) + "), retrying in " + backoffMillis / 1000 + " s");
+                sleep(backoffMillis);
+                backoffMillis = Math.min(backoffMillis * 2, 10_000);
+            }
+        }
+    }
+
+    private static Session open(Target target) throws JSchException {
+        JSch jsch = new JSch();
+        for (Path key : target.keys()) {
+            if (Files.isReadable(key)) jsch.addIdentity(key.toString());
+        }
+        if (target.hostKeyCheck() != HostKeyCheck.OFF) {
+            Path knownHosts = target.knownHosts() != null ? target.knownHosts()
+                : Path.of(System.getProperty("user.home"), ".ssh", "known_hosts");
+            ensurePrivateFile(knownHosts);
+            jsch.setKnownHosts(knownHosts.toString());
+            if (target.hostKeyCheck() == HostKeyCheck.ACCEPT_NEW) {
+                jsch.setHostKeyRepository(new AcceptNewHostKeys(jsch.getHostKeyRepository()));
+            }
+        }
+        Session session = jsch.getSession(target.user(), target.host(), target.port());
+        session.setConfig("StrictHostKeyChecking", target.hostKeyCheck() == HostKeyCheck.OFF ? "no" : "yes");
+        session.setConfig("PreferredAuthentications", "publickey");
+        session.setServerAliveInterval(15_000);
+        session.setServerAliveCountMax(4);
+        session.connect(20_000);
+        return session;
+    }
+
+    /** Runs a command; stdin (may be null) is written to it, then closed. */
+    Result exec(String command, byte[] stdin, Duration timeout) {
+        return exec(command, stdin, timeout, null);
+    }
+
+    /** As exec, and hands every output line to lines (for progress) as it comes. */
+    Result exec(String command, byte[] stdin, Duration timeout, Consumer<String> lines) {
+        ChannelExec channel = null;
+        try {
+            channel = (ChannelExec) session.openChannel("exec");
+            channel.setCommand(command);
+            channel.setInputStream(stdin == null ? new ByteArrayInputStream(new byte[0]) : new ByteArrayInputStream(stdin), false);
+            LineCollector out = new LineCollector(lines);
+            LineCollector err = new LineCollector(lines);
+            channel.setOutputStream(out, true);
+            // "true": closing the channel must not close the stream we hand it
+            channel.setErrStream(err, true);
+            channel.connect(20_000);
+            long deadline = System.nanoTime() + timeout.toNanos();
+            while (!channel.isClosed()) {
+                if (System.nanoTime() > deadline) {
+                    throw Cli.fail(Cli.TIMED_OUT, "'" + firstWord(command) + "' on " + target.label()
+                        + " did not finish within " + timeout.toSeconds() + " s");
+                }
+                if (!session.isConnected()) {
+                    throw Cli.fail(Cli.SSH_FAILED, "the connection to " + target.label() + " dropped while running '" + firstWord(command) + "'");
+                }
+                sleep(50);
+            }
+            out.flushLine();
+            err.flushLine();
+            return new Result(channel.getExitStatus(), out.text(), err.text());
+        } catch (JSchException e) {
+            throw explain(target, e);
+        } finally {
+            if (channel != null) channel.disconnect();
+        }
+    }
+
+    /** Runs a command that must succeed; its stdout. */
+    String run(String command, String what) {
+        Result result = exec(command, null, Duration.ofMinutes(2));
+        if (!result.ok()) {
+            throw Cli.fail(Cli.FAILED, what + " failed on " + target.label() + " (exit " + result.exitStatus() + "): "
+                + Vagrant.lastLines(result.stderr().isBlank() ? result.stdout() : result.stderr(), 5));
+        }
+        return result.stdout();
+    }
+
+    /** "sudo -n " when the user is not root: commands that need root go through it. */
+    String sudo() {
+        return target.user().equals("root") ? "" : "sudo -n ";
+    }
+
+    /** Writes content to remotePath with the given mode, via SFTP; the file is created with that mode. */
+    void upload(byte[] content, String remotePath, String octalMode) {
+        ChannelSftp sftp = null;
+        try {
+            sftp = (ChannelSftp) session.openChannel("sftp");
+            sftp.connect(20_000);
+            int mode = Integer.parseInt(octalMode, 8);
+            // create empty with the final mode first, so a secret is never readable by others
+            sftp.put(new ByteArrayInputStream(new byte[0]), remotePath, ChannelSftp.OVERWRITE);
+            sftp.chmod(mode, remotePath);
+            sftp.put(new ByteArrayInputStream(content), remotePath, ChannelSftp.OVERWRITE);
+        } catch (JSchException e) {
+            throw explain(target, e);
+        } catch (SftpException e) {
+            throw Cli.fail(Cli.SSH_FAILED, "cannot write " + remotePath + " on " + target.label() + ": " + e.getMessage());
+        } finally {
+            if (sftp != null) sftp.disconnect();
+        }
+    }
+
+    @Override
+    public void close() {
+        session.disconnect();
+    }
+
+    private static boolean isUnreachable(JSchException e) {
+        Throwable cause = e.getCause();
+        if (cause instanceof ConnectException || cause instanceof NoRouteToHostException || cause instanceof SocketTimeoutException) {
+            return true;
+        }
+        String message = String.valueOf(e.getMessage());
+        // a machine still booting: sshd accepts, then closes before the banner
+        return message.contains("timeout") || message.contains("Connection refused") || message.contains("connection is closed by foreign host");
+    }
+
+    private static Cli.Failure explain(Target target, JSchException e) {
+        String message = String.valueOf(e.getMessage());
+        String where = target.label();
+        if (message.contains("Auth fail") || message.contains("USERAUTH fail")) {
+            return new Cli.Failure(Cli.SSH_FAILED, "SSH authentication failed for " + where + " with key "
+                + (target.keys().isEmpty() ? "(none found in ~/.ssh)" : target.keys().get(0))
+                + ": check the user name and --ssh-key, and that the key is in the host's ~/.ssh/authorized_keys", e);
+        }
+        if (message.contains("HostKey has been changed") || message.contains("has been changed")) {
+            return new Cli.Failure(Cli.SSH_FAILED, "the host key of " + where + " has CHANGED since it was recorded in known_hosts: "
+                + "someone may be intercepting the connection, or the host was reinstalled. If you trust it, remove the old key "
+                + "(ssh-keygen -R " + target.host() + ") or pass --host-key-check off", e);
+        }
+        if (message.contains("UnknownHostKey") || message.contains("reject HostKey")) {
+            return new Cli.Failure(Cli.SSH_FAILED, "the host key of " + where + " is not in known_hosts and --host-key-check is strict: "
+                + "connect once with ssh to check and record it, or pass --host-key-check accept-new", e);
+        }
+        if (e.getCause() instanceof UnknownHostException) {
+            return new Cli.Failure(Cli.SSH_FAILED, "cannot resolve host name " + target.host() + ": check the address", e);
+        }
+        if (isUnreachable(e)) {
+            return new Cli.Failure(Cli.SSH_FAILED, "cannot reach " + where + " over SSH (" + rootMessage(e)
+                + "): is the host up, the address and port right, and sshd running?", e);
+        }
+        return new Cli.Failure(Cli.SSH_FAILED, "SSH to " + where + " failed: " + rootMessage(e), e);
+    }
+
+    private static String rootMessage(Throwable e) {
+        Throwable root = e;
+        while (root.getCause() != null) root = root.getCause();
+        return root.getMessage() == null ? root.getClass().getSimpleName() : root.getMessage();
+    }
+
+    private static String firstWord(String command) {
+        String trimmed = command.strip();
+        int space = trimmed.indexOf(' ');
+        return space < 0 ? trimmed : trimmed.substring(0, space) + " ...";
+    }
+
+    private static void ensurePrivateFile(Path file) {
+        try {
+            if (Files.exists(file)) return;
+            Path parent = file.toAbsolutePath().getParent();
+            if (!Files.exists(parent)) {
+                Files.createDirectories(parent, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+            }
+            Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+        } catch (IOException e) {
+            throw Cli.fail(Cli.FAILED, "cannot create " + file + ": " + e.getMessage());
+        }
+    }
+
+    private static void sleep(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw Cli.fail(Cli.FAILED, "interrupted");
+        }
+    }
+
+    /** OpenSSH's accept-new: a host never seen is recorded; a changed key is still refused. */
+    private static final class AcceptNewHostKeys implements HostKeyRepository {
+        private final HostKeyRepository known;
+
+        AcceptNewHostKeys(HostKeyRepository known) {
+            this.known = known;
+        }
+
+        @Override
+        public int check(String host, byte[] key) {
+            int result = known.check(host, key);
+            if (result == NOT_INCLUDED) {
+                try {
+                    known.add(new HostKey(host, key), null);
+                } catch (JSchException e) {
+                    return NOT_INCLUDED;
+                }
+                return OK;
+            }
+            return result;
+        }
+
+        @Override public void add(HostKey hostkey, UserInfo ui) { known.add(hostkey, ui); }
+        @Override public void remove(String host, String type) { known.remove(host, type); }
+        @Override public void remove(String host, String type, byte[] key) { known.remove(host, type, key); }
+        @Override public String getKnownHostsRepositoryID() { return known.getKnownHostsRepositoryID(); }
+        @Override public HostKey[] getHostKey() { return known.getHostKey(); }
+        @Override public HostKey[] getHostKey(String host, String type) { return known.getHostKey(host, type); }
+    }
+
+    /** Keeps a stream's text, and passes each complete line on. */
+    private static final class LineCollector extends java.io.OutputStream {
+        private final ByteArrayOutputStream all = new ByteArrayOutputStream();
+        private final ByteArrayOutputStream line = new ByteArrayOutputStream();
+        private final Consumer<String> lines;
+
+        LineCollector(Consumer<String> lines) {
+            this.lines = lines;
+        }
+
+        @Override
+        public synchronized void write(int b) {
+            all.write(b);
+            if (b == '\n') {
+                flushLine();
+            } else {
+                line.write(b);
+            }
+        }
+
+        synchronized void flushLine() {
+            if (lines != null && line.size() > 0) lines.accept(line.toString(StandardCharsets.UTF_8));
+            line.reset();
+        }
+
+        synchronized String text() {
+            return all.toString(StandardCharsets.UTF_8);
+        }
+    }
+
+    static InputStream nothing() {
+        return new ByteArrayInputStream(new byte[0]);
+    }
+}

@@ -1,0 +1,217 @@
+//DEPS org.zeroturnaround:zt-exec:1.12
+//SOURCES Cli.java
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.zeroturnaround.exec.ProcessExecutor;
+import org.zeroturnaround.exec.ProcessResult;
+import org.zeroturnaround.exec.stream.LogOutputStream;
+
+/**
+ * The vagrant CLI, run in one cluster's folder. Settings reach the Vagrantfile through
+ * its cluster.env file; K3S_VAGRANT_* variables of the caller's shell are dropped so
+ * every vagrant call of a cluster sees the machines it was made with.
+ */
+final class Vagrant {
+    static final String SETTINGS_PREFIX = "K3S_VAGRANT_";
+
+    final Path dir;
+    private final Cli.Log log;
+
+    Vagrant(Path dir, Cli.Log log) {
+        this.dir = dir;
+        this.log = log;
+    }
+
+    /** Fails with MISSING_TOOL, naming the fix, when vagrant is not installed. */
+    static String requireInstalled() {
+        try {
+            ProcessResult result = new ProcessExecutor("vagrant", "--version").readOutput(true)
+                .redirectError(java.io.OutputStream.nullOutputStream()).timeout(60, TimeUnit.SECONDS).execute();
+            if (result.getExitValue() == 0) {
+                return result.outputUTF8().trim();
+            }
+        } catch (IOException | TimeoutException e) {
+            // fall through: not installed or not runnable
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        throw Cli.fail(Cli.MISSING_TOOL, "vagrant is not installed or not on PATH: install it "
+            + "(https://developer.hashicorp.com/vagrant/install, or 'apt-get install vagrant' on Debian) and run again");
+    }
+
+    /** Fails with MISSING_TOOL, naming the fix, when the provider cannot run here. */
+    static void requireProvider(String provider) {
+        switch (provider) {
+            case "virtualbox" -> {
+                if (!onPath("VBoxManage")) {
+                    throw Cli.fail(Cli.MISSING_TOOL, "the virtualbox provider needs VirtualBox, and VBoxManage is not on PATH: "
+                        + "install VirtualBox (https://www.virtualbox.org/wiki/Downloads) or use --provider libvirt");
+                }
+            }
+            case "libvirt" -> {
+                if (!onPath("virsh")) {
+                    throw Cli.fail(Cli.MISSING_TOOL, "the libvirt provider needs libvirt, and virsh is not on PATH: "
+                        + "install it (Debian: apt-get install libvirt-daemon-system vagrant-libvirt) or use --provider virtualbox");
+                }
+                String plugins = runQuietly(List.of("vagrant", "plugin", "list"));
+                if (!plugins.contains("vagrant-libvirt")) {
+                    throw Cli.fail(Cli.MISSING_TOOL, "the libvirt provider needs the vagrant-libvirt plugin: "
+                        + "install it ('vagrant plugin install vagrant-libvirt', or Debian's package vagrant-libvirt)");
+                }
+            }
+            default -> throw Cli.fail(Cli.USAGE, "unknown provider '" + provider + "': use virtualbox or libvirt");
+        }
+    }
+
+    static boolean onPath(String tool) {
+        String path = System.getenv().getOrDefault("PATH", "");
+        for (String entry : path.split(java.io.File.pathSeparator)) {
+            if (!entry.isEmpty() && java.nio.file.Files.isExecutable(Path.of(entry, tool))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** `vagrant up`: progress lines on the log, the last lines in the error when it fails. */
+    void up(String provider, Duration timeout) {
+        List<String> command = new ArrayList<>(List.of("vagrant", "up", "--no-color", "--provider", provider));
+        run(command, timeout, "vagrant up");
+    }
+
+    void provision(Duration timeout) {
+        run(List.of("vagrant", "provision", "--no-color"), timeout, "vagrant provision");
+    }
+
+    void destroy(Duration timeout) {
+        run(List.of("vagrant", "destroy", "--force", "--no-color"), timeout, "vagrant destroy");
+    }
+
+    /** Output of `vagrant ssh-config NAME`: OpenSSH config text for JSch. */
+    String sshConfig(String machine) {
+        return capture(List.of("vagrant", "ssh-config", machine), "vagrant ssh-config " + machine
+            + " (is the machine up? 'vagrant status' in " + dir + ")");
+    }
+
+    /** Machine name to state ("running", "not_created", "shutoff", "poweroff", ...). */
+    Map<String, String> status() {
+        String text = capture(List.of("vagrant", "status", "--machine-readable"), "vagrant status");
+        Map<String, String> states = new LinkedHashMap<>();
+        for (String line : text.split("\n")) {
+            String[] fields = line.split(",", 5);
+            if (fields.length >= 4 && fields[2].equals("state") && !fields[1].isEmpty()) {
+                states.put(fields[1], fields[3].trim());
+            }
+        }
+        return states;
+    }
+
+    private ProcessExecutor executor(List<String> command) {
+        Map<String, String> environment = new HashMap<>(System.getenv());
+        environment.keySet().removeIf(key -> key.startsWith(SETTINGS_PREFIX));
+        return new ProcessExecutor(command)
+            .directory(dir.toFile())
+            .environment(environment)
+            .destroyOnExit()
+            .stopper(process -> {
+                // a timeout or Ctrl-C must not leave vagrant's ruby children behind
+                process.descendants().forEach(ProcessHandle::destroy);
+                process.destroy();
+            });
+    }
+
+    private String capture(List<String> command, String what) {
+        try {
+            StringBuilderStream err = new StringBuilderStream();
+            ProcessResult result = executor(command).readOutput(true).redirectError(err)
+                .timeout(300, TimeUnit.SECONDS).execute();
+            if (result.getExitValue() != 0) {
+                throw Cli.fail(Cli.FAILED, what + " failed (exit " + result.getExitValue() + "): " + lastLines(err.text(), 8));
+            }
+            return result.outputUTF8();
+        } catch (IOException e) {
+            throw Cli.fail(Cli.MISSING_TOOL, "cannot run vagrant: " + e.getMessage());
+        } catch (TimeoutException e) {
+            throw Cli.fail(Cli.FAILED, what + " did not finish within 300 s");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw Cli.fail(Cli.FAILED, what + " was interrupted");
+        }
+    }
+
+    private void run(List<String> command, Duration timeout, String what) {
+        Deque<String> tail = new ArrayDeque<>();
+        LogOutputStream lines = new LogOutputStream() {
+            @Override
+            protected void processLine(String line) {
+                synchronized (tail) {
+                    tail.addLast(line);
+                    if (tail.size() > 40) tail.removeFirst();
+                }
+                // Vagrant's own step lines ("==> wilS: Booting VM...") are the progress
+                if (line.startsWith("==> ")) {
+                    log.info(line.substring(4));
+                } else {
+                    log.detail(line);
+                }
+            }
+        };
+        try {
+            ProcessResult result = executor(command).redirectOutput(lines).redirectErrorStream(true)
+                .timeout(timeout.toSeconds(), TimeUnit.SECONDS).execute();
+            if (result.getExitValue() != 0) {
+                throw Cli.fail(Cli.FAILED, what + " failed (exit " + result.getExitValue() + ") in " + dir
+                    + "; its last lines:\n" + String.join("\n", tail));
+            }
+        } catch (IOException e) {
+            throw Cli.fail(Cli.MISSING_TOOL, "cannot run vagrant: " + e.getMessage());
+        } catch (TimeoutException e) {
+            throw Cli.fail(Cli.TIMED_OUT, what + " did not finish within " + timeout.toSeconds() + " s and was stopped; "
+                + "'vagrant status' in " + dir + " shows what is left; its last lines:\n" + String.join("\n", tail));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw Cli.fail(Cli.FAILED, what + " was interrupted");
+        }
+    }
+
+    private static String runQuietly(List<String> command) {
+        try {
+            return new ProcessExecutor(command).readOutput(true).timeout(120, TimeUnit.SECONDS).execute().outputUTF8();
+        } catch (IOException | TimeoutException e) {
+            return "";
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return "";
+        }
+    }
+
+    static String lastLines(String text, int count) {
+        String[] lines = text.strip().split("\n");
+        return String.join("\n", java.util.Arrays.copyOfRange(lines, Math.max(0, lines.length - count), lines.length));
+    }
+
+    /** Collects a child's stderr for error messages. */
+    static final class StringBuilderStream extends LogOutputStream {
+        private final StringBuilder text = new StringBuilder();
+
+        @Override
+        protected synchronized void processLine(String line) {
+            text.append(line).append('\n');
+        }
+
+        synchronized String text() {
+            return text.toString();
+        }
+    }
+}

@@ -1,0 +1,233 @@
+///usr/bin/env jbang "$0" "$@" ; exit $?
+//JAVA 17+
+//SOURCES lib/K3s.java
+//SOURCES lib/ClusterFolder.java
+//FILES provision/Vagrantfile=../provision/Vagrantfile
+//FILES provision/server.sh=../provision/server.sh
+//FILES provision/agent.sh=../provision/agent.sh
+//FILES provision/k3s-common.sh=../provision/k3s-common.sh
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+@Command(name = "k3s-up", mixinStandardHelpOptions = true, version = "k3s-vagrant 0.1",
+    description = {
+        "Brings up a K3s cluster on two Vagrant machines: <login>S (K3s server) and <login>SW (K3s agent),",
+        "waits until every node is Ready, and prints the cluster as JSON on stdout (progress goes to stderr).",
+        "Run it again to check or resume a cluster: what is already up is left as it is."},
+    footerHeading = "%nExamples:%n",
+    footer = {
+        "  k3s-up --login wil                              # wilS 192.168.56.110, wilSW .111",
+        "  k3s-up --provider libvirt --k3s-version v1.31.4+k3s1",
+        "  k3s-up | k3s-join --host pi@192.168.56.20 | k3s-kubeconfig --merge",
+        "  k3s-up --dry-run                                # show the settings and the vagrant command only"},
+    exitCodeListHeading = "%nExit codes:%n", exitCodeList = {
+        "0:success", "1:the step failed (the message says why)", "2:bad flags or values, nothing done",
+        "3:a required tool (vagrant, a provider) is missing", "6:timed out waiting for nodes to be Ready",
+        "7:refused: the cluster exists with other settings, or another k3s-up runs on it"})
+class up implements Callable<Integer> {
+
+    @Spec CommandSpec spec;
+    @Mixin Cli.LogOptions logOptions;
+
+    @Option(names = {"-l", "--login"}, paramLabel = "LOGIN", description = "Names the machines <LOGIN>S and <LOGIN>SW (default: your login name).")
+    String login;
+
+    @Option(names = "--name", paramLabel = "NAME", description = "Cluster name: its folder, its kubeconfig context (default: the login).")
+    String name;
+
+    @Option(names = "--provider", paramLabel = "PROVIDER",
+        description = "virtualbox or libvirt (default: $VAGRANT_DEFAULT_PROVIDER, else whichever is installed).")
+    String provider;
+
+    @Option(names = "--box", paramLabel = "BOX", description = "Vagrant box (default: debian/trixie64, built for both providers).")
+    String box;
+
+    @Option(names = "--server-ip", paramLabel = "ADDR", defaultValue = "192.168.56.110", description = "Server address on eth1 (default: ${DEFAULT-VALUE}).")
+    String serverIp;
+
+    @Option(names = "--worker-ip", paramLabel = "ADDR", defaultValue = "192.168.56.111", description = "Agent address on eth1 (default: ${DEFAULT-VALUE}).")
+    String workerIp;
+
+    @Option(names = "--cpus", paramLabel = "N", defaultValue = "1", description = "CPUs per machine (default: ${DEFAULT-VALUE}).")
+    int cpus;
+
+    @Option(names = "--server-memory", paramLabel = "MB", defaultValue = "1024", description = "Server memory, at least 1024 (default: ${DEFAULT-VALUE}).")
+    int serverMemory;
+
+    @Option(names = "--worker-memory", paramLabel = "MB", defaultValue = "512", description = "Agent memory, at least 512 (default: ${DEFAULT-VALUE}).")
+    int workerMemory;
+
+    @Option(names = "--k3s-version", paramLabel = "VERSION", description = "K3s version, e.g. v1.31.4+k3s1 (default: the channel's).")
+    String k3sVersion;
+
+    @Option(names = "--k3s-channel", paramLabel = "CHANNEL", defaultValue = "stable", description = "K3s channel: stable, latest, testing or v1.31 (default: ${DEFAULT-VALUE}).")
+    String k3sChannel;
+
+    @Option(names = "--server-flags", paramLabel = "FLAGS", description = "Extra flags for 'k3s server', e.g. \"--disable traefik\".")
+    String serverFlags;
+
+    @Option(names = "--agent-flags", paramLabel = "FLAGS", description = "Extra flags for 'k3s agent'.")
+    String agentFlags;
+
+    @Option(names = "--airgap-dir", paramLabel = "DIR",
+        description = "Install K3s from DIR (K3s's install.sh and k3s binary, optional k3s-airgap-images-*) instead of the internet.")
+    Path airgapDir;
+
+    @Option(names = "--libvirt-driver", paramLabel = "DRIVER", description = "libvirt domain type: kvm, or qemu where KVM is not usable (default: kvm).")
+    String libvirtDriver;
+
+    @Option(names = "--libvirt-cpu-model", paramLabel = "MODEL", description = "libvirt CPU model, e.g. qemu64 with --libvirt-driver qemu.")
+    String libvirtCpuModel;
+
+    @Option(names = "--dir", paramLabel = "DIR", description = "The cluster's folder (default: ~/.k3s-vagrant/clusters/NAME, or $K3S_VAGRANT_HOME/clusters/NAME).")
+    Path dir;
+
+    @Option(names = "--timeout", paramLabel = "MINUTES", defaultValue = "30", description = "Give up after this many minutes (default: ${DEFAULT-VALUE}).")
+    int timeoutMinutes;
+
+    @Option(names = "--dry-run", description = "Check the settings, print them and the vagrant command, and start nothing.")
+    boolean dryRun;
+
+    public static void main(String... args) {
+        System.exit(Cli.run(new up(), args));
+    }
+
+    @Override
+    public Integer call() {
+        Cli.Log log = new Cli.Log(spec.commandLine().getErr(), "k3s-up", logOptions);
+        Map<String, String> settings = settings();
+        String clusterName = name != null ? name : settings.get("LOGIN");
+        ClusterFolder.requireName(clusterName, "--name");
+        Path folder = dir != null ? dir.toAbsolutePath() : ClusterFolder.defaultPath(clusterName);
+        String chosenProvider = provider != null ? provider : defaultProvider();
+
+        if (dryRun) {
+            spec.commandLine().getErr().println("cluster folder: " + folder);
+            settings.forEach((key, value) -> spec.commandLine().getErr().println(Vagrant.SETTINGS_PREFIX + key + "=" + value));
+            spec.commandLine().getErr().println("command: vagrant up --provider " + chosenProvider + "   (in " + folder + ")");
+            return Cli.OK;
+        }
+
+        log.step("1/4 checking vagrant and the " + chosenProvider + " provider");
+        log.info(Vagrant.requireInstalled());
+        Vagrant.requireProvider(chosenProvider);
+
+        log.step("2/4 preparing " + folder);
+        try (ClusterFolder cluster = ClusterFolder.open(folder, log)) {
+            cluster.writeProvisioning(up.class);
+            cluster.writeSettings(settings, chosenProvider);
+
+            Vagrant vagrant = new Vagrant(folder, log);
+            log.step("3/4 vagrant up: booting " + settings.get("LOGIN") + "S and " + settings.get("LOGIN") + "SW and installing K3s");
+            long deadline = System.nanoTime() + Duration.ofMinutes(timeoutMinutes).toNanos();
+            vagrant.up(chosenProvider, remaining(deadline));
+
+            String serverName = settings.get("LOGIN") + "S";
+            String workerName = settings.get("LOGIN") + "SW";
+            Cluster result = new Cluster(clusterName, chosenProvider, folder.toString(), "https://" + serverIp + ":6443", List.of(
+                new Cluster.Node(serverName, "server", serverIp, Cluster.Access.vagrant(serverName)),
+                new Cluster.Node(workerName, "agent", workerIp, Cluster.Access.vagrant(workerName))), null);
+
+            log.step("4/4 waiting for the nodes to be Ready");
+            try (Ssh server = K3s.connect(result, result.server(), Ssh.HostKeyCheck.OFF, null, Duration.ofMinutes(2), log)) {
+                List<K3s.NodeStatus> nodes = K3s.waitReady(server, java.util.Set.of(serverName, workerName), remaining(deadline), log);
+                for (K3s.NodeStatus node : nodes) {
+                    log.info(node.name() + " Ready " + node.internalIp() + " " + node.version());
+                }
+            }
+            log.step("cluster " + clusterName + " is Ready: " + result.serverUrl());
+            spec.commandLine().getOut().print(result.toJson());
+            spec.commandLine().getOut().flush();
+        }
+        return Cli.OK;
+    }
+
+    /** Checks every value, then returns the settings as the Vagrantfile names them (K3S_VAGRANT_ less its prefix). */
+    Map<String, String> settings() {
+        String theLogin = login != null ? login : ClusterFolder.defaultLogin();
+        if (!theLogin.matches("[A-Za-z][A-Za-z0-9-]{0,60}")) {
+            throw Cli.fail(Cli.USAGE, "--login '" + theLogin + "' is not a valid host name: use letters, digits and '-', "
+                + "starting with a letter, at most 61 characters (the machines are named LOGIN+S and LOGIN+SW)");
+        }
+        Addresses.requireIpv4(serverIp, "--server-ip");
+        Addresses.requireIpv4(workerIp, "--worker-ip");
+        if (serverIp.equals(workerIp)) {
+            throw Cli.fail(Cli.USAGE, "--server-ip and --worker-ip are both " + serverIp + ": give each machine its own address");
+        }
+        for (String ip : List.of(serverIp, workerIp)) {
+            if (!Addresses.isPrivate(ip)) {
+                throw Cli.fail(Cli.USAGE, ip + " is not a private address: use one in 192.168.56.0/21 (VirtualBox's host-only range)");
+            }
+            if ("virtualbox".equals(provider) && !Addresses.inVirtualBoxHostOnlyRange(ip)) {
+                throw Cli.fail(Cli.USAGE, ip + " is outside 192.168.56.0/21, the only host-only range VirtualBox allows by default: "
+                    + "use an address there, or allow yours in /etc/vbox/networks.conf first");
+            }
+        }
+        if (cpus < 1) throw Cli.fail(Cli.USAGE, "--cpus must be at least 1");
+        if (serverMemory < 1024) throw Cli.fail(Cli.USAGE, "--server-memory " + serverMemory + " MB is below what a K3s server needs: use at least 1024");
+        if (workerMemory < 512) throw Cli.fail(Cli.USAGE, "--worker-memory " + workerMemory + " MB is below what a K3s agent needs: use at least 512");
+        if (k3sVersion != null && !k3sVersion.matches("v\\d+\\.\\d+\\.\\d+(-rc\\d+)?\\+k3s\\d+")) {
+            throw Cli.fail(Cli.USAGE, "--k3s-version '" + k3sVersion + "' is not a K3s version: use the form v1.31.4+k3s1");
+        }
+        if (!k3sChannel.matches("stable|latest|testing|v\\d+\\.\\d+")) {
+            throw Cli.fail(Cli.USAGE, "--k3s-channel '" + k3sChannel + "' is not a channel: use stable, latest, testing or v1.31");
+        }
+        if (provider != null && !List.of("virtualbox", "libvirt").contains(provider)) {
+            throw Cli.fail(Cli.USAGE, "--provider '" + provider + "' is not supported: use virtualbox or libvirt");
+        }
+        if (libvirtDriver != null && !List.of("kvm", "qemu").contains(libvirtDriver)) {
+            throw Cli.fail(Cli.USAGE, "--libvirt-driver must be kvm or qemu, not '" + libvirtDriver + "'");
+        }
+        if (airgapDir != null) {
+            for (String file : List.of("install.sh", "k3s")) {
+                if (!java.nio.file.Files.isRegularFile(airgapDir.resolve(file))) {
+                    throw Cli.fail(Cli.USAGE, "--airgap-dir " + airgapDir + " has no " + file
+                        + ": put K3s's install.sh (https://get.k3s.io) and the k3s binary of your version there");
+                }
+            }
+        }
+        if (timeoutMinutes < 1) throw Cli.fail(Cli.USAGE, "--timeout must be at least 1 minute");
+
+        Map<String, String> settings = new LinkedHashMap<>();
+        settings.put("LOGIN", theLogin);
+        settings.put("SERVER_IP", serverIp);
+        settings.put("WORKER_IP", workerIp);
+        settings.put("CPUS", Integer.toString(cpus));
+        settings.put("SERVER_MEMORY", Integer.toString(serverMemory));
+        settings.put("WORKER_MEMORY", Integer.toString(workerMemory));
+        if (box != null) settings.put("BOX", box);
+        if (k3sVersion != null) settings.put("K3S_VERSION", k3sVersion);
+        settings.put("K3S_CHANNEL", k3sChannel);
+        if (serverFlags != null) settings.put("SERVER_FLAGS", serverFlags);
+        if (agentFlags != null) settings.put("AGENT_FLAGS", agentFlags);
+        if (airgapDir != null) settings.put("AIRGAP_DIR", airgapDir.toAbsolutePath().toString());
+        if (libvirtDriver != null) settings.put("LIBVIRT_DRIVER", libvirtDriver);
+        if (libvirtCpuModel != null) settings.put("LIBVIRT_CPU_MODEL", libvirtCpuModel);
+        return settings;
+    }
+
+    static String defaultProvider() {
+        String fromEnv = System.getenv("VAGRANT_DEFAULT_PROVIDER");
+        if (fromEnv != null && !fromEnv.isBlank()) return fromEnv;
+        if (Vagrant.onPath("VBoxManage")) return "virtualbox";
+        if (Vagrant.onPath("virsh")) return "libvirt";
+        throw Cli.fail(Cli.MISSING_TOOL, "no Vagrant provider found: install VirtualBox (https://www.virtualbox.org) "
+            + "or libvirt with vagrant-libvirt (Debian: apt-get install libvirt-daemon-system vagrant-libvirt), or pass --provider");
+    }
+
+    private static Duration remaining(long deadlineNanos) {
+        long left = deadlineNanos - System.nanoTime();
+        if (left <= 0) throw Cli.fail(Cli.TIMED_OUT, "--timeout reached");
+        return Duration.ofNanos(left);
+    }
+}
