@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Provisions a K3s agent joined to the server at K3S_SERVER_URL. Run by Vagrant as root,
+# Provisions a K3s agent joined to the server at SERVER_URL. Run by Vagrant as root,
 # and by k3s-join on any SSH host, with the settings in its environment; safe to run again.
 set -euo pipefail
 # shellcheck source=k3s-common.sh
@@ -7,22 +7,19 @@ set -euo pipefail
 trap cleanup_airgap EXIT
 
 [ -n "${NODE_IP:-}" ] || die "NODE_IP must be set (the address of this machine that the server can reach)"
-[ -n "${K3S_SERVER_URL:-}" ] || die "K3S_SERVER_URL must be set (e.g. https://192.168.56.110:6443)"
-if [ -z "${K3S_TOKEN:-}" ] && [ -n "${K3S_TOKEN_FILE:-}" ]; then
-  K3S_TOKEN=$(cat "$K3S_TOKEN_FILE")
-fi
+[ -n "${SERVER_URL:-}" ] || die "SERVER_URL must be set (e.g. https://192.168.56.110:6443)"
 iface=${FLANNEL_IFACE:-$(interface_of "$NODE_IP")}
 
 # Machines boot in parallel: wait (bounded) for the server's API instead of failing.
 wait=${API_WAIT:-600}
-log "waiting up to ${wait} s for the K3s server at $K3S_SERVER_URL"
+log "waiting up to ${wait} s for the K3s server at $SERVER_URL"
 deadline=$((SECONDS + wait))
-until curl -ksf --max-time 5 "$K3S_SERVER_URL/ping" >/dev/null 2>&1; do
-  [ "$SECONDS" -lt "$deadline" ] || die "the K3s server at $K3S_SERVER_URL did not answer within ${wait} s: is it up (vagrant status), and is 6443/tcp open between the machines?"
+until api_answers "$SERVER_URL"; do
+  [ "$SECONDS" -lt "$deadline" ] || die "the K3s server at $SERVER_URL did not answer within ${wait} s: is it up (vagrant status), and is 6443/tcp open between the machines?"
   sleep 3
 done
 
-export K3S_URL=$K3S_SERVER_URL
-# shellcheck disable=SC2086 # K3S_EXTRA_FLAGS is a list of flags
-install_k3s k3s-agent.service "agent --node-ip $NODE_IP --flannel-iface $iface ${K3S_EXTRA_FLAGS:-}"
-log "K3s agent installed; it joins $K3S_SERVER_URL"
+export K3S_URL=$SERVER_URL
+# shellcheck disable=SC2086 # EXTRA_FLAGS is a list of flags
+install_k3s k3s-agent.service "agent --node-ip $NODE_IP --flannel-iface $iface ${EXTRA_FLAGS:-}"
+log "K3s agent installed; it joins $SERVER_URL"

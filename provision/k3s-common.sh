@@ -3,9 +3,11 @@
 # own installer, online or from an air-gap folder, and do nothing when it is already
 # installed as wanted, so that `vagrant provision` twice changes nothing.
 #
-# Inputs (environment): K3S_TOKEN (secret, never put on a command line), K3S_VERSION or
-# K3S_CHANNEL, K3S_AIRGAP_DIR (a folder holding install.sh, k3s and optional images),
-# NODE_IP, K3S_EXTRA_FLAGS.
+# Inputs (environment; none is named K3S_*, since K3s's installer copies every K3S_*
+# variable into the service's env file): K3S_TOKEN or TOKEN_FILE (the secret, never on a
+# command line), INSTALL_K3S_VERSION or INSTALL_K3S_CHANNEL (K3s's own), AIRGAP_DIR (a
+# folder holding install.sh, k3s and optional k3s-airgap-images-*), NODE_IP, EXTRA_FLAGS,
+# API_WAIT (seconds), FLANNEL_IFACE (default: the interface holding NODE_IP).
 
 log() { printf '[k3s-vagrant %s] %s\n' "$(hostname)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -19,32 +21,53 @@ interface_of() {
   printf '%s\n' "$iface"
 }
 
+# True when the K3s API at a URL (https://HOST:PORT) answers: K3s's /ping with curl,
+# else a bare TCP connect (minimal images may lack curl).
+api_answers() {
+  local url=$1 hostport
+  if command -v curl >/dev/null; then
+    curl -ksf --max-time 5 "$url/ping" >/dev/null 2>&1
+  else
+    hostport=${url#https://}
+    timeout 5 bash -c "exec 3<>/dev/tcp/${hostport%:*}/${hostport##*:}" 2>/dev/null
+  fi
+}
+
 # Runs K3s's installer unless the same install (role, flags, version, token) is
 # already in place and its service is running. $1: unit name, $2: INSTALL_K3S_EXEC.
 install_k3s() {
   local unit=$1 exec_line=$2 wanted marker=/etc/rancher/k3s/k3s-vagrant.sum
-  [ -n "${K3S_TOKEN:-}" ] || die "K3S_TOKEN is empty: the Vagrantfile hands it over; run 'vagrant provision' from the cluster's folder"
-  wanted=$(printf '%s\n' "$unit" "$exec_line" "${K3S_VERSION:-}" "${K3S_CHANNEL:-}" "${K3S_URL:-}" "$K3S_TOKEN" | sha256sum | cut -d' ' -f1)
+  if [ -z "${K3S_TOKEN:-}" ] && [ -n "${TOKEN_FILE:-}" ]; then
+    K3S_TOKEN=$(cat "$TOKEN_FILE")
+  fi
+  [ -n "${K3S_TOKEN:-}" ] || die "no join token (K3S_TOKEN or TOKEN_FILE): the Vagrantfile or k3s-join hands it over"
+  wanted=$(printf '%s\n' "$unit" "$exec_line" "${INSTALL_K3S_VERSION:-}" "${INSTALL_K3S_CHANNEL:-}" "${K3S_URL:-}" "$K3S_TOKEN" | sha256sum | cut -d' ' -f1)
   if [ -f "$marker" ] && [ "$(cat "$marker")" = "$wanted" ] && systemctl is-active --quiet "$unit"; then
     log "K3s is already installed as wanted ($unit is running): nothing to do"
     return 0
   fi
 
   local installer
-  if [ -n "${K3S_AIRGAP_DIR:-}" ]; then
-    if [ ! -f "$K3S_AIRGAP_DIR/install.sh" ] || [ ! -f "$K3S_AIRGAP_DIR/k3s" ]; then
-      die "$K3S_AIRGAP_DIR must hold install.sh and k3s (K3S_VAGRANT_AIRGAP_DIR on the host)"
+  if [ -n "${AIRGAP_DIR:-}" ]; then
+    if [ ! -f "$AIRGAP_DIR/install.sh" ] || [ ! -f "$AIRGAP_DIR/k3s" ]; then
+      die "$AIRGAP_DIR must hold install.sh and k3s (K3S_VAGRANT_AIRGAP_DIR or --airgap-dir on the host)"
     fi
     log "installing K3s from the air-gap folder (no download)"
-    install -m 755 "$K3S_AIRGAP_DIR/k3s" /usr/local/bin/k3s
-    if compgen -G "$K3S_AIRGAP_DIR/k3s-airgap-images-*" >/dev/null; then
+    install -m 755 "$AIRGAP_DIR/k3s" /usr/local/bin/k3s
+    if compgen -G "$AIRGAP_DIR/k3s-airgap-images-*" >/dev/null; then
       install -d -m 755 /var/lib/rancher/k3s/agent/images
-      cp "$K3S_AIRGAP_DIR"/k3s-airgap-images-* /var/lib/rancher/k3s/agent/images/
+      cp "$AIRGAP_DIR"/k3s-airgap-images-* /var/lib/rancher/k3s/agent/images/
     fi
-    installer="$K3S_AIRGAP_DIR/install.sh"
+    installer="$AIRGAP_DIR/install.sh"
     export INSTALL_K3S_SKIP_DOWNLOAD=true
   else
     log "downloading K3s's installer from https://get.k3s.io"
+    if ! command -v curl >/dev/null; then
+      log "installing curl (K3s's installer needs it)"
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -q curl ca-certificates >/dev/null 2>&1 \
+        || { apt-get update -q >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q curl ca-certificates >/dev/null; } \
+        || die "cannot install curl (no internet?): set K3S_VAGRANT_AIRGAP_DIR to a folder holding install.sh and k3s"
+    fi
     installer=$(mktemp)
     local attempt
     for attempt in 1 2 3 4 5; do
@@ -55,8 +78,9 @@ install_k3s() {
     done
   fi
 
-  if [ -n "${K3S_VERSION:-}" ]; then export INSTALL_K3S_VERSION=$K3S_VERSION; fi
-  if [ -n "${K3S_CHANNEL:-}" ]; then export INSTALL_K3S_CHANNEL=$K3S_CHANNEL; fi
+  # an empty setting means "the installer's default"
+  if [ -z "${INSTALL_K3S_VERSION:-}" ]; then unset INSTALL_K3S_VERSION; fi
+  if [ -z "${INSTALL_K3S_CHANNEL:-}" ]; then unset INSTALL_K3S_CHANNEL; fi
   export INSTALL_K3S_EXEC=$exec_line K3S_TOKEN
   log "running K3s's installer: $exec_line"
   sh "$installer" || die "K3s's installer failed (see above); 'sudo journalctl -u $unit' on $(hostname) tells more"
@@ -67,5 +91,5 @@ install_k3s() {
 
 # The air-gap folder is uploaded anew by each `vagrant provision`: remove it once used.
 cleanup_airgap() {
-  if [ -n "${K3S_AIRGAP_DIR:-}" ] && [ -d "$K3S_AIRGAP_DIR" ]; then rm -rf "$K3S_AIRGAP_DIR"; fi
+  if [ -n "${AIRGAP_DIR:-}" ] && [ -d "$AIRGAP_DIR" ]; then rm -rf "$AIRGAP_DIR"; fi
 }

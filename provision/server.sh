@@ -16,8 +16,8 @@ if getent group vagrant >/dev/null; then
   kubeconfig_access="--write-kubeconfig-mode 640 --write-kubeconfig-group vagrant"
 fi
 
-# shellcheck disable=SC2086 # K3S_EXTRA_FLAGS is a list of flags
-install_k3s k3s.service "server --node-ip $NODE_IP --advertise-address $NODE_IP --tls-san $NODE_IP --flannel-iface $iface $kubeconfig_access ${K3S_EXTRA_FLAGS:-}"
+# shellcheck disable=SC2086 # EXTRA_FLAGS is a list of flags
+install_k3s k3s.service "server --node-ip $NODE_IP --advertise-address $NODE_IP --tls-san $NODE_IP --flannel-iface $iface $kubeconfig_access ${EXTRA_FLAGS:-}"
 
 # Ready for kubectl before Vagrant says the machine is up.
 wait=${API_WAIT:-600}

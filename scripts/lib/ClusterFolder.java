@@ -1,6 +1,6 @@
 //SOURCES Cli.java
 //SOURCES Vagrant.java
-//SOURCES Kubeconfig.java
+//SOURCES KubeconfigFile.java
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -82,7 +82,7 @@ final class ClusterFolder implements AutoCloseable {
                 String text = new String(in.readAllBytes(), StandardCharsets.UTF_8);
                 Path target = dir.resolve(file);
                 if (!Files.exists(target) || !Files.readString(target).equals(text)) {
-                    Kubeconfig.writeAtomically(target, text);
+                    KubeconfigFile.writeAtomically(target, text);
                 }
                 Files.setPosixFilePermissions(target, PosixFilePermissions.fromString(file.endsWith(".sh") ? "rwx------" : "rw-------"));
             } catch (IOException e) {
@@ -115,7 +115,7 @@ final class ClusterFolder implements AutoCloseable {
         StringBuilder text = new StringBuilder("# Written by k3s-up: the settings this cluster was made with (no secrets here).\n"
             + "# The Vagrantfile reads them; K3S_VAGRANT_* variables in the environment override them.\n");
         wanted.forEach((key, value) -> text.append(Vagrant.SETTINGS_PREFIX).append(key).append('=').append(value).append('\n'));
-        Kubeconfig.writeAtomically(dir.resolve(SETTINGS_FILE), text.toString());
+        KubeconfigFile.writeAtomically(dir.resolve(SETTINGS_FILE), text.toString());
     }
 
     Map<String, String> readSettings() {

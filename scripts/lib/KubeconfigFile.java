@@ -27,8 +27,8 @@ import java.util.Map;
  * search-and-replace), merged into the user's kubeconfig keeping every other entry,
  * written atomically with mode 600.
  */
-final class Kubeconfig {
-    private Kubeconfig() {}
+final class KubeconfigFile {
+    private KubeconfigFile() {}
 
     static final YAMLMapper YAML = new YAMLMapper(YAMLFactory.builder()
         .disable(YAMLGenerator.Feature.WRITE_DOC_START_MARKER)

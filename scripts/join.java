@@ -1,0 +1,240 @@
+///usr/bin/env jbang "$0" "$@" ; exit $?
+//JAVA 17+
+//SOURCES lib/K3s.java
+//FILES provision/agent.sh=../provision/agent.sh
+//FILES provision/k3s-common.sh=../provision/k3s-common.sh
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+@Command(name = "k3s-join", mixinStandardHelpOptions = true, version = "k3s-vagrant 0.1",
+    description = {
+        "Makes a host a K3s agent of a cluster's server, waits until it is Ready, and prints the cluster JSON with the new node.",
+        "The host is any SSH host (--host USER@ADDR) or a Vagrant machine (--machine NAME). The server comes from the cluster JSON",
+        "on stdin (k3s-up | k3s-join ...) or from --server-host / --server-machine. The join token is read from the server over SSH",
+        "and handed to the host in a mode-600 file: it never appears on a command line. A host that already belongs is left as it is."},
+    footerHeading = "%nExamples:%n",
+    footer = {
+        "  k3s-up | k3s-join --host pi@192.168.56.20 --ssh-key ~/.ssh/id_ed25519 | k3s-kubeconfig --merge",
+        "  k3s-join --server-host ubuntu@10.0.0.2 --host ubuntu@10.0.0.3",
+        "  k3s-join --cluster cluster.json --machine wilSW2 --airgap-dir ./k3s-offline"},
+    exitCodeListHeading = "%nExit codes:%n", exitCodeList = {
+        "0:joined, or already a node of this cluster", "1:the step failed (the message says why)", "2:bad flags or values, nothing done",
+        "4:stdin JSON missing, malformed or of another format", "5:SSH connection or authentication failed",
+        "6:timed out waiting for the node to be Ready"})
+class join implements Callable<Integer> {
+
+    @Spec CommandSpec spec;
+    @Mixin Cli.LogOptions logOptions;
+    @Mixin K3s.ServerOptions server;
+
+    /** Where piped cluster JSON is read from; tests replace it. */
+    java.io.InputStream stdin = System.in;
+
+    @Option(names = "--host", paramLabel = "USER@ADDR", description = "The host to join, over SSH.")
+    String host;
+
+    @Option(names = "--machine", paramLabel = "NAME", description = "The host to join: a Vagrant machine of the cluster's folder (or --vagrant-dir).")
+    String machine;
+
+    @Option(names = "--ssh-key", paramLabel = "FILE", description = "Private key for --host (default: ~/.ssh/id_ed25519, id_ecdsa, id_rsa).")
+    Path sshKey;
+
+    @Option(names = "--ssh-port", paramLabel = "PORT", defaultValue = "22", description = "SSH port of --host (default: ${DEFAULT-VALUE}).")
+    int sshPort;
+
+    @Option(names = "--host-key-check", paramLabel = "MODE", defaultValue = "accept-new",
+        description = "For SSH hosts: accept-new (record a new host's key, refuse a changed one), strict, or off (default: ${DEFAULT-VALUE}).")
+    String hostKeyCheck;
+
+    @Option(names = "--known-hosts", paramLabel = "FILE", description = "known_hosts file for SSH hosts (default: ~/.ssh/known_hosts).")
+    Path knownHosts;
+
+    @Option(names = "--node-ip", paramLabel = "ADDR", description = "The host's address the server reaches (default: the address of --host).")
+    String nodeIp;
+
+    @Option(names = "--k3s-version", paramLabel = "VERSION", description = "K3s version for the agent, e.g. v1.31.4+k3s1 (default: the server's).")
+    String k3sVersion;
+
+    @Option(names = "--agent-flags", paramLabel = "FLAGS", description = "Extra flags for 'k3s agent'.")
+    String agentFlags;
+
+    @Option(names = "--airgap-dir", paramLabel = "DIR", description = "Install K3s from DIR (install.sh, k3s, optional images) instead of the internet.")
+    Path airgapDir;
+
+    @Option(names = "--timeout", paramLabel = "MINUTES", defaultValue = "10", description = "Give up after this many minutes (default: ${DEFAULT-VALUE}).")
+    int timeoutMinutes;
+
+    public static void main(String... args) {
+        System.exit(Cli.run(new join(), args));
+    }
+
+    @Override
+    public Integer call() {
+        Cli.Log log = new Cli.Log(spec.commandLine().getErr(), "k3s-join", logOptions);
+        Ssh.HostKeyCheck check = Ssh.HostKeyCheck.parse(hostKeyCheck);
+        checkFlags();
+        Cluster cluster = server.cluster(stdin);
+        Duration timeout = Duration.ofMinutes(timeoutMinutes);
+
+        log.step("1/4 reading the join token from the server " + cluster.server().name());
+        byte[] token;
+        String serverVersion;
+        try (Ssh serverSsh = K3s.connect(cluster, cluster.server(), check, knownHosts, Duration.ofSeconds(30), log)) {
+            token = K3s.nodeToken(serverSsh);
+            serverVersion = K3s.nodes(serverSsh).stream().filter(K3s.NodeStatus::controlPlane).map(K3s.NodeStatus::version)
+                .findFirst().orElse("");
+        }
+
+        Cluster.Node node;
+        log.step("2/4 connecting to " + (host != null ? host : machine));
+        try (Ssh agent = connectAgent(cluster, check, log)) {
+            String hostname = agent.run("hostname", "reading the host name").strip();
+            String ip = nodeIp != null ? nodeIp : agent.target.host();
+            if (!Addresses.isIpv4(ip)) {
+                throw Cli.fail(Cli.USAGE, "the host's address '" + ip + "' is not an IPv4 address: pass --node-ip, the address the server reaches it at");
+            }
+            if (K3s.nodeName(hostname).equals(K3s.nodeName(cluster.server().name())) || ip.equals(cluster.server().ip())) {
+                throw Cli.fail(Cli.USAGE, hostname + " (" + ip + ") is the cluster's server: join another host");
+            }
+            node = new Cluster.Node(hostname, "agent", ip, access(agent));
+
+            if (alreadyJoined(agent, cluster.serverUrl())) {
+                log.step("3/4 " + hostname + " is already an agent of " + cluster.serverUrl() + ": nothing to install");
+            } else {
+                log.step("3/4 installing the K3s agent on " + hostname + " (" + ip + ")");
+                install(agent, cluster, ip, token, version(serverVersion), timeout, log);
+            }
+        } finally {
+            java.util.Arrays.fill(token, (byte) 0);
+        }
+
+        log.step("4/4 waiting for " + node.name() + " to be Ready");
+        try (Ssh serverSsh = K3s.connect(cluster, cluster.server(), check, knownHosts, Duration.ofSeconds(30), log)) {
+            K3s.waitReady(serverSsh, Set.of(node.name()), timeout, log);
+        }
+        log.step(node.name() + " is a Ready agent of " + cluster.name());
+        spec.commandLine().getOut().print(cluster.withNode(node).toJson());
+        spec.commandLine().getOut().flush();
+        return Cli.OK;
+    }
+
+    private void checkFlags() {
+        if ((host == null) == (machine == null)) {
+            throw Cli.fail(Cli.USAGE, "name the host to join with --host USER@ADDR (any SSH host) or --machine NAME (a Vagrant machine)");
+        }
+        if (nodeIp != null) Addresses.requireIpv4(nodeIp, "--node-ip");
+        if (k3sVersion != null && !k3sVersion.matches("v\\d+\\.\\d+\\.\\d+(-rc\\d+)?\\+k3s\\d+")) {
+            throw Cli.fail(Cli.USAGE, "--k3s-version '" + k3sVersion + "' is not a K3s version: use the form v1.31.4+k3s1");
+        }
+        if (airgapDir != null) {
+            for (String file : List.of("install.sh", "k3s")) {
+                if (!Files.isRegularFile(airgapDir.resolve(file))) {
+                    throw Cli.fail(Cli.USAGE, "--airgap-dir " + airgapDir + " has no " + file + ": put K3s's install.sh and the k3s binary there");
+                }
+            }
+        }
+        if (timeoutMinutes < 1) throw Cli.fail(Cli.USAGE, "--timeout must be at least 1 minute");
+    }
+
+    private Ssh connectAgent(Cluster cluster, Ssh.HostKeyCheck check, Cli.Log log) {
+        Cluster.Access access;
+        if (machine != null) {
+            if (cluster.vagrantDir() == null && server.vagrantDir == null) {
+                throw Cli.fail(Cli.USAGE, "--machine needs the Vagrant folder: pipe in a cluster made by k3s-up, or pass --vagrant-dir");
+            }
+            access = Cluster.Access.vagrant(machine);
+            Cluster withDir = server.vagrantDir != null
+                ? new Cluster(cluster.name(), cluster.provider(), server.vagrantDir.toAbsolutePath().toString(), cluster.serverUrl(), cluster.nodes(), null)
+                : cluster;
+            return K3s.connect(withDir, new Cluster.Node(machine, "agent", "", access), check, knownHosts, Duration.ofMinutes(1), log);
+        }
+        access = new Cluster.Access(null, host, sshPort, sshKey == null ? null : sshKey.toString());
+        return K3s.connect(cluster, new Cluster.Node(host, "agent", "", access), check, knownHosts, Duration.ofSeconds(30), log);
+    }
+
+    private Cluster.Access access(Ssh agent) {
+        if (machine != null) return Cluster.Access.vagrant(machine);
+        return new Cluster.Access(null, host, sshPort, sshKey == null ? null : sshKey.toAbsolutePath().toString());
+    }
+
+    /** The agent's service runs and its env file names this server: joining again would change nothing. */
+    private static boolean alreadyJoined(Ssh agent, String serverUrl) {
+        Ssh.Result result = agent.exec(agent.sudo() + "sh -c 'systemctl is-active --quiet k3s-agent && grep -x \"K3S_URL=.\\?"
+            + serverUrl + ".\\?\" /etc/systemd/system/k3s-agent.service.env'", null, Duration.ofSeconds(30));
+        return result.ok();
+    }
+
+    private String version(String serverVersion) {
+        if (k3sVersion != null) return k3sVersion;
+        // an agent newer than its server is not supported by Kubernetes: match the server
+        return serverVersion.matches("v\\d+\\.\\d+\\.\\d+(-rc\\d+)?\\+k3s\\d+") ? serverVersion : "";
+    }
+
+    /**
+     * Uploads agent.sh, k3s-common.sh, the air-gap files and the token into a private
+     * temporary folder on the host, runs agent.sh with sudo, and removes the folder.
+     */
+    private void install(Ssh agent, Cluster cluster, String ip, byte[] token, String version, Duration timeout, Cli.Log log) {
+        String dir = agent.run("umask 077 && mktemp -d /tmp/k3s-join.XXXXXX", "creating a private temporary folder").strip();
+        try {
+            for (String file : List.of("agent.sh", "k3s-common.sh")) {
+                agent.upload(resource(file), dir + "/" + file, "700");
+            }
+            agent.upload(token, dir + "/token", "600");
+            String airgap = "";
+            if (airgapDir != null) {
+                agent.run("mkdir -m 700 " + dir + "/airgap", "creating the air-gap folder");
+                try (var files = Files.list(airgapDir)) {
+                    for (Path file : files.filter(Files::isRegularFile).toList()) {
+                        log.info("uploading " + file.getFileName() + " (" + Files.size(file) / 1_000_000 + " MB)");
+                        agent.upload(Files.readAllBytes(file), dir + "/airgap/" + file.getFileName(), "700");
+                    }
+                } catch (IOException e) {
+                    throw Cli.fail(Cli.FAILED, "cannot read " + airgapDir + ": " + e.getMessage());
+                }
+                airgap = dir + "/airgap";
+            }
+            List<String> environment = new ArrayList<>(List.of(
+                "NODE_IP=" + ip, "SERVER_URL=" + cluster.serverUrl(), "TOKEN_FILE=" + dir + "/token",
+                "AIRGAP_DIR=" + airgap, "INSTALL_K3S_VERSION=" + version, "API_WAIT=" + Math.min(timeout.toSeconds(), 300)));
+            if (agentFlags != null) environment.add("EXTRA_FLAGS=" + agentFlags);
+            StringBuilder command = new StringBuilder(agent.sudo()).append("env");
+            for (String variable : environment) command.append(' ').append(shellQuote(variable));
+            command.append(" bash ").append(dir).append("/agent.sh");
+            Ssh.Result result = agent.exec(command.toString(), null, timeout, log::detail);
+            if (!result.ok()) {
+                throw Cli.fail(Cli.FAILED, "installing the K3s agent failed on " + agent.target.label() + " (exit " + result.exitStatus()
+                    + "); its last lines:\n" + Vagrant.lastLines(result.stdout() + result.stderr(), 12));
+            }
+        } finally {
+            agent.exec(agent.sudo() + "rm -rf " + dir, null, Duration.ofSeconds(30));
+        }
+    }
+
+    private static byte[] resource(String file) {
+        try (InputStream in = join.class.getResourceAsStream("/provision/" + file)) {
+            if (in == null) throw Cli.fail(Cli.FAILED, "provision/" + file + " is missing from this build: rebuild it (jbang build --fresh)");
+            return in.readAllBytes();
+        } catch (IOException e) {
+            throw Cli.fail(Cli.FAILED, "cannot read provision/" + file + ": " + e.getMessage());
+        }
+    }
+
+    static String shellQuote(String text) {
+        return "'" + text.replace("'", "'\"'\"'") + "'";
+    }
+}
