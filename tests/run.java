@@ -1,0 +1,132 @@
+///usr/bin/env jbang "$0" "$@" ; exit $?
+//JAVA 17+
+//DEPS org.junit.platform:junit-platform-launcher:6.0.1
+//DEPS org.junit.jupiter:junit-jupiter:6.0.1
+//SOURCES ../scripts/up.java
+//SOURCES ../scripts/join.java
+//SOURCES ../scripts/kubeconfig.java
+//SOURCES unit/*.java
+
+import java.io.PrintStream;
+import java.net.URISyntaxException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import org.junit.platform.engine.TestExecutionResult;
+import org.junit.platform.engine.discovery.DiscoverySelectors;
+import org.junit.platform.launcher.LauncherDiscoveryRequest;
+import org.junit.platform.launcher.TagFilter;
+import org.junit.platform.launcher.TestExecutionListener;
+import org.junit.platform.launcher.TestIdentifier;
+import org.junit.platform.launcher.core.LauncherDiscoveryRequestBuilder;
+import org.junit.platform.launcher.core.LauncherFactory;
+
+/**
+ * The test suite's one command: `bin/jbang tests/run.java [--tier unit|vm|all]`.
+ * Runs the JUnit tests compiled into this script's jar (the steps and their helper come
+ * in through //SOURCES, so tests use the very dependency versions the steps declare),
+ * prints one line per test, and ends with "N passed, N failed, N skipped".
+ */
+class run {
+    public static void main(String... args) throws URISyntaxException {
+        String tier = "all";
+        for (int i = 0; i < args.length; i++) {
+            if (args[i].equals("--tier") && i + 1 < args.length) tier = args[++i];
+            else if (args[i].startsWith("--tier=")) tier = args[i].substring("--tier=".length());
+            else {
+                System.err.println("usage: run.java [--tier unit|vm|all]");
+                System.exit(2);
+            }
+        }
+        Path jar = Path.of(run.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+        LauncherDiscoveryRequestBuilder request = LauncherDiscoveryRequestBuilder.request()
+            .selectors(DiscoverySelectors.selectClasspathRoots(Set.of(jar)));
+        switch (tier) {
+            case "unit" -> request.filters(TagFilter.excludeTags("vm"));
+            case "vm" -> request.filters(TagFilter.includeTags("vm"));
+            case "all" -> { }
+            default -> {
+                System.err.println("unknown tier '" + tier + "': use unit, vm or all");
+                System.exit(2);
+            }
+        }
+        LauncherDiscoveryRequest discovery = request.build();
+        Report report = new Report(System.out);
+        LauncherFactory.create().execute(discovery, report);
+        report.finish();
+        System.exit(report.failed > 0 || report.passed == 0 ? 1 : 0);
+    }
+
+    /** One line per test as it ends; failures with their message; the totals last. */
+    static final class Report implements TestExecutionListener {
+        final PrintStream out;
+        int passed;
+        int failed;
+        int skipped;
+        final List<String> failures = new ArrayList<>();
+        final long started = System.nanoTime();
+
+        Report(PrintStream out) {
+            this.out = out;
+        }
+
+        @Override
+        public void executionSkipped(TestIdentifier test, String reason) {
+            if (!test.isTest()) return;
+            skipped++;
+            out.println("SKIPPED " + name(test) + ": " + reason);
+        }
+
+        @Override
+        public void executionFinished(TestIdentifier test, TestExecutionResult result) {
+            if (result.getStatus() == TestExecutionResult.Status.FAILED && !test.isTest()) {
+                // a whole class failed (e.g. in @BeforeAll): count it, loudly
+                failed++;
+                String message = result.getThrowable().map(Throwable::toString).orElse("failed");
+                failures.add(name(test) + ": " + message);
+                out.println("FAILED  " + name(test) + " (setup): " + message);
+                return;
+            }
+            if (!test.isTest()) return;
+            switch (result.getStatus()) {
+                case SUCCESSFUL -> {
+                    passed++;
+                    out.println("ok      " + name(test));
+                }
+                case ABORTED -> {
+                    skipped++;
+                    out.println("SKIPPED " + name(test) + ": " + result.getThrowable().map(Throwable::getMessage).orElse(""));
+                }
+                case FAILED -> {
+                    failed++;
+                    Throwable error = result.getThrowable().orElse(null);
+                    String message = error == null ? "failed" : error.toString();
+                    failures.add(name(test) + ": " + message);
+                    out.println("FAILED  " + name(test) + ": " + message);
+                    if (error != null && System.getenv("K3S_VAGRANT_DEBUG") != null) error.printStackTrace(out);
+                }
+            }
+            out.flush();
+        }
+
+        void finish() {
+            long seconds = (System.nanoTime() - started) / 1_000_000_000L;
+            if (!failures.isEmpty()) {
+                out.println();
+                out.println("Failures:");
+                failures.forEach(f -> out.println("  " + f));
+            }
+            out.println();
+            out.println("Took " + seconds + " s.");
+            out.println(passed + " passed, " + failed + " failed, " + skipped + " skipped");
+            out.flush();
+        }
+
+        private static String name(TestIdentifier test) {
+            String id = test.getUniqueId();
+            String cls = id.replaceAll(".*\\[class:([^\\]]*)\\].*", "$1");
+            return cls + " > " + test.getDisplayName();
+        }
+    }
+}

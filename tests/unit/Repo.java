@@ -1,0 +1,70 @@
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
+
+/** Test support: the repository's root, running real commands, running a step in-process. */
+final class Repo {
+    private Repo() {}
+
+    /** The clone's root: the nearest folder up from the working directory holding jbang-catalog.json. */
+    static Path root() {
+        Path dir = Path.of(System.getProperty("user.dir")).toAbsolutePath();
+        for (Path d = dir; d != null; d = d.getParent()) {
+            if (Files.exists(d.resolve("jbang-catalog.json")) && Files.isDirectory(d.resolve("provision"))) return d;
+        }
+        throw new IllegalStateException("run the tests from the repository (no jbang-catalog.json above " + dir + ")");
+    }
+
+    /** A finished process. */
+    record Run(int exit, String stdout, String stderr) { }
+
+    /** Runs a real command with extra environment and optional stdin, bounded in time. */
+    static Run exec(List<String> command, Path dir, Map<String, String> env, String stdin, long timeoutSeconds) {
+        try {
+            ProcessBuilder builder = new ProcessBuilder(command).directory(dir.toFile());
+            builder.environment().putAll(env);
+            Path out = Files.createTempFile("k3sv-test-out", ".txt");
+            Path err = Files.createTempFile("k3sv-test-err", ".txt");
+            builder.redirectOutput(out.toFile()).redirectError(err.toFile());
+            if (stdin == null) builder.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+            Process process = builder.start();
+            if (stdin != null) {
+                try (var in = process.getOutputStream()) {
+                    in.write(stdin.getBytes(StandardCharsets.UTF_8));
+                }
+            }
+            if (!process.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
+                process.descendants().forEach(ProcessHandle::destroyForcibly);
+                process.destroyForcibly();
+                throw new AssertionError(String.join(" ", command) + " did not finish within " + timeoutSeconds + " s");
+            }
+            Run run = new Run(process.exitValue(), Files.readString(out), Files.readString(err));
+            Files.deleteIfExists(out);
+            Files.deleteIfExists(err);
+            return run;
+        } catch (IOException e) {
+            throw new AssertionError("cannot run " + command + ": " + e, e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError("interrupted", e);
+        }
+    }
+
+    /** A step run in-process through picocli, as its main() would: exit code, stdout, stderr. */
+    static Run step(Callable<Integer> command, String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        var cmd = Cli.commandLine(command);
+        cmd.setOut(new PrintWriter(out));
+        cmd.setErr(new PrintWriter(err));
+        int exit = cmd.execute(args);
+        return new Run(exit, out.toString(), err.toString());
+    }
+}
