@@ -6,6 +6,7 @@
 //SOURCES ../scripts/join.java
 //SOURCES ../scripts/kubeconfig.java
 //SOURCES unit/*.java
+//SOURCES vm/*.java
 
 import java.io.PrintStream;
 import java.net.URISyntaxException;

@@ -1,0 +1,353 @@
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.TestMethodOrder;
+
+/**
+ * The VM tier: the README's own flow on real Vagrant machines (vagrant-libvirt, QEMU),
+ * `k3s-up | k3s-join --host ... | k3s-kubeconfig --merge`, then assertions on the VMs.
+ *
+ * K3s itself cannot be downloaded here: the machines get the K3s STAND-IN of
+ * tests/k3s-standin through the steps' offline mode (--airgap-dir). The same check
+ * against real K3s, on a machine with internet: tests/vm/real-k3s-check.sh.
+ *
+ * Private addresses (192.168.56.x) live only inside the network namespace the tier
+ * makes (tests/vm/netns.sh): libvirtd, vagrant, the steps and kubectl all run there.
+ * K3S_VAGRANT_VM_TIER=off turns the tier off for a quick local run; it then reports
+ * its tests as SKIPPED, never as passed.
+ */
+@Tag("vm")
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class ClusterFlowTest {
+    static final String NETNS = "k3sv-test";
+    static final String LOGIN = "vmt";
+    static final String SERVER = LOGIN + "S";
+    static final String WORKER = LOGIN + "SW";
+    static final String THIRD = "edge1";
+    static final String SERVER_IP = "192.168.56.110";
+    static final String WORKER_IP = "192.168.56.111";
+    static final String THIRD_IP = "192.168.56.112";
+    static final String BOX = "k3s-vagrant/debian12-test";
+
+    final Path repo = Repo.root();
+    final Map<String, Long> timings = new LinkedHashMap<>();
+    Path work;
+    Path clusterDir;
+    Path thirdDir;
+    Path kubeconfigFile;
+    JsonNode result;
+    Map<String, String> env;
+    List<String> networksBefore = List.of();
+
+    @BeforeAll
+    void bringUpTheClusterTheReadmeWay() throws Exception {
+        if ("off".equals(System.getenv("K3S_VAGRANT_VM_TIER"))) {
+            Assumptions.abort("the VM tier is turned OFF by K3S_VAGRANT_VM_TIER=off: no VM was booted, nothing about VMs was checked");
+        }
+        requireMachineCanRunVms();
+        work = Files.createTempDirectory("k3sv-vm-tier");
+        clusterDir = work.resolve("home/clusters/" + LOGIN);
+        thirdDir = work.resolve("third");
+        kubeconfigFile = work.resolve("kube/config");
+        env = Map.of(
+            "K3S_VAGRANT_HOME", work.resolve("home").toString(),
+            "VAGRANT_DEFAULT_PROVIDER", "libvirt",
+            "KUBECONFIG", kubeconfigFile.toString(),
+            "THIRD_NAME", THIRD, "THIRD_IP", THIRD_IP);
+
+        timed("box build (cached after the first run)", () -> check(Repo.exec(List.of("bash", "tests/vm/build-box.sh"), repo, Map.of(), null, 1200), "build-box.sh"));
+        timed("libvirt in its network namespace", () -> check(Repo.exec(List.of("bash", "tests/vm/netns.sh", "up"), repo, Map.of(), null, 300), "netns.sh up"));
+        networksBefore = virsh("net-list", "--all", "--name");
+
+        // An existing kubeconfig with another context: the merge must keep it.
+        Files.createDirectories(kubeconfigFile.getParent());
+        Files.writeString(kubeconfigFile, OTHER_KUBECONFIG);
+        Files.setPosixFilePermissions(kubeconfigFile, PosixFilePermissions.fromString("rw-------"));
+
+        // The third machine boots meanwhile: a bare host that k3s-join reaches over plain SSH.
+        copyFolder(repo.resolve("tests/vm/third"), thirdDir);
+        long thirdStart = System.nanoTime();
+        CompletableFuture<Repo.Run> third = CompletableFuture.supplyAsync(() ->
+            Repo.exec(inNetns("vagrant", "up", "--provider", "libvirt", "--no-color"), thirdDir, env, null, 1200));
+
+        String airgap = repo.resolve("tests/k3s-standin").toString();
+        String thirdKey = thirdDir.resolve(".vagrant/machines/" + THIRD + "/libvirt/private_key").toString();
+        String pipeline = String.join(" ",
+            "set -o pipefail;",
+            "bin/jbang k3s-up --provider libvirt --login", LOGIN, "--box", BOX,
+            "--libvirt-driver qemu --libvirt-cpu-model qemu64 --airgap-dir", airgap, "--timeout 25 2>", work.resolve("up.log").toString(),
+            "| bin/jbang k3s-join --host vagrant@" + THIRD_IP, "--ssh-key", thirdKey,
+            "--known-hosts", work.resolve("known_hosts").toString(), "--airgap-dir", airgap, "2>", work.resolve("join.log").toString(),
+            "| bin/jbang k3s-kubeconfig --merge 2>", work.resolve("kubeconfig.log").toString());
+        long start = System.nanoTime();
+        Repo.Run run = Repo.exec(inNetns("bash", "-c", pipeline), repo, env, null, 2400);
+        timings.put("pipeline k3s-up | k3s-join | k3s-kubeconfig", seconds(start));
+        Repo.Run thirdRun = third.get(20, TimeUnit.MINUTES);
+        timings.put("third machine: vagrant up (in parallel)", seconds(thirdStart));
+        check(thirdRun, "vagrant up of the third machine");
+        recordStepTimes();
+        if (run.exit() != 0) {
+            fail("the README's pipeline failed with exit " + run.exit() + "\n--- k3s-up:\n" + tail("up.log") + "\n--- k3s-join:\n"
+                + tail("join.log") + "\n--- k3s-kubeconfig:\n" + tail("kubeconfig.log"));
+        }
+        result = Cluster.JSON.readTree(run.stdout());
+    }
+
+    @Test
+    @Order(1)
+    void theLastStepPrintsTheClusterWithAllThreeNodesAndTheKubeconfig() {
+        assertEquals("k3s-vagrant/cluster/v1", result.path("format").asText());
+        assertEquals("https://" + SERVER_IP + ":6443", result.path("serverUrl").asText());
+        List<String> nodes = new ArrayList<>();
+        result.path("nodes").forEach(n -> nodes.add(n.path("name").asText() + "/" + n.path("role").asText() + "/" + n.path("ip").asText()));
+        assertEquals(List.of(SERVER + "/server/" + SERVER_IP, WORKER + "/agent/" + WORKER_IP, THIRD + "/agent/" + THIRD_IP), nodes);
+        assertEquals(kubeconfigFile.toString(), result.path("kubeconfig").path("path").asText());
+        assertEquals(LOGIN, result.path("kubeconfig").path("context").asText());
+    }
+
+    @Test
+    @Order(2)
+    void machinesHaveTheirNamesAndAddressesOnEth1AndPasswordlessVagrantSsh() {
+        assertEquals(SERVER, vagrantSsh(SERVER, "hostname").strip());
+        assertEquals(WORKER, vagrantSsh(WORKER, "hostname").strip());
+        assertTrue(vagrantSsh(SERVER, "ip -4 -o addr show dev eth1").contains(" " + SERVER_IP + "/"), "server address on eth1");
+        assertTrue(vagrantSsh(WORKER, "ip -4 -o addr show dev eth1").contains(" " + WORKER_IP + "/"), "worker address on eth1");
+    }
+
+    @Test
+    @Order(3)
+    void theServerRunsInServerModeWithNodeIpAndFlannelIface() {
+        String unit = vagrantSsh(SERVER, "sudo cat /etc/systemd/system/k3s.service");
+        assertTrue(unit.contains("server"), unit);
+        assertTrue(unit.contains("--node-ip") && unit.contains(SERVER_IP), "--node-ip " + SERVER_IP + " in\n" + unit);
+        assertTrue(unit.contains("--flannel-iface") && unit.contains("eth1"), "--flannel-iface eth1 in\n" + unit);
+        assertEquals("active", vagrantSsh(SERVER, "systemctl is-active k3s").strip());
+        assertTrue(vagrantSsh(SERVER, "kubectl get nodes").contains("Ready"), "kubectl works for the vagrant user without sudo");
+    }
+
+    @Test
+    @Order(4)
+    void theAgentGotTheServerUrlAndTheClustersTokenInPrivateFiles() throws IOException {
+        String token = Files.readString(clusterDir.resolve(".vagrant/k3s-token")).strip();
+        assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(clusterDir.resolve(".vagrant/k3s-token"))));
+        assertEquals(64, token.length(), "32 random bytes, hex");
+        String envFile = vagrantSsh(WORKER, "sudo cat /etc/systemd/system/k3s-agent.service.env");
+        assertTrue(envFile.matches("(?s).*K3S_URL=['\"]?https://" + SERVER_IP.replace(".", "\\.") + ":6443['\"]?\\s.*"), envFile.replace(token, "<token>"));
+        assertTrue(envFile.contains(token), "the agent's env file holds the cluster's token");
+        assertEquals("600", vagrantSsh(WORKER, "sudo stat -c %a /etc/systemd/system/k3s-agent.service.env").strip());
+        assertEquals("600", vagrantSsh(SERVER, "sudo stat -c %a /var/lib/rancher/k3s/server/node-token").strip());
+        String unit = vagrantSsh(WORKER, "sudo cat /etc/systemd/system/k3s-agent.service");
+        assertFalse(unit.contains(token), "the token is not on the agent's command line");
+    }
+
+    @Test
+    @Order(5)
+    void theWorkerReachesTheServersApiOverThePrivateNetwork() {
+        assertEquals("pong", vagrantSsh(WORKER, "curl -ks https://" + SERVER_IP + ":6443/ping").strip());
+    }
+
+    @Test
+    @Order(6)
+    void theThirdMachineJoinedOverPlainSshAndIsReady() {
+        JsonNode third = null;
+        for (JsonNode node : result.path("nodes")) if (node.path("name").asText().equals(THIRD)) third = node;
+        assertTrue(third != null && third.path("ssh").path("address").asText().equals("vagrant@" + THIRD_IP)
+            && third.path("ssh").path("vagrantMachine").isMissingNode(), "joined through its SSH address, not vagrant ssh: " + third);
+        assertTrue(Files.exists(work.resolve("known_hosts")), "its host key was recorded (accept-new)");
+        String nodes = vagrantSsh(SERVER, "sudo k3s kubectl get nodes -o wide");
+        for (String name : List.of(SERVER, WORKER, THIRD)) {
+            assertTrue(nodes.lines().anyMatch(l -> l.toLowerCase().startsWith(name.toLowerCase() + " ") && l.contains(" Ready ")), name + " Ready in\n" + nodes);
+        }
+    }
+
+    @Test
+    @Order(7)
+    void theHostsKubeconfigPointsAtTheServerAndTheRealKubectlUsesIt() {
+        Repo.Run view = Repo.exec(List.of("kubectl", "config", "view", "--kubeconfig", kubeconfigFile.toString(),
+            "-o", "jsonpath={.clusters[?(@.name==\"" + LOGIN + "\")].cluster.server}"), repo, Map.of(), null, 60);
+        assertEquals("https://" + SERVER_IP + ":6443", view.stdout().strip(), view.stderr());
+        Repo.Run contexts = Repo.exec(List.of("kubectl", "config", "get-contexts", "-o", "name", "--kubeconfig", kubeconfigFile.toString()), repo, Map.of(), null, 60);
+        assertTrue(contexts.stdout().lines().toList().containsAll(List.of(LOGIN, "other")), "the other context is kept: " + contexts.stdout());
+        Repo.Run nodes = Repo.exec(inNetns("kubectl", "--kubeconfig", kubeconfigFile.toString(), "get", "nodes", "-o", "wide"), repo, Map.of(), null, 120);
+        assertEquals(0, nodes.exit(), nodes.stderr());
+        for (String ip : List.of(SERVER_IP, WORKER_IP, THIRD_IP)) assertTrue(nodes.stdout().contains(ip), ip + " in\n" + nodes.stdout());
+    }
+
+    @Test
+    @Order(8)
+    void provisioningAgainChangesNothing() {
+        String before = vagrantSsh(SERVER, "systemctl show -p ActiveEnterTimestampMonotonic k3s") + vagrantSsh(WORKER, "systemctl show -p ActiveEnterTimestampMonotonic k3s-agent");
+        long start = System.nanoTime();
+        Repo.Run again = Repo.exec(inNetns("vagrant", "provision", "--no-color"), clusterDir, env, null, 900);
+        timings.put("vagrant provision again", seconds(start));
+        check(again, "vagrant provision");
+        assertEquals(2, again.stdout().split("already installed as wanted", -1).length - 1, again.stdout());
+        String after = vagrantSsh(SERVER, "systemctl show -p ActiveEnterTimestampMonotonic k3s") + vagrantSsh(WORKER, "systemctl show -p ActiveEnterTimestampMonotonic k3s-agent");
+        assertEquals(before, after, "the K3s services were not restarted");
+    }
+
+    @Test
+    @Order(9)
+    void aSecondK3sUpReportsTheClusterAndChangesNothing() {
+        long start = System.nanoTime();
+        Repo.Run again = Repo.exec(inNetns("bin/jbang", "k3s-up", "--provider", "libvirt", "--login", LOGIN, "--box", BOX,
+            "--libvirt-driver", "qemu", "--libvirt-cpu-model", "qemu64", "--airgap-dir", repo.resolve("tests/k3s-standin").toString()), repo, env, null, 900);
+        timings.put("k3s-up on a running cluster", seconds(start));
+        assertEquals(0, again.exit(), again.stderr());
+        assertTrue(again.stdout().contains("\"serverUrl\" : \"https://" + SERVER_IP + ":6443\""), again.stdout());
+    }
+
+    @Test
+    @Order(10)
+    void destroyLeavesNoDomainVolumeOrNetworkBehind() {
+        long start = System.nanoTime();
+        check(Repo.exec(inNetns("vagrant", "destroy", "-f", "--no-color"), clusterDir, env, null, 600), "vagrant destroy (cluster)");
+        check(Repo.exec(inNetns("vagrant", "destroy", "-f", "--no-color"), thirdDir, env, null, 600), "vagrant destroy (third)");
+        timings.put("vagrant destroy", seconds(start));
+        String domains = String.join("\n", virsh("list", "--all", "--name"));
+        String volumes = String.join("\n", virsh("vol-list", "default"));
+        for (String machine : List.of(SERVER, WORKER, THIRD)) {
+            assertFalse(domains.contains(machine), "domain of " + machine + " left behind:\n" + domains);
+            assertFalse(volumes.contains(machine), "volume of " + machine + " left behind:\n" + volumes);
+        }
+        List<String> networks = new ArrayList<>(virsh("net-list", "--all", "--name"));
+        networks.removeAll(networksBefore);
+        networks.remove("vagrant-libvirt");
+        assertEquals(List.of(), networks, "networks left behind");
+    }
+
+    @AfterAll
+    void tearDownAndReport() {
+        if (work == null) return;
+        for (Path dir : List.of(clusterDir, thirdDir)) {
+            if (Files.isDirectory(dir.resolve(".vagrant"))) Repo.exec(inNetns("vagrant", "destroy", "-f"), dir, env, null, 600);
+        }
+        Repo.exec(List.of("bash", "tests/vm/netns.sh", "down"), repo, Map.of(), null, 300);
+        System.out.println("VM tier timings (seconds):");
+        timings.forEach((what, secs) -> System.out.printf("  %-55s %5d%n", what, secs));
+    }
+
+    // --- helpers ---
+
+    static final String OTHER_KUBECONFIG = """
+        apiVersion: v1
+        kind: Config
+        clusters:
+        - name: other
+          cluster:
+            server: https://127.0.0.1:16443
+        users:
+        - name: other
+          user:
+            token: not-a-real-token
+        contexts:
+        - name: other
+          context:
+            cluster: other
+            user: other
+        current-context: other
+        """;
+
+    private void requireMachineCanRunVms() {
+        List<String> missing = new ArrayList<>();
+        for (String tool : List.of("qemu-system-x86_64", "virsh", "libvirtd", "vagrant", "ip", "mmdebstrap", "kubectl")) {
+            if (!Vagrant.onPath(tool) && !Files.isExecutable(Path.of("/usr/sbin", tool))) missing.add(tool);
+        }
+        if (!missing.isEmpty()) {
+            fail("the VM tier cannot run on this machine: missing " + missing + " (see the README's test prerequisites),"
+                + " or turn the tier off explicitly with K3S_VAGRANT_VM_TIER=off");
+        }
+        if (!"root".equals(System.getProperty("user.name"))) {
+            fail("the VM tier needs root (network namespaces, libvirtd, mmdebstrap): run it as root, or set K3S_VAGRANT_VM_TIER=off");
+        }
+    }
+
+    private List<String> inNetns(String... command) {
+        List<String> all = new ArrayList<>(List.of("ip", "netns", "exec", NETNS));
+        all.addAll(List.of(command));
+        return all;
+    }
+
+    private String vagrantSsh(String machine, String command) {
+        Repo.Run run = Repo.exec(inNetns("vagrant", "ssh", machine, "-c", command, "--", "-o", "BatchMode=yes"), clusterDir, env, null, 120);
+        if (run.exit() != 0) fail("vagrant ssh " + machine + " -c '" + command + "' failed (" + run.exit() + "): " + run.stderr());
+        return run.stdout();
+    }
+
+    private List<String> virsh(String... args) {
+        List<String> command = new ArrayList<>(List.of("virsh", "-c", "qemu:///system"));
+        command.addAll(List.of(args));
+        Repo.Run run = Repo.exec(inNetns(command.toArray(String[]::new)), repo, Map.of(), null, 60);
+        return run.stdout().lines().map(String::strip).filter(l -> !l.isEmpty()).toList();
+    }
+
+    private static void check(Repo.Run run, String what) {
+        if (run.exit() != 0) fail(what + " failed with exit " + run.exit() + ":\n" + Vagrant.lastLines(run.stdout() + "\n" + run.stderr(), 30));
+    }
+
+    private void timed(String what, Runnable action) {
+        long start = System.nanoTime();
+        action.run();
+        timings.put(what, seconds(start));
+    }
+
+    private static long seconds(long startNanos) {
+        return (System.nanoTime() - startNanos) / 1_000_000_000L;
+    }
+
+    /** Per-step times, from each step's own "[  Ns]" log prefix. */
+    private void recordStepTimes() {
+        for (String step : List.of("up", "join", "kubeconfig")) {
+            try {
+                List<String> lines = Files.readAllLines(work.resolve(step + ".log"));
+                for (String line : lines) {
+                    var m = java.util.regex.Pattern.compile("^k3s-\\S+ \\[\\s*(\\d+)s\\] ==> (\\d/\\d [^:]*)").matcher(line);
+                    if (m.find()) timings.put("  k3s-" + step + " reached '" + m.group(2).strip() + "' at", Long.parseLong(m.group(1)));
+                }
+                if (!lines.isEmpty()) {
+                    var m = java.util.regex.Pattern.compile("\\[\\s*(\\d+)s\\]").matcher(lines.get(lines.size() - 1));
+                    if (m.find()) timings.put("k3s-" + step + " total", Long.parseLong(m.group(1)));
+                }
+            } catch (IOException e) {
+                // the step did not run: the pipeline's failure says why
+            }
+        }
+    }
+
+    private String tail(String log) {
+        try {
+            return Vagrant.lastLines(Files.readString(work.resolve(log)), 40);
+        } catch (IOException e) {
+            return "(no " + log + ")";
+        }
+    }
+
+    private static void copyFolder(Path from, Path to) throws IOException {
+        Files.createDirectories(to);
+        try (var files = Files.list(from)) {
+            for (Path file : files.toList()) Files.copy(file, to.resolve(file.getFileName()));
+        }
+    }
+}
