@@ -105,11 +105,11 @@ class up implements Callable<Integer> {
     @Override
     public Integer call() {
         Cli.Log log = new Cli.Log(spec.commandLine().getErr(), "k3s-up", logOptions);
-        Map<String, String> settings = settings();
+        String chosenProvider = provider != null ? provider : defaultProvider();
+        Map<String, String> settings = settings(chosenProvider);
         String clusterName = name != null ? name : settings.get("LOGIN");
         ClusterFolder.requireName(clusterName, "--name");
         Path folder = dir != null ? dir.toAbsolutePath() : ClusterFolder.defaultPath(clusterName);
-        String chosenProvider = provider != null ? provider : defaultProvider();
 
         if (dryRun) {
             spec.commandLine().getErr().println("cluster folder: " + folder);
@@ -153,7 +153,7 @@ class up implements Callable<Integer> {
     }
 
     /** Checks every value, then returns the settings as the Vagrantfile names them (K3S_VAGRANT_ less its prefix). */
-    Map<String, String> settings() {
+    Map<String, String> settings(String chosenProvider) {
         String theLogin = login != null ? login : ClusterFolder.defaultLogin();
         if (!theLogin.matches("[A-Za-z][A-Za-z0-9-]{0,60}")) {
             throw Cli.fail(Cli.USAGE, "--login '" + theLogin + "' is not a valid host name: use letters, digits and '-', "
@@ -168,7 +168,7 @@ class up implements Callable<Integer> {
             if (!Addresses.isPrivate(ip)) {
                 throw Cli.fail(Cli.USAGE, ip + " is not a private address: use one in 192.168.56.0/21 (VirtualBox's host-only range)");
             }
-            if ("virtualbox".equals(provider) && !Addresses.inVirtualBoxHostOnlyRange(ip)) {
+            if ("virtualbox".equals(chosenProvider) && !Addresses.inVirtualBoxHostOnlyRange(ip)) {
                 throw Cli.fail(Cli.USAGE, ip + " is outside 192.168.56.0/21, the only host-only range VirtualBox allows by default: "
                     + "use an address there, or allow yours in /etc/vbox/networks.conf first");
             }
@@ -182,8 +182,9 @@ class up implements Callable<Integer> {
         if (!k3sChannel.matches("stable|latest|testing|v\\d+\\.\\d+")) {
             throw Cli.fail(Cli.USAGE, "--k3s-channel '" + k3sChannel + "' is not a channel: use stable, latest, testing or v1.31");
         }
-        if (provider != null && !List.of("virtualbox", "libvirt").contains(provider)) {
-            throw Cli.fail(Cli.USAGE, "--provider '" + provider + "' is not supported: use virtualbox or libvirt");
+        if (!List.of("virtualbox", "libvirt").contains(chosenProvider)) {
+            throw Cli.fail(Cli.USAGE, "provider '" + chosenProvider + "' (" + (provider != null ? "--provider" : "$VAGRANT_DEFAULT_PROVIDER")
+                + ") is not supported: use virtualbox or libvirt");
         }
         if (libvirtDriver != null && !List.of("kvm", "qemu").contains(libvirtDriver)) {
             throw Cli.fail(Cli.USAGE, "--libvirt-driver must be kvm or qemu, not '" + libvirtDriver + "'");
