@@ -20,6 +20,7 @@ import org.junit.platform.launcher.LauncherDiscoveryRequest;
 import org.junit.platform.launcher.TagFilter;
 import org.junit.platform.launcher.TestExecutionListener;
 import org.junit.platform.launcher.TestIdentifier;
+import org.junit.platform.launcher.TestPlan;
 import org.junit.platform.launcher.core.LauncherDiscoveryRequestBuilder;
 import org.junit.platform.launcher.core.LauncherFactory;
 
@@ -67,6 +68,7 @@ class run {
         int skipped;
         final List<String> failures = new ArrayList<>();
         final long started = System.nanoTime();
+        TestPlan plan;
 
         Report(PrintStream out) {
             this.out = out;
@@ -80,13 +82,24 @@ class run {
         }
 
         @Override
+        public void testPlanExecutionStarted(TestPlan testPlan) {
+            plan = testPlan;
+        }
+
+        @Override
         public void executionFinished(TestIdentifier test, TestExecutionResult result) {
-            if (result.getStatus() == TestExecutionResult.Status.FAILED && !test.isTest()) {
-                // a whole class failed (e.g. in @BeforeAll): count it, loudly
-                failed++;
-                String message = result.getThrowable().map(Throwable::toString).orElse("failed");
-                failures.add(name(test) + ": " + message);
-                out.println("FAILED  " + name(test) + " (setup): " + message);
+            if (!test.isTest() && result.getStatus() != TestExecutionResult.Status.SUCCESSFUL) {
+                // a whole class failed or was aborted in @BeforeAll: its tests never ran; count each, loudly
+                long tests = Math.max(1, plan.getDescendants(test).stream().filter(TestIdentifier::isTest).count());
+                String message = result.getThrowable().map(Throwable::getMessage).orElse("");
+                if (result.getStatus() == TestExecutionResult.Status.ABORTED) {
+                    skipped += tests;
+                    out.println("SKIPPED " + name(test) + ": all " + tests + " tests: " + message);
+                } else {
+                    failed += tests;
+                    failures.add(name(test) + " (all " + tests + " tests, in setup): " + message);
+                    out.println("FAILED  " + name(test) + " (all " + tests + " tests, in setup): " + message);
+                }
                 return;
             }
             if (!test.isTest()) return;

@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import com.fasterxml.jackson.dataformat.yaml.YAMLGenerator;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
+import com.fasterxml.jackson.dataformat.yaml.util.StringQuotingChecker;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
@@ -34,7 +35,21 @@ final class KubeconfigFile {
         .disable(YAMLGenerator.Feature.WRITE_DOC_START_MARKER)
         .disable(YAMLGenerator.Feature.SPLIT_LINES)
         .enable(YAMLGenerator.Feature.MINIMIZE_QUOTES)
+        .stringQuotingChecker(new KubectlQuoting())
         .build());
+
+    /**
+     * kubectl reads YAML 1.1: a bare 2024, 1e3, 0x1F or .inf is a number to it, and a number
+     * where a string belongs (namespace "2024", an exec arg "900") makes it reject the whole
+     * file. So every string that starts like a number is quoted; Jackson's own check already
+     * quotes true, yes, null and the like.
+     */
+    private static final class KubectlQuoting extends StringQuotingChecker.Default {
+        @Override
+        public boolean needToQuoteValue(String value) {
+            return super.needToQuoteValue(value) || (!value.isEmpty() && "0123456789+-.".indexOf(value.charAt(0)) >= 0);
+        }
+    }
 
     private static final List<String> SECTIONS = List.of("clusters", "users", "contexts");
 

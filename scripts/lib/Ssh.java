@@ -274,7 +274,7 @@ final class Ssh implements AutoCloseable {
         if (message.contains("HostKey has been changed") || message.contains("has been changed")) {
             return new Cli.Failure(Cli.SSH_FAILED, "the host key of " + where + " has CHANGED since it was recorded in known_hosts: "
                 + "someone may be intercepting the connection, or the host was reinstalled. If you trust it, remove the old key "
-                + "(ssh-keygen -R " + target.host() + ") or pass --host-key-check off", e);
+                + "(" + removeKnownHostCommand(target) + ") or pass --host-key-check off", e);
         }
         if (message.contains("UnknownHostKey") || message.contains("reject HostKey")) {
             return new Cli.Failure(Cli.SSH_FAILED, "the host key of " + where + " is not in known_hosts and --host-key-check is strict: "
@@ -288,6 +288,16 @@ final class Ssh implements AutoCloseable {
                 + "): is the host up, the address and port right, and sshd running?", e);
         }
         return new Cli.Failure(Cli.SSH_FAILED, "SSH to " + where + " failed: " + rootMessage(e), e);
+    }
+
+    /**
+     * The ssh-keygen command that forgets target's recorded key. known_hosts names a host on
+     * another port than 22 "[host]:port" (quoted: brackets are shell globs), and a file other
+     * than ~/.ssh/known_hosts must be named with -f, or the advice would remove nothing.
+     */
+    private static String removeKnownHostCommand(Target target) {
+        String name = target.port() == 22 ? target.host() : "'[" + target.host() + "]:" + target.port() + "'";
+        return "ssh-keygen -R " + name + (target.knownHosts() == null ? "" : " -f '" + target.knownHosts() + "'");
     }
 
     private static String rootMessage(Throwable e) {

@@ -149,6 +149,8 @@ if [ "${INSTALL_K3S_SYMLINK:-}" != skip ]; then
 fi
 
 # --- create_killall ---
+PKILL=pkill
+[ -z "$R" ] || PKILL=": pkill"   # tests of the stand-in on a dev host kill nothing
 info "Creating killall script ${KILLALL_K3S_SH}"
 cat > "$R$KILLALL_K3S_SH" <<EOF
 #!/bin/sh
@@ -160,8 +162,8 @@ for service in ${SYSTEMD_DIR}/k3s*.service; do
     [ -s "\$service" ] && ${SYSTEMCTL} stop "\$(basename "\$service")"
 done
 # the stand-in's processes name themselves k3s-server / k3s-agent, like real k3s
-pkill -9 -x k3s-server || true
-pkill -9 -x k3s-agent || true
+${PKILL} -9 -x k3s-server || true
+${PKILL} -9 -x k3s-agent || true
 exit 0
 EOF
 chmod 755 "$R$KILLALL_K3S_SH"

@@ -1,0 +1,312 @@
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * provision/ as Vagrant sees it: the real `vagrant validate` / `vagrant status` on a copy
+ * of the folder (no VM is created: neither command creates one), the join token the
+ * Vagrantfile makes, and shellcheck on every script.
+ *
+ * The virtualbox provider: this machine has no VirtualBox, and Vagrant checks a
+ * Vagrantfile's virtualbox blocks only when it detects VirtualBox. tests/unit/shims/VBoxManage
+ * is a TEST STAND-IN that answers only `VBoxManage --version`, so that Vagrant's real
+ * VirtualBox config validation runs; a misspelt setting proves it does.
+ */
+class ProvisionTest {
+
+    @TempDir Path tmp;
+
+    // ---------------------------------------------------------------- helpers
+
+    /** A fresh copy of provision/ (Vagrantfile and scripts) in its own folder. */
+    private Path copyOfProvision(String name) {
+        Path target = tmp.resolve(name);
+        try {
+            Files.createDirectories(target);
+            try (Stream<Path> files = Files.list(Repo.root().resolve("provision"))) {
+                for (Path file : files.filter(Files::isRegularFile).toList()) {
+                    Files.copy(file, target.resolve(file.getFileName()));
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return target;
+    }
+
+    /**
+     * Runs vagrant in dir with the given settings. K3S_VAGRANT_* variables of the caller's
+     * own environment are removed (env -u) so only the test's settings count.
+     */
+    private static Repo.Run vagrant(Path dir, String provider, Map<String, String> settings, String pathPrefix, String... args) {
+        requireTool("vagrant", "apt-get install vagrant vagrant-libvirt");
+        List<String> command = new ArrayList<>(List.of("env"));
+        for (String key : System.getenv().keySet()) {
+            if (key.startsWith("K3S_VAGRANT_") && !settings.containsKey(key)) command.addAll(List.of("-u", key));
+        }
+        command.add("vagrant");
+        command.addAll(List.of(args));
+        Map<String, String> env = new LinkedHashMap<>(settings);
+        env.put("VAGRANT_DEFAULT_PROVIDER", provider);
+        env.put("VAGRANT_CHECKPOINT_DISABLE", "1"); // no version check over the network
+        env.put("VAGRANT_NO_COLOR", "1");
+        env.putIfAbsent("USER", "root"); // the default login is then "k3s"
+        if (pathPrefix != null) env.put("PATH", pathPrefix + ":" + System.getenv("PATH"));
+        return Repo.exec(command, dir, env, null, 120);
+    }
+
+    private static Repo.Run validate(Path dir, String provider, Map<String, String> settings) {
+        return vagrant(dir, provider, settings, null, "validate");
+    }
+
+    /** The machine names `vagrant status --machine-readable` lists. */
+    private static Set<String> machines(Path dir, Map<String, String> settings) {
+        Repo.Run run = vagrant(dir, "libvirt", settings, null, "status", "--machine-readable");
+        assertEquals(0, run.exit(), "vagrant status failed: " + run.stderr() + run.stdout());
+        Set<String> names = new TreeSet<>();
+        for (String line : run.stdout().split("\n")) {
+            String[] fields = line.split(",", 5);
+            if (fields.length >= 4 && fields[2].equals("state") && !fields[1].isEmpty()) names.add(fields[1]);
+        }
+        return names;
+    }
+
+    private static void assertValid(Repo.Run run, String what) {
+        assertEquals(0, run.exit(), what + " should pass `vagrant validate`; stderr:\n" + run.stderr() + "\nstdout:\n" + run.stdout());
+        assertTrue(run.stdout().contains("validated successfully"), what + ": " + run.stdout());
+    }
+
+    static void requireTool(String tool, String install) {
+        if (!Vagrant.onPath(tool)) fail(tool + " is not installed or not on PATH: this test needs it (" + install + ")");
+    }
+
+    /** A folder holding the VBoxManage TEST STAND-IN, executable whatever mode git gave the file. */
+    private Path vboxShimDir() throws IOException {
+        Path bin = Files.createDirectories(tmp.resolve("vbox-shim-bin"));
+        Path shim = bin.resolve("VBoxManage");
+        Files.copy(Repo.root().resolve("tests/unit/shims/VBoxManage"), shim);
+        Files.setPosixFilePermissions(shim, PosixFilePermissions.fromString("rwxr-xr-x"));
+        return bin;
+    }
+
+    private static final Map<String, String> OVERRIDES = Map.of(
+        "K3S_VAGRANT_LOGIN", "wil",
+        "K3S_VAGRANT_SERVER_IP", "192.168.57.10",
+        "K3S_VAGRANT_WORKER_IP", "192.168.57.11",
+        "K3S_VAGRANT_SERVER_MEMORY", "2048",
+        "K3S_VAGRANT_WORKER_MEMORY", "1024",
+        "K3S_VAGRANT_CPUS", "2",
+        "K3S_VAGRANT_LIBVIRT_DRIVER", "qemu",
+        "K3S_VAGRANT_LIBVIRT_CPU_MODEL", "qemu64");
+
+    // ---------------------------------------------------------------- libvirt
+
+    @Test
+    void defaultsValidateWithLibvirtAndNameTheMachinesAfterTheLogin() {
+        Path dir = copyOfProvision("defaults");
+        assertValid(validate(dir, "libvirt", Map.of()), "the defaults");
+        // USER=root gives the login "k3s"
+        assertEquals(Set.of("k3sS", "k3sSW"), machines(dir, Map.of()));
+        assertEquals(Set.of("wilsmithS", "wilsmithSW"), machines(dir, Map.of("USER", "Wil.Smith")),
+            "the default login is $USER, lowercased, letters/digits/'-' only");
+    }
+
+    @Test
+    void overridesFromTheEnvironmentValidateWithLibvirt() {
+        Path dir = copyOfProvision("overrides");
+        assertValid(validate(dir, "libvirt", OVERRIDES), "the overrides " + OVERRIDES);
+        assertEquals(Set.of("wilS", "wilSW"), machines(dir, OVERRIDES));
+    }
+
+    @Test
+    void clusterEnvIsHonouredAndTheEnvironmentWinsOverIt() throws IOException {
+        Path dir = copyOfProvision("cluster-env");
+        Files.writeString(dir.resolve("cluster.env"), "# as k3s-up writes it\n\nK3S_VAGRANT_LOGIN=wil\nK3S_VAGRANT_CPUS=0\n");
+        // cluster.env's bad CPUS is read (and refused) ...
+        Repo.Run refused = validate(dir, "libvirt", Map.of());
+        assertNotEquals(0, refused.exit(), "CPUS=0 from cluster.env should be refused: " + refused.stdout());
+        assertTrue(refused.stderr().contains("K3S_VAGRANT_CPUS"), refused.stderr());
+        // ... and the environment's value replaces it
+        assertValid(validate(dir, "libvirt", Map.of("K3S_VAGRANT_CPUS", "2")), "CPUS=2 from the environment over cluster.env's 0");
+        assertEquals(Set.of("wilS", "wilSW"), machines(dir, Map.of("K3S_VAGRANT_CPUS", "1")), "LOGIN from cluster.env");
+        assertEquals(Set.of("bobS", "bobSW"), machines(dir, Map.of("K3S_VAGRANT_CPUS", "1", "K3S_VAGRANT_LOGIN", "bob")),
+            "LOGIN from the environment wins over cluster.env");
+    }
+
+    static Stream<Arguments> badSettings() {
+        return Stream.of(
+            Arguments.of(Map.of("K3S_VAGRANT_LOGIN", "1wil"), "K3S_VAGRANT_LOGIN"),
+            Arguments.of(Map.of("K3S_VAGRANT_LOGIN", "wil_s"), "K3S_VAGRANT_LOGIN"),
+            Arguments.of(Map.of("K3S_VAGRANT_SERVER_IP", "192.168.56.300"), "K3S_VAGRANT_SERVER_IP"),
+            Arguments.of(Map.of("K3S_VAGRANT_WORKER_IP", "8.8.8.8"), "K3S_VAGRANT_WORKER_IP=8.8.8.8 is not a private address"),
+            Arguments.of(Map.of("K3S_VAGRANT_SERVER_IP", "192.168.56.120", "K3S_VAGRANT_WORKER_IP", "192.168.56.120"),
+                "K3S_VAGRANT_SERVER_IP and K3S_VAGRANT_WORKER_IP are both"),
+            Arguments.of(Map.of("K3S_VAGRANT_SERVER_MEMORY", "1023"), "K3S_VAGRANT_SERVER_MEMORY=1023 MB is below"),
+            Arguments.of(Map.of("K3S_VAGRANT_WORKER_MEMORY", "256"), "K3S_VAGRANT_WORKER_MEMORY=256 MB is below"),
+            Arguments.of(Map.of("K3S_VAGRANT_K3S_VERSION", "1.31.4"), "K3S_VAGRANT_K3S_VERSION"),
+            Arguments.of(Map.of("K3S_VAGRANT_AIRGAP_DIR", "AIRGAP_WITHOUT_INSTALL_SH"), "has no install.sh"));
+    }
+
+    @ParameterizedTest(name = "{1}")
+    @MethodSource("badSettings")
+    void badSettingsAreRefusedNamingTheSettingBeforeAnyTokenIsMade(Map<String, String> settings, String expected) throws IOException {
+        Path dir = copyOfProvision("bad");
+        Map<String, String> env = new LinkedHashMap<>(settings);
+        if (env.containsValue("AIRGAP_WITHOUT_INSTALL_SH")) {
+            Path airgap = Files.createDirectories(tmp.resolve("airgap"));
+            Files.writeString(airgap.resolve("k3s"), "not really k3s\n"); // the binary, but no install.sh
+            env.put("K3S_VAGRANT_AIRGAP_DIR", airgap.toString());
+        }
+        Repo.Run run = validate(dir, "libvirt", env);
+        assertNotEquals(0, run.exit(), settings + " should be refused; stdout: " + run.stdout());
+        assertTrue(run.stderr().contains("k3s-vagrant: "), "the message says who refuses: " + run.stderr());
+        assertTrue(run.stderr().contains(expected), "the message should contain '" + expected + "':\n" + run.stderr());
+        assertFalse(Files.exists(dir.resolve(".vagrant/k3s-token")), "a refused configuration must not make a join token");
+    }
+
+    // ---------------------------------------------------------------- virtualbox (with the TEST STAND-IN VBoxManage)
+
+    @Test
+    void virtualboxDefaultsAndOverridesValidateWithTheVBoxManageStandIn() throws IOException {
+        // TEST STAND-IN: the VBoxManage on PATH only answers --version; Vagrant's own VirtualBox
+        // provider then validates the virtualbox blocks for real (see the misspelt-setting test).
+        String shim = vboxShimDir().toString();
+        Path dir = copyOfProvision("vbox");
+        assertValid(vagrant(dir, "virtualbox", Map.of(), shim, "validate"), "the defaults (virtualbox)");
+        assertValid(vagrant(dir, "virtualbox", Map.of("K3S_VAGRANT_LOGIN", "wil", "K3S_VAGRANT_CPUS", "2",
+            "K3S_VAGRANT_SERVER_MEMORY", "2048", "K3S_VAGRANT_WORKER_MEMORY", "1024",
+            "K3S_VAGRANT_SERVER_IP", "192.168.56.10", "K3S_VAGRANT_WORKER_IP", "192.168.56.11"), shim, "validate"),
+            "the overrides (virtualbox)");
+    }
+
+    @Test
+    void aMisspeltVirtualboxSettingFailsWithTheStandInSoTheValidationIsReal() throws IOException {
+        Path dir = copyOfProvision("vbox-misspelt");
+        Path vagrantfile = dir.resolve("Vagrantfile");
+        String text = Files.readString(vagrantfile);
+        assertTrue(text.contains("vb.cpus ="), "the Vagrantfile sets vb.cpus: the misspelling below relies on it");
+        Files.writeString(vagrantfile, text.replace("vb.cpus =", "vb.cpuz ="));
+
+        // Without VirtualBox detected, Vagrant does not look at the virtualbox block ...
+        assertValid(validate(dir, "libvirt", Map.of()), "the misspelt virtualbox setting under libvirt");
+        // ... with the TEST STAND-IN VBoxManage it does, and refuses the unknown setting.
+        Repo.Run run = vagrant(dir, "virtualbox", Map.of(), vboxShimDir().toString(), "validate");
+        assertNotEquals(0, run.exit(), "vb.cpuz must fail VirtualBox's config validation: " + run.stdout());
+        assertTrue((run.stderr() + run.stdout()).contains("cpuz"), "the error names the bad setting:\n" + run.stderr());
+    }
+
+    // ---------------------------------------------------------------- the join token
+
+    @Test
+    void theJoinTokenIs32RandomBytesMode600StablePerFolderAndDifferentPerCluster() throws IOException {
+        Path a = copyOfProvision("token-a");
+        Path b = copyOfProvision("token-b");
+        Path tokenA = a.resolve(".vagrant/k3s-token");
+        assertFalse(Files.exists(tokenA));
+
+        assertValid(validate(a, "libvirt", Map.of()), "folder a");
+        assertTrue(Files.isRegularFile(tokenA), "vagrant validate should make " + tokenA);
+        assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(tokenA)), "the token is a secret");
+        String first = Files.readString(tokenA);
+        assertTrue(first.matches("[0-9a-f]{64}\n"), "64 hex characters (32 random bytes) and a newline: '" + first + "'");
+
+        assertValid(validate(a, "libvirt", Map.of()), "folder a again");
+        assertEquals(first, Files.readString(tokenA), "the token must not change between two vagrant commands of one cluster");
+
+        assertValid(validate(b, "libvirt", Map.of()), "folder b");
+        assertNotEquals(first, Files.readString(b.resolve(".vagrant/k3s-token")), "each cluster gets its own token");
+    }
+
+    // ---------------------------------------------------------------- the scripts
+
+    @Test
+    void shellcheckPassesOnEveryScript() throws IOException {
+        requireTool("shellcheck", "apt-get install shellcheck");
+        Path root = Repo.root();
+        List<Path> scripts = new ArrayList<>();
+        try (Stream<Path> files = Files.list(root.resolve("provision"))) {
+            files.filter(p -> p.toString().endsWith(".sh")).forEach(scripts::add);
+        }
+        assertTrue(scripts.size() >= 3, "provision/ should hold k3s-common.sh, server.sh and agent.sh: " + scripts);
+        try (Stream<Path> files = Files.walk(root.resolve("tests"))) {
+            files.filter(p -> p.toString().endsWith(".sh") && Files.isRegularFile(p)).forEach(scripts::add);
+        }
+        scripts.add(root.resolve("tests/unit/shims/VBoxManage"));
+        List<String> problems = new ArrayList<>();
+        for (Path script : scripts) {
+            // run in the script's folder so `source` of a sibling (-x) resolves as it does at run time
+            Repo.Run run = Repo.exec(List.of("shellcheck", "-x", script.getFileName().toString()), script.getParent(), Map.of(), null, 60);
+            if (run.exit() != 0) problems.add(root.relativize(script) + ":\n" + run.stdout() + run.stderr());
+        }
+        assertTrue(problems.isEmpty(), "shellcheck -x found problems:\n" + String.join("\n", problems));
+    }
+
+    @Test
+    void theVagrantfileDisablesTheVagrantSyncedFolder() throws IOException {
+        String vagrantfile = Files.readString(Repo.root().resolve("provision/Vagrantfile"));
+        assertTrue(Pattern.compile("(?m)^\\s*config\\.vm\\.synced_folder\\s+\"\\.\",\\s*\"/vagrant\",\\s*disabled:\\s*true\\s*$")
+            .matcher(vagrantfile).find(), "config.vm.synced_folder \".\", \"/vagrant\", disabled: true");
+    }
+
+    @Test
+    void theTokenNeverGoesOnACommandLine() throws IOException {
+        Path provision = Repo.root().resolve("provision");
+        List<String> problems = new ArrayList<>();
+        try (Stream<Path> files = Files.list(provision)) {
+            for (Path file : files.filter(Files::isRegularFile).sorted().toList()) {
+                List<String> lines = Files.readAllLines(file);
+                for (int i = 0; i < lines.size(); i++) {
+                    String line = lines.get(i);
+                    String code = line.strip().startsWith("#") ? "" : line;
+                    String where = file.getFileName() + ":" + (i + 1) + ": " + line.strip();
+                    if (code.contains("--token")) problems.add(where + "  (a --token flag puts the secret in argv)");
+                    if (file.getFileName().toString().endsWith(".sh") && expandsToken(code) && !tokenUseIsBuiltin(code)) {
+                        problems.add(where + "  ($K3S_TOKEN expanded as an argument of a command)");
+                    }
+                }
+            }
+        }
+        // Vagrantfile: the token reaches the machines only as the provisioner's env K3S_TOKEN.
+        String vagrantfile = Files.readString(provision.resolve("Vagrantfile"));
+        Matcher uses = Pattern.compile("\\bTOKEN\\b").matcher(vagrantfile);
+        int count = 0;
+        while (uses.find()) count++;
+        assertEquals(2, count, "TOKEN should appear only where it is made and in the provisioner's env");
+        assertTrue(vagrantfile.contains("TOKEN = cluster_token("), "the token is made by cluster_token");
+        assertTrue(Pattern.compile("\"K3S_TOKEN\"\\s*=>\\s*TOKEN,").matcher(vagrantfile).find(), "env: { \"K3S_TOKEN\" => TOKEN }");
+        assertFalse(Pattern.compile("\\bargs:|inline:").matcher(vagrantfile).find(), "no provisioner arguments or inline scripts");
+        assertTrue(problems.isEmpty(), String.join("\n", problems));
+    }
+
+    private static boolean expandsToken(String line) {
+        return line.contains("$K3S_TOKEN") || line.contains("${K3S_TOKEN");
+    }
+
+    /** Expanded only in shell builtins (test, printf into a pipe), which put nothing in any process's argv. */
+    private static boolean tokenUseIsBuiltin(String line) {
+        String s = line.strip().replaceAll("\\[ -[nz] \"\\$\\{K3S_TOKEN:-\\}\" \\]", "[ TEST ]");
+        return !expandsToken(s) || s.matches("(\\w+=\\$\\()?printf '[^']*' [^|]*\\| sha256sum.*");
+    }
+}

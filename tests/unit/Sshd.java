@@ -1,0 +1,242 @@
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+/**
+ * A real OpenSSH server for tests: /usr/sbin/sshd on 127.0.0.1, on a free port, as the
+ * current user, with everything (host key, authorized_keys, config, pid file, log) in its
+ * own temp folder. It authorizes two client keys it generates (ed25519 and rsa) and also
+ * makes one it does NOT authorize, for the wrong-key cases.
+ *
+ * Every problem starting it is an AssertionError carrying sshd's own log, so a test class
+ * using it fails with the reason instead of skipping.
+ */
+final class Sshd implements AutoCloseable {
+    static final String SSHD = "/usr/sbin/sshd";
+    static final String HOST = "127.0.0.1";
+
+    final Path dir;
+    final int port;
+    final String user = System.getProperty("user.name");
+    /** ed25519 key listed in authorized_keys. */
+    final Path clientKey;
+    /** rsa key listed in authorized_keys (Vagrant's older insecure key is rsa). */
+    final Path rsaClientKey;
+    /** ed25519 key that is NOT in authorized_keys. */
+    final Path unauthorizedKey;
+
+    private final Path config;
+    private final Path log;
+    private Path hostKey;
+    private int hostKeyGeneration;
+    private Process process;
+
+    private Sshd(Path dir, int port) {
+        this.dir = dir;
+        this.port = port;
+        this.clientKey = dir.resolve("client_ed25519");
+        this.rsaClientKey = dir.resolve("client_rsa");
+        this.unauthorizedKey = dir.resolve("stranger_ed25519");
+        this.config = dir.resolve("sshd_config");
+        this.log = dir.resolve("sshd.log");
+    }
+
+    /** Generates the keys, writes the config and starts sshd; returns once it answers with its SSH banner. */
+    static Sshd start() {
+        if (!Files.isExecutable(Path.of(SSHD))) {
+            throw new AssertionError(SSHD + " is not installed (apt-get install openssh-server): the SSH tests need a real sshd");
+        }
+        Path dir;
+        try {
+            dir = Files.createTempDirectory("k3sv-sshd-");
+        } catch (IOException e) {
+            throw new AssertionError("cannot create a temp folder for sshd: " + e, e);
+        }
+        Sshd sshd = new Sshd(dir, freePort());
+        try {
+            sshd.keygen("ed25519", sshd.clientKey);
+            sshd.keygen("rsa", sshd.rsaClientKey);
+            sshd.keygen("ed25519", sshd.unauthorizedKey);
+            Files.writeString(dir.resolve("authorized_keys"),
+                Files.readString(pub(sshd.clientKey)) + Files.readString(pub(sshd.rsaClientKey)));
+            sshd.newHostKey();
+            sshd.writeConfig();
+            sshd.launch();
+            return sshd;
+        } catch (IOException | RuntimeException | AssertionError e) {
+            sshd.close();
+            throw e instanceof AssertionError a ? a : new AssertionError("cannot start sshd: " + e, e);
+        }
+    }
+
+    /** The host key's public line as in a .pub file: "ssh-ed25519 AAAA... comment". */
+    String hostKeyLine() {
+        try {
+            return Files.readString(pub(hostKey)).strip();
+        } catch (IOException e) {
+            throw new AssertionError("cannot read the host key: " + e, e);
+        }
+    }
+
+    /** Stops sshd and starts it again on the same port with a freshly generated host key, as a reinstalled host would. */
+    void restartWithNewHostKey() {
+        stop();
+        try {
+            newHostKey();
+            writeConfig();
+        } catch (IOException e) {
+            throw new AssertionError("cannot write the new sshd config: " + e, e);
+        }
+        launch();
+    }
+
+    /** What sshd logged (-e sends it to stderr, which goes to this file): for failure messages. */
+    String log() {
+        try {
+            return Files.exists(log) ? Files.readString(log) : "(no log)";
+        } catch (IOException e) {
+            return "(cannot read the log: " + e + ")";
+        }
+    }
+
+    void stop() {
+        if (process == null) return;
+        process.destroy();
+        try {
+            if (!process.waitFor(5, TimeUnit.SECONDS)) {
+                process.destroyForcibly();
+                process.waitFor(5, TimeUnit.SECONDS);
+            }
+        } catch (InterruptedException e) {
+            process.destroyForcibly();
+            Thread.currentThread().interrupt();
+        }
+        process = null;
+    }
+
+    /** Stops sshd and deletes its folder. */
+    @Override
+    public void close() {
+        stop();
+        deleteTree(dir);
+    }
+
+    static void deleteTree(Path root) {
+        if (root == null || !Files.exists(root)) return;
+        try (Stream<Path> files = Files.walk(root)) {
+            for (Path p : files.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
+        } catch (IOException e) {
+            throw new AssertionError("cannot delete " + root + ": " + e, e);
+        }
+    }
+
+    static Path pub(Path privateKey) {
+        return privateKey.resolveSibling(privateKey.getFileName() + ".pub");
+    }
+
+    private void newHostKey() throws IOException {
+        hostKeyGeneration++;
+        hostKey = dir.resolve("host_ed25519_" + hostKeyGeneration);
+        keygen("ed25519", hostKey);
+    }
+
+    private void writeConfig() throws IOException {
+        Files.writeString(config, String.join("\n",
+            "ListenAddress " + HOST,
+            "Port " + port,
+            "HostKey " + hostKey,
+            "AuthorizedKeysFile " + dir.resolve("authorized_keys"),
+            "PidFile " + dir.resolve("sshd.pid"),
+            // the temp folder's modes are not what StrictModes wants for a home directory
+            "StrictModes no",
+            // PAM would need /etc/pam.d/sshd and root; public keys are all the tests use
+            "UsePAM no",
+            "PasswordAuthentication no",
+            "KbdInteractiveAuthentication no",
+            // the tests may run as root, like on this CI machine
+            "PermitRootLogin prohibit-password",
+            // in-process SFTP: no dependency on where the distribution put sftp-server
+            "Subsystem sftp internal-sftp",
+            "LogLevel VERBOSE",
+            ""));
+    }
+
+    private void launch() {
+        try {
+            // sshd checks its privilege-separation folder exists when started as root
+            if (user.equals("root")) Files.createDirectories(Path.of("/run/sshd"));
+            ProcessBuilder builder = new ProcessBuilder(SSHD, "-D", "-e", "-f", config.toString())
+                .redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
+                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+            process = builder.start();
+        } catch (IOException e) {
+            throw new AssertionError("cannot run " + SSHD + ": " + e, e);
+        }
+        awaitBanner();
+    }
+
+    /** Waits until the port answers with "SSH-2.0-": sshd is then ready for a client. */
+    private void awaitBanner() {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (System.nanoTime() < deadline) {
+            if (!process.isAlive()) {
+                throw new AssertionError("sshd exited with " + process.exitValue() + " before accepting connections; its log:\n" + log());
+            }
+            try (Socket socket = new Socket()) {
+                socket.connect(new InetSocketAddress(HOST, port), 500);
+                socket.setSoTimeout(2000);
+                if (readLine(socket.getInputStream()).startsWith("SSH-2.0-")) return;
+            } catch (IOException notYet) {
+                // not listening yet
+            }
+            sleep(50);
+        }
+        stop();
+        throw new AssertionError("sshd did not accept connections on " + HOST + ":" + port + " within 10 s; its log:\n" + log());
+    }
+
+    private static String readLine(InputStream in) throws IOException {
+        StringBuilder line = new StringBuilder();
+        for (int b = in.read(); b >= 0 && b != '\n' && line.length() < 256; b = in.read()) line.append((char) b);
+        return line.toString();
+    }
+
+    private void keygen(String type, Path file) {
+        List<String> command = type.equals("rsa")
+            ? List.of("ssh-keygen", "-q", "-t", "rsa", "-b", "2048", "-N", "", "-C", "k3sv-test", "-f", file.toString())
+            : List.of("ssh-keygen", "-q", "-t", type, "-N", "", "-C", "k3sv-test", "-f", file.toString());
+        Repo.Run run = Repo.exec(command, dir, Map.of(), null, 30);
+        if (run.exit() != 0) throw new AssertionError(String.join(" ", command) + " failed: " + run.stderr());
+    }
+
+    /** A port nothing listens on right now (the kernel picks it); used for sshd and for "closed port" cases. */
+    static int freePort() {
+        try (ServerSocket socket = new ServerSocket()) {
+            socket.setReuseAddress(true);
+            socket.bind(new InetSocketAddress(HOST, 0));
+            return socket.getLocalPort();
+        } catch (IOException e) {
+            throw new AssertionError("cannot find a free port on " + HOST + ": " + e, e);
+        }
+    }
+
+    private static void sleep(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError("interrupted", e);
+        }
+    }
+}
