@@ -144,9 +144,10 @@ record Cluster(String name, String provider, String vagrantDir, String serverUrl
         if (root.hasNonNull("kubeconfig")) {
             kubeconfig = new KubeconfigRef(text(root.get("kubeconfig"), "path"), text(root.get("kubeconfig"), "context"));
         }
-        Cluster cluster = new Cluster(name, text(root, "provider"), vagrantDir, serverUrl, List.copyOf(nodes), kubeconfig);
-        cluster.server();
-        return cluster;
+        if (nodes.stream().noneMatch(Node::isServer)) {
+            throw Cli.fail(Cli.BAD_INPUT, source + ": lists no node with role 'server': expected the cluster JSON that k3s-up prints");
+        }
+        return new Cluster(name, text(root, "provider"), vagrantDir, serverUrl, List.copyOf(nodes), kubeconfig);
     }
 
     private static String requiredText(JsonNode node, String field, String where) {

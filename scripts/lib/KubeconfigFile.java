@@ -189,8 +189,12 @@ final class KubeconfigFile {
 
     /** Copies file to file.k3s-vagrant-backup-TIME (mode 600) and returns the copy's path. */
     static Path backup(Path file) {
-        Path copy = file.resolveSibling(file.getFileName() + ".k3s-vagrant-backup-"
-            + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
+        String stamp = LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"));
+        Path copy = file.resolveSibling(file.getFileName() + ".k3s-vagrant-backup-" + stamp);
+        // two merges within a second must not overwrite the first backup
+        for (int n = 2; Files.exists(copy); n++) {
+            copy = file.resolveSibling(file.getFileName() + ".k3s-vagrant-backup-" + stamp + "-" + n);
+        }
         writeAtomically(copy, read(file));
         return copy;
     }
@@ -200,6 +204,14 @@ final class KubeconfigFile {
      * rename, so a reader sees the old file or the new one, never half of one.
      */
     static void writeAtomically(Path file, String text) {
+        // a symlinked ~/.kube/config (dotfile managers) stays a symlink: write its target
+        if (Files.isSymbolicLink(file)) {
+            try {
+                file = file.toRealPath();
+            } catch (IOException e) {
+                throw Cli.fail(Cli.FAILED, file + " is a symlink to a missing file: nothing was changed; fix the link or write elsewhere with --output");
+            }
+        }
         Path dir = file.toAbsolutePath().getParent();
         Path temp = null;
         try {

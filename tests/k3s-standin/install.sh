@@ -205,7 +205,6 @@ for cmd in kubectl crictl ctr; do
 done
 
 rm -rf /etc/rancher/k3s
-rm -rf /etc/rancher/node
 rm -rf /run/k3s
 rm -rf /var/lib/rancher/k3s
 rm -rf /var/lib/kubelet

@@ -1,4 +1,5 @@
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -361,6 +362,27 @@ class KubeconfigFileTest {
         assertEquals("rw-------", permissions(copy));
         assertEquals(existingKubeconfig(), Files.readString(file), "the original is unchanged");
         assertEquals("rw-r--r--", permissions(file));
+    }
+
+    @Test
+    void twoBackupsWithinOneSecondAreTwoFiles() throws IOException {
+        Path file = write("config", existingKubeconfig());
+        Path first = KubeconfigFile.backup(file);
+        Files.writeString(file, existingKubeconfig() + "# changed\n");
+        Path second = KubeconfigFile.backup(file);
+        assertNotEquals(first, second);
+        assertEquals(existingKubeconfig(), Files.readString(first), "the first backup is not overwritten");
+        assertEquals(existingKubeconfig() + "# changed\n", Files.readString(second));
+    }
+
+    @Test
+    void aSymlinkedKubeconfigStaysASymlinkAndItsTargetIsWritten() throws IOException {
+        Path target = write("dotfiles-config", existingKubeconfig());
+        Path link = Files.createSymbolicLink(temp.resolve("config"), target);
+        KubeconfigFile.writeAtomically(link, "apiVersion: v1\nkind: Config\n");
+        assertTrue(Files.isSymbolicLink(link), "the link was replaced by a file");
+        assertEquals("apiVersion: v1\nkind: Config\n", Files.readString(target));
+        assertEquals("rw-------", permissions(target));
     }
 
     // ---- helpers -----------------------------------------------------------------------
