@@ -127,7 +127,9 @@ class join implements Callable<Integer> {
             K3s.waitReady(serverSsh, Set.of(node.name()), timeout, log);
         }
         log.step(node.name() + " is a Ready agent of " + cluster.name());
-        spec.commandLine().getOut().print(cluster.withNode(node).toJson());
+        Cluster joined = cluster.withNode(node);
+        ClusterFolder.saveCluster(joined);
+        spec.commandLine().getOut().print(joined.toJson());
         spec.commandLine().getOut().flush();
         return Cli.OK;
     }

@@ -112,7 +112,9 @@ class kubeconfig implements Callable<Integer> {
         if (!Vagrant.onPath("kubectl")) {
             log.warn("kubectl is not installed on this host: install it to use the kubeconfig (https://kubernetes.io/docs/tasks/tools/)");
         }
-        spec.commandLine().getOut().print(cluster.withKubeconfig(new Cluster.KubeconfigRef(file.toString(), name)).toJson());
+        Cluster withKubeconfig = cluster.withKubeconfig(new Cluster.KubeconfigRef(file.toString(), name));
+        ClusterFolder.saveCluster(withKubeconfig);
+        spec.commandLine().getOut().print(withKubeconfig.toJson());
         spec.commandLine().getOut().flush();
         return Cli.OK;
     }

@@ -5,6 +5,8 @@
 //SOURCES ../scripts/up.java
 //SOURCES ../scripts/join.java
 //SOURCES ../scripts/kubeconfig.java
+//SOURCES ../scripts/status.java
+//SOURCES ../scripts/down.java
 //SOURCES unit/*.java
 //SOURCES vm/*.java
 

@@ -147,10 +147,18 @@ final class Cli {
         }
     }
 
-    /** isatty(0): Java has no call for it; Linux shows it in /proc, elsewhere ask for a console. */
     static boolean stdinIsTerminal() {
+        return isTerminal(0);
+    }
+
+    static boolean stdoutIsTerminal() {
+        return isTerminal(1);
+    }
+
+    /** isatty(fd): Java has no call for it; Linux shows it in /proc, elsewhere ask for a console. */
+    private static boolean isTerminal(int fd) {
         try {
-            String target = java.nio.file.Files.readSymbolicLink(java.nio.file.Path.of("/proc/self/fd/0")).toString();
+            String target = java.nio.file.Files.readSymbolicLink(java.nio.file.Path.of("/proc/self/fd/" + fd)).toString();
             return target.startsWith("/dev/pts/") || target.startsWith("/dev/tty") || target.equals("/dev/console");
         } catch (IOException | UnsupportedOperationException e) {
             return System.console() != null;

@@ -1,6 +1,7 @@
 //SOURCES Cli.java
 //SOURCES Vagrant.java
 //SOURCES KubeconfigFile.java
+//SOURCES Cluster.java
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -133,6 +134,30 @@ final class ClusterFolder implements AutoCloseable {
             throw Cli.fail(Cli.FAILED, "cannot read " + file + ": " + e.getMessage());
         }
         return settings;
+    }
+
+    static final String CLUSTER_FILE = "cluster.json";
+
+    /** Keeps the cluster document in the folder, so later steps can find the cluster by name. */
+    static void saveCluster(Cluster cluster) {
+        if (cluster.vagrantDir() == null) return;
+        Path dir = Path.of(cluster.vagrantDir());
+        if (Files.isDirectory(dir)) KubeconfigFile.writeAtomically(dir.resolve(CLUSTER_FILE), cluster.toJson());
+    }
+
+    /** The cluster k3s-up made under this name. */
+    static Cluster loadCluster(String name) {
+        requireName(name, "--name");
+        Path file = defaultPath(name).resolve(CLUSTER_FILE);
+        if (!Files.isRegularFile(file)) {
+            throw Cli.fail(Cli.BAD_INPUT, "no cluster named '" + name + "': " + file + " does not exist (k3s-up --name " + name
+                + " makes it; with --dir elsewhere, pass its cluster.json with --cluster FILE)");
+        }
+        try {
+            return Cluster.parse(Files.readString(file), file.toString());
+        } catch (IOException e) {
+            throw Cli.fail(Cli.BAD_INPUT, "cannot read " + file + ": " + e.getMessage());
+        }
     }
 
     /** Vagrant keeps a machine's id in .vagrant/machines/NAME/PROVIDER/id while the machine exists. */

@@ -3,6 +3,7 @@
 //SOURCES Ssh.java
 //SOURCES Vagrant.java
 //SOURCES Addresses.java
+//SOURCES ClusterFolder.java
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.charset.StandardCharsets;
@@ -50,7 +51,9 @@ final class K3s {
         @Option(names = "--server-ssh-port", paramLabel = "PORT", defaultValue = "22", description = "SSH port of --server-host (default: ${DEFAULT-VALUE}).")
         int serverSshPort;
 
-        @Option(names = "--name", paramLabel = "NAME", description = "Cluster name, for flags-only use (default: the server's host name).")
+        @Option(names = "--name", paramLabel = "NAME", description = {
+            "The cluster k3s-up made with this name (its folder's cluster.json);",
+            "with --server-host/--server-machine: the name to give the cluster (default: the server's host name)."})
         String name;
 
         boolean givesServer() {
@@ -71,10 +74,14 @@ final class K3s {
                     throw Cli.fail(Cli.BAD_INPUT, "cannot read " + clusterFile + ": " + e.getMessage());
                 }
             }
+            if (!givesServer() && name != null) {
+                return ClusterFolder.loadCluster(name);
+            }
             if (!givesServer()) {
                 String piped = Cli.readPipedStdin(stdin);
                 if (piped == null) {
                     throw Cli.fail(Cli.BAD_INPUT, "no cluster given: pipe k3s-up's JSON in (k3s-up | ...), "
+                        + "name a cluster made by k3s-up with --name NAME, "
                         + "or name the server with --server-host USER@ADDR or --server-machine NAME --vagrant-dir DIR");
                 }
                 return Cluster.parse(piped, "stdin");

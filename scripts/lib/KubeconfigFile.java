@@ -139,6 +139,24 @@ final class KubeconfigFile {
         return merged;
     }
 
+    /**
+     * Removes the cluster, user and context named name, if that cluster is the one at
+     * serverUrl (another cluster of the same name is left alone). Returns whether it removed anything.
+     */
+    static boolean remove(ObjectNode config, String name, String serverUrl) {
+        String server = serverOf(config, name);
+        if (server == null || !server.equals(serverUrl)) return false;
+        for (String section : SECTIONS) {
+            JsonNode list = config.get(section);
+            if (list == null || !list.isArray()) continue;
+            for (int i = list.size() - 1; i >= 0; i--) {
+                if (name.equals(list.get(i).path("name").asText(null))) ((ArrayNode) list).remove(i);
+            }
+        }
+        if (name.equals(config.path("current-context").asText(null))) config.put("current-context", "");
+        return true;
+    }
+
     /** The server URL of the cluster named name, or of the cluster its context names; null if neither exists. */
     static String serverOf(ObjectNode config, String name) {
         String clusterName = name;

@@ -221,11 +221,26 @@ class ClusterFlowTest {
 
     @Test
     @Order(10)
-    void destroyLeavesNoDomainVolumeOrNetworkBehind() {
+    void k3sStatusListsEveryNodeReady() throws IOException {
+        Repo.Run status = Repo.exec(inNetns("bin/jbang", "k3s-status", "--name", LOGIN), repo, env, null, 300);
+        assertEquals(0, status.exit(), status.stderr());
+        List<String> ready = new ArrayList<>();
+        Cluster.JSON.readTree(status.stdout()).path("status").forEach(n -> {
+            if (n.path("ready").asBoolean()) ready.add(n.path("node").asText());
+        });
+        assertEquals(List.of(SERVER.toLowerCase(), WORKER.toLowerCase(), THIRD), ready.stream().sorted().toList(), status.stdout());
+    }
+
+    @Test
+    @Order(11)
+    void k3sDownLeavesNoDomainVolumeNetworkContextOrSecretBehind() throws IOException {
         long start = System.nanoTime();
-        check(Repo.exec(inNetns("vagrant", "destroy", "-f", "--no-color"), clusterDir, env, null, 600), "vagrant destroy (cluster)");
+        Repo.Run down = Repo.exec(inNetns("bin/jbang", "k3s-down", "--name", LOGIN, "--known-hosts", work.resolve("known_hosts").toString()),
+            repo, env, null, 900);
+        timings.put("k3s-down", seconds(start));
+        assertEquals(0, down.exit(), down.stderr());
+        assertTrue(down.stdout().contains("\"uninstalledHosts\" : [ \"" + THIRD + "\" ]"), down.stdout());
         check(Repo.exec(inNetns("vagrant", "destroy", "-f", "--no-color"), thirdDir, env, null, 600), "vagrant destroy (third)");
-        timings.put("vagrant destroy", seconds(start));
         String domains = String.join("\n", virsh("list", "--all", "--name"));
         String volumes = String.join("\n", virsh("vol-list", "default"));
         for (String machine : List.of(SERVER, WORKER, THIRD)) {
@@ -236,6 +251,9 @@ class ClusterFlowTest {
         networks.removeAll(networksBefore);
         networks.remove("vagrant-libvirt");
         assertEquals(List.of(), networks, "networks left behind");
+        assertFalse(Files.exists(clusterDir), "the cluster folder (settings, state, token) is gone");
+        Repo.Run contexts = Repo.exec(List.of("kubectl", "config", "get-contexts", "-o", "name", "--kubeconfig", kubeconfigFile.toString()), repo, Map.of(), null, 60);
+        assertEquals(List.of("other"), contexts.stdout().lines().toList(), "only the other context is left");
     }
 
     @AfterAll
@@ -244,6 +262,7 @@ class ClusterFlowTest {
         for (Path dir : List.of(clusterDir, thirdDir)) {
             if (Files.isDirectory(dir.resolve(".vagrant"))) Repo.exec(inNetns("vagrant", "destroy", "-f"), dir, env, null, 600);
         }
+        // netns.sh down also removes anything a failed run left in libvirt
         Repo.exec(List.of("bash", "tests/vm/netns.sh", "down"), repo, Map.of(), null, 300);
         System.out.println("VM tier timings (seconds):");
         timings.forEach((what, secs) -> System.out.printf("  %-55s %5d%n", what, secs));

@@ -143,7 +143,16 @@ cmd_up() {
   start_daemon virtlogd
   start_daemon libvirtd
   for _ in $(seq 1 60); do
-    virsh_ok && { log "libvirt answers in netns $NS (up in $((SECONDS - t0)) s)"; return 0; }
+    if virsh_ok; then
+      # vagrant-libvirt defines the storage pool "default" when it is missing: note
+      # that, so that `down` removes it again
+      mkdir -p "$STATE"
+      if ! nsx virsh -q -c "$URI" pool-info default >/dev/null 2>&1 && [ ! -e "$STATE/pool-default.ours" ]; then
+        : > "$STATE/pool-default.ours"
+      fi
+      log "libvirt answers in netns $NS (up in $((SECONDS - t0)) s)"
+      return 0
+    fi
     sleep 0.5
   done
   die "virsh -c $URI list does not answer in netns $NS after 30 s (see /var/log/libvirt/libvirtd.log)"
@@ -175,6 +184,11 @@ cmd_down() {
         nsx virsh -q -c "$URI" vol-delete "$vol" --pool "$pool" >/dev/null 2>&1 && log "removed volume $pool/$vol"
       done
     done
+    if [ -e "$STATE/pool-default.ours" ] && nsx virsh -q -c "$URI" pool-info default >/dev/null 2>&1 \
+       && [ -z "$(nsx virsh -q -c "$URI" vol-list default 2>/dev/null)" ]; then
+      nsx virsh -q -c "$URI" pool-destroy default >/dev/null 2>&1 || true
+      nsx virsh -q -c "$URI" pool-undefine default >/dev/null 2>&1 && log "removed storage pool default (made by vagrant-libvirt)"
+    fi
     for name in $(nsx virsh -q -c "$URI" net-list --all --name); do
       ours "$name" || continue
       nsx virsh -q -c "$URI" net-destroy "$name" >/dev/null 2>&1 || true

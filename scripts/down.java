@@ -1,0 +1,127 @@
+///usr/bin/env jbang "$0" "$@" ; exit $?
+//JAVA 17+
+//SOURCES lib/K3s.java
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Comparator;
+import java.util.concurrent.Callable;
+import java.util.stream.Stream;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+@Command(name = "k3s-down", mixinStandardHelpOptions = true, version = "k3s-vagrant 0.1",
+    description = {
+        "Destroys a cluster made by k3s-up and leaves nothing behind: its Vagrant machines (domains, disks, networks),",
+        "K3s on the SSH hosts that k3s-join added, its context in the kubeconfig, and its folder with the join token.",
+        "Prints what it removed as JSON."},
+    footerHeading = "%nExamples:%n",
+    footer = {"  k3s-down --name wil", "  k3s-up | k3s-down              # the cluster JSON from a pipe", "  k3s-down --name wil --keep-hosts"},
+    exitCodeListHeading = "%nExit codes:%n", exitCodeList = {
+        "0:everything removed", "1:something could not be removed (the message says what is left)", "2:bad flags",
+        "4:no cluster given, or its JSON is malformed", "7:another step is working on this cluster"})
+class down implements Callable<Integer> {
+
+    @Spec CommandSpec spec;
+    @Mixin Cli.LogOptions logOptions;
+    @Mixin K3s.ServerOptions server;
+
+    /** Where piped cluster JSON is read from; tests replace it. */
+    java.io.InputStream stdin = System.in;
+
+    @Option(names = "--keep-hosts", description = "Leave K3s installed on SSH hosts that k3s-join added (default: uninstall it).")
+    boolean keepHosts;
+
+    @Option(names = "--host-key-check", paramLabel = "MODE", defaultValue = "accept-new", description = "For SSH hosts: accept-new, strict or off.")
+    String hostKeyCheck;
+
+    @Option(names = "--known-hosts", paramLabel = "FILE", description = "known_hosts file for SSH hosts (default: ~/.ssh/known_hosts).")
+    Path knownHosts;
+
+    public static void main(String... args) {
+        System.exit(Cli.run(new down(), args));
+    }
+
+    @Override
+    public Integer call() {
+        Cli.Log log = new Cli.Log(spec.commandLine().getErr(), "k3s-down", logOptions);
+        Ssh.HostKeyCheck check = Ssh.HostKeyCheck.parse(hostKeyCheck);
+        Cluster cluster = server.cluster(stdin);
+        if (cluster.vagrantDir() == null) {
+            throw Cli.fail(Cli.USAGE, "cluster " + cluster.name() + " has no Vagrant folder: k3s-down destroys clusters made by k3s-up; "
+                + "on a plain SSH host run /usr/local/bin/k3s-uninstall.sh (server) or k3s-agent-uninstall.sh (agent)");
+        }
+        Path folder = Path.of(cluster.vagrantDir());
+        ObjectNode removed = Cluster.JSON.createObjectNode();
+        removed.put("format", "k3s-vagrant/down/v1");
+        removed.put("name", cluster.name());
+        ArrayNode hosts = removed.putArray("uninstalledHosts");
+        int problems = 0;
+
+        for (Cluster.Node node : cluster.nodes()) {
+            if (node.ssh().vagrantMachine() != null) continue;
+            if (keepHosts) {
+                log.info("keeping K3s on " + node.name() + " (--keep-hosts)");
+                continue;
+            }
+            log.step("uninstalling the K3s agent from " + node.name() + " (" + node.ssh().address() + ")");
+            try (Ssh ssh = K3s.connect(cluster, node, check, knownHosts, Duration.ofSeconds(20), log)) {
+                Ssh.Result result = ssh.exec(ssh.sudo() + "sh -c 'if [ -x /usr/local/bin/k3s-agent-uninstall.sh ]; then /usr/local/bin/k3s-agent-uninstall.sh; fi'",
+                    null, Duration.ofMinutes(5), log::detail);
+                if (!result.ok()) throw Cli.fail(Cli.FAILED, "k3s-agent-uninstall.sh failed (exit " + result.exitStatus() + ")");
+                hosts.add(node.name());
+            } catch (Cli.Failure e) {
+                problems++;
+                log.warn("K3s is still on " + node.name() + ": " + e.getMessage() + "; run 'sudo /usr/local/bin/k3s-agent-uninstall.sh' there");
+            }
+        }
+
+        if (Files.isDirectory(folder)) {
+            try (ClusterFolder locked = ClusterFolder.open(folder, log)) {
+                log.step("vagrant destroy: " + cluster.name() + "'s machines, disks and networks");
+                new Vagrant(folder, log).destroy(Duration.ofMinutes(15));
+            }
+            removed.put("machinesDestroyed", true);
+        } else {
+            log.info(folder + " does not exist: no machines to destroy");
+            removed.put("machinesDestroyed", false);
+        }
+
+        Path kubeconfig = cluster.kubeconfig() != null ? Path.of(cluster.kubeconfig().path()) : KubeconfigFile.defaultPath(System.getenv());
+        String context = cluster.kubeconfig() != null ? cluster.kubeconfig().context() : cluster.name();
+        if (Files.exists(kubeconfig)) {
+            ObjectNode config = KubeconfigFile.parse(KubeconfigFile.read(kubeconfig), kubeconfig.toString());
+            if (KubeconfigFile.remove(config, context, cluster.serverUrl())) {
+                log.info("backed up " + kubeconfig + " to " + KubeconfigFile.backup(kubeconfig));
+                KubeconfigFile.writeAtomically(kubeconfig, KubeconfigFile.toYaml(config));
+                log.step("removed context " + context + " from " + kubeconfig);
+                removed.put("kubeconfigContextRemoved", context);
+            }
+        }
+
+        if (Files.isDirectory(folder)) {
+            deleteFolder(folder);
+            log.step("removed " + folder + " (settings, Vagrant state, join token)");
+            removed.put("folderRemoved", folder.toString());
+        }
+        spec.commandLine().getOut().print(removed.toPrettyString() + "\n");
+        spec.commandLine().getOut().flush();
+        if (problems > 0) throw Cli.fail(Cli.FAILED, problems + " host(s) still have K3s (see the warnings above)");
+        return Cli.OK;
+    }
+
+    private static void deleteFolder(Path folder) {
+        try (Stream<Path> files = Files.walk(folder)) {
+            for (Path path : files.sorted(Comparator.reverseOrder()).toList()) Files.delete(path);
+        } catch (IOException e) {
+            throw Cli.fail(Cli.FAILED, "cannot remove " + folder + ": " + e.getMessage() + "; the machines are destroyed, remove it by hand");
+        }
+    }
+}

@@ -1,0 +1,86 @@
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.ByteArrayInputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** k3s-status and k3s-down: their inputs, and the kubeconfig clean-up of k3s-down. */
+class LifecycleTest {
+    static final String SSH_ONLY_CLUSTER = """
+        {"format": "k3s-vagrant/cluster/v1", "name": "edge", "serverUrl": "https://10.0.0.2:6443",
+         "nodes": [{"name": "pi", "role": "server", "ip": "10.0.0.2", "ssh": {"address": "pi@10.0.0.2"}}]}
+        """;
+
+    static final String TWO_CLUSTERS = """
+        apiVersion: v1
+        kind: Config
+        clusters:
+        - name: wil
+          cluster: {server: "https://192.168.56.110:6443", certificate-authority-data: QUJD}
+        - name: other
+          cluster: {server: "https://127.0.0.1:16443"}
+        users:
+        - name: wil
+          user: {token: abc}
+        - name: other
+          user: {token: def}
+        contexts:
+        - name: wil
+          context: {cluster: wil, user: wil}
+        - name: other
+          context: {cluster: other, user: other}
+        current-context: wil
+        """;
+
+    @Test
+    void removeTakesOutOnlyTheClustersOwnEntries() {
+        ObjectNode config = KubeconfigFile.parse(TWO_CLUSTERS, "test");
+        assertTrue(KubeconfigFile.remove(config, "wil", "https://192.168.56.110:6443"));
+        for (String section : List.of("clusters", "users", "contexts")) {
+            assertEquals(1, config.get(section).size(), section);
+            assertEquals("other", config.get(section).get(0).get("name").asText(), section);
+        }
+        assertEquals("", config.get("current-context").asText(), "no current context pointing at a removed one");
+    }
+
+    @Test
+    void removeLeavesAnotherClusterOfTheSameNameAlone() {
+        ObjectNode config = KubeconfigFile.parse(TWO_CLUSTERS, "test");
+        assertFalse(KubeconfigFile.remove(config, "wil", "https://192.168.56.120:6443"));
+        assertEquals(2, config.get("contexts").size());
+        assertFalse(KubeconfigFile.remove(config, "nosuch", "https://192.168.56.110:6443"));
+    }
+
+    @Test
+    void downRefusesAClusterWithoutAVagrantFolderAndChangesNothing() {
+        down step = new down();
+        step.stdin = new ByteArrayInputStream(SSH_ONLY_CLUSTER.getBytes(StandardCharsets.UTF_8));
+        Repo.Run run = Repo.step(step, "--cluster", "-");
+        assertEquals(Cli.USAGE, run.exit(), run.stderr());
+        assertTrue(run.stderr().contains("k3s-agent-uninstall.sh"), run.stderr());
+        assertEquals("", run.stdout());
+    }
+
+    @Test
+    void statusAndDownWithoutAClusterSayHowToGiveOne() {
+        for (java.util.concurrent.Callable<Integer> step : List.<java.util.concurrent.Callable<Integer>>of(new status(), new down())) {
+            if (step instanceof status s) s.stdin = new ByteArrayInputStream(new byte[0]);
+            if (step instanceof down d) d.stdin = new ByteArrayInputStream(new byte[0]);
+            Repo.Run run = Repo.step(step);
+            assertEquals(Cli.BAD_INPUT, run.exit(), run.stderr());
+            assertTrue(run.stderr().contains("is empty"), run.stderr());
+            assertEquals("", run.stdout());
+        }
+    }
+
+    @Test
+    void aClusterNameWithoutASavedClusterIsRefusedNamingTheFile() {
+        Repo.Run run = Repo.step(new status(), "--name", "no-such-cluster-" + ProcessHandle.current().pid());
+        assertEquals(Cli.BAD_INPUT, run.exit(), run.stderr());
+        assertTrue(run.stderr().contains("cluster.json does not exist"), run.stderr());
+    }
+}
