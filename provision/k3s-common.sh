@@ -49,6 +49,10 @@ install_k3s() {
 
   local installer
   if [ -n "${AIRGAP_DIR:-}" ]; then
+    # Vagrant's file provisioner nests a folder inside a destination left by an interrupted run
+    if [ ! -f "$AIRGAP_DIR/install.sh" ] && [ -f "$AIRGAP_DIR/$(basename "$AIRGAP_DIR")/install.sh" ]; then
+      AIRGAP_DIR="$AIRGAP_DIR/$(basename "$AIRGAP_DIR")"
+    fi
     if [ ! -f "$AIRGAP_DIR/install.sh" ] || [ ! -f "$AIRGAP_DIR/k3s" ]; then
       die "$AIRGAP_DIR must hold install.sh and k3s (K3S_VAGRANT_AIRGAP_DIR or --airgap-dir on the host)"
     fi

@@ -11,9 +11,13 @@ iface=${FLANNEL_IFACE:-$(interface_of "$NODE_IP")}
 
 # The kubeconfig stays unreadable to other users; the vagrant user reads it through
 # its group so that `vagrant ssh -c kubectl` works without sudo.
+# K3s before v1.30 has no --write-kubeconfig-group: there, mode 644 is the only way.
 kubeconfig_access="--write-kubeconfig-mode 600"
 if getent group vagrant >/dev/null; then
-  kubeconfig_access="--write-kubeconfig-mode 640 --write-kubeconfig-group vagrant"
+  case "${INSTALL_K3S_VERSION:-}" in
+    v1.[0-9].* | v1.[12][0-9].*) kubeconfig_access="--write-kubeconfig-mode 644" ;;
+    *) kubeconfig_access="--write-kubeconfig-mode 640 --write-kubeconfig-group vagrant" ;;
+  esac
 fi
 
 # shellcheck disable=SC2086 # EXTRA_FLAGS is a list of flags
@@ -23,7 +27,8 @@ install_k3s k3s.service "server --node-ip $NODE_IP --advertise-address $NODE_IP 
 wait=${API_WAIT:-600}
 log "waiting up to ${wait} s for the API and this node to be Ready"
 deadline=$((SECONDS + wait))
-until k3s kubectl get nodes --no-headers 2>/dev/null | grep -qi "^$(hostname)[[:space:]]\+Ready"; do
+# the node is known by its address: --node-name in K3S_VAGRANT_SERVER_FLAGS may rename it
+until k3s kubectl get nodes -o wide --no-headers 2>/dev/null | awk -v ip="$NODE_IP" '$2 == "Ready" && $6 == ip { found = 1 } END { exit !found }'; do
   [ "$SECONDS" -lt "$deadline" ] || die "K3s did not become Ready within ${wait} s; 'sudo journalctl -u k3s' on $(hostname) tells why"
   sleep 2
 done

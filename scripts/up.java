@@ -21,13 +21,14 @@ import picocli.CommandLine.Model.CommandSpec;
 
 @Command(name = "k3s-up", mixinStandardHelpOptions = true, version = "k3s-vagrant 0.1",
     description = {
-        "Brings up a K3s cluster on two Vagrant machines: <login>S (K3s server) and <login>SW (K3s agent),",
+        "Brings up a K3s cluster on Vagrant machines: <login>S (K3s server) and <login>SW (K3s agent; --workers for more),",
         "waits until every node is Ready, and prints the cluster as JSON on stdout (progress goes to stderr).",
         "Run it again to check or resume a cluster: what is already up is left as it is."},
     footerHeading = "%nExamples:%n",
     footer = {
         "  k3s-up --login wil                              # wilS 192.168.56.110, wilSW .111",
         "  k3s-up --provider libvirt --k3s-version v1.31.4+k3s1",
+        "  k3s-up --workers 3                              # agents wilSW, wilSW2, wilSW3 at .111-.113",
         "  k3s-up | k3s-join --host pi@192.168.56.20 | k3s-kubeconfig --merge",
         "  k3s-up --dry-run                                # show the settings and the vagrant command only"},
     exitCodeListHeading = "%nExit codes:%n", exitCodeList = {
@@ -57,6 +58,10 @@ class up implements Callable<Integer> {
 
     @Option(names = "--worker-ip", paramLabel = "ADDR", defaultValue = "192.168.56.111", description = "Agent address on eth1 (default: ${DEFAULT-VALUE}).")
     String workerIp;
+
+    @Option(names = "--workers", paramLabel = "N", defaultValue = "1",
+        description = "Agents, 0 to 9: <login>SW, <login>SW2, ..., addresses counting up from --worker-ip (default: ${DEFAULT-VALUE}).")
+    int workers;
 
     @Option(names = "--cpus", paramLabel = "N", defaultValue = "1", description = "CPUs per machine (default: ${DEFAULT-VALUE}).")
     int cpus;
@@ -128,20 +133,27 @@ class up implements Callable<Integer> {
             cluster.writeSettings(settings, chosenProvider);
 
             Vagrant vagrant = new Vagrant(folder, log);
-            log.step("3/4 vagrant up: booting " + settings.get("LOGIN") + "S and " + settings.get("LOGIN") + "SW and installing K3s");
+            log.step("3/4 vagrant up: booting " + settings.get("LOGIN") + "S" + (workers == 0 ? "" : " and " + workers + " worker(s)") + " and installing K3s");
             long deadline = System.nanoTime() + Duration.ofMinutes(timeoutMinutes).toNanos();
             vagrant.up(chosenProvider, remaining(deadline));
 
             String serverName = settings.get("LOGIN") + "S";
-            String workerName = settings.get("LOGIN") + "SW";
-            Cluster result = new Cluster(clusterName, chosenProvider, folder.toString(), "https://" + serverIp + ":6443", List.of(
-                new Cluster.Node(serverName, "server", serverIp, Cluster.Access.vagrant(serverName)),
-                new Cluster.Node(workerName, "agent", workerIp, Cluster.Access.vagrant(workerName))), null);
+            List<Cluster.Node> nodes = new java.util.ArrayList<>();
+            nodes.add(new Cluster.Node(serverName, "server", serverIp, Cluster.Access.vagrant(serverName)));
+            List<String> workerIps = workerIps();
+            for (int i = 0; i < workers; i++) {
+                String workerName = settings.get("LOGIN") + "SW" + (i == 0 ? "" : Integer.toString(i + 1));
+                nodes.add(new Cluster.Node(workerName, "agent", workerIps.get(i), Cluster.Access.vagrant(workerName)));
+            }
+            Cluster result = cluster.keepJoinedHosts(
+                new Cluster(clusterName, chosenProvider, folder.toString(), "https://" + serverIp + ":6443", List.copyOf(nodes), null));
 
             log.step("4/4 waiting for the nodes to be Ready");
             try (Ssh server = K3s.connect(result, result.server(), Ssh.HostKeyCheck.OFF, null, Duration.ofMinutes(2), log)) {
-                List<K3s.NodeStatus> nodes = K3s.waitReady(server, java.util.Set.of(serverName, workerName), remaining(deadline), log);
-                for (K3s.NodeStatus node : nodes) {
+                // the machines of this folder; a host k3s-join added is reported, not waited for
+                java.util.Set<String> names = new java.util.TreeSet<>();
+                result.nodes().stream().filter(node -> node.ssh().vagrantMachine() != null).forEach(node -> names.add(node.name()));
+                for (K3s.NodeStatus node : K3s.waitReady(server, names, remaining(deadline), log)) {
                     log.info(node.name() + " Ready " + node.internalIp() + " " + node.version());
                 }
             }
@@ -162,10 +174,18 @@ class up implements Callable<Integer> {
         }
         Addresses.requireIpv4(serverIp, "--server-ip");
         Addresses.requireIpv4(workerIp, "--worker-ip");
-        if (serverIp.equals(workerIp)) {
+        if (workers < 0 || workers > 9) throw Cli.fail(Cli.USAGE, "--workers must be from 0 to 9, not " + workers);
+        if (serverIp.equals(workerIp) && workers > 0) {
             throw Cli.fail(Cli.USAGE, "--server-ip and --worker-ip are both " + serverIp + ": give each machine its own address");
         }
-        for (String ip : List.of(serverIp, workerIp)) {
+        List<String> workerIps = workerIps();
+        if (workerIps.contains(serverIp)) {
+            throw Cli.fail(Cli.USAGE, "--server-ip " + serverIp + " is also a worker's address (workers count up from --worker-ip "
+                + workerIp + "): give each machine its own address");
+        }
+        List<String> allIps = new java.util.ArrayList<>(List.of(serverIp));
+        allIps.addAll(workerIps);
+        for (String ip : allIps) {
             if (!Addresses.isPrivate(ip)) {
                 throw Cli.fail(Cli.USAGE, ip + " is not a private address: use one in 192.168.56.0/21 (VirtualBox's host-only range)");
             }
@@ -204,6 +224,7 @@ class up implements Callable<Integer> {
         settings.put("LOGIN", theLogin);
         settings.put("SERVER_IP", serverIp);
         settings.put("WORKER_IP", workerIp);
+        settings.put("WORKERS", Integer.toString(workers));
         settings.put("CPUS", Integer.toString(cpus));
         settings.put("SERVER_MEMORY", Integer.toString(serverMemory));
         settings.put("WORKER_MEMORY", Integer.toString(workerMemory));
@@ -216,6 +237,20 @@ class up implements Callable<Integer> {
         if (libvirtDriver != null) settings.put("LIBVIRT_DRIVER", libvirtDriver);
         if (libvirtCpuModel != null) settings.put("LIBVIRT_CPU_MODEL", libvirtCpuModel);
         return settings;
+    }
+
+    /** Worker addresses: --worker-ip, then counting up within its /24. */
+    List<String> workerIps() {
+        List<String> ips = new java.util.ArrayList<>();
+        String prefix = workerIp.substring(0, workerIp.lastIndexOf('.') + 1);
+        int last = Integer.parseInt(workerIp.substring(workerIp.lastIndexOf('.') + 1));
+        for (int i = 0; i < workers; i++) {
+            if (last + i > 254) {
+                throw Cli.fail(Cli.USAGE, "--worker-ip " + workerIp + " leaves no room for " + workers + " workers in its /24: start lower");
+            }
+            ips.add(prefix + (last + i));
+        }
+        return ips;
     }
 
     static String defaultProvider() {

@@ -145,6 +145,27 @@ final class ClusterFolder implements AutoCloseable {
         if (Files.isDirectory(dir)) KubeconfigFile.writeAtomically(dir.resolve(CLUSTER_FILE), cluster.toJson());
     }
 
+    /**
+     * A cluster made again in this folder keeps what later steps recorded in its saved
+     * cluster.json: the hosts k3s-join added and the kubeconfig k3s-kubeconfig wrote.
+     */
+    Cluster keepJoinedHosts(Cluster made) {
+        Path file = dir.resolve(CLUSTER_FILE);
+        if (!Files.isRegularFile(file)) return made;
+        Cluster saved;
+        try {
+            saved = Cluster.parse(Files.readString(file), file.toString());
+        } catch (IOException | Cli.Failure e) {
+            return made; // an unreadable record is replaced by the fresh one
+        }
+        if (!saved.serverUrl().equals(made.serverUrl())) return made;
+        Cluster result = made;
+        for (Cluster.Node node : saved.nodes()) {
+            if (node.ssh().vagrantMachine() == null) result = result.withNode(node);
+        }
+        return saved.kubeconfig() == null ? result : result.withKubeconfig(saved.kubeconfig());
+    }
+
     /** The cluster k3s-up made under this name. */
     static Cluster loadCluster(String name) {
         requireName(name, "--name");

@@ -38,6 +38,30 @@ class ProvisionTest {
 
     @TempDir Path tmp;
 
+    @Test
+    void workersCountUpInNameAndAddress() {
+        Path dir = copyOfProvision("workers");
+        Map<String, String> settings = Map.of("K3S_VAGRANT_LOGIN", "wil", "K3S_VAGRANT_WORKERS", "3");
+        assertEquals(Set.of("wilS", "wilSW", "wilSW2", "wilSW3"), machines(dir, settings));
+        assertEquals(Set.of("wilS"), machines(dir, Map.of("K3S_VAGRANT_LOGIN", "wil", "K3S_VAGRANT_WORKERS", "0")));
+        Repo.Run clash = validate(dir, "libvirt", Map.of("K3S_VAGRANT_WORKERS", "3", "K3S_VAGRANT_SERVER_IP", "192.168.56.113"));
+        assertNotEquals(0, clash.exit());
+        assertTrue(clash.stderr().contains("K3S_VAGRANT_SERVER_IP 192.168.56.113 is also a worker's address"), clash.stderr());
+        Repo.Run tooMany = validate(dir, "libvirt", Map.of("K3S_VAGRANT_WORKERS", "3", "K3S_VAGRANT_WORKER_IP", "192.168.56.253"));
+        assertTrue(tooMany.exit() != 0 && tooMany.stderr().contains("leaves no room for 3 workers"), tooMany.stderr());
+    }
+
+    @Test
+    void upRefusesWorkersThatCollideWithTheServerOrLeaveTheirSubnet() {
+        Repo.Run clash = Repo.step(new up(), "--dry-run", "--provider", "libvirt", "--workers", "3", "--server-ip", "192.168.56.112");
+        assertEquals(Cli.USAGE, clash.exit(), clash.stderr());
+        Repo.Run tooMany = Repo.step(new up(), "--dry-run", "--provider", "libvirt", "--workers", "10");
+        assertEquals(Cli.USAGE, tooMany.exit(), tooMany.stderr());
+        Repo.Run fine = Repo.step(new up(), "--dry-run", "--provider", "libvirt", "--workers", "3");
+        assertEquals(Cli.OK, fine.exit(), fine.stderr());
+        assertTrue(fine.stderr().contains("K3S_VAGRANT_WORKERS=3"), fine.stderr());
+    }
+
     // ---------------------------------------------------------------- helpers
 
     /** A fresh copy of provision/ (Vagrantfile and scripts) in its own folder. */

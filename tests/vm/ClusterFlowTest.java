@@ -43,6 +43,8 @@ import org.junit.jupiter.api.TestMethodOrder;
 class ClusterFlowTest {
     static final String NETNS = "k3sv-test";
     static final String LOGIN = "vmt";
+    /** netns.sh down removes libvirt objects whose names start with k3sv-test-: the folders are named so */
+    static final String CLUSTER = "k3sv-test-vmt";
     static final String SERVER = LOGIN + "S";
     static final String WORKER = LOGIN + "SW";
     static final String THIRD = "edge1";
@@ -68,8 +70,8 @@ class ClusterFlowTest {
         }
         requireMachineCanRunVms();
         work = Files.createTempDirectory("k3sv-vm-tier");
-        clusterDir = work.resolve("home/clusters/" + LOGIN);
-        thirdDir = work.resolve("third");
+        clusterDir = work.resolve("home/clusters/" + CLUSTER);
+        thirdDir = work.resolve("k3sv-test-third");
         kubeconfigFile = work.resolve("kube/config");
         env = Map.of(
             "K3S_VAGRANT_HOME", work.resolve("home").toString(),
@@ -96,7 +98,7 @@ class ClusterFlowTest {
         String thirdKey = thirdDir.resolve(".vagrant/machines/" + THIRD + "/libvirt/private_key").toString();
         String pipeline = String.join(" ",
             "set -o pipefail;",
-            "bin/jbang k3s-up --provider libvirt --login", LOGIN, "--box", BOX,
+            "bin/jbang k3s-up --provider libvirt --login", LOGIN, "--name", CLUSTER, "--box", BOX,
             "--libvirt-driver qemu --libvirt-cpu-model qemu64 --airgap-dir", airgap, "--timeout 25 2>", work.resolve("up.log").toString(),
             "| bin/jbang k3s-join --host vagrant@" + THIRD_IP, "--ssh-key", thirdKey,
             "--known-hosts", work.resolve("known_hosts").toString(), "--airgap-dir", airgap, "2>", work.resolve("join.log").toString(),
@@ -105,7 +107,7 @@ class ClusterFlowTest {
         Repo.Run run = Repo.exec(inNetns("bash", "-c", pipeline), repo, env, null, 2400);
         timings.put("pipeline k3s-up | k3s-join | k3s-kubeconfig", seconds(start));
         Repo.Run thirdRun = third.get(20, TimeUnit.MINUTES);
-        timings.put("third machine: vagrant up (in parallel)", seconds(thirdStart));
+        timings.put("third machine: vagrant up (in parallel; done by then)", seconds(thirdStart));
         check(thirdRun, "vagrant up of the third machine");
         recordStepTimes();
         if (run.exit() != 0) {
@@ -124,7 +126,7 @@ class ClusterFlowTest {
         result.path("nodes").forEach(n -> nodes.add(n.path("name").asText() + "/" + n.path("role").asText() + "/" + n.path("ip").asText()));
         assertEquals(List.of(SERVER + "/server/" + SERVER_IP, WORKER + "/agent/" + WORKER_IP, THIRD + "/agent/" + THIRD_IP), nodes);
         assertEquals(kubeconfigFile.toString(), result.path("kubeconfig").path("path").asText());
-        assertEquals(LOGIN, result.path("kubeconfig").path("context").asText());
+        assertEquals(CLUSTER, result.path("kubeconfig").path("context").asText());
     }
 
     @Test
@@ -143,7 +145,7 @@ class ClusterFlowTest {
         assertTrue(unit.contains("server"), unit);
         assertTrue(unit.contains("--node-ip") && unit.contains(SERVER_IP), "--node-ip " + SERVER_IP + " in\n" + unit);
         assertTrue(unit.contains("--flannel-iface") && unit.contains("eth1"), "--flannel-iface eth1 in\n" + unit);
-        assertEquals("active", vagrantSsh(SERVER, "systemctl is-active k3s").strip());
+        assertEquals("active", vagrantSsh(SERVER, "sudo systemctl is-active k3s").strip());
         assertTrue(vagrantSsh(SERVER, "kubectl get nodes").contains("Ready"), "kubectl works for the vagrant user without sudo");
     }
 
@@ -186,10 +188,10 @@ class ClusterFlowTest {
     @Order(7)
     void theHostsKubeconfigPointsAtTheServerAndTheRealKubectlUsesIt() {
         Repo.Run view = Repo.exec(List.of("kubectl", "config", "view", "--kubeconfig", kubeconfigFile.toString(),
-            "-o", "jsonpath={.clusters[?(@.name==\"" + LOGIN + "\")].cluster.server}"), repo, Map.of(), null, 60);
+            "-o", "jsonpath={.clusters[?(@.name==\"" + CLUSTER + "\")].cluster.server}"), repo, Map.of(), null, 60);
         assertEquals("https://" + SERVER_IP + ":6443", view.stdout().strip(), view.stderr());
         Repo.Run contexts = Repo.exec(List.of("kubectl", "config", "get-contexts", "-o", "name", "--kubeconfig", kubeconfigFile.toString()), repo, Map.of(), null, 60);
-        assertTrue(contexts.stdout().lines().toList().containsAll(List.of(LOGIN, "other")), "the other context is kept: " + contexts.stdout());
+        assertTrue(contexts.stdout().lines().toList().containsAll(List.of(CLUSTER, "other")), "the other context is kept: " + contexts.stdout());
         Repo.Run nodes = Repo.exec(inNetns("kubectl", "--kubeconfig", kubeconfigFile.toString(), "get", "nodes", "-o", "wide"), repo, Map.of(), null, 120);
         assertEquals(0, nodes.exit(), nodes.stderr());
         for (String ip : List.of(SERVER_IP, WORKER_IP, THIRD_IP)) assertTrue(nodes.stdout().contains(ip), ip + " in\n" + nodes.stdout());
@@ -198,13 +200,13 @@ class ClusterFlowTest {
     @Test
     @Order(8)
     void provisioningAgainChangesNothing() {
-        String before = vagrantSsh(SERVER, "systemctl show -p ActiveEnterTimestampMonotonic k3s") + vagrantSsh(WORKER, "systemctl show -p ActiveEnterTimestampMonotonic k3s-agent");
+        String before = vagrantSsh(SERVER, "sudo systemctl show -p ActiveEnterTimestampMonotonic k3s") + vagrantSsh(WORKER, "sudo systemctl show -p ActiveEnterTimestampMonotonic k3s-agent");
         long start = System.nanoTime();
         Repo.Run again = Repo.exec(inNetns("vagrant", "provision", "--no-color"), clusterDir, env, null, 900);
         timings.put("vagrant provision again", seconds(start));
         check(again, "vagrant provision");
         assertEquals(2, again.stdout().split("already installed as wanted", -1).length - 1, again.stdout());
-        String after = vagrantSsh(SERVER, "systemctl show -p ActiveEnterTimestampMonotonic k3s") + vagrantSsh(WORKER, "systemctl show -p ActiveEnterTimestampMonotonic k3s-agent");
+        String after = vagrantSsh(SERVER, "sudo systemctl show -p ActiveEnterTimestampMonotonic k3s") + vagrantSsh(WORKER, "sudo systemctl show -p ActiveEnterTimestampMonotonic k3s-agent");
         assertEquals(before, after, "the K3s services were not restarted");
     }
 
@@ -212,30 +214,31 @@ class ClusterFlowTest {
     @Order(9)
     void aSecondK3sUpReportsTheClusterAndChangesNothing() {
         long start = System.nanoTime();
-        Repo.Run again = Repo.exec(inNetns("bin/jbang", "k3s-up", "--provider", "libvirt", "--login", LOGIN, "--box", BOX,
+        Repo.Run again = Repo.exec(inNetns("bin/jbang", "k3s-up", "--provider", "libvirt", "--login", LOGIN, "--name", CLUSTER, "--box", BOX,
             "--libvirt-driver", "qemu", "--libvirt-cpu-model", "qemu64", "--airgap-dir", repo.resolve("tests/k3s-standin").toString()), repo, env, null, 900);
         timings.put("k3s-up on a running cluster", seconds(start));
         assertEquals(0, again.exit(), again.stderr());
         assertTrue(again.stdout().contains("\"serverUrl\" : \"https://" + SERVER_IP + ":6443\""), again.stdout());
+        assertTrue(again.stdout().contains("\"address\" : \"vagrant@" + THIRD_IP + "\""), "the joined host is still part of the cluster: " + again.stdout());
     }
 
     @Test
     @Order(10)
     void k3sStatusListsEveryNodeReady() throws IOException {
-        Repo.Run status = Repo.exec(inNetns("bin/jbang", "k3s-status", "--name", LOGIN), repo, env, null, 300);
+        Repo.Run status = Repo.exec(inNetns("bin/jbang", "k3s-status", "--name", CLUSTER), repo, env, null, 300);
         assertEquals(0, status.exit(), status.stderr());
         List<String> ready = new ArrayList<>();
         Cluster.JSON.readTree(status.stdout()).path("status").forEach(n -> {
             if (n.path("ready").asBoolean()) ready.add(n.path("node").asText());
         });
-        assertEquals(List.of(SERVER.toLowerCase(), WORKER.toLowerCase(), THIRD), ready.stream().sorted().toList(), status.stdout());
+        assertEquals(List.of(THIRD, SERVER.toLowerCase(), WORKER.toLowerCase()), ready.stream().sorted().toList(), status.stdout());
     }
 
     @Test
     @Order(11)
     void k3sDownLeavesNoDomainVolumeNetworkContextOrSecretBehind() throws IOException {
         long start = System.nanoTime();
-        Repo.Run down = Repo.exec(inNetns("bin/jbang", "k3s-down", "--name", LOGIN, "--known-hosts", work.resolve("known_hosts").toString()),
+        Repo.Run down = Repo.exec(inNetns("bin/jbang", "k3s-down", "--name", CLUSTER, "--known-hosts", work.resolve("known_hosts").toString()),
             repo, env, null, 900);
         timings.put("k3s-down", seconds(start));
         assertEquals(0, down.exit(), down.stderr());

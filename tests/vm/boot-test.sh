@@ -50,6 +50,7 @@ cleanup() {
   vg destroy -f >/dev/null 2>&1 || log "vagrant destroy failed; netns.sh down cleans up"
   log "destroyed in $((SECONDS - t)) s"
   rm -rf "$PROJECT"
+  [ "$rc" != 0 ] || rm -f "$PROJECT.up.log"   # kept when the test failed
   [ "${K3SV_KEEP_NETNS:-0}" = 1 ] || "$NETNS" down
   exit "$rc"
 }
