@@ -61,7 +61,12 @@ final class ClusterFolder implements AutoCloseable {
                 Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
             }
             FileChannel channel = FileChannel.open(dir.resolve(".k3s-vagrant.lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-            FileLock lock = channel.tryLock();
+            FileLock lock;
+            try {
+                lock = channel.tryLock();
+            } catch (java.nio.channels.OverlappingFileLockException e) {
+                lock = null; // held by this very process
+            }
             if (lock == null) {
                 channel.close();
                 throw Cli.fail(Cli.REFUSED, "another k3s-vagrant step is working on " + dir + " right now: wait for it to finish "

@@ -37,6 +37,17 @@ class LifecycleTest {
         """;
 
     @Test
+    void oneStepAtATimeMayWorkOnAClusterFolder(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) {
+        Cli.Log log = new Cli.Log(new java.io.PrintWriter(new java.io.StringWriter()), "test", null);
+        try (ClusterFolder first = ClusterFolder.open(dir, log)) {
+            Cli.Failure refused = org.junit.jupiter.api.Assertions.assertThrows(Cli.Failure.class, () -> ClusterFolder.open(dir, log).close());
+            assertEquals(Cli.REFUSED, refused.exitCode);
+            assertTrue(refused.getMessage().contains("another k3s-vagrant step is working on"), refused.getMessage());
+        }
+        ClusterFolder.open(dir, log).close(); // released: the next step may go on
+    }
+
+    @Test
     void removeTakesOutOnlyTheClustersOwnEntries() {
         ObjectNode config = KubeconfigFile.parse(TWO_CLUSTERS, "test");
         assertTrue(KubeconfigFile.remove(config, "wil", "https://192.168.56.110:6443"));

@@ -236,6 +236,18 @@ class ClusterFlowTest {
 
     @Test
     @Order(11)
+    void joiningAHostThatAlreadyBelongsChangesNothingAndSaysSo() {
+        String before = vagrantSshToThird("sudo systemctl show -p ActiveEnterTimestampMonotonic k3s-agent");
+        Repo.Run again = Repo.exec(inNetns("bin/jbang", "k3s-join", "--name", CLUSTER, "--host", "vagrant@" + THIRD_IP,
+            "--ssh-key", thirdDir.resolve(".vagrant/machines/" + THIRD + "/libvirt/private_key").toString(),
+            "--known-hosts", work.resolve("known_hosts").toString()), repo, env, null, 300);
+        assertEquals(0, again.exit(), again.stderr());
+        assertTrue(again.stderr().contains("already an agent of https://" + SERVER_IP + ":6443: nothing to install"), again.stderr());
+        assertEquals(before, vagrantSshToThird("sudo systemctl show -p ActiveEnterTimestampMonotonic k3s-agent"), "the agent was not restarted");
+    }
+
+    @Test
+    @Order(12)
     void k3sDownLeavesNoDomainVolumeNetworkContextOrSecretBehind() throws IOException {
         long start = System.nanoTime();
         Repo.Run down = Repo.exec(inNetns("bin/jbang", "k3s-down", "--name", CLUSTER, "--known-hosts", work.resolve("known_hosts").toString()),
@@ -315,6 +327,12 @@ class ClusterFlowTest {
     private String vagrantSsh(String machine, String command) {
         Repo.Run run = Repo.exec(inNetns("vagrant", "ssh", machine, "-c", command, "--", "-o", "BatchMode=yes"), clusterDir, env, null, 120);
         if (run.exit() != 0) fail("vagrant ssh " + machine + " -c '" + command + "' failed (" + run.exit() + "): " + run.stderr());
+        return run.stdout();
+    }
+
+    private String vagrantSshToThird(String command) {
+        Repo.Run run = Repo.exec(inNetns("vagrant", "ssh", THIRD, "-c", command), thirdDir, env, null, 120);
+        if (run.exit() != 0) fail("vagrant ssh " + THIRD + " -c '" + command + "' failed (" + run.exit() + "): " + run.stderr());
         return run.stdout();
     }
 
