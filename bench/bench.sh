@@ -60,7 +60,11 @@ for run in $(seq 1 "$runs"); do
   log "run $run/$runs: (a) plain vagrant up of provision/, then wait until both nodes are Ready"
   cp -r provision "$work/k3sv-test-plain"
   start=$(now)
-  (cd "$work/k3sv-test-plain" && env "${settings[@]}" ip netns exec k3sv-test vagrant up --provider libvirt >"$work/plain.log" 2>&1)
+  if ! (cd "$work/k3sv-test-plain" && env "${settings[@]}" ip netns exec k3sv-test vagrant up --provider libvirt >"$work/plain.log" 2>&1); then
+    echo "bench: plain vagrant up failed; its log:" >&2
+    tail -n 40 "$work/plain.log" >&2
+    exit 1
+  fi
   up_done=$(now)
   until [ "$(cd "$work/k3sv-test-plain" && env "${settings[@]}" ip netns exec k3sv-test vagrant ssh benchS -c 'kubectl get nodes --no-headers' 2>/dev/null \
       | awk '$2 == "Ready"' | wc -l)" -ge 2 ]; do sleep 2; done
@@ -73,9 +77,13 @@ for run in $(seq 1 "$runs"); do
   log "run $run/$runs: (b) k3s-up, which returns when every node is Ready"
   bin/jbang build scripts/up.java >/dev/null 2>&1
   start=$(now)
-  measure "$work/up.time" ip netns exec k3sv-test bin/jbang k3s-up --provider libvirt --login bench --name k3sv-test-bench \
-    --box k3s-vagrant/debian12-test --libvirt-driver qemu --libvirt-cpu-model qemu64 --airgap-dir "$airgap" \
-    >"$work/cluster.json" 2>"$work/up.log"
+  if ! measure "$work/up.time" ip netns exec k3sv-test bin/jbang k3s-up --provider libvirt --login bench --name k3sv-test-bench \
+      --box k3s-vagrant/debian12-test --libvirt-driver qemu --libvirt-cpu-model qemu64 --airgap-dir "$airgap" \
+      >"$work/cluster.json" 2>"$work/up.log"; then
+    echo "bench: k3s-up failed; its log:" >&2
+    tail -n 40 "$work/up.log" >&2
+    exit 1
+  fi
   ready=$(now)
   record "b.k3s_up.ready_total" "$(elapsed "$start" "$ready")" s
   record "b.k3s_up.max_rss" "$(awk '{ printf "%.0f", $2 / 1024 }' "$work/up.time")" MB

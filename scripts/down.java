@@ -32,18 +32,13 @@ class down implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin Cli.LogOptions logOptions;
     @Mixin K3s.ServerOptions server;
+    @Mixin Ssh.HostKeyOptions hostKeys;
 
     /** Where piped cluster JSON is read from; tests replace it. */
     java.io.InputStream stdin = System.in;
 
     @Option(names = "--keep-hosts", description = "Leave K3s installed on SSH hosts that k3s-join added (default: uninstall it).")
     boolean keepHosts;
-
-    @Option(names = "--host-key-check", paramLabel = "MODE", defaultValue = "accept-new", description = "For SSH hosts: accept-new, strict or off.")
-    String hostKeyCheck;
-
-    @Option(names = "--known-hosts", paramLabel = "FILE", description = "known_hosts file for SSH hosts (default: ~/.ssh/known_hosts).")
-    Path knownHosts;
 
     public static void main(String... args) {
         System.exit(Cli.run(new down(), args));
@@ -52,7 +47,7 @@ class down implements Callable<Integer> {
     @Override
     public Integer call() {
         Cli.Log log = new Cli.Log(spec.commandLine().getErr(), "k3s-down", logOptions);
-        Ssh.HostKeyCheck check = Ssh.HostKeyCheck.parse(hostKeyCheck);
+        Ssh.HostKeyCheck check = hostKeys.check();
         Cluster cluster = server.cluster(stdin);
         if (cluster.vagrantDir() == null) {
             throw Cli.fail(Cli.USAGE, "cluster " + cluster.name() + " has no Vagrant folder: k3s-down destroys clusters made by k3s-up; "
@@ -72,7 +67,7 @@ class down implements Callable<Integer> {
                 continue;
             }
             log.step("uninstalling the K3s agent from " + node.name() + " (" + node.ssh().address() + ")");
-            try (Ssh ssh = K3s.connect(cluster, node, check, knownHosts, Duration.ofSeconds(20), log)) {
+            try (Ssh ssh = K3s.connect(cluster, node, check, hostKeys.knownHosts, Duration.ofSeconds(20), log)) {
                 Ssh.Result result = ssh.exec(ssh.sudo() + "sh -c 'if [ -x /usr/local/bin/k3s-agent-uninstall.sh ]; then /usr/local/bin/k3s-agent-uninstall.sh; fi'",
                     null, Duration.ofMinutes(5), log::detail);
                 if (!result.ok()) throw Cli.fail(Cli.FAILED, "k3s-agent-uninstall.sh failed (exit " + result.exitStatus() + ")");

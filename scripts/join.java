@@ -1,6 +1,7 @@
 ///usr/bin/env jbang "$0" "$@" ; exit $?
 //JAVA 17+
 //SOURCES lib/K3s.java
+//SOURCES lib/K3sRelease.java
 //FILES provision/agent.sh=../provision/agent.sh
 //FILES provision/k3s-common.sh=../provision/k3s-common.sh
 
@@ -40,6 +41,8 @@ class join implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin Cli.LogOptions logOptions;
     @Mixin K3s.ServerOptions server;
+    @Mixin Ssh.HostKeyOptions hostKeys;
+    @Mixin K3sRelease.Options k3sSource;
 
     /** Where piped cluster JSON is read from; tests replace it. */
     java.io.InputStream stdin = System.in;
@@ -55,13 +58,6 @@ class join implements Callable<Integer> {
 
     @Option(names = "--ssh-port", paramLabel = "PORT", defaultValue = "22", description = "SSH port of --host (default: ${DEFAULT-VALUE}).")
     int sshPort;
-
-    @Option(names = "--host-key-check", paramLabel = "MODE", defaultValue = "accept-new",
-        description = "For SSH hosts: accept-new (record a new host's key, refuse a changed one), strict, or off (default: ${DEFAULT-VALUE}).")
-    String hostKeyCheck;
-
-    @Option(names = "--known-hosts", paramLabel = "FILE", description = "known_hosts file for SSH hosts (default: ~/.ssh/known_hosts).")
-    Path knownHosts;
 
     @Option(names = "--node-ip", paramLabel = "ADDR", description = "The host's address the server reaches (default: the address of --host).")
     String nodeIp;
@@ -85,7 +81,7 @@ class join implements Callable<Integer> {
     @Override
     public Integer call() {
         Cli.Log log = new Cli.Log(spec.commandLine().getErr(), "k3s-join", logOptions);
-        Ssh.HostKeyCheck check = Ssh.HostKeyCheck.parse(hostKeyCheck);
+        Ssh.HostKeyCheck check = hostKeys.check();
         checkFlags();
         Cluster cluster = server.cluster(stdin);
         Duration timeout = Duration.ofMinutes(timeoutMinutes);
@@ -93,7 +89,7 @@ class join implements Callable<Integer> {
         log.step("1/4 reading the join token from the server " + cluster.server().name());
         byte[] token;
         String serverVersion;
-        try (Ssh serverSsh = K3s.connect(cluster, cluster.server(), check, knownHosts, Duration.ofSeconds(30), log)) {
+        try (Ssh serverSsh = K3s.connect(cluster, cluster.server(), check, hostKeys.knownHosts, Duration.ofSeconds(30), log)) {
             token = K3s.nodeToken(serverSsh);
             serverVersion = K3s.nodes(serverSsh).stream().filter(K3s.NodeStatus::controlPlane).map(K3s.NodeStatus::version)
                 .findFirst().orElse("");
@@ -123,7 +119,7 @@ class join implements Callable<Integer> {
         }
 
         log.step("4/4 waiting for " + node.name() + " to be Ready");
-        try (Ssh serverSsh = K3s.connect(cluster, cluster.server(), check, knownHosts, Duration.ofSeconds(30), log)) {
+        try (Ssh serverSsh = K3s.connect(cluster, cluster.server(), check, hostKeys.knownHosts, Duration.ofSeconds(30), log)) {
             K3s.waitReady(serverSsh, Set.of(node.name()), timeout, log);
         }
         log.step(node.name() + " is a Ready agent of " + cluster.name());
@@ -139,16 +135,8 @@ class join implements Callable<Integer> {
             throw Cli.fail(Cli.USAGE, "name the host to join with --host USER@ADDR (any SSH host) or --machine NAME (a Vagrant machine)");
         }
         if (nodeIp != null) Addresses.requireIpv4(nodeIp, "--node-ip");
-        if (k3sVersion != null && !k3sVersion.matches("v\\d+\\.\\d+\\.\\d+(-rc\\d+)?\\+k3s\\d+")) {
-            throw Cli.fail(Cli.USAGE, "--k3s-version '" + k3sVersion + "' is not a K3s version: use the form v1.31.4+k3s1");
-        }
-        if (airgapDir != null) {
-            for (String file : List.of("install.sh", "k3s")) {
-                if (!Files.isRegularFile(airgapDir.resolve(file))) {
-                    throw Cli.fail(Cli.USAGE, "--airgap-dir " + airgapDir + " has no " + file + ": put K3s's install.sh and the k3s binary there");
-                }
-            }
-        }
+        K3s.requireVersion(k3sVersion, "--k3s-version");
+        K3s.requireAirgapDir(airgapDir, "--airgap-dir");
         if (timeoutMinutes < 1) throw Cli.fail(Cli.USAGE, "--timeout must be at least 1 minute");
     }
 
@@ -162,10 +150,10 @@ class join implements Callable<Integer> {
             Cluster withDir = server.vagrantDir != null
                 ? new Cluster(cluster.name(), cluster.provider(), server.vagrantDir.toAbsolutePath().toString(), cluster.serverUrl(), cluster.nodes(), null)
                 : cluster;
-            return K3s.connect(withDir, new Cluster.Node(machine, "agent", "", access), check, knownHosts, Duration.ofMinutes(1), log);
+            return K3s.connect(withDir, new Cluster.Node(machine, "agent", "", access), check, hostKeys.knownHosts, Duration.ofMinutes(1), log);
         }
         access = new Cluster.Access(null, host, sshPort, sshKey == null ? null : sshKey.toString());
-        return K3s.connect(cluster, new Cluster.Node(host, "agent", "", access), check, knownHosts, Duration.ofSeconds(30), log);
+        return K3s.connect(cluster, new Cluster.Node(host, "agent", "", access), check, hostKeys.knownHosts, Duration.ofSeconds(30), log);
     }
 
     private Cluster.Access access(Ssh agent) {
@@ -183,7 +171,7 @@ class join implements Callable<Integer> {
     private String version(String serverVersion) {
         if (k3sVersion != null) return k3sVersion;
         // an agent newer than its server is not supported by Kubernetes: match the server
-        return serverVersion.matches("v\\d+\\.\\d+\\.\\d+(-rc\\d+)?\\+k3s\\d+") ? serverVersion : "";
+        return K3s.isVersion(serverVersion) ? serverVersion : "";
     }
 
     /**
@@ -198,15 +186,22 @@ class join implements Callable<Integer> {
             }
             agent.upload(token, dir + "/token", "600");
             String airgap = "";
-            if (airgapDir != null) {
+            Path source = airgapDir;
+            if (source == null) {
+                // K3s fetched once on this host, for the host's architecture, unless --no-host-cache
+                String arch = K3sRelease.arch(agent.run("uname -m", "reading the host's architecture").strip());
+                K3sRelease.Fetched k3s = k3sSource.airgapDir(version.isEmpty() ? null : version, "stable", arch, log);
+                source = k3s == null ? null : k3s.dir();
+            }
+            if (source != null) {
                 agent.run("mkdir -m 700 " + dir + "/airgap", "creating the air-gap folder");
-                try (var files = Files.list(airgapDir)) {
+                try (var files = Files.list(source)) {
                     for (Path file : files.filter(Files::isRegularFile).toList()) {
                         log.info("uploading " + file.getFileName() + " (" + Files.size(file) / 1_000_000 + " MB)");
-                        agent.upload(Files.readAllBytes(file), dir + "/airgap/" + file.getFileName(), "700");
+                        agent.upload(file, dir + "/airgap/" + file.getFileName(), "700");
                     }
                 } catch (IOException e) {
-                    throw Cli.fail(Cli.FAILED, "cannot read " + airgapDir + ": " + e.getMessage());
+                    throw Cli.fail(Cli.FAILED, "cannot read " + source + ": " + e.getMessage());
                 }
                 airgap = dir + "/airgap";
             }

@@ -3,7 +3,6 @@
 //SOURCES lib/K3s.java
 //SOURCES lib/ClusterFolder.java
 
-
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -36,6 +35,7 @@ class kubeconfig implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin Cli.LogOptions logOptions;
     @Mixin K3s.ServerOptions server;
+    @Mixin Ssh.HostKeyOptions hostKeys;
 
     /** Where piped cluster JSON is read from; tests replace it. */
     java.io.InputStream stdin = System.in;
@@ -60,13 +60,6 @@ class kubeconfig implements Callable<Integer> {
     @Option(names = "--replace", description = "Overwrite a different cluster of the same name, or an existing --output file.")
     boolean replace;
 
-    @Option(names = "--host-key-check", paramLabel = "MODE", defaultValue = "accept-new",
-        description = "For --server-host: accept-new, strict or off (default: ${DEFAULT-VALUE}).")
-    String hostKeyCheck;
-
-    @Option(names = "--known-hosts", paramLabel = "FILE", description = "known_hosts file for --server-host (default: ~/.ssh/known_hosts).")
-    Path knownHosts;
-
     public static void main(String... args) {
         System.exit(Cli.run(new kubeconfig(), args));
     }
@@ -74,14 +67,14 @@ class kubeconfig implements Callable<Integer> {
     @Override
     public Integer call() {
         Cli.Log log = new Cli.Log(spec.commandLine().getErr(), "k3s-kubeconfig", logOptions);
-        Ssh.HostKeyCheck check = Ssh.HostKeyCheck.parse(hostKeyCheck);
+        Ssh.HostKeyCheck check = hostKeys.check();
         Cluster cluster = server.cluster(stdin);
         String name = context != null ? context : cluster.name();
         ClusterFolder.requireName(name, "--context");
 
         log.step("reading the kubeconfig of " + cluster.server().name());
         String k3sYaml;
-        try (Ssh serverSsh = K3s.connect(cluster, cluster.server(), check, knownHosts, Duration.ofSeconds(30), log)) {
+        try (Ssh serverSsh = K3s.connect(cluster, cluster.server(), check, hostKeys.knownHosts, Duration.ofSeconds(30), log)) {
             k3sYaml = K3s.kubeconfig(serverSsh);
         }
         ObjectNode ours = KubeconfigFile.forHost(k3sYaml, cluster.serverUrl(), name);

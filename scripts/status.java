@@ -29,18 +29,13 @@ class status implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin Cli.LogOptions logOptions;
     @Mixin K3s.ServerOptions server;
+    @Mixin Ssh.HostKeyOptions hostKeys;
 
     /** Where piped cluster JSON is read from; tests replace it. */
     java.io.InputStream stdin = System.in;
 
     @Option(names = "--json", description = "Print JSON even on a terminal.")
     boolean json;
-
-    @Option(names = "--host-key-check", paramLabel = "MODE", defaultValue = "accept-new", description = "For --server-host: accept-new, strict or off.")
-    String hostKeyCheck;
-
-    @Option(names = "--known-hosts", paramLabel = "FILE", description = "known_hosts file for --server-host (default: ~/.ssh/known_hosts).")
-    Path knownHosts;
 
     public static void main(String... args) {
         System.exit(Cli.run(new status(), args));
@@ -51,7 +46,7 @@ class status implements Callable<Integer> {
         Cli.Log log = new Cli.Log(spec.commandLine().getErr(), "k3s-status", logOptions);
         Cluster cluster = server.cluster(stdin);
         List<K3s.NodeStatus> nodes;
-        try (Ssh ssh = K3s.connect(cluster, cluster.server(), Ssh.HostKeyCheck.parse(hostKeyCheck), knownHosts, Duration.ofSeconds(20), log)) {
+        try (Ssh ssh = K3s.connect(cluster, cluster.server(), hostKeys.check(), hostKeys.knownHosts, Duration.ofSeconds(20), log)) {
             nodes = K3s.nodes(ssh);
         }
         if (nodes.isEmpty()) {

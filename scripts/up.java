@@ -2,6 +2,7 @@
 //JAVA 17+
 //SOURCES lib/K3s.java
 //SOURCES lib/ClusterFolder.java
+//SOURCES lib/K3sRelease.java
 //FILES provision/Vagrantfile=../provision/Vagrantfile
 //FILES provision/server.sh=../provision/server.sh
 //FILES provision/agent.sh=../provision/agent.sh
@@ -88,6 +89,8 @@ class up implements Callable<Integer> {
         description = "Install K3s from DIR (K3s's install.sh and k3s binary, optional k3s-airgap-images-*) instead of the internet.")
     Path airgapDir;
 
+    @Mixin K3sRelease.Options k3sSource;
+
     @Option(names = "--libvirt-driver", paramLabel = "DRIVER", description = "libvirt domain type: kvm, or qemu where KVM is not usable (default: kvm).")
     String libvirtDriver;
 
@@ -130,6 +133,9 @@ class up implements Callable<Integer> {
         log.step("2/4 preparing " + folder);
         try (ClusterFolder cluster = ClusterFolder.open(folder, log)) {
             cluster.writeProvisioning(up.class);
+            if (airgapDir == null) {
+                fetchK3sOnce(settings, cluster, log);
+            }
             cluster.writeSettings(settings, chosenProvider);
 
             Vagrant vagrant = new Vagrant(folder, log);
@@ -197,9 +203,7 @@ class up implements Callable<Integer> {
         if (cpus < 1) throw Cli.fail(Cli.USAGE, "--cpus must be at least 1");
         if (serverMemory < 1024) throw Cli.fail(Cli.USAGE, "--server-memory " + serverMemory + " MB is below what a K3s server needs: use at least 1024");
         if (workerMemory < 512) throw Cli.fail(Cli.USAGE, "--worker-memory " + workerMemory + " MB is below what a K3s agent needs: use at least 512");
-        if (k3sVersion != null && !k3sVersion.matches("v\\d+\\.\\d+\\.\\d+(-rc\\d+)?\\+k3s\\d+")) {
-            throw Cli.fail(Cli.USAGE, "--k3s-version '" + k3sVersion + "' is not a K3s version: use the form v1.31.4+k3s1");
-        }
+        K3s.requireVersion(k3sVersion, "--k3s-version");
         if (!k3sChannel.matches("stable|latest|testing|v\\d+\\.\\d+")) {
             throw Cli.fail(Cli.USAGE, "--k3s-channel '" + k3sChannel + "' is not a channel: use stable, latest, testing or v1.31");
         }
@@ -210,14 +214,7 @@ class up implements Callable<Integer> {
         if (libvirtDriver != null && !List.of("kvm", "qemu").contains(libvirtDriver)) {
             throw Cli.fail(Cli.USAGE, "--libvirt-driver must be kvm or qemu, not '" + libvirtDriver + "'");
         }
-        if (airgapDir != null) {
-            for (String file : List.of("install.sh", "k3s")) {
-                if (!java.nio.file.Files.isRegularFile(airgapDir.resolve(file))) {
-                    throw Cli.fail(Cli.USAGE, "--airgap-dir " + airgapDir + " has no " + file
-                        + ": put K3s's install.sh (https://get.k3s.io) and the k3s binary of your version there");
-                }
-            }
-        }
+        K3s.requireAirgapDir(airgapDir, "--airgap-dir");
         if (timeoutMinutes < 1) throw Cli.fail(Cli.USAGE, "--timeout must be at least 1 minute");
 
         Map<String, String> settings = new LinkedHashMap<>();
@@ -237,6 +234,19 @@ class up implements Callable<Integer> {
         if (libvirtDriver != null) settings.put("LIBVIRT_DRIVER", libvirtDriver);
         if (libvirtCpuModel != null) settings.put("LIBVIRT_CPU_MODEL", libvirtCpuModel);
         return settings;
+    }
+
+    /**
+     * Downloads K3s once on the host (or finds it in the cache) and points the machines at
+     * it as their air-gap folder. A cluster made before keeps its recorded version.
+     */
+    private void fetchK3sOnce(Map<String, String> settings, ClusterFolder cluster, Cli.Log log) {
+        String version = k3sVersion != null ? k3sVersion : cluster.readSettings().get("K3S_VERSION");
+        K3sRelease.Fetched k3s = k3sSource.airgapDir(version, k3sChannel, K3sRelease.arch(System.getProperty("os.arch")), log);
+        if (k3s != null) {
+            settings.put("K3S_VERSION", k3s.version());
+            settings.put("AIRGAP_DIR", k3s.dir().toString());
+        }
     }
 
     /** Worker addresses: --worker-ip, then counting up within its /24. */

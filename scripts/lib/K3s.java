@@ -107,6 +107,28 @@ final class K3s {
         }
     }
 
+    /** Refuses a --k3s-version that is not of K3s's form (v1.31.4+k3s1); null means "the default". */
+    static boolean isVersion(String version) {
+        return version != null && version.matches("v\\d+\\.\\d+\\.\\d+(-rc\\d+)?\\+k3s\\d+");
+    }
+
+    static void requireVersion(String version, String option) {
+        if (version != null && !isVersion(version)) {
+            throw Cli.fail(Cli.USAGE, option + " '" + version + "' is not a K3s version: use the form v1.31.4+k3s1");
+        }
+    }
+
+    /** Refuses an air-gap folder without K3s's installer and binary; null means "download". */
+    static void requireAirgapDir(Path dir, String option) {
+        if (dir == null) return;
+        for (String file : List.of("install.sh", "k3s")) {
+            if (!java.nio.file.Files.isRegularFile(dir.resolve(file))) {
+                throw Cli.fail(Cli.USAGE, option + " " + dir + " has no " + file
+                    + ": put K3s's install.sh (https://get.k3s.io) and the k3s binary of your version there");
+            }
+        }
+    }
+
     /** Opens SSH to a node of the cluster, the Vagrant way or the plain way. */
     static Ssh connect(Cluster cluster, Cluster.Node node, Ssh.HostKeyCheck check, Path knownHosts, Duration retryFor, Cli.Log log) {
         Cluster.Access access = node.ssh();

@@ -49,6 +49,20 @@ final class Ssh implements AutoCloseable {
         }
     }
 
+    /** The host key options of every step that reaches SSH hosts (Vagrant machines are never checked). */
+    static final class HostKeyOptions {
+        @picocli.CommandLine.Option(names = "--host-key-check", paramLabel = "MODE", defaultValue = "accept-new",
+            description = "For SSH hosts: accept-new (record a new host's key, refuse a changed one), strict, or off (default: ${DEFAULT-VALUE}).")
+        String hostKeyCheck = "accept-new";
+
+        @picocli.CommandLine.Option(names = "--known-hosts", paramLabel = "FILE", description = "known_hosts file for SSH hosts (default: ~/.ssh/known_hosts).")
+        Path knownHosts;
+
+        HostKeyCheck check() {
+            return HostKeyCheck.parse(hostKeyCheck);
+        }
+    }
+
     /** Where and how to connect. */
     record Target(String host, int port, String user, List<Path> keys, Path knownHosts, HostKeyCheck hostKeyCheck, String label) {
 
@@ -248,6 +262,24 @@ final class Ssh implements AutoCloseable {
         }
     }
 
+    /** Copies a local file to remotePath with the given mode, streaming it (K3s's binary is large). */
+    void upload(Path local, String remotePath, String octalMode) {
+        ChannelSftp sftp = null;
+        try {
+            sftp = (ChannelSftp) session.openChannel("sftp");
+            sftp.connect(20_000);
+            sftp.put(new ByteArrayInputStream(new byte[0]), remotePath, ChannelSftp.OVERWRITE);
+            sftp.chmod(Integer.parseInt(octalMode, 8), remotePath);
+            sftp.put(local.toString(), remotePath, ChannelSftp.OVERWRITE);
+        } catch (JSchException e) {
+            throw explain(target, e);
+        } catch (SftpException e) {
+            throw Cli.fail(Cli.SSH_FAILED, "cannot copy " + local + " to " + remotePath + " on " + target.label() + ": " + e.getMessage());
+        } finally {
+            if (sftp != null) sftp.disconnect();
+        }
+    }
+
     @Override
     public void close() {
         session.disconnect();
@@ -392,9 +424,5 @@ final class Ssh implements AutoCloseable {
         synchronized String text() {
             return all.toString(StandardCharsets.UTF_8);
         }
-    }
-
-    static InputStream nothing() {
-        return new ByteArrayInputStream(new byte[0]);
     }
 }

@@ -162,6 +162,9 @@ class ClusterFlowTest {
         assertEquals("600", vagrantSsh(SERVER, "sudo stat -c %a /var/lib/rancher/k3s/server/node-token").strip());
         String unit = vagrantSsh(WORKER, "sudo cat /etc/systemd/system/k3s-agent.service");
         assertFalse(unit.contains(token), "the token is not on the agent's command line");
+        for (String machine : List.of(SERVER, WORKER)) {
+            assertFalse(vagrantSsh(machine, "ps -eo args").contains(token.substring(0, 16)), "no process on " + machine + " has the token in its arguments");
+        }
     }
 
     @Test

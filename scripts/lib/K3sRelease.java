@@ -1,0 +1,206 @@
+//SOURCES Cli.java
+//SOURCES KubeconfigFile.java
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.DigestInputStream;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
+import java.util.HexFormat;
+
+/**
+ * K3s fetched once per version and architecture on the host, checked against the
+ * release's sha256sum file, and kept in a cache that every VM and every joined host of
+ * that architecture is then installed from (K3s's air-gap mode): one download, not one
+ * per machine. The cache folder is an air-gap folder: install.sh and k3s.
+ */
+final class K3sRelease {
+    private K3sRelease() {}
+
+    static final String RELEASES = "https://github.com/k3s-io/k3s/releases/download";
+    static final String CHANNELS = "https://update.k3s.io/v1-release/channels";
+    static final String INSTALLER = "https://get.k3s.io";
+
+    /** Where the releases come from: K3s's own addresses, or a mirror's. */
+    record Source(String releases, String channels, String installer) {
+        static Source of(String mirror) {
+            if (mirror == null || mirror.isBlank()) return new Source(RELEASES, CHANNELS, INSTALLER);
+            String base = mirror.endsWith("/") ? mirror.substring(0, mirror.length() - 1) : mirror;
+            return new Source(base + "/releases", base + "/channels", base + "/install.sh");
+        }
+    }
+
+    /** The options of every step that installs K3s. */
+    static final class Options {
+        @picocli.CommandLine.Option(names = "--no-host-cache",
+            description = "Let each machine download K3s itself, instead of the host downloading it once into ~/.cache/k3s-vagrant/k3s.")
+        boolean noHostCache;
+
+        @picocli.CommandLine.Option(names = "--offline", description = "Use only K3s already in the host's cache, or --airgap-dir: no download.")
+        boolean offline;
+
+        @picocli.CommandLine.Option(names = "--k3s-mirror", paramLabel = "URL",
+            description = "Fetch K3s from a mirror: URL/releases/VERSION/k3s, URL/channels/CHANNEL, URL/install.sh (default: K3s's own sites).")
+        String mirror;
+
+        /**
+         * The folder a machine installs K3s from: K3s of that version and architecture,
+         * fetched once into the host's cache; null when each machine downloads it itself.
+         * version may be null: then the channel's current version.
+         */
+        Fetched airgapDir(String version, String channel, String arch, Cli.Log log) {
+            if (noHostCache) {
+                if (offline) throw Cli.fail(Cli.USAGE, "--offline and --no-host-cache exclude each other: offline, K3s can only come from the host");
+                return null;
+            }
+            Source source = Source.of(mirror);
+            if (version == null) {
+                if (offline) throw Cli.fail(Cli.USAGE, "--offline needs --k3s-version: the version to take from the host's cache");
+                version = resolveChannel(channel, source, log);
+            }
+            return new Fetched(version, fetch(version, arch, defaultCache(), source, offline, log));
+        }
+    }
+
+    /** K3s of a version, in a folder holding install.sh and k3s. */
+    record Fetched(String version, Path dir) { }
+
+    static Path defaultCache() {
+        String xdg = System.getenv("XDG_CACHE_HOME");
+        Path base = xdg != null && !xdg.isBlank() ? Path.of(xdg) : Path.of(System.getProperty("user.home"), ".cache");
+        return base.resolve("k3s-vagrant").resolve("k3s");
+    }
+
+    /** K3s's name of an architecture (uname -m or os.arch). */
+    static String arch(String machine) {
+        return switch (machine) {
+            case "x86_64", "amd64" -> "amd64";
+            case "aarch64", "arm64" -> "arm64";
+            case "armv7l", "armhf", "arm" -> "arm";
+            default -> throw Cli.fail(Cli.FAILED, "K3s has no build for the architecture '" + machine + "'");
+        };
+    }
+
+    /** The version a channel (stable, latest, v1.31) points at now: the channel server redirects to it. */
+    static String resolveChannel(String channel, Source source, Cli.Log log) {
+        String url = source.channels() + "/" + channel;
+        try {
+            HttpResponse<Void> response = client(HttpClient.Redirect.NEVER).send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(30)).GET().build(),
+                HttpResponse.BodyHandlers.discarding());
+            String location = response.headers().firstValue("location").orElse("");
+            String version = location.substring(location.lastIndexOf('/') + 1);
+            if (response.statusCode() / 100 != 3 || !K3s.isVersion(version)) {
+                throw Cli.fail(Cli.FAILED, url + " did not name a K3s version (HTTP " + response.statusCode() + "): pass --k3s-version");
+            }
+            log.info("channel " + channel + " is " + version);
+            return version;
+        } catch (IOException e) {
+            throw Cli.fail(Cli.FAILED, "cannot reach " + url + " to resolve the K3s channel (" + e.getMessage()
+                + "): pass --k3s-version, or --no-host-cache to let each VM download K3s itself");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw Cli.fail(Cli.FAILED, "interrupted");
+        }
+    }
+
+    /**
+     * The cache folder of a version and architecture, downloading what is missing unless
+     * offline. The binary is checked against the release's sha256sum-ARCH.txt.
+     */
+    static Path fetch(String version, String arch, Path cache, Source source, boolean offline, Cli.Log log) {
+        Path dir = cache.resolve(version.replace('+', '-')).resolve(arch);
+        Path installer = dir.resolve("install.sh");
+        Path binary = dir.resolve("k3s");
+        if (Files.isRegularFile(installer) && Files.isRegularFile(binary)) {
+            log.info("K3s " + version + " (" + arch + ") from the cache " + dir);
+            return dir;
+        }
+        if (offline) {
+            throw Cli.fail(Cli.FAILED, "--offline: K3s " + version + " (" + arch + ") is not in the cache " + dir
+                + ": run once with internet, or put install.sh and k3s there yourself");
+        }
+        try {
+            Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+            String asset = arch.equals("amd64") ? "k3s" : "k3s-" + arch;
+            String base = source.releases() + "/" + version.replace("+", "%2B") + "/";
+            String sums = new String(download(base + "sha256sum-" + arch + ".txt"), java.nio.charset.StandardCharsets.UTF_8);
+            String expected = null;
+            for (String line : sums.split("\n")) {
+                String[] fields = line.trim().split("\\s+");
+                if (fields.length == 2 && fields[1].equals(asset)) expected = fields[0];
+            }
+            if (expected == null) throw Cli.fail(Cli.FAILED, "sha256sum-" + arch + ".txt of " + version + " lists no " + asset);
+            log.info("downloading K3s " + version + " (" + arch + ") once, for every machine");
+            Path temp = Files.createTempFile(dir, ".k3s.", ".part");
+            try {
+                String actual = downloadTo(base + asset, temp);
+                if (!actual.equals(expected)) {
+                    throw Cli.fail(Cli.FAILED, "the K3s binary from " + base + asset + " does not match its checksum (sha256 " + actual
+                        + ", expected " + expected + "): nothing was cached; try again, or check your mirror");
+                }
+                Files.setPosixFilePermissions(temp, PosixFilePermissions.fromString("rwx------"));
+                byte[] script = download(source.installer());
+                KubeconfigFile.writeAtomically(installer, new String(script, java.nio.charset.StandardCharsets.UTF_8));
+                Files.move(temp, binary, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            } finally {
+                Files.deleteIfExists(temp);
+            }
+            return dir;
+        } catch (IOException e) {
+            throw Cli.fail(Cli.FAILED, "cannot write the K3s cache " + dir + ": " + e.getMessage());
+        }
+    }
+
+    private static byte[] download(String url) {
+        try {
+            HttpResponse<byte[]> response = client(HttpClient.Redirect.NORMAL).send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofMinutes(2)).GET().build(),
+                HttpResponse.BodyHandlers.ofByteArray());
+            if (response.statusCode() != 200) throw Cli.fail(Cli.FAILED, "downloading " + url + " failed: HTTP " + response.statusCode());
+            return response.body();
+        } catch (IOException e) {
+            throw Cli.fail(Cli.FAILED, "cannot download " + url + " (" + e.getMessage() + "): no internet on this host? "
+                + "Use --airgap-dir, or --no-host-cache to let each VM download K3s itself");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw Cli.fail(Cli.FAILED, "interrupted");
+        }
+    }
+
+    /** Streams url into file; returns the sha256 of what was written. */
+    private static String downloadTo(String url, Path file) {
+        try {
+            HttpResponse<InputStream> response = client(HttpClient.Redirect.NORMAL).send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofMinutes(10)).GET().build(),
+                HttpResponse.BodyHandlers.ofInputStream());
+            try (InputStream body = response.body()) {
+                if (response.statusCode() != 200) throw Cli.fail(Cli.FAILED, "downloading " + url + " failed: HTTP " + response.statusCode());
+                MessageDigest sha256 = MessageDigest.getInstance("SHA-256");
+                try (DigestInputStream in = new DigestInputStream(body, sha256)) {
+                    Files.copy(in, file, StandardCopyOption.REPLACE_EXISTING);
+                }
+                return HexFormat.of().formatHex(sha256.digest());
+            }
+        } catch (IOException e) {
+            throw Cli.fail(Cli.FAILED, "cannot download " + url + " (" + e.getMessage() + "): no internet on this host? "
+                + "Use --airgap-dir, or --no-host-cache to let each VM download K3s itself");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw Cli.fail(Cli.FAILED, "interrupted");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Release downloads redirect to a CDN; a channel's answer is the redirect itself. */
+    private static HttpClient client(HttpClient.Redirect redirects) {
+        return HttpClient.newBuilder().followRedirects(redirects).connectTimeout(Duration.ofSeconds(20)).build();
+    }
+}

@@ -1,0 +1,136 @@
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.sun.net.httpserver.HttpServer;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.MessageDigest;
+import java.util.HexFormat;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * K3s fetched once on the host, against a real HTTP server on 127.0.0.1 standing in for
+ * K3s's release site (a mirror, as --k3s-mirror allows): the channel lookup, the checksum
+ * check, the cache, the offline mode. The K3s "binary" here is test bytes, not K3s.
+ */
+class K3sReleaseTest {
+    static final String VERSION = "v1.31.4+k3s1";
+    static final byte[] BINARY = "#!/bin/sh\necho k3s test bytes\n".getBytes(StandardCharsets.UTF_8);
+
+    @TempDir Path cache;
+    HttpServer server;
+    final Map<String, byte[]> files = new ConcurrentHashMap<>();
+    final Map<String, String> redirects = new ConcurrentHashMap<>();
+    final AtomicInteger requests = new AtomicInteger();
+    K3sRelease.Source source;
+    final Cli.Log log = new Cli.Log(new PrintWriter(new StringWriter()), "test", null);
+
+    @BeforeEach
+    void startTheReleaseSite() throws IOException {
+        server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        server.createContext("/", exchange -> {
+            requests.incrementAndGet();
+            String path = exchange.getRequestURI().getRawPath();
+            if (redirects.containsKey(path)) {
+                exchange.getResponseHeaders().add("Location", redirects.get(path));
+                exchange.sendResponseHeaders(302, -1);
+            } else if (files.containsKey(path)) {
+                exchange.sendResponseHeaders(200, files.get(path).length);
+                exchange.getResponseBody().write(files.get(path));
+            } else {
+                exchange.sendResponseHeaders(404, -1);
+            }
+            exchange.close();
+        });
+        server.start();
+        String base = "http://127.0.0.1:" + server.getAddress().getPort();
+        source = K3sRelease.Source.of(base + "/mirror/");
+        files.put("/mirror/install.sh", "#!/bin/sh\n# installer\n".getBytes(StandardCharsets.UTF_8));
+        files.put("/mirror/releases/v1.31.4%2Bk3s1/sha256sum-amd64.txt", (sha256(BINARY) + "  k3s\n" + sha256(new byte[1]) + "  k3s-airgap-images-amd64.tar\n").getBytes(StandardCharsets.UTF_8));
+        // the binary is served through a redirect, as GitHub sends release assets to its CDN
+        redirects.put("/mirror/releases/v1.31.4%2Bk3s1/k3s", base + "/cdn/k3s");
+        files.put("/cdn/k3s", BINARY);
+        redirects.put("/mirror/channels/stable", base + "/mirror/releases/tag/" + VERSION);
+    }
+
+    @AfterEach
+    void stop() {
+        server.stop(0);
+    }
+
+    @Test
+    void aChannelResolvesToTheVersionItRedirectsTo() {
+        assertEquals(VERSION, K3sRelease.resolveChannel("stable", source, log));
+        Cli.Failure unknown = assertThrows(Cli.Failure.class, () -> K3sRelease.resolveChannel("nosuch", source, log));
+        assertTrue(unknown.getMessage().contains("did not name a K3s version"), unknown.getMessage());
+    }
+
+    @Test
+    void theBinaryIsDownloadedOnceCheckedAndServedFromTheCacheAfterwards() throws IOException {
+        Path dir = K3sRelease.fetch(VERSION, "amd64", cache, source, false, log);
+        assertArrayEquals(BINARY, Files.readAllBytes(dir.resolve("k3s")));
+        assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve("k3s"))));
+        assertTrue(Files.readString(dir.resolve("install.sh")).contains("installer"));
+        int after = requests.get();
+        server.stop(0);
+        assertEquals(dir, K3sRelease.fetch(VERSION, "amd64", cache, source, false, log), "the second time needs no network");
+        assertEquals(dir, K3sRelease.fetch(VERSION, "amd64", cache, source, true, log), "nor does --offline");
+        assertEquals(after, requests.get());
+    }
+
+    @Test
+    void aBinaryThatDoesNotMatchItsChecksumIsRefusedAndNotCached() throws IOException {
+        files.put("/cdn/k3s", "tampered".getBytes(StandardCharsets.UTF_8));
+        Cli.Failure failure = assertThrows(Cli.Failure.class, () -> K3sRelease.fetch(VERSION, "amd64", cache, source, false, log));
+        assertTrue(failure.getMessage().contains("does not match its checksum"), failure.getMessage());
+        try (var left = Files.walk(cache)) {
+            assertEquals(0, left.filter(Files::isRegularFile).count(), "nothing cached, no partial file left");
+        }
+    }
+
+    @Test
+    void offlineWithoutTheVersionInTheCacheSaysWhatToDo() {
+        Cli.Failure failure = assertThrows(Cli.Failure.class, () -> K3sRelease.fetch(VERSION, "amd64", cache, source, true, log));
+        assertTrue(failure.getMessage().contains("--offline") && failure.getMessage().contains("not in the cache"), failure.getMessage());
+        assertEquals(0, requests.get(), "offline touches no network");
+    }
+
+    @Test
+    void anUnreachableSiteFailsWithAHintAndCachesNothing() throws IOException {
+        server.stop(0);
+        Cli.Failure failure = assertThrows(Cli.Failure.class, () -> K3sRelease.fetch(VERSION, "amd64", cache, source, false, log));
+        assertTrue(failure.getMessage().contains("--no-host-cache"), failure.getMessage());
+        assertFalse(Files.exists(cache.resolve("v1.31.4-k3s1/amd64/k3s")));
+    }
+
+    @Test
+    void architecturesAreNamedTheWayK3sNamesItsBuilds() {
+        assertEquals("amd64", K3sRelease.arch("x86_64"));
+        assertEquals("arm64", K3sRelease.arch("aarch64"));
+        assertEquals("arm", K3sRelease.arch("armv7l"));
+        assertThrows(Cli.Failure.class, () -> K3sRelease.arch("sparc64"));
+    }
+
+    static String sha256(byte[] bytes) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}
