@@ -88,7 +88,7 @@ for run in $(seq 1 "$runs"); do
   record "b.k3s_up.ready_total" "$(elapsed "$start" "$ready")" s
   record "b.k3s_up.max_rss" "$(awk '{ printf "%.0f", $2 / 1024 }' "$work/up.time")" MB
   # per phase, from k3s-up's own "[  Ns] ==> n/4" lines
-  awk 'match($0, /\[ *([0-9]+)s\] ==> ([0-9])\/4/, m) { printf "b.phase%s_started_at\t%s\ts\n", m[2], m[1] }' "$work/up.log" >> "$out"
+  sed -n 's|.*\[ *\([0-9]*\)s\] ==> \([0-9]\)/4.*|b.phase\2_started_at\t\1\ts|p' "$work/up.log" >> "$out"
 
   log "run $run/$runs: kubeconfig and status steps (memory and time)"
   measure "$work/kc.time" ip netns exec k3sv-test bin/jbang k3s-kubeconfig --output "$work/kubeconfig" --cluster "$work/cluster.json" >/dev/null 2>&1

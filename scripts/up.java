@@ -139,17 +139,16 @@ class up implements Callable<Integer> {
             cluster.writeSettings(settings, chosenProvider);
 
             Vagrant vagrant = new Vagrant(folder, log);
-            log.step("3/4 vagrant up: booting " + settings.get("LOGIN") + "S" + (workers == 0 ? "" : " and " + workers + " worker(s)") + " and installing K3s");
+            log.step("3/4 vagrant up: booting " + String.join(", ", machineNames(settings.get("LOGIN"))) + " and installing K3s");
             long deadline = System.nanoTime() + Duration.ofMinutes(timeoutMinutes).toNanos();
             vagrant.up(chosenProvider, remaining(deadline));
 
-            String serverName = settings.get("LOGIN") + "S";
-            List<Cluster.Node> nodes = new java.util.ArrayList<>();
-            nodes.add(new Cluster.Node(serverName, "server", serverIp, Cluster.Access.vagrant(serverName)));
+            List<String> names = machineNames(settings.get("LOGIN"));
             List<String> workerIps = workerIps();
+            List<Cluster.Node> nodes = new java.util.ArrayList<>();
+            nodes.add(new Cluster.Node(names.get(0), "server", serverIp, Cluster.Access.vagrant(names.get(0))));
             for (int i = 0; i < workers; i++) {
-                String workerName = settings.get("LOGIN") + "SW" + (i == 0 ? "" : Integer.toString(i + 1));
-                nodes.add(new Cluster.Node(workerName, "agent", workerIps.get(i), Cluster.Access.vagrant(workerName)));
+                nodes.add(new Cluster.Node(names.get(i + 1), "agent", workerIps.get(i), Cluster.Access.vagrant(names.get(i + 1))));
             }
             Cluster result = cluster.keepJoinedHosts(
                 new Cluster(clusterName, chosenProvider, folder.toString(), "https://" + serverIp + ":6443", List.copyOf(nodes), null));
@@ -157,9 +156,9 @@ class up implements Callable<Integer> {
             log.step("4/4 waiting for the nodes to be Ready");
             try (Ssh server = K3s.connect(result, result.server(), Ssh.HostKeyCheck.OFF, null, Duration.ofMinutes(2), log)) {
                 // the machines of this folder; a host k3s-join added is reported, not waited for
-                java.util.Set<String> names = new java.util.TreeSet<>();
-                result.nodes().stream().filter(node -> node.ssh().vagrantMachine() != null).forEach(node -> names.add(node.name()));
-                for (K3s.NodeStatus node : K3s.waitReady(server, names, remaining(deadline), log)) {
+                java.util.Set<String> machines = new java.util.TreeSet<>();
+                result.nodes().stream().filter(node -> node.ssh().vagrantMachine() != null).forEach(node -> machines.add(node.name()));
+                for (K3s.NodeStatus node : K3s.waitReady(server, machines, remaining(deadline), log)) {
                     log.info(node.name() + " Ready " + node.internalIp() + " " + node.version());
                 }
             }
@@ -247,6 +246,13 @@ class up implements Callable<Integer> {
             settings.put("K3S_VERSION", k3s.version());
             settings.put("AIRGAP_DIR", k3s.dir().toString());
         }
+    }
+
+    /** The machines, as the Vagrantfile names them: LOGINS, then LOGINSW, LOGINSW2, ... */
+    List<String> machineNames(String theLogin) {
+        List<String> names = new java.util.ArrayList<>(List.of(theLogin + "S"));
+        for (int i = 0; i < workers; i++) names.add(theLogin + "SW" + (i == 0 ? "" : Integer.toString(i + 1)));
+        return names;
     }
 
     /** Worker addresses: --worker-ip, then counting up within its /24. */

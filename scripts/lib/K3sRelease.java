@@ -97,7 +97,8 @@ final class K3sRelease {
             HttpResponse<Void> response = client(HttpClient.Redirect.NEVER).send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(30)).GET().build(),
                 HttpResponse.BodyHandlers.discarding());
             String location = response.headers().firstValue("location").orElse("");
-            String version = location.substring(location.lastIndexOf('/') + 1);
+            // the tag in the redirect, its '+' sometimes escaped (URLDecoder would turn a bare '+' into a space)
+            String version = location.substring(location.lastIndexOf('/') + 1).replace("%2B", "+").replace("%2b", "+");
             if (response.statusCode() / 100 != 3 || !K3s.isVersion(version)) {
                 throw Cli.fail(Cli.FAILED, url + " did not name a K3s version (HTTP " + response.statusCode() + "): pass --k3s-version");
             }

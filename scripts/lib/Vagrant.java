@@ -159,8 +159,9 @@ final class Vagrant {
                     tail.addLast(line);
                     if (tail.size() > 40) tail.removeFirst();
                 }
-                // Vagrant's own step lines ("==> wilS: Booting VM...") are the progress
-                if (line.startsWith("==> ")) {
+                // Vagrant's own step lines ("==> wilS: Booting VM...") are the progress;
+                // their indented details ("==> wilS:  -- Memory: 1024M") are for -v
+                if (line.startsWith("==> ") && !line.matches("==> [^:]+: +(--|\\s).*")) {
                     log.info(line.substring(4));
                 } else {
                     log.detail(line);

@@ -66,6 +66,7 @@ class K3sReleaseTest {
         redirects.put("/mirror/releases/v1.31.4%2Bk3s1/k3s", base + "/cdn/k3s");
         files.put("/cdn/k3s", BINARY);
         redirects.put("/mirror/channels/stable", base + "/mirror/releases/tag/" + VERSION);
+        redirects.put("/mirror/channels/latest", base + "/mirror/releases/tag/v1.32.0%2Bk3s1");
     }
 
     @AfterEach
@@ -76,6 +77,7 @@ class K3sReleaseTest {
     @Test
     void aChannelResolvesToTheVersionItRedirectsTo() {
         assertEquals(VERSION, K3sRelease.resolveChannel("stable", source, log));
+        assertEquals("v1.32.0+k3s1", K3sRelease.resolveChannel("latest", source, log), "an escaped '+' in the tag");
         Cli.Failure unknown = assertThrows(Cli.Failure.class, () -> K3sRelease.resolveChannel("nosuch", source, log));
         assertTrue(unknown.getMessage().contains("did not name a K3s version"), unknown.getMessage());
     }
