@@ -68,9 +68,7 @@ class down implements Callable<Integer> {
             }
             log.step("uninstalling the K3s agent from " + node.name() + " (" + node.ssh().address() + ")");
             try (Ssh ssh = K3s.connect(cluster, node, check, hostKeys.knownHosts, Duration.ofSeconds(20), log)) {
-                Ssh.Result result = ssh.exec(ssh.sudo() + "sh -c 'if [ -x /usr/local/bin/k3s-agent-uninstall.sh ]; then /usr/local/bin/k3s-agent-uninstall.sh; fi'",
-                    null, Duration.ofMinutes(5), log::detail);
-                if (!result.ok()) throw Cli.fail(Cli.FAILED, "k3s-agent-uninstall.sh failed (exit " + result.exitStatus() + ")");
+                K3s.uninstallAgent(ssh, log);
                 hosts.add(node.name());
             } catch (Cli.Failure e) {
                 problems++;

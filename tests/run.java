@@ -7,6 +7,7 @@
 //SOURCES ../scripts/kubeconfig.java
 //SOURCES ../scripts/status.java
 //SOURCES ../scripts/down.java
+//SOURCES ../scripts/leave.java
 //SOURCES unit/*.java
 //SOURCES vm/*.java
 

@@ -1,5 +1,7 @@
 //DEPS info.picocli:picocli:4.7.7
 //DEPS org.slf4j:slf4j-nop:2.0.17
+// short-lived, I/O-bound steps: C1 only and the serial GC start faster and use less memory
+//RUNTIME_OPTIONS -XX:TieredStopAtLevel=1 -XX:+UseSerialGC
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;

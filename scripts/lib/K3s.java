@@ -152,6 +152,16 @@ final class K3s {
         return server.run(server.sudo() + "cat " + KUBECONFIG_PATH, "reading " + KUBECONFIG_PATH + " (is this a K3s server?)");
     }
 
+    /** Removes K3s's agent from a host with K3s's own uninstall script; nothing to do when it is not there. */
+    static void uninstallAgent(Ssh host, Cli.Log log) {
+        Ssh.Result result = host.exec(host.sudo() + "sh -c 'if [ -x /usr/local/bin/k3s-agent-uninstall.sh ]; then /usr/local/bin/k3s-agent-uninstall.sh; "
+            + "else echo no K3s agent here; fi'", null, Duration.ofMinutes(5), log::detail);
+        if (!result.ok()) {
+            throw Cli.fail(Cli.FAILED, "k3s-agent-uninstall.sh failed on " + host.target.label() + " (exit " + result.exitStatus() + "): "
+                + Vagrant.lastLines(result.stdout() + result.stderr(), 5));
+        }
+    }
+
     /** The nodes the server knows, from `k3s kubectl get nodes -o json`. */
     static List<NodeStatus> nodes(Ssh server) {
         Ssh.Result result = server.exec(server.sudo() + "k3s kubectl get nodes -o json", null, Duration.ofSeconds(60));

@@ -15,7 +15,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class CatalogTest {
 
-    static final List<String> ALIASES = List.of("k3s-up", "k3s-join", "k3s-kubeconfig");
+    static final List<String> ALIASES = List.of("k3s-up", "k3s-join", "k3s-kubeconfig", "k3s-status", "k3s-down", "k3s-leave");
 
     @TempDir Path tmp;
 

@@ -77,6 +77,18 @@ class LifecycleTest {
     }
 
     @Test
+    void leaveRefusesTheServerAndANodeTheClusterDoesNotHave() {
+        for (String node : List.of("pi", "nosuch")) {
+            leave step = new leave();
+            step.stdin = new ByteArrayInputStream(SSH_ONLY_CLUSTER.getBytes(StandardCharsets.UTF_8));
+            Repo.Run run = Repo.step(step, "--cluster", "-", "--node", node);
+            assertEquals(Cli.USAGE, run.exit(), run.stderr());
+            assertTrue(run.stderr().contains(node.equals("pi") ? "is the cluster's server" : "has no node 'nosuch': its nodes are pi"), run.stderr());
+            assertEquals("", run.stdout());
+        }
+    }
+
+    @Test
     void statusAndDownWithoutAClusterSayHowToGiveOne() {
         for (java.util.concurrent.Callable<Integer> step : List.<java.util.concurrent.Callable<Integer>>of(new status(), new down())) {
             if (step instanceof status s) s.stdin = new ByteArrayInputStream(new byte[0]);

@@ -251,6 +251,24 @@ class ClusterFlowTest {
 
     @Test
     @Order(12)
+    void k3sLeaveRemovesTheNodeFromTheServerAndK3sFromTheHost() throws IOException {
+        Repo.Run left = Repo.exec(inNetns("bin/jbang", "k3s-leave", "--name", CLUSTER, "--node", THIRD,
+            "--known-hosts", work.resolve("known_hosts").toString()), repo, env, null, 300);
+        assertEquals(0, left.exit(), left.stderr());
+        List<String> names = new ArrayList<>();
+        Cluster.JSON.readTree(left.stdout()).path("nodes").forEach(n -> names.add(n.path("name").asText()));
+        assertEquals(List.of(SERVER, WORKER), names);
+        assertFalse(vagrantSsh(SERVER, "sudo k3s kubectl get nodes").toLowerCase().contains(THIRD), "the node is deleted on the server");
+        assertEquals("gone", vagrantSshToThird("test -e /usr/local/bin/k3s || echo gone").strip(), "K3s is uninstalled from the host");
+        // back in, so that k3s-down has an SSH host to clean up
+        Repo.Run again = Repo.exec(inNetns("bin/jbang", "k3s-join", "--name", CLUSTER, "--host", "vagrant@" + THIRD_IP,
+            "--ssh-key", thirdDir.resolve(".vagrant/machines/" + THIRD + "/libvirt/private_key").toString(),
+            "--known-hosts", work.resolve("known_hosts").toString(), "--airgap-dir", repo.resolve("tests/k3s-standin").toString()), repo, env, null, 600);
+        assertEquals(0, again.exit(), again.stderr());
+    }
+
+    @Test
+    @Order(13)
     void k3sDownLeavesNoDomainVolumeNetworkContextOrSecretBehind() throws IOException {
         long start = System.nanoTime();
         Repo.Run down = Repo.exec(inNetns("bin/jbang", "k3s-down", "--name", CLUSTER, "--known-hosts", work.resolve("known_hosts").toString()),
