@@ -4,6 +4,7 @@
 //SOURCES Vagrant.java
 //SOURCES Addresses.java
 //SOURCES ClusterFolder.java
+//SOURCES KubeconfigFile.java
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.charset.StandardCharsets;
@@ -133,12 +134,31 @@ final class K3s {
     static Ssh connect(Cluster cluster, Cluster.Node node, Ssh.HostKeyCheck check, Path knownHosts, Duration retryFor, Cli.Log log) {
         Cluster.Access access = node.ssh();
         if (access.vagrantMachine() != null) {
-            Vagrant vagrant = new Vagrant(Path.of(cluster.vagrantDir()), log);
-            return Ssh.connect(Ssh.Target.ofVagrantSshConfig(access.vagrantMachine(), vagrant.sshConfig(access.vagrantMachine())), retryFor, log);
+            return connectToVagrantMachine(Path.of(cluster.vagrantDir()), access.vagrantMachine(), retryFor, log);
         }
         Path key = access.key() == null ? null : Path.of(access.key());
         int port = access.port() == null ? 22 : access.port();
         return Ssh.connect(Ssh.Target.ofAddress(access.address(), port, key, knownHosts, check), retryFor, log);
+    }
+
+    /**
+     * `vagrant ssh-config` costs seconds (Vagrant's Ruby start-up) on every call: its answer
+     * is kept in .vagrant/k3s-ssh-config-MACHINE (mode 600; paths, no keys) and used first.
+     * A machine made anew since then refuses it (new key or address): then Vagrant is asked again.
+     */
+    static Ssh connectToVagrantMachine(Path vagrantDir, String machine, Duration retryFor, Cli.Log log) {
+        Path cached = vagrantDir.resolve(".vagrant").resolve("k3s-ssh-config-" + machine);
+        if (java.nio.file.Files.isRegularFile(cached)) {
+            try {
+                return Ssh.connect(Ssh.Target.ofVagrantSshConfig(machine, java.nio.file.Files.readString(cached)), Duration.ZERO, null);
+            } catch (Cli.Failure | java.io.IOException e) {
+                log.detail("the recorded SSH settings of " + machine + " no longer work; asking Vagrant");
+            }
+        }
+        String config = new Vagrant(vagrantDir, log).sshConfig(machine);
+        Ssh ssh = Ssh.connect(Ssh.Target.ofVagrantSshConfig(machine, config), retryFor, log);
+        if (java.nio.file.Files.isDirectory(cached.getParent())) KubeconfigFile.writeAtomically(cached, config);
+        return ssh;
     }
 
     /** The server's full join token (K10<ca-hash>::server:<secret>): a secret, kept in memory only. */
