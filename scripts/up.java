@@ -51,7 +51,7 @@ class up implements Callable<Integer> {
         description = "virtualbox or libvirt (default: $VAGRANT_DEFAULT_PROVIDER, else whichever is installed).")
     String provider;
 
-    @Option(names = "--box", paramLabel = "BOX", description = "Vagrant box (default: debian/trixie64, built for both providers).")
+    @Option(names = "--box", paramLabel = "BOX", description = "Vagrant box for every machine (default: Debian 13: debian/trixie64 on libvirt, bento/debian-13 on VirtualBox).")
     String box;
 
     @Option(names = "--server-ip", paramLabel = "ADDR", defaultValue = "192.168.56.110", description = "Server address on eth1 (default: ${DEFAULT-VALUE}).")
