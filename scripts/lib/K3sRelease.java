@@ -162,42 +162,44 @@ final class K3sRelease {
     }
 
     private static byte[] download(String url) {
+        return get(url, Duration.ofMinutes(2), HttpResponse.BodyHandlers.ofByteArray());
+    }
+
+    /** Streams url into file; returns the sha256 of what was written. */
+    private static String downloadTo(String url, Path file) {
+        try (InputStream body = get(url, Duration.ofMinutes(10), HttpResponse.BodyHandlers.ofInputStream())) {
+            MessageDigest sha256 = MessageDigest.getInstance("SHA-256");
+            try (DigestInputStream in = new DigestInputStream(body, sha256)) {
+                Files.copy(in, file, StandardCopyOption.REPLACE_EXISTING);
+            }
+            return HexFormat.of().formatHex(sha256.digest());
+        } catch (IOException e) {
+            throw unreachable(url, e);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** GET url, following redirects; anything but 200 is a failure naming the url. */
+    private static <T> T get(String url, Duration timeout, HttpResponse.BodyHandler<T> handler) {
         try {
-            HttpResponse<byte[]> response = client(HttpClient.Redirect.NORMAL).send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofMinutes(2)).GET().build(),
-                HttpResponse.BodyHandlers.ofByteArray());
-            if (response.statusCode() != 200) throw Cli.fail(Cli.FAILED, "downloading " + url + " failed: HTTP " + response.statusCode());
+            HttpResponse<T> response = client(HttpClient.Redirect.NORMAL).send(HttpRequest.newBuilder(URI.create(url)).timeout(timeout).GET().build(), handler);
+            if (response.statusCode() != 200) {
+                if (response.body() instanceof InputStream stream) stream.close();
+                throw Cli.fail(Cli.FAILED, "downloading " + url + " failed: HTTP " + response.statusCode());
+            }
             return response.body();
         } catch (IOException e) {
-            throw Cli.fail(Cli.FAILED, "cannot download " + url + " (" + e.getMessage() + "): no internet on this host? "
-                + "Use --airgap-dir, or --no-host-cache to let each VM download K3s itself");
+            throw unreachable(url, e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw Cli.fail(Cli.FAILED, "interrupted");
         }
     }
 
-    /** Streams url into file; returns the sha256 of what was written. */
-    private static String downloadTo(String url, Path file) {
-        try {
-            HttpResponse<InputStream> response = client(HttpClient.Redirect.NORMAL).send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofMinutes(10)).GET().build(),
-                HttpResponse.BodyHandlers.ofInputStream());
-            try (InputStream body = response.body()) {
-                if (response.statusCode() != 200) throw Cli.fail(Cli.FAILED, "downloading " + url + " failed: HTTP " + response.statusCode());
-                MessageDigest sha256 = MessageDigest.getInstance("SHA-256");
-                try (DigestInputStream in = new DigestInputStream(body, sha256)) {
-                    Files.copy(in, file, StandardCopyOption.REPLACE_EXISTING);
-                }
-                return HexFormat.of().formatHex(sha256.digest());
-            }
-        } catch (IOException e) {
-            throw Cli.fail(Cli.FAILED, "cannot download " + url + " (" + e.getMessage() + "): no internet on this host? "
-                + "Use --airgap-dir, or --no-host-cache to let each VM download K3s itself");
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw Cli.fail(Cli.FAILED, "interrupted");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
+    private static Cli.Failure unreachable(String url, IOException e) {
+        return new Cli.Failure(Cli.FAILED, "cannot download " + url + " (" + e.getMessage() + "): no internet on this host? "
+            + "Use --airgap-dir, or --no-host-cache to let each VM download K3s itself", e);
     }
 
     /** Release downloads redirect to a CDN; a channel's answer is the redirect itself. */
