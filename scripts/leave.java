@@ -13,8 +13,8 @@ import picocli.CommandLine.Model.CommandSpec;
 
 @Command(name = "k3s-leave", mixinStandardHelpOptions = true, version = "k3s-vagrant 0.1",
     description = {
-        "Removes an agent from its cluster: deletes its node from the server and uninstalls K3s from the host",
-        "(K3s's k3s-agent-uninstall.sh). Prints the cluster JSON without that node. The opposite of k3s-join."},
+        "Removes an agent from its cluster: uninstalls K3s from the host (K3s's k3s-agent-uninstall.sh), then deletes",
+        "its node on the server. Prints the cluster JSON without that node. The opposite of k3s-join."},
     footerHeading = "%nExamples:%n",
     footer = {"  k3s-leave --name wil --node edge1", "  k3s-up | k3s-leave --node wilSW2"},
     exitCodeListHeading = "%nExit codes:%n", exitCodeList = {
@@ -48,15 +48,16 @@ class leave implements Callable<Integer> {
             throw Cli.fail(Cli.USAGE, node + " is the cluster's server: k3s-down removes the whole cluster");
         }
 
-        log.step("1/2 deleting node " + leaving.name() + " on the server");
+        // the agent first: a running kubelet registers its node again right after a delete
+        log.step("1/2 uninstalling the K3s agent from " + leaving.name());
+        try (Ssh host = K3s.connect(cluster, leaving, hostKeys.check(), hostKeys.knownHosts, Duration.ofSeconds(30), log)) {
+            K3s.uninstallAgent(host, log);
+        }
+        log.step("2/2 deleting node " + leaving.name() + " on the server");
         try (Ssh serverSsh = K3s.connect(cluster, cluster.server(), hostKeys.check(), hostKeys.knownHosts, Duration.ofSeconds(30), log)) {
             Ssh.Result deleted = serverSsh.exec(serverSsh.sudo() + "k3s kubectl delete node --ignore-not-found " + K3s.nodeName(leaving.name()),
                 null, Duration.ofMinutes(2));
             if (!deleted.ok()) throw Cli.fail(Cli.FAILED, "deleting node " + leaving.name() + " failed: " + deleted.stderr().strip());
-        }
-        log.step("2/2 uninstalling the K3s agent from " + leaving.name());
-        try (Ssh host = K3s.connect(cluster, leaving, hostKeys.check(), hostKeys.knownHosts, Duration.ofSeconds(30), log)) {
-            K3s.uninstallAgent(host, log);
         }
         List<Cluster.Node> rest = cluster.nodes().stream().filter(n -> n != leaving).toList();
         Cluster left = new Cluster(cluster.name(), cluster.provider(), cluster.vagrantDir(), cluster.serverUrl(), rest, cluster.kubeconfig());

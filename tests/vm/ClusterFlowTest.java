@@ -15,7 +15,6 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
@@ -41,7 +40,6 @@ import org.junit.jupiter.api.TestMethodOrder;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class ClusterFlowTest {
-    static final String NETNS = "k3sv-test";
     static final String LOGIN = "vmt";
     /** netns.sh down removes libvirt objects whose names start with k3sv-test-: the folders are named so */
     static final String CLUSTER = "k3sv-test-vmt";
@@ -51,7 +49,7 @@ class ClusterFlowTest {
     static final String SERVER_IP = "192.168.56.110";
     static final String WORKER_IP = "192.168.56.111";
     static final String THIRD_IP = "192.168.56.112";
-    static final String BOX = "k3s-vagrant/debian12-test";
+    static final String BOX = VmTier.BOX;
 
     final Path repo = Repo.root();
     final Map<String, Long> timings = new LinkedHashMap<>();
@@ -65,10 +63,7 @@ class ClusterFlowTest {
 
     @BeforeAll
     void bringUpTheClusterTheReadmeWay() throws Exception {
-        if ("off".equals(System.getenv("K3S_VAGRANT_VM_TIER"))) {
-            Assumptions.abort("the VM tier is turned OFF by K3S_VAGRANT_VM_TIER=off: no VM was booted, nothing about VMs was checked");
-        }
-        requireMachineCanRunVms();
+        timed("box build (cached after the first run) and libvirt up", () -> VmTier.start(repo));
         work = Files.createTempDirectory("k3sv-vm-tier");
         clusterDir = work.resolve("home/clusters/" + CLUSTER);
         thirdDir = work.resolve("k3sv-test-third");
@@ -79,8 +74,6 @@ class ClusterFlowTest {
             "KUBECONFIG", kubeconfigFile.toString(),
             "THIRD_NAME", THIRD, "THIRD_IP", THIRD_IP);
 
-        timed("box build (cached after the first run)", () -> check(Repo.exec(List.of("bash", "tests/vm/build-box.sh"), repo, Map.of(), null, 1200), "build-box.sh"));
-        timed("libvirt in its network namespace", () -> check(Repo.exec(List.of("bash", "tests/vm/netns.sh", "up"), repo, Map.of(), null, 300), "netns.sh up"));
         networksBefore = virsh("net-list", "--all", "--name");
 
         // An existing kubeconfig with another context: the merge must keep it.
@@ -299,7 +292,7 @@ class ClusterFlowTest {
             if (Files.isDirectory(dir.resolve(".vagrant"))) Repo.exec(inNetns("vagrant", "destroy", "-f"), dir, env, null, 600);
         }
         // netns.sh down also removes anything a failed run left in libvirt
-        Repo.exec(List.of("bash", "tests/vm/netns.sh", "down"), repo, Map.of(), null, 300);
+        VmTier.stop(repo);
         System.out.println("VM tier timings (seconds):");
         timings.forEach((what, secs) -> System.out.printf("  %-55s %5d%n", what, secs));
     }
@@ -325,47 +318,24 @@ class ClusterFlowTest {
         current-context: other
         """;
 
-    private void requireMachineCanRunVms() {
-        List<String> missing = new ArrayList<>();
-        for (String tool : List.of("qemu-system-x86_64", "virsh", "libvirtd", "vagrant", "ip", "mmdebstrap", "kubectl")) {
-            if (!Vagrant.onPath(tool) && !Files.isExecutable(Path.of("/usr/sbin", tool))) missing.add(tool);
-        }
-        if (!missing.isEmpty()) {
-            fail("the VM tier cannot run on this machine: missing " + missing + " (see the README's test prerequisites),"
-                + " or turn the tier off explicitly with K3S_VAGRANT_VM_TIER=off");
-        }
-        if (!"root".equals(System.getProperty("user.name"))) {
-            fail("the VM tier needs root (network namespaces, libvirtd, mmdebstrap): run it as root, or set K3S_VAGRANT_VM_TIER=off");
-        }
-    }
-
     private List<String> inNetns(String... command) {
-        List<String> all = new ArrayList<>(List.of("ip", "netns", "exec", NETNS));
-        all.addAll(List.of(command));
-        return all;
+        return VmTier.inNetns(command);
     }
 
     private String vagrantSsh(String machine, String command) {
-        Repo.Run run = Repo.exec(inNetns("vagrant", "ssh", machine, "-c", command, "--", "-o", "BatchMode=yes"), clusterDir, env, null, 120);
-        if (run.exit() != 0) fail("vagrant ssh " + machine + " -c '" + command + "' failed (" + run.exit() + "): " + run.stderr());
-        return run.stdout();
+        return VmTier.vagrantSsh(clusterDir, env, machine, command);
     }
 
     private String vagrantSshToThird(String command) {
-        Repo.Run run = Repo.exec(inNetns("vagrant", "ssh", THIRD, "-c", command), thirdDir, env, null, 120);
-        if (run.exit() != 0) fail("vagrant ssh " + THIRD + " -c '" + command + "' failed (" + run.exit() + "): " + run.stderr());
-        return run.stdout();
+        return VmTier.vagrantSsh(thirdDir, env, THIRD, command);
     }
 
     private List<String> virsh(String... args) {
-        List<String> command = new ArrayList<>(List.of("virsh", "-c", "qemu:///system"));
-        command.addAll(List.of(args));
-        Repo.Run run = Repo.exec(inNetns(command.toArray(String[]::new)), repo, Map.of(), null, 60);
-        return run.stdout().lines().map(String::strip).filter(l -> !l.isEmpty()).toList();
+        return VmTier.virsh(repo, args);
     }
 
     private static void check(Repo.Run run, String what) {
-        if (run.exit() != 0) fail(what + " failed with exit " + run.exit() + ":\n" + Vagrant.lastLines(run.stdout() + "\n" + run.stderr(), 30));
+        VmTier.check(run, what);
     }
 
     private void timed(String what, Runnable action) {
@@ -375,7 +345,7 @@ class ClusterFlowTest {
     }
 
     private static long seconds(long startNanos) {
-        return (System.nanoTime() - startNanos) / 1_000_000_000L;
+        return VmTier.seconds(startNanos);
     }
 
     /** Per-step times, from each step's own "[  Ns]" log prefix. */
