@@ -97,6 +97,11 @@ class up implements Callable<Integer> {
     @Option(names = "--libvirt-cpu-model", paramLabel = "MODEL", description = "libvirt CPU model, e.g. qemu64 with --libvirt-driver qemu.")
     String libvirtCpuModel;
 
+    @Option(names = "--separate-up", negatable = true,
+        description = {"One 'vagrant up NAME' per machine, the others starting once the first has booted: a parallel boot",
+            "where 'vagrant up' is serial (default: on for VirtualBox; off for libvirt, whose 'vagrant up' is parallel)."})
+    Boolean separateUp;
+
     @Option(names = "--dir", paramLabel = "DIR", description = "The cluster's folder (default: ~/.k3s-vagrant/clusters/NAME, or $K3S_VAGRANT_HOME/clusters/NAME).")
     Path dir;
 
@@ -141,7 +146,12 @@ class up implements Callable<Integer> {
             Vagrant vagrant = new Vagrant(folder, log);
             log.step("3/4 vagrant up: booting " + String.join(", ", machineNames(settings.get("LOGIN"))) + " and installing K3s");
             long deadline = System.nanoTime() + Duration.ofMinutes(timeoutMinutes).toNanos();
-            vagrant.up(chosenProvider, remaining(deadline));
+            boolean perMachine = separateUp != null ? separateUp : chosenProvider.equals("virtualbox");
+            if (perMachine) {
+                vagrant.upEach(chosenProvider, machineNames(settings.get("LOGIN")), remaining(deadline));
+            } else {
+                vagrant.up(chosenProvider, remaining(deadline));
+            }
 
             List<String> names = machineNames(settings.get("LOGIN"));
             List<String> workerIps = workerIps();

@@ -87,15 +87,56 @@ final class Vagrant {
     /** `vagrant up`: progress lines on the log, the last lines in the error when it fails. */
     void up(String provider, Duration timeout) {
         List<String> command = new ArrayList<>(List.of("vagrant", "up", "--no-color", "--provider", provider));
-        run(command, timeout, "vagrant up");
+        run(command, timeout, "vagrant up", null);
+    }
+
+    /** A machine has started once Vagrant says so (VirtualBox: "Booting VM", libvirt: "Starting domain"). */
+    private static final java.util.regex.Pattern BOOTING = java.util.regex.Pattern.compile("Booting VM|Starting domain|Machine booted and ready");
+
+    /**
+     * One `vagrant up NAME` process per machine, for providers whose own `vagrant up` boots
+     * one machine after the other (VirtualBox): the first runs alone until its machine
+     * boots, so the box is imported once, then all the others start together.
+     */
+    void upEach(String provider, List<String> machines, Duration timeout) {
+        java.util.concurrent.CountDownLatch firstStarted = new java.util.concurrent.CountDownLatch(1);
+        List<java.util.concurrent.CompletableFuture<Void>> runs = new ArrayList<>();
+        String first = machines.get(0);
+        runs.add(java.util.concurrent.CompletableFuture.runAsync(() -> run(upCommand(provider, first), timeout, "vagrant up " + first,
+            line -> { if (BOOTING.matcher(line).find()) firstStarted.countDown(); }))
+            .whenComplete((done, failure) -> firstStarted.countDown()));
+        try {
+            firstStarted.await(timeout.toSeconds(), TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw Cli.fail(Cli.FAILED, "vagrant up was interrupted");
+        }
+        for (String machine : machines.subList(1, machines.size())) {
+            runs.add(java.util.concurrent.CompletableFuture.runAsync(() -> run(upCommand(provider, machine), timeout, "vagrant up " + machine, null)));
+        }
+        Cli.Failure firstFailure = null;
+        for (var run : runs) {
+            try {
+                run.join();
+            } catch (java.util.concurrent.CompletionException e) {
+                if (firstFailure == null) {
+                    firstFailure = e.getCause() instanceof Cli.Failure failure ? failure : new Cli.Failure(Cli.FAILED, "vagrant up failed: " + e.getCause(), e);
+                }
+            }
+        }
+        if (firstFailure != null) throw firstFailure;
+    }
+
+    private static List<String> upCommand(String provider, String machine) {
+        return List.of("vagrant", "up", machine, "--no-color", "--provider", provider);
     }
 
     void provision(Duration timeout) {
-        run(List.of("vagrant", "provision", "--no-color"), timeout, "vagrant provision");
+        run(List.of("vagrant", "provision", "--no-color"), timeout, "vagrant provision", null);
     }
 
     void destroy(Duration timeout) {
-        run(List.of("vagrant", "destroy", "--force", "--no-color"), timeout, "vagrant destroy");
+        run(List.of("vagrant", "destroy", "--force", "--no-color"), timeout, "vagrant destroy", null);
     }
 
     /** Output of `vagrant ssh-config NAME`: OpenSSH config text for JSch. */
@@ -150,7 +191,8 @@ final class Vagrant {
         }
     }
 
-    private void run(List<String> command, Duration timeout, String what) {
+    /** Runs a vagrant command, its lines on the log (and to watcher, if any), its last lines in the failure. */
+    private void run(List<String> command, Duration timeout, String what, java.util.function.Consumer<String> watcher) {
         Deque<String> tail = new ArrayDeque<>();
         LogOutputStream lines = new LogOutputStream() {
             @Override
@@ -159,6 +201,7 @@ final class Vagrant {
                     tail.addLast(line);
                     if (tail.size() > 40) tail.removeFirst();
                 }
+                if (watcher != null) watcher.accept(line);
                 // Vagrant's own step lines ("==> wilS: Booting VM...") are the progress;
                 // their indented details ("==> wilS:  -- Memory: 1024M") are for -v
                 if (line.startsWith("==> ") && !line.matches("==> [^:]+: +(--|\\s).*")) {
