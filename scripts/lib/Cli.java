@@ -19,7 +19,7 @@ import picocli.CommandLine.Option;
 final class Cli {
     private Cli() {}
 
-    // Exit codes, listed in every --help (exitCodeListHeading) and in the README.
+    // Exit codes: each step lists those it uses in its --help; the README lists them all.
     static final int OK = 0;
     static final int FAILED = 1;          // the step ran and failed (see the message)
     static final int USAGE = 2;           // bad flags or values, refused before doing anything
@@ -28,17 +28,6 @@ final class Cli {
     static final int SSH_FAILED = 5;      // a host could not be reached or refused us
     static final int TIMED_OUT = 6;       // nodes did not become Ready in time
     static final int REFUSED = 7;         // would overwrite something of the user's without consent
-
-    static final String[] EXIT_CODES = {
-        "0:success",
-        "1:the step failed (the message says why)",
-        "2:bad flags or values, nothing done",
-        "3:a required tool (vagrant, a provider, kubectl) is missing",
-        "4:stdin JSON missing, malformed or of another format",
-        "5:SSH connection or authentication failed",
-        "6:timed out waiting for nodes to be Ready",
-        "7:refused to overwrite something without --replace",
-    };
 
     /** A failure the user can act on: its message is printed alone, with its exit code. */
     static final class Failure extends RuntimeException {
