@@ -215,8 +215,9 @@ final class Vagrant {
             ProcessResult result = executor(command).redirectOutput(lines).redirectErrorStream(true)
                 .timeout(timeout.toSeconds(), TimeUnit.SECONDS).execute();
             if (result.getExitValue() != 0) {
-                throw Cli.fail(Cli.FAILED, what + " failed (exit " + result.getExitValue() + ") in " + dir
-                    + "; its last lines:\n" + String.join("\n", tail));
+                String lastLines = String.join("\n", tail);
+                throw Cli.fail(Cli.FAILED, what + " failed (exit " + result.getExitValue() + ") in " + dir + hint(lastLines)
+                    + "; its last lines:\n" + lastLines);
             }
         } catch (IOException e) {
             throw Cli.fail(Cli.MISSING_TOOL, "cannot run vagrant: " + e.getMessage());
@@ -227,6 +228,18 @@ final class Vagrant {
             Thread.currentThread().interrupt();
             throw Cli.fail(Cli.FAILED, what + " was interrupted");
         }
+    }
+
+    private static final java.util.regex.Pattern MISSING_BOX = java.util.regex.Pattern.compile("The box '([^']+)' could not be found");
+
+    /** What to do about the failures users meet most, read from Vagrant's own words. */
+    static String hint(String vagrantOutput) {
+        var box = MISSING_BOX.matcher(vagrantOutput);
+        if (box.find()) {
+            return ": the box '" + box.group(1) + "' is not installed and could not be downloaded (no internet, or a wrong name): "
+                + "add it first (vagrant box add " + box.group(1) + ", or a .box file), or choose an installed one with --box (vagrant box list)";
+        }
+        return "";
     }
 
     private static String runQuietly(List<String> command) {

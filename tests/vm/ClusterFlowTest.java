@@ -167,6 +167,21 @@ class ClusterFlowTest {
     }
 
     @Test
+    @Order(5)
+    void aBoxThatIsNeitherInstalledNorDownloadableIsNamedWithTheFixAndNothingIsCreated() throws IOException {
+        Map<String, String> offline = new java.util.HashMap<>(env);
+        offline.put("K3S_VAGRANT_HOME", work.resolve("nobox-home").toString());
+        offline.put("VAGRANT_SERVER_URL", "http://127.0.0.1:9"); // Vagrant's box catalog: nothing answers, as offline
+        Repo.Run run = Repo.exec(inNetns("bin/jbang", "k3s-up", "--provider", "libvirt", "--login", "nobox", "--name", "k3sv-test-nobox",
+            "--box", "nosuch/box", "--libvirt-driver", "qemu", "--airgap-dir", repo.resolve("tests/k3s-standin").toString()), repo, offline, null, 300);
+        assertEquals(1, run.exit(), run.stderr());
+        assertTrue(run.stderr().contains("the box 'nosuch/box' is not installed and could not be downloaded") && run.stderr().contains("vagrant box add nosuch/box"),
+            run.stderr());
+        assertEquals("", run.stdout());
+        assertFalse(String.join("\n", virsh("list", "--all", "--name")).contains("nobox"), "no machine was created");
+    }
+
+    @Test
     @Order(6)
     void theThirdMachineJoinedOverPlainSshAndIsReady() {
         JsonNode third = null;
