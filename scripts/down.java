@@ -31,11 +31,8 @@ class down implements Callable<Integer> {
 
     @Spec CommandSpec spec;
     @Mixin Cli.LogOptions logOptions;
-    @Mixin K3s.ServerOptions server;
+    @Mixin K3s.ServerOptions server = new K3s.ServerOptions();
     @Mixin Ssh.HostKeyOptions hostKeys;
-
-    /** Where piped cluster JSON is read from; tests replace it. */
-    java.io.InputStream stdin = System.in;
 
     @Option(names = "--keep-hosts", description = "Leave K3s installed on SSH hosts that k3s-join added (default: uninstall it).")
     boolean keepHosts;
@@ -48,7 +45,7 @@ class down implements Callable<Integer> {
     public Integer call() {
         Cli.Log log = new Cli.Log(spec.commandLine().getErr(), "k3s-down", logOptions);
         Ssh.HostKeyCheck check = hostKeys.check();
-        Cluster cluster = server.cluster(stdin);
+        Cluster cluster = server.cluster();
         if (cluster.vagrantDir() == null) {
             throw Cli.fail(Cli.USAGE, "cluster " + cluster.name() + " has no Vagrant folder: k3s-down destroys clusters made by k3s-up; "
                 + "on a plain SSH host run /usr/local/bin/k3s-uninstall.sh (server) or k3s-agent-uninstall.sh (agent)");

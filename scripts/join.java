@@ -40,12 +40,9 @@ class join implements Callable<Integer> {
 
     @Spec CommandSpec spec;
     @Mixin Cli.LogOptions logOptions;
-    @Mixin K3s.ServerOptions server;
+    @Mixin K3s.ServerOptions server = new K3s.ServerOptions();
     @Mixin Ssh.HostKeyOptions hostKeys;
     @Mixin K3sRelease.Options k3sSource;
-
-    /** Where piped cluster JSON is read from; tests replace it. */
-    java.io.InputStream stdin = System.in;
 
     @Option(names = "--host", paramLabel = "USER@ADDR", description = "The host to join, over SSH.")
     String host;
@@ -83,7 +80,7 @@ class join implements Callable<Integer> {
         Cli.Log log = new Cli.Log(spec.commandLine().getErr(), "k3s-join", logOptions);
         Ssh.HostKeyCheck check = hostKeys.check();
         checkFlags();
-        Cluster cluster = server.cluster(stdin);
+        Cluster cluster = server.cluster();
         Duration timeout = Duration.ofMinutes(timeoutMinutes);
 
         log.step("1/4 reading the join token from the server " + cluster.server().name());
@@ -215,7 +212,7 @@ class join implements Callable<Integer> {
             Ssh.Result result = agent.exec(command.toString(), null, timeout, log::detail);
             if (!result.ok()) {
                 throw Cli.fail(Cli.FAILED, "installing the K3s agent failed on " + agent.target.label() + " (exit " + result.exitStatus()
-                    + "); its last lines:\n" + Vagrant.lastLines(result.stdout() + result.stderr(), 12));
+                    + "); its last lines:\n" + Cli.lastLines(result.stdout() + result.stderr(), 12));
             }
         } finally {
             agent.exec(agent.sudo() + "rm -rf " + dir, null, Duration.ofSeconds(30));

@@ -34,11 +34,8 @@ class kubeconfig implements Callable<Integer> {
 
     @Spec CommandSpec spec;
     @Mixin Cli.LogOptions logOptions;
-    @Mixin K3s.ServerOptions server;
+    @Mixin K3s.ServerOptions server = new K3s.ServerOptions();
     @Mixin Ssh.HostKeyOptions hostKeys;
-
-    /** Where piped cluster JSON is read from; tests replace it. */
-    java.io.InputStream stdin = System.in;
 
     static final class Target {
         @Option(names = "--merge", description = "Merge into $KUBECONFIG's first file or ~/.kube/config (the default).")
@@ -68,7 +65,7 @@ class kubeconfig implements Callable<Integer> {
     public Integer call() {
         Cli.Log log = new Cli.Log(spec.commandLine().getErr(), "k3s-kubeconfig", logOptions);
         Ssh.HostKeyCheck check = hostKeys.check();
-        Cluster cluster = server.cluster(stdin);
+        Cluster cluster = server.cluster();
         String name = context != null ? context : cluster.name();
         ClusterFolder.requireName(name, "--context");
 

@@ -24,11 +24,8 @@ class leave implements Callable<Integer> {
 
     @Spec CommandSpec spec;
     @Mixin Cli.LogOptions logOptions;
-    @Mixin K3s.ServerOptions server;
+    @Mixin K3s.ServerOptions server = new K3s.ServerOptions();
     @Mixin Ssh.HostKeyOptions hostKeys;
-
-    /** Where piped cluster JSON is read from; tests replace it. */
-    java.io.InputStream stdin = System.in;
 
     @Option(names = "--node", paramLabel = "NAME", required = true, description = "The node to remove, as the cluster JSON names it.")
     String node;
@@ -40,7 +37,7 @@ class leave implements Callable<Integer> {
     @Override
     public Integer call() {
         Cli.Log log = new Cli.Log(spec.commandLine().getErr(), "k3s-leave", logOptions);
-        Cluster cluster = server.cluster(stdin);
+        Cluster cluster = server.cluster();
         Cluster.Node leaving = cluster.nodes().stream().filter(n -> n.name().equalsIgnoreCase(node)).findFirst()
             .orElseThrow(() -> Cli.fail(Cli.USAGE, "cluster " + cluster.name() + " has no node '" + node + "': its nodes are "
                 + String.join(", ", cluster.nodes().stream().map(Cluster.Node::name).toList())));

@@ -28,11 +28,8 @@ class status implements Callable<Integer> {
 
     @Spec CommandSpec spec;
     @Mixin Cli.LogOptions logOptions;
-    @Mixin K3s.ServerOptions server;
+    @Mixin K3s.ServerOptions server = new K3s.ServerOptions();
     @Mixin Ssh.HostKeyOptions hostKeys;
-
-    /** Where piped cluster JSON is read from; tests replace it. */
-    java.io.InputStream stdin = System.in;
 
     @Option(names = "--json", description = "Print JSON even on a terminal.")
     boolean json;
@@ -44,7 +41,7 @@ class status implements Callable<Integer> {
     @Override
     public Integer call() {
         Cli.Log log = new Cli.Log(spec.commandLine().getErr(), "k3s-status", logOptions);
-        Cluster cluster = server.cluster(stdin);
+        Cluster cluster = server.cluster();
         List<K3s.NodeStatus> nodes;
         try (Ssh ssh = K3s.connect(cluster, cluster.server(), hostKeys.check(), hostKeys.knownHosts, Duration.ofSeconds(20), log)) {
             nodes = K3s.nodes(ssh);
@@ -54,7 +51,7 @@ class status implements Callable<Integer> {
         }
         PrintWriter out = spec.commandLine().getOut();
         if (json || !Cli.stdoutIsTerminal()) {
-            ObjectNode root = (ObjectNode) readTree(cluster.toJson());
+            ObjectNode root = cluster.toTree();
             ArrayNode list = root.putArray("status");
             for (K3s.NodeStatus node : nodes) {
                 ObjectNode n = list.addObject();
@@ -74,13 +71,5 @@ class status implements Callable<Integer> {
         }
         out.flush();
         return nodes.stream().allMatch(K3s.NodeStatus::ready) ? Cli.OK : Cli.FAILED;
-    }
-
-    private static com.fasterxml.jackson.databind.JsonNode readTree(String text) {
-        try {
-            return Cluster.JSON.readTree(text);
-        } catch (java.io.IOException e) {
-            throw new IllegalStateException(e);
-        }
     }
 }

@@ -146,6 +146,12 @@ final class Cli {
         return isTerminal(1);
     }
 
+    /** The last count lines of a tool's output, for error messages. */
+    static String lastLines(String text, int count) {
+        String[] lines = text.strip().split("\n");
+        return String.join("\n", java.util.Arrays.copyOfRange(lines, Math.max(0, lines.length - count), lines.length));
+    }
+
     /** isatty(fd): Java has no call for it; Linux shows it in /proc, elsewhere ask for a console. */
     private static boolean isTerminal(int fd) {
         try {

@@ -53,6 +53,15 @@ record Cluster(String name, String provider, String vagrantDir, String serverUrl
     }
 
     String toJson() {
+        try {
+            return JSON.writeValueAsString(toTree()) + "\n";
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** The document as a JSON tree, for a step that adds to it. */
+    ObjectNode toTree() {
         ObjectNode root = JSON.createObjectNode();
         root.put("format", FORMAT);
         root.put("name", name);
@@ -77,11 +86,7 @@ record Cluster(String name, String provider, String vagrantDir, String serverUrl
             k.put("path", kubeconfig.path());
             k.put("context", kubeconfig.context());
         }
-        try {
-            return JSON.writeValueAsString(root) + "\n";
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException(e);
-        }
+        return root;
     }
 
     /** Parses and checks a document; every problem is a BAD_INPUT failure naming it and the fix. */

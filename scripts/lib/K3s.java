@@ -57,12 +57,15 @@ final class K3s {
             "with --server-host/--server-machine: the name to give the cluster (default: the server's host name)."})
         String name;
 
+        /** Where piped cluster JSON is read from; tests replace it. */
+        java.io.InputStream stdin = System.in;
+
         boolean givesServer() {
             return serverHost != null || serverMachine != null;
         }
 
         /** The cluster from --cluster, piped stdin, or the server flags, in that order. */
-        Cluster cluster(java.io.InputStream stdin) {
+        Cluster cluster() {
             if (serverHost != null && serverMachine != null) {
                 throw Cli.fail(Cli.USAGE, "give --server-host or --server-machine, not both");
             }
@@ -178,7 +181,7 @@ final class K3s {
             + "else echo no K3s agent here; fi'", null, Duration.ofMinutes(5), log::detail);
         if (!result.ok()) {
             throw Cli.fail(Cli.FAILED, "k3s-agent-uninstall.sh failed on " + host.target.label() + " (exit " + result.exitStatus() + "): "
-                + Vagrant.lastLines(result.stdout() + result.stderr(), 5));
+                + Cli.lastLines(result.stdout() + result.stderr(), 5));
         }
     }
 

@@ -232,7 +232,7 @@ final class Ssh implements AutoCloseable {
         Result result = exec(command, null, Duration.ofMinutes(2));
         if (!result.ok()) {
             throw Cli.fail(Cli.FAILED, what + " failed on " + target.label() + " (exit " + result.exitStatus() + "): "
-                + Vagrant.lastLines(result.stderr().isBlank() ? result.stdout() : result.stderr(), 5));
+                + Cli.lastLines(result.stderr().isBlank() ? result.stdout() : result.stderr(), 5));
         }
         return result.stdout();
     }

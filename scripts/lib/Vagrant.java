@@ -8,7 +8,6 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -131,10 +130,6 @@ final class Vagrant {
         return List.of("vagrant", "up", machine, "--no-color", "--provider", provider);
     }
 
-    void provision(Duration timeout) {
-        run(List.of("vagrant", "provision", "--no-color"), timeout, "vagrant provision", null);
-    }
-
     void destroy(Duration timeout) {
         run(List.of("vagrant", "destroy", "--force", "--no-color"), timeout, "vagrant destroy", null);
     }
@@ -143,19 +138,6 @@ final class Vagrant {
     String sshConfig(String machine) {
         return capture(List.of("vagrant", "ssh-config", machine), "vagrant ssh-config " + machine
             + " (is the machine up? 'vagrant status' in " + dir + ")");
-    }
-
-    /** Machine name to state ("running", "not_created", "shutoff", "poweroff", ...). */
-    Map<String, String> status() {
-        String text = capture(List.of("vagrant", "status", "--machine-readable"), "vagrant status");
-        Map<String, String> states = new LinkedHashMap<>();
-        for (String line : text.split("\n")) {
-            String[] fields = line.split(",", 5);
-            if (fields.length >= 4 && fields[2].equals("state") && !fields[1].isEmpty()) {
-                states.put(fields[1], fields[3].trim());
-            }
-        }
-        return states;
     }
 
     private ProcessExecutor executor(List<String> command) {
@@ -178,7 +160,7 @@ final class Vagrant {
             ProcessResult result = executor(command).readOutput(true).redirectError(err)
                 .timeout(300, TimeUnit.SECONDS).execute();
             if (result.getExitValue() != 0) {
-                throw Cli.fail(Cli.FAILED, what + " failed (exit " + result.getExitValue() + "): " + lastLines(err.text(), 8));
+                throw Cli.fail(Cli.FAILED, what + " failed (exit " + result.getExitValue() + "): " + Cli.lastLines(err.text(), 8));
             }
             return result.outputUTF8();
         } catch (IOException e) {
@@ -253,10 +235,6 @@ final class Vagrant {
         }
     }
 
-    static String lastLines(String text, int count) {
-        String[] lines = text.strip().split("\n");
-        return String.join("\n", java.util.Arrays.copyOfRange(lines, Math.max(0, lines.length - count), lines.length));
-    }
 
     /** Collects a child's stderr for error messages. */
     static final class StringBuilderStream extends LogOutputStream {

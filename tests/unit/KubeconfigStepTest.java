@@ -78,7 +78,7 @@ class KubeconfigStepTest {
     /** A fresh step whose stdin is text, never the test runner's own stdin. */
     static kubeconfig withStdin(String text) {
         kubeconfig step = new kubeconfig();
-        step.stdin = new ByteArrayInputStream(text.getBytes(StandardCharsets.UTF_8));
+        step.server.stdin = new ByteArrayInputStream(text.getBytes(StandardCharsets.UTF_8));
         return step;
     }
 }

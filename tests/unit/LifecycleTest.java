@@ -69,7 +69,7 @@ class LifecycleTest {
     @Test
     void downRefusesAClusterWithoutAVagrantFolderAndChangesNothing() {
         down step = new down();
-        step.stdin = new ByteArrayInputStream(SSH_ONLY_CLUSTER.getBytes(StandardCharsets.UTF_8));
+        step.server.stdin = new ByteArrayInputStream(SSH_ONLY_CLUSTER.getBytes(StandardCharsets.UTF_8));
         Repo.Run run = Repo.step(step, "--cluster", "-");
         assertEquals(Cli.USAGE, run.exit(), run.stderr());
         assertTrue(run.stderr().contains("k3s-agent-uninstall.sh"), run.stderr());
@@ -80,7 +80,7 @@ class LifecycleTest {
     void leaveRefusesTheServerAndANodeTheClusterDoesNotHave() {
         for (String node : List.of("pi", "nosuch")) {
             leave step = new leave();
-            step.stdin = new ByteArrayInputStream(SSH_ONLY_CLUSTER.getBytes(StandardCharsets.UTF_8));
+            step.server.stdin = new ByteArrayInputStream(SSH_ONLY_CLUSTER.getBytes(StandardCharsets.UTF_8));
             Repo.Run run = Repo.step(step, "--cluster", "-", "--node", node);
             assertEquals(Cli.USAGE, run.exit(), run.stderr());
             assertTrue(run.stderr().contains(node.equals("pi") ? "is the cluster's server" : "has no node 'nosuch': its nodes are pi"), run.stderr());
@@ -91,8 +91,8 @@ class LifecycleTest {
     @Test
     void statusAndDownWithoutAClusterSayHowToGiveOne() {
         for (java.util.concurrent.Callable<Integer> step : List.<java.util.concurrent.Callable<Integer>>of(new status(), new down())) {
-            if (step instanceof status s) s.stdin = new ByteArrayInputStream(new byte[0]);
-            if (step instanceof down d) d.stdin = new ByteArrayInputStream(new byte[0]);
+            if (step instanceof status s) s.server.stdin = new ByteArrayInputStream(new byte[0]);
+            if (step instanceof down d) d.server.stdin = new ByteArrayInputStream(new byte[0]);
             Repo.Run run = Repo.step(step);
             assertEquals(Cli.BAD_INPUT, run.exit(), run.stderr());
             assertTrue(run.stderr().contains("is empty"), run.stderr());

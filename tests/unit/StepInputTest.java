@@ -110,11 +110,11 @@ class StepInputTest {
     @MethodSource("badDocuments")
     void joinAndKubeconfigExit4WithOneLineAndNoStdout(String what, String text, String expected) {
         join join = new join();
-        join.stdin = stdin(text);
+        join.server.stdin = stdin(text);
         assertRefusedInput(Repo.step(join, "--machine", "wilSW2"), "k3s-join", expected);
 
         kubeconfig kubeconfig = new kubeconfig();
-        kubeconfig.stdin = stdin(text);
+        kubeconfig.server.stdin = stdin(text);
         assertRefusedInput(Repo.step(kubeconfig, "--output", tmp.resolve("never-written").toString()), "k3s-kubeconfig", expected);
         assertFalse(Files.exists(tmp.resolve("never-written")));
     }
@@ -203,14 +203,14 @@ class StepInputTest {
     @Test
     void joinNeedsExactlyOneOfHostAndMachine() {
         join none = new join();
-        none.stdin = stdin(CLUSTER.toJson());
+        none.server.stdin = stdin(CLUSTER.toJson());
         Repo.Run run = Repo.step(none);
         assertEquals(Cli.USAGE, run.exit(), run.stderr());
         assertTrue(run.stderr().contains("--host") && run.stderr().contains("--machine"), run.stderr());
         assertEquals("", run.stdout());
 
         join both = new join();
-        both.stdin = stdin(CLUSTER.toJson());
+        both.server.stdin = stdin(CLUSTER.toJson());
         assertEquals(Cli.USAGE, Repo.step(both, "--host", "pi@192.168.56.20", "--machine", "wilSW2").exit());
     }
 

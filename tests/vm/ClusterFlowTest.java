@@ -384,7 +384,7 @@ class ClusterFlowTest {
 
     private String tail(String log) {
         try {
-            return Vagrant.lastLines(Files.readString(work.resolve(log)), 40);
+            return Cli.lastLines(Files.readString(work.resolve(log)), 40);
         } catch (IOException e) {
             return "(no " + log + ")";
         }

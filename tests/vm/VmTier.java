@@ -63,7 +63,7 @@ final class VmTier {
     }
 
     static void check(Repo.Run run, String what) {
-        if (run.exit() != 0) fail(what + " failed with exit " + run.exit() + ":\n" + Vagrant.lastLines(run.stdout() + "\n" + run.stderr(), 30));
+        if (run.exit() != 0) fail(what + " failed with exit " + run.exit() + ":\n" + Cli.lastLines(run.stdout() + "\n" + run.stderr(), 30));
     }
 
     static long seconds(long startNanos) {
