@@ -11,13 +11,7 @@ trap cleanup_airgap EXIT
 iface=${FLANNEL_IFACE:-$(interface_of "$NODE_IP")}
 
 # Machines boot in parallel: wait (bounded) for the server's API instead of failing.
-wait=${API_WAIT:-600}
-log "waiting up to ${wait} s for the K3s server at $SERVER_URL"
-deadline=$((SECONDS + wait))
-until api_answers "$SERVER_URL"; do
-  [ "$SECONDS" -lt "$deadline" ] || die "the K3s server at $SERVER_URL did not answer within ${wait} s: is it up (vagrant status), and is 6443/tcp open between the machines?"
-  sleep 3
-done
+wait_for_server "$SERVER_URL"
 
 export K3S_URL=$SERVER_URL
 # shellcheck disable=SC2086 # EXTRA_FLAGS is a list of flags

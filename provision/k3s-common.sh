@@ -33,6 +33,38 @@ api_answers() {
   fi
 }
 
+# Waits (bounded, API_WAIT seconds) for the server at a URL to answer, then checks that
+# this machine's clock agrees with the server's (its HTTP Date): K3s's certificates and
+# tokens are checked against the clock, and a skewed node fails later with TLS errors
+# that do not say why. The join fails here instead, naming the cause.
+wait_for_server() {
+  local url=$1 wait=${API_WAIT:-600} deadline
+  log "waiting up to ${wait} s for the K3s server at $url"
+  deadline=$((SECONDS + wait))
+  until api_answers "$url"; do
+    [ "$SECONDS" -lt "$deadline" ] || die "the K3s server at $url did not answer within ${wait} s: is it up (vagrant status; 'sudo systemctl status k3s' there), and is 6443/tcp open between the machines?"
+    sleep 3
+  done
+  check_clock_against "$url"
+}
+
+# Fails when this machine's clock and the server's differ by more than MAX_CLOCK_SKEW
+# seconds (default 60). Without curl the check is skipped, saying so.
+check_clock_against() {
+  local url=$1 max=${MAX_CLOCK_SKEW:-60} header server_time skew how
+  if ! command -v curl >/dev/null; then
+    log "no curl here: not comparing this machine's clock with the server's"
+    return 0
+  fi
+  header=$(curl -ks --max-time 5 -o /dev/null -D - "$url/ping" | tr -d '\r' | sed -n 's/^[Dd]ate: //p' | head -n 1)
+  server_time=$(date -u -d "$header" +%s 2>/dev/null) || { log "the server sent no usable Date header: clock not compared"; return 0; }
+  skew=$(($(date -u +%s) - server_time))
+  if [ "${skew#-}" -gt "$max" ]; then
+    if [ "$skew" -lt 0 ]; then how="$((-skew)) s behind"; else how="$skew s ahead of"; fi
+    die "this machine's clock ($(date -u '+%Y-%m-%d %H:%M:%S') UTC) is $how the server's at $url ($header): K3s's certificates would fail. Set the clocks right on both (timedatectl set-ntp true, or date -s) and run again"
+  fi
+}
+
 # Runs K3s's installer unless the same install (role, flags, version, token) is
 # already in place and its service is running. $1: unit name, $2: INSTALL_K3S_EXEC.
 install_k3s() {

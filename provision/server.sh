@@ -20,8 +20,25 @@ if getent group vagrant >/dev/null; then
   esac
 fi
 
+# Several servers (HA=init|join): the first starts embedded etcd, the others join it
+# once its API answers. Every server's certificate names every server's address.
+ha_flags=""
+case "${HA:-}" in
+  init) ha_flags="--cluster-init" ;;
+  join)
+    [ -n "${SERVER_URL:-}" ] || die "SERVER_URL must be set for a joining server (the first server's https://IP:6443)"
+    wait_for_server "$SERVER_URL"
+    ha_flags="--server $SERVER_URL" ;;
+  "") ;;
+  *) die "HA=$HA: expected init, join or nothing" ;;
+esac
+tls_sans=""
+for ip in $(printf '%s\n' "$NODE_IP" "${SERVER_IPS:-}" | tr ',' '\n' | sort -u); do
+  tls_sans="$tls_sans --tls-san $ip"
+done
+
 # shellcheck disable=SC2086 # EXTRA_FLAGS is a list of flags
-install_k3s k3s.service "server --node-ip $NODE_IP --advertise-address $NODE_IP --tls-san $NODE_IP --flannel-iface $iface $kubeconfig_access ${EXTRA_FLAGS:-}"
+install_k3s k3s.service "server $ha_flags --node-ip $NODE_IP --advertise-address $NODE_IP$tls_sans --flannel-iface $iface $kubeconfig_access ${EXTRA_FLAGS:-}"
 
 # Ready for kubectl before Vagrant says the machine is up.
 wait=${API_WAIT:-600}

@@ -76,7 +76,7 @@ class down implements Callable<Integer> {
         if (Files.isDirectory(folder)) {
             try (ClusterFolder locked = ClusterFolder.open(folder, log)) {
                 log.step("vagrant destroy: " + cluster.name() + "'s machines, disks and networks");
-                new Vagrant(folder, log).destroy(Duration.ofMinutes(15));
+                new Vagrant(folder, log).whenInterrupted("run the same k3s-down again to finish").destroy(Duration.ofMinutes(15));
             }
             removed.put("machinesDestroyed", true);
         } else {

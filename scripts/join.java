@@ -35,7 +35,7 @@ import picocli.CommandLine.Model.CommandSpec;
     exitCodeListHeading = "%nExit codes:%n", exitCodeList = {
         "0:joined, or already a node of this cluster", "1:the step failed (the message says why)", "2:bad flags or values, nothing done",
         "4:stdin JSON missing, malformed or of another format", "5:SSH connection or authentication failed",
-        "6:timed out waiting for the node to be Ready"})
+        "6:timed out waiting for the node to be Ready", "130:interrupted (Ctrl-C): the message says what is left and what to run"})
 class join implements Callable<Integer> {
 
     @Spec CommandSpec spec;
@@ -68,6 +68,10 @@ class join implements Callable<Integer> {
     @Option(names = "--airgap-dir", paramLabel = "DIR", description = "Install K3s from DIR (install.sh, k3s, optional images) instead of the internet.")
     Path airgapDir;
 
+    @Option(names = "--api-wait", paramLabel = "SECONDS",
+        description = "How long the host waits for the server's API to answer before giving up (default: the --timeout, at most 300).")
+    Integer apiWait;
+
     @Option(names = "--timeout", paramLabel = "MINUTES", defaultValue = "10", description = "Give up after this many minutes (default: ${DEFAULT-VALUE}).")
     int timeoutMinutes;
 
@@ -92,24 +96,23 @@ class join implements Callable<Integer> {
                 .findFirst().orElse("");
         }
 
-        Cluster.Node node;
-        log.step("2/4 connecting to " + (host != null ? host : machine));
-        try (Ssh agent = connectAgent(cluster, check, log)) {
-            String hostname = agent.run("hostname", "reading the host name").strip();
-            String ip = nodeIp != null ? nodeIp : agent.target.host();
-            if (!Addresses.isIpv4(ip)) {
-                throw Cli.fail(Cli.USAGE, "the host's address '" + ip + "' is not an IPv4 address: pass --node-ip, the address the server reaches it at");
-            }
-            if (K3s.nodeName(hostname).equals(K3s.nodeName(cluster.server().name())) || ip.equals(cluster.server().ip())) {
-                throw Cli.fail(Cli.USAGE, hostname + " (" + ip + ") is the cluster's server: join another host");
-            }
-            node = new Cluster.Node(hostname, "agent", ip, access(agent));
-
-            if (alreadyJoined(agent, cluster.serverUrl())) {
-                log.step("3/4 " + hostname + " is already an agent of " + cluster.serverUrl() + ": nothing to install");
-            } else {
-                log.step("3/4 installing the K3s agent on " + hostname + " (" + ip + ")");
-                install(agent, cluster, ip, token, version(serverVersion), timeout, log);
+        Cluster.Node node = null;
+        try {
+            // a connection dropped mid-install is retried: the install resumes where it stopped
+            for (int attempt = 1; node == null; attempt++) {
+                log.step("2/4 connecting to " + (host != null ? host : machine));
+                try (Ssh agent = connectAgent(cluster, check, log)) {
+                    node = joinHost(agent, cluster, token, serverVersion, timeout, log);
+                } catch (Ssh.ConnectionDropped e) {
+                    if (attempt == INSTALL_ATTEMPTS) {
+                        throw Cli.fail(Cli.SSH_FAILED, e.getMessage() + ", " + attempt + " times: the agent there may be half-installed and is "
+                            + "not counted as joined. Run k3s-join again once the connection is steady (it resumes), or k3s-leave to remove it");
+                    }
+                    long seconds = 5L << (attempt - 1);
+                    log.warn(e.getMessage() + " (attempt " + attempt + "/" + INSTALL_ATTEMPTS + "); installing again is safe: reconnecting in "
+                        + seconds + " s");
+                    sleepSeconds(seconds);
+                }
             }
         } finally {
             java.util.Arrays.fill(token, (byte) 0);
@@ -127,6 +130,54 @@ class join implements Callable<Integer> {
         return Cli.OK;
     }
 
+    static final int INSTALL_ATTEMPTS = 3;
+
+    /** Checks the host is not a server, then installs the agent unless it already belongs. */
+    private Cluster.Node joinHost(Ssh agent, Cluster cluster, byte[] token, String serverVersion, Duration timeout, Cli.Log log) {
+        String hostname = agent.run("hostname", "reading the host name").strip();
+        String ip = nodeIp != null ? nodeIp : agent.target.host();
+        if (!Addresses.isIpv4(ip)) {
+            throw Cli.fail(Cli.USAGE, "the host's address '" + ip + "' is not an IPv4 address: pass --node-ip, the address the server reaches it at");
+        }
+        for (Cluster.Node server : cluster.nodes().stream().filter(Cluster.Node::isServer).toList()) {
+            if (K3s.nodeName(hostname).equals(K3s.nodeName(server.name())) || ip.equals(server.ip())) {
+                throw Cli.fail(Cli.USAGE, hostname + " (" + ip + ") is one of the cluster's servers: join another host");
+            }
+        }
+        removeStaleInstall(agent);
+        if (alreadyJoined(agent, cluster.serverUrl())) {
+            log.step("3/4 " + hostname + " is already an agent of " + cluster.serverUrl() + ": nothing to install");
+        } else {
+            log.step("3/4 installing the K3s agent on " + hostname + " (" + ip + ")");
+            install(agent, cluster, ip, token, version(serverVersion), timeout, log);
+        }
+        return new Cluster.Node(hostname, "agent", ip, access(agent));
+    }
+
+    /** The private folder of an install whose connection dropped: it holds the token. */
+    private String staleInstallDir;
+
+    private void removeStaleInstall(Ssh agent) {
+        if (staleInstallDir == null) return;
+        // the dropped attempt's agent.sh may still run there (waiting for the server): stop it first
+        Ssh.Result removed = agent.exec(stopAndRemove(agent, staleInstallDir), null, Duration.ofSeconds(30));
+        if (removed.ok()) staleInstallDir = null;
+    }
+
+    /** Stops an agent.sh still running from dir and removes dir ("[/]tmp": pkill must not match this very command). */
+    private static String stopAndRemove(Ssh agent, String dir) {
+        return agent.sudo() + "sh -c 'pkill -f \"[" + dir.charAt(0) + "]" + dir.substring(1) + "/agent[.]sh\"; rm -rf " + dir + "'";
+    }
+
+    private static void sleepSeconds(long seconds) {
+        try {
+            Thread.sleep(seconds * 1000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw Cli.fail(Cli.FAILED, "interrupted");
+        }
+    }
+
     private void checkFlags() {
         if ((host == null) == (machine == null)) {
             throw Cli.fail(Cli.USAGE, "name the host to join with --host USER@ADDR (any SSH host) or --machine NAME (a Vagrant machine)");
@@ -135,6 +186,7 @@ class join implements Callable<Integer> {
         K3s.requireVersion(k3sVersion, "--k3s-version");
         K3s.requireAirgapDir(airgapDir, "--airgap-dir");
         if (timeoutMinutes < 1) throw Cli.fail(Cli.USAGE, "--timeout must be at least 1 minute");
+        if (apiWait != null && apiWait < 1) throw Cli.fail(Cli.USAGE, "--api-wait must be at least 1 second");
     }
 
     private Ssh connectAgent(Cluster cluster, Ssh.HostKeyCheck check, Cli.Log log) {
@@ -177,7 +229,13 @@ class join implements Callable<Integer> {
      */
     private void install(Ssh agent, Cluster cluster, String ip, byte[] token, String version, Duration timeout, Cli.Log log) {
         String dir = agent.run("umask 077 && mktemp -d /tmp/k3s-join.XXXXXX", "creating a private temporary folder").strip();
-        try {
+        staleInstallDir = dir; // until removed below
+        Runnable removeDir = () -> {
+            Ssh.Result removed = agent.exec(stopAndRemove(agent, dir), null, Duration.ofSeconds(30));
+            if (removed.ok()) staleInstallDir = null;
+        };
+        try (Cli.Interruption onInterrupt = Cli.onInterrupt(log, "the install on " + agent.target.label() + " was stopped and its temporary "
+                + "files (with the token) removed: run k3s-join again to finish, or k3s-leave to remove what it installed", removeDir)) {
             for (String file : List.of("agent.sh", "k3s-common.sh")) {
                 agent.upload(resource(file), dir + "/" + file, "700");
             }
@@ -204,7 +262,7 @@ class join implements Callable<Integer> {
             }
             List<String> environment = new ArrayList<>(List.of(
                 "NODE_IP=" + ip, "SERVER_URL=" + cluster.serverUrl(), "TOKEN_FILE=" + dir + "/token",
-                "AIRGAP_DIR=" + airgap, "INSTALL_K3S_VERSION=" + version, "API_WAIT=" + Math.min(timeout.toSeconds(), 300)));
+                "AIRGAP_DIR=" + airgap, "INSTALL_K3S_VERSION=" + version, "API_WAIT=" + (apiWait != null ? apiWait : Math.min(timeout.toSeconds(), 300))));
             if (agentFlags != null) environment.add("EXTRA_FLAGS=" + agentFlags);
             StringBuilder command = new StringBuilder(agent.sudo()).append("env");
             for (String variable : environment) command.append(' ').append(shellQuote(variable));
@@ -215,7 +273,11 @@ class join implements Callable<Integer> {
                     + "); its last lines:\n" + Cli.lastLines(result.stdout() + result.stderr(), 12));
             }
         } finally {
-            agent.exec(agent.sudo() + "rm -rf " + dir, null, Duration.ofSeconds(30));
+            try {
+                removeDir.run();
+            } catch (Cli.Failure e) {
+                // the connection is gone: the next attempt removes the folder (staleInstallDir)
+            }
         }
     }
 

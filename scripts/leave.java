@@ -42,7 +42,7 @@ class leave implements Callable<Integer> {
             .orElseThrow(() -> Cli.fail(Cli.USAGE, "cluster " + cluster.name() + " has no node '" + node + "': its nodes are "
                 + String.join(", ", cluster.nodes().stream().map(Cluster.Node::name).toList())));
         if (leaving.isServer()) {
-            throw Cli.fail(Cli.USAGE, node + " is the cluster's server: k3s-down removes the whole cluster");
+            throw Cli.fail(Cli.USAGE, node + " is a server of the cluster: k3s-leave removes agents only; k3s-down removes the whole cluster");
         }
 
         // the agent first: a running kubelet registers its node again right after a delete

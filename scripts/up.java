@@ -30,12 +30,14 @@ import picocli.CommandLine.Model.CommandSpec;
         "  k3s-up --login wil                              # wilS 192.168.56.110, wilSW .111",
         "  k3s-up --provider libvirt --k3s-version v1.31.4+k3s1",
         "  k3s-up --workers 3                              # agents wilSW, wilSW2, wilSW3 at .111-.113",
+        "  k3s-up --servers 3                              # HA on embedded etcd: wilS .110, wilS2 .109, wilS3 .108",
         "  k3s-up | k3s-join --host pi@192.168.56.20 | k3s-kubeconfig --merge",
         "  k3s-up --dry-run                                # show the settings and the vagrant command only"},
     exitCodeListHeading = "%nExit codes:%n", exitCodeList = {
         "0:success", "1:the step failed (the message says why)", "2:bad flags or values, nothing done",
         "3:a required tool (vagrant, a provider) is missing", "6:timed out waiting for nodes to be Ready",
-        "7:refused: the cluster exists with other settings, or another k3s-up runs on it"})
+        "7:refused: the cluster exists with other settings, or another k3s-up runs on it",
+        "130:interrupted (Ctrl-C): the message says what is left and what to run"})
 class up implements Callable<Integer> {
 
     @Spec CommandSpec spec;
@@ -56,6 +58,11 @@ class up implements Callable<Integer> {
 
     @Option(names = "--server-ip", paramLabel = "ADDR", defaultValue = "192.168.56.110", description = "Server address on eth1 (default: ${DEFAULT-VALUE}).")
     String serverIp;
+
+    @Option(names = "--servers", paramLabel = "N", defaultValue = "1",
+        description = {"K3s servers: 1, or 3, 5, 7 for an HA control plane on embedded etcd (the first --cluster-init,",
+            "the others joining it): <login>S, <login>S2, ..., addresses counting down from --server-ip (default: ${DEFAULT-VALUE})."})
+    int servers;
 
     @Option(names = "--worker-ip", paramLabel = "ADDR", defaultValue = "192.168.56.111", description = "Agent address on eth1 (default: ${DEFAULT-VALUE}).")
     String workerIp;
@@ -143,7 +150,8 @@ class up implements Callable<Integer> {
             }
             cluster.writeSettings(settings, chosenProvider);
 
-            Vagrant vagrant = new Vagrant(folder, log);
+            Vagrant vagrant = new Vagrant(folder, log).whenInterrupted("run the same k3s-up again to resume (what is up stays up),"
+                + " or 'k3s-down --name " + clusterName + "' to remove it");
             log.step("3/4 vagrant up: booting " + String.join(", ", machineNames(settings.get("LOGIN"))) + " and installing K3s");
             long deadline = System.nanoTime() + Duration.ofMinutes(timeoutMinutes).toNanos();
             boolean perMachine = separateUp != null ? separateUp : chosenProvider.equals("virtualbox");
@@ -154,11 +162,11 @@ class up implements Callable<Integer> {
             }
 
             List<String> names = machineNames(settings.get("LOGIN"));
-            List<String> workerIps = workerIps();
+            List<String> ips = new java.util.ArrayList<>(serverIps());
+            ips.addAll(workerIps());
             List<Cluster.Node> nodes = new java.util.ArrayList<>();
-            nodes.add(new Cluster.Node(names.get(0), "server", serverIp, Cluster.Access.vagrant(names.get(0))));
-            for (int i = 0; i < workers; i++) {
-                nodes.add(new Cluster.Node(names.get(i + 1), "agent", workerIps.get(i), Cluster.Access.vagrant(names.get(i + 1))));
+            for (int i = 0; i < names.size(); i++) {
+                nodes.add(new Cluster.Node(names.get(i), i < servers ? "server" : "agent", ips.get(i), Cluster.Access.vagrant(names.get(i))));
             }
             Cluster result = cluster.keepJoinedHosts(
                 new Cluster(clusterName, chosenProvider, folder.toString(), "https://" + serverIp + ":6443", List.copyOf(nodes), null));
@@ -190,15 +198,22 @@ class up implements Callable<Integer> {
         Addresses.requireIpv4(serverIp, "--server-ip");
         Addresses.requireIpv4(workerIp, "--worker-ip");
         if (workers < 0 || workers > 9) throw Cli.fail(Cli.USAGE, "--workers must be from 0 to 9, not " + workers);
+        if (!List.of(1, 3, 5, 7).contains(servers)) {
+            throw Cli.fail(Cli.USAGE, "--servers must be 1, 3, 5 or 7, not " + servers
+                + " (embedded etcd needs a majority: an even count survives no more failures than one server fewer)");
+        }
         if (serverIp.equals(workerIp) && workers > 0) {
             throw Cli.fail(Cli.USAGE, "--server-ip and --worker-ip are both " + serverIp + ": give each machine its own address");
         }
+        List<String> serverIps = serverIps();
         List<String> workerIps = workerIps();
-        if (workerIps.contains(serverIp)) {
-            throw Cli.fail(Cli.USAGE, "--server-ip " + serverIp + " is also a worker's address (workers count up from --worker-ip "
-                + workerIp + "): give each machine its own address");
+        for (String ip : serverIps) {
+            if (workerIps.contains(ip)) {
+                throw Cli.fail(Cli.USAGE, ip + " would be both a server's and a worker's address (servers count down from --server-ip "
+                    + serverIp + ", workers up from --worker-ip " + workerIp + "): give each machine its own address");
+            }
         }
-        List<String> allIps = new java.util.ArrayList<>(List.of(serverIp));
+        List<String> allIps = new java.util.ArrayList<>(serverIps);
         allIps.addAll(workerIps);
         for (String ip : allIps) {
             if (!Addresses.isPrivate(ip)) {
@@ -229,6 +244,7 @@ class up implements Callable<Integer> {
         Map<String, String> settings = new LinkedHashMap<>();
         settings.put("LOGIN", theLogin);
         settings.put("SERVER_IP", serverIp);
+        settings.put("SERVERS", Integer.toString(servers));
         settings.put("WORKER_IP", workerIp);
         settings.put("WORKERS", Integer.toString(workers));
         settings.put("CPUS", Integer.toString(cpus));
@@ -258,11 +274,26 @@ class up implements Callable<Integer> {
         }
     }
 
-    /** The machines, as the Vagrantfile names them: LOGINS, then LOGINSW, LOGINSW2, ... */
+    /** The machines, as the Vagrantfile names them: LOGINS (LOGINS2, ...), then LOGINSW, LOGINSW2, ... */
     List<String> machineNames(String theLogin) {
-        List<String> names = new java.util.ArrayList<>(List.of(theLogin + "S"));
+        List<String> names = new java.util.ArrayList<>();
+        for (int i = 0; i < servers; i++) names.add(theLogin + "S" + (i == 0 ? "" : Integer.toString(i + 1)));
         for (int i = 0; i < workers; i++) names.add(theLogin + "SW" + (i == 0 ? "" : Integer.toString(i + 1)));
         return names;
+    }
+
+    /** Server addresses: --server-ip, then counting down within its /24. */
+    List<String> serverIps() {
+        List<String> ips = new java.util.ArrayList<>();
+        String prefix = serverIp.substring(0, serverIp.lastIndexOf('.') + 1);
+        int last = Integer.parseInt(serverIp.substring(serverIp.lastIndexOf('.') + 1));
+        for (int i = 0; i < servers; i++) {
+            if (last - i < 1) {
+                throw Cli.fail(Cli.USAGE, "--server-ip " + serverIp + " leaves no room for " + servers + " servers below it in its /24: start higher");
+            }
+            ips.add(prefix + (last - i));
+        }
+        return ips;
     }
 
     /** Worker addresses: --worker-ip, then counting up within its /24. */

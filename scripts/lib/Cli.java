@@ -28,9 +28,10 @@ final class Cli {
     static final int SSH_FAILED = 5;      // a host could not be reached or refused us
     static final int TIMED_OUT = 6;       // nodes did not become Ready in time
     static final int REFUSED = 7;         // would overwrite something of the user's without consent
+    // 130 (Ctrl-C) and 143 (kill): interrupted; the step says what it left and what to run next
 
     /** A failure the user can act on: its message is printed alone, with its exit code. */
-    static final class Failure extends RuntimeException {
+    static class Failure extends RuntimeException {
         final int exitCode;
 
         Failure(int exitCode, String message) {
@@ -54,6 +55,9 @@ final class Cli {
         cmd.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
             PrintWriter err = commandLine.getErr();
             String name = commandLine.getCommandName();
+            if (shuttingDown) {
+                return FAILED; // interrupted: the interruption's own message says what is left
+            }
             if (ex instanceof Failure failure) {
                 err.println(name + ": " + failure.getMessage());
                 err.flush();
@@ -73,6 +77,41 @@ final class Cli {
 
     static int run(Callable<Integer> command, String... args) {
         return commandLine(command).execute(args);
+    }
+
+    private static volatile boolean shuttingDown;
+
+    /** The scope of an onInterrupt hook; closing it cannot fail. */
+    interface Interruption extends AutoCloseable {
+        @Override
+        void close();
+    }
+
+    /**
+     * While open, a Ctrl-C or kill of this process runs cleanup (bounded by the caller) and
+     * then logs what the user should do next, instead of dying silently mid-step. A JVM
+     * runs its shutdown hooks on SIGINT, SIGTERM and SIGHUP (not on SIGKILL: the next run
+     * of the step copes with what is left). Closing removes the hook.
+     */
+    static Interruption onInterrupt(Log log, String whatToDo, Runnable cleanup) {
+        Thread hook = new Thread(() -> {
+            shuttingDown = true;
+            try {
+                cleanup.run();
+            } catch (RuntimeException e) {
+                log.warn("cleaning up after the interruption failed: " + e.getMessage());
+            }
+            log.error("interrupted: " + whatToDo);
+        }, "k3s-vagrant-interrupt");
+        hook.setDaemon(false);
+        Runtime.getRuntime().addShutdownHook(hook);
+        return () -> {
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException e) {
+                // already shutting down: the hook runs
+            }
+        };
     }
 
     /** Logging options shared by every step. */
@@ -108,6 +147,10 @@ final class Cli {
         /** A line printed by a tool we run: shown with -v only, and always kept for errors. */
         void detail(String line) {
             if (options.verbose && !options.quiet) print("    | " + line);
+        }
+
+        void error(String message) {
+            print("error: " + message);
         }
 
         void warn(String message) {

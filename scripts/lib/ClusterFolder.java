@@ -106,6 +106,7 @@ final class ClusterFolder implements AutoCloseable {
         wanted.put("PROVIDER", provider);
         wanted.putAll(settings);
         Map<String, String> recorded = readSettings();
+        if (!recorded.isEmpty()) recorded.putIfAbsent("SERVERS", "1"); // clusters recorded before --servers existed
         if (!recorded.isEmpty() && !recorded.equals(wanted) && machinesExist()) {
             StringBuilder diff = new StringBuilder();
             for (String key : union(recorded, wanted)) {

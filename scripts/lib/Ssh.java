@@ -212,22 +212,34 @@ final class Ssh implements AutoCloseable {
                     throw Cli.fail(Cli.TIMED_OUT, "'" + firstWord(command) + "' on " + target.label()
                         + " did not finish within " + timeout.toSeconds() + " s");
                 }
-                if (!session.isConnected()) {
-                    throw Cli.fail(Cli.SSH_FAILED, "the connection to " + target.label() + " dropped while running '" + firstWord(command) + "'");
-                }
+                if (!session.isConnected()) throw dropped(command);
                 sleep(50);
             }
             out.flushLine();
             err.flushLine();
+            // no exit status and no session: the channel closed because the connection went
+            if (channel.getExitStatus() == -1 && !session.isConnected()) throw dropped(command);
             return new Result(channel.getExitStatus(), out.text(), err.text());
         } catch (JSchException e) {
+            if (!session.isConnected()) throw dropped(command);
             throw explain(target, e);
         } finally {
             if (channel != null) channel.disconnect();
         }
     }
 
-    /** Runs a command that must succeed; its stdout. */
+    /** The connection went away while a command ran: what the command did on the host is unknown. */
+    static final class ConnectionDropped extends Cli.Failure {
+        ConnectionDropped(String message) {
+            super(Cli.SSH_FAILED, message);
+        }
+    }
+
+    private ConnectionDropped dropped(String command) {
+        return new ConnectionDropped("the connection to " + target.label() + " dropped while running '" + firstWord(command) + "'");
+    }
+
+        /** Runs a command that must succeed; its stdout. */
     String run(String command, String what) {
         Result result = exec(command, null, Duration.ofMinutes(2));
         if (!result.ok()) {

@@ -146,12 +146,61 @@ final class Vagrant {
         return new ProcessExecutor(command)
             .directory(dir.toFile())
             .environment(environment)
-            .destroyOnExit()
             .stopper(process -> {
-                // a timeout or Ctrl-C must not leave vagrant's ruby children behind
+                // a timeout must not leave vagrant's ruby children behind
                 process.descendants().forEach(ProcessHandle::destroy);
                 process.destroy();
             });
+    }
+
+    /** What the user should run after a Ctrl-C or kill during a vagrant command (the step knows). */
+    private String whenInterrupted = "run the step again";
+
+    Vagrant whenInterrupted(String advice) {
+        this.whenInterrupted = advice;
+        return this;
+    }
+
+    /**
+     * After a Ctrl-C or kill of the step: let vagrant finish its own cleanup (it undoes a
+     * half-made machine), then stop what is still running. A terminal's Ctrl-C reaches
+     * vagrant too (one process group), and a second SIGINT would make it skip the cleanup:
+     * send one only when vagrant shows no sign of having had it.
+     */
+    private void stopGently(Process process, Deque<String> tail) {
+        if (!process.isAlive()) return;
+        long end = System.nanoTime() + 2_000_000_000L;
+        while (process.isAlive() && System.nanoTime() < end && !sawCleanup(tail)) sleep(100);
+        if (process.isAlive() && !sawCleanup(tail)) {
+            try {
+                new ProcessBuilder("kill", "-INT", Long.toString(process.pid())).inheritIO().start().waitFor(10, TimeUnit.SECONDS);
+            } catch (IOException | InterruptedException e) {
+                process.destroy();
+            }
+        }
+        log.info("waiting up to 3 min for vagrant to clean up");
+        try {
+            if (!process.waitFor(3, TimeUnit.MINUTES)) {
+                process.descendants().forEach(ProcessHandle::destroyForcibly);
+                process.destroyForcibly();
+            }
+        } catch (InterruptedException e) {
+            process.destroyForcibly();
+        }
+    }
+
+    private static boolean sawCleanup(Deque<String> tail) {
+        synchronized (tail) {
+            return tail.stream().anyMatch(line -> line.contains("Waiting for cleanup before exiting"));
+        }
+    }
+
+    private static void sleep(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     private String capture(List<String> command, String what) {
@@ -193,17 +242,26 @@ final class Vagrant {
                 }
             }
         };
+        org.zeroturnaround.exec.StartedProcess started;
         try {
-            ProcessResult result = executor(command).redirectOutput(lines).redirectErrorStream(true)
-                .timeout(timeout.toSeconds(), TimeUnit.SECONDS).execute();
+            started = executor(command).redirectOutput(lines).redirectErrorStream(true).start();
+        } catch (IOException e) {
+            throw Cli.fail(Cli.MISSING_TOOL, "cannot run vagrant: " + e.getMessage());
+        }
+        Process process = started.getProcess();
+        try (Cli.Interruption onInterrupt = Cli.onInterrupt(log, what + " was stopped after its cleanup; " + whenInterrupted
+                + " ('vagrant status' in " + dir + " shows what is left)", () -> stopGently(process, tail))) {
+            ProcessResult result = started.getFuture().get(timeout.toSeconds(), TimeUnit.SECONDS);
             if (result.getExitValue() != 0) {
                 String lastLines = String.join("\n", tail);
                 throw Cli.fail(Cli.FAILED, what + " failed (exit " + result.getExitValue() + ") in " + dir + hint(lastLines)
                     + "; its last lines:\n" + lastLines);
             }
-        } catch (IOException e) {
-            throw Cli.fail(Cli.MISSING_TOOL, "cannot run vagrant: " + e.getMessage());
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw Cli.fail(Cli.FAILED, "running vagrant failed: " + e.getCause());
         } catch (TimeoutException e) {
+            process.descendants().forEach(ProcessHandle::destroy);
+            process.destroy();
             throw Cli.fail(Cli.TIMED_OUT, what + " did not finish within " + timeout.toSeconds() + " s and was stopped; "
                 + "'vagrant status' in " + dir + " shows what is left; its last lines:\n" + String.join("\n", tail));
         } catch (InterruptedException e) {

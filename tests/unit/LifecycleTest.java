@@ -83,7 +83,7 @@ class LifecycleTest {
             step.server.stdin = new ByteArrayInputStream(SSH_ONLY_CLUSTER.getBytes(StandardCharsets.UTF_8));
             Repo.Run run = Repo.step(step, "--cluster", "-", "--node", node);
             assertEquals(Cli.USAGE, run.exit(), run.stderr());
-            assertTrue(run.stderr().contains(node.equals("pi") ? "is the cluster's server" : "has no node 'nosuch': its nodes are pi"), run.stderr());
+            assertTrue(run.stderr().contains(node.equals("pi") ? "is a server of the cluster" : "has no node 'nosuch': its nodes are pi"), run.stderr());
             assertEquals("", run.stdout());
         }
     }

@@ -46,9 +46,52 @@ class ProvisionTest {
         assertEquals(Set.of("wilS"), machines(dir, Map.of("K3S_VAGRANT_LOGIN", "wil", "K3S_VAGRANT_WORKERS", "0")));
         Repo.Run clash = validate(dir, "libvirt", Map.of("K3S_VAGRANT_WORKERS", "3", "K3S_VAGRANT_SERVER_IP", "192.168.56.113"));
         assertNotEquals(0, clash.exit());
-        assertTrue(clash.stderr().contains("K3S_VAGRANT_SERVER_IP 192.168.56.113 is also a worker's address"), clash.stderr());
+        assertTrue(clash.stderr().contains("192.168.56.113 would be both a server's and a worker's address"), clash.stderr());
         Repo.Run tooMany = validate(dir, "libvirt", Map.of("K3S_VAGRANT_WORKERS", "3", "K3S_VAGRANT_WORKER_IP", "192.168.56.253"));
         assertTrue(tooMany.exit() != 0 && tooMany.stderr().contains("leaves no room for 3 workers"), tooMany.stderr());
+    }
+
+    @Test
+    void serversCountDownInNameAndAddressAndOnlyOddCountsAreTaken() {
+        Path dir = copyOfProvision("servers");
+        Map<String, String> settings = Map.of("K3S_VAGRANT_LOGIN", "wil", "K3S_VAGRANT_SERVERS", "3", "K3S_VAGRANT_WORKERS", "2");
+        assertEquals(Set.of("wilS", "wilS2", "wilS3", "wilSW", "wilSW2"), machines(dir, settings));
+        Repo.Run even = validate(dir, "libvirt", Map.of("K3S_VAGRANT_SERVERS", "2"));
+        assertTrue(even.exit() != 0 && even.stderr().contains("K3S_VAGRANT_SERVERS=\"2\" is not 1, 3, 5 or 7 servers"), even.stderr());
+        Repo.Run low = validate(dir, "libvirt", Map.of("K3S_VAGRANT_SERVERS", "3", "K3S_VAGRANT_SERVER_IP", "192.168.56.2"));
+        assertTrue(low.exit() != 0 && low.stderr().contains("leaves no room for 3 servers below it"), low.stderr());
+        Repo.Run clash = validate(dir, "libvirt", Map.of("K3S_VAGRANT_SERVERS", "3", "K3S_VAGRANT_WORKER_IP", "192.168.56.108"));
+        assertTrue(clash.exit() != 0 && clash.stderr().contains("192.168.56.108 would be both a server's and a worker's address"), clash.stderr());
+    }
+
+    @Test
+    void theFirstServerStartsEtcdAndTheOthersJoinItWithEveryServerInTheirCertificates() throws IOException {
+        // server.sh up to K3s's installer, which is a stand-in here that records what it is asked to
+        // run; `install` (the copy to /usr/local/bin) and curl (the first server answering, same clock) too
+        Path bin = Files.createDirectories(tmp.resolve("ha-bin"));
+        writeScript(bin.resolve("install"), "exit 0");
+        writeScript(bin.resolve("curl"), "case \"$*\" in *'-D -'*) printf 'HTTP/1.1 200 OK\\r\\nDate: %s\\r\\n\\r\\n' "
+            + "\"$(date -u '+%a, %d %b %Y %H:%M:%S GMT')\" ;; esac; exit 0");
+        Path recorded = tmp.resolve("exec-line");
+        for (String ha : List.of("init", "join")) {
+            Path airgap = Files.createDirectories(tmp.resolve("airgap-" + ha)); // server.sh removes it when done
+            Files.writeString(airgap.resolve("install.sh"), "printf '%s\\n' \"$INSTALL_K3S_EXEC\" > " + recorded + "; exit 1\n");
+            Files.writeString(airgap.resolve("k3s"), "");
+            Map<String, String> env = Map.of("PATH", bin + ":" + System.getenv("PATH"), "NODE_IP", "127.0.0.1", "FLANNEL_IFACE", "lo",
+                "K3S_TOKEN", "t", "HA", ha, "SERVER_IPS", "192.168.56.110,192.168.56.109,192.168.56.108",
+                "SERVER_URL", "https://192.168.56.110:6443", "AIRGAP_DIR", airgap.toString(), "API_WAIT", "5");
+            Files.deleteIfExists(recorded);
+            Repo.Run run = Repo.exec(List.of("bash", Repo.root().resolve("provision/server.sh").toString()), tmp, env, null, 60);
+            assertTrue(run.stderr().contains("K3s's installer failed"), "stops at the installer stand-in: " + run.stderr());
+            String line = Files.readString(recorded);
+            assertTrue(line.startsWith(ha.equals("init") ? "server --cluster-init " : "server --server https://192.168.56.110:6443 "), line);
+            assertTrue(line.contains("--tls-san 127.0.0.1 --tls-san 192.168.56.108 --tls-san 192.168.56.109 --tls-san 192.168.56.110 "), line);
+        }
+    }
+
+    private static void writeScript(Path file, String body) throws IOException {
+        Files.writeString(file, "#!/bin/sh\n" + body + "\n");
+        Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rwxr-xr-x"));
     }
 
     @Test
@@ -57,6 +100,15 @@ class ProvisionTest {
         assertEquals(Cli.USAGE, clash.exit(), clash.stderr());
         Repo.Run tooMany = Repo.step(new up(), "--dry-run", "--provider", "libvirt", "--workers", "10");
         assertEquals(Cli.USAGE, tooMany.exit(), tooMany.stderr());
+        Repo.Run even = Repo.step(new up(), "--dry-run", "--provider", "libvirt", "--servers", "2");
+        assertEquals(Cli.USAGE, even.exit(), even.stderr());
+        assertTrue(even.stderr().contains("--servers must be 1, 3, 5 or 7, not 2"), even.stderr());
+        Repo.Run clashHa = Repo.step(new up(), "--dry-run", "--provider", "libvirt", "--servers", "3", "--worker-ip", "192.168.56.109");
+        assertEquals(Cli.USAGE, clashHa.exit(), clashHa.stderr());
+        assertTrue(clashHa.stderr().contains("192.168.56.109 would be both a server's and a worker's address"), clashHa.stderr());
+        Repo.Run ha = Repo.step(new up(), "--dry-run", "--provider", "libvirt", "--servers", "3");
+        assertEquals(Cli.OK, ha.exit(), ha.stderr());
+        assertTrue(ha.stderr().contains("K3S_VAGRANT_SERVERS=3"), ha.stderr());
         Repo.Run fine = Repo.step(new up(), "--dry-run", "--provider", "libvirt", "--workers", "3");
         assertEquals(Cli.OK, fine.exit(), fine.stderr());
         assertTrue(fine.stderr().contains("K3S_VAGRANT_WORKERS=3"), fine.stderr());
