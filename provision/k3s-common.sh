@@ -51,7 +51,7 @@ wait_for_server() {
 # Fails when this machine's clock and the server's differ by more than MAX_CLOCK_SKEW
 # seconds (default 60). Without curl the check is skipped, saying so.
 check_clock_against() {
-  local url=$1 max=${MAX_CLOCK_SKEW:-60} header server_time skew how
+  local url=$1 max=${MAX_CLOCK_SKEW:-60} header server_time skew
   if ! command -v curl >/dev/null; then
     log "no curl here: not comparing this machine's clock with the server's"
     return 0
@@ -60,8 +60,11 @@ check_clock_against() {
   server_time=$(date -u -d "$header" +%s 2>/dev/null) || { log "the server sent no usable Date header: clock not compared"; return 0; }
   skew=$(($(date -u +%s) - server_time))
   if [ "${skew#-}" -gt "$max" ]; then
-    if [ "$skew" -lt 0 ]; then how="$((-skew)) s behind"; else how="$skew s ahead of"; fi
-    die "this machine's clock ($(date -u '+%Y-%m-%d %H:%M:%S') UTC) is $how the server's at $url ($header): K3s's certificates would fail. Set the clocks right on both (timedatectl set-ntp true, or date -s) and run again"
+    local fix="K3s's certificates would fail. Set the clocks right on both (timedatectl set-ntp true, or date -s) and run again"
+    if [ "$skew" -lt 0 ]; then
+      die "this machine's clock ($(date -u '+%Y-%m-%d %H:%M:%S') UTC) is $((-skew)) s behind the server's at $url ($header): $fix"
+    fi
+    die "this machine's clock ($(date -u '+%Y-%m-%d %H:%M:%S') UTC) is $skew s ahead of the server's at $url ($header): $fix"
   fi
 }
 

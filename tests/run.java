@@ -28,7 +28,7 @@ import org.junit.platform.launcher.core.LauncherDiscoveryRequestBuilder;
 import org.junit.platform.launcher.core.LauncherFactory;
 
 /**
- * The test suite's one command: `bin/jbang tests/run.java [--tier unit|vm|all]`.
+ * The test suite's one command: `bin/jbang tests/run.java [--tier unit|vm|all] [--class TestClass]`.
  * Runs the JUnit tests compiled into this script's jar (the steps and their helper come
  * in through //SOURCES, so tests use the very dependency versions the steps declare),
  * prints one line per test, and ends with "N passed, N failed, N skipped".
@@ -36,17 +36,21 @@ import org.junit.platform.launcher.core.LauncherFactory;
 class run {
     public static void main(String... args) throws URISyntaxException {
         String tier = "all";
+        List<String> classes = new ArrayList<>();
         for (int i = 0; i < args.length; i++) {
             if (args[i].equals("--tier") && i + 1 < args.length) tier = args[++i];
             else if (args[i].startsWith("--tier=")) tier = args[i].substring("--tier=".length());
+            else if (args[i].equals("--class") && i + 1 < args.length) classes.add(args[++i]);
             else {
-                System.err.println("usage: run.java [--tier unit|vm|all]");
+                System.err.println("usage: run.java [--tier unit|vm|all] [--class TestClass]...");
                 System.exit(2);
             }
         }
         Path jar = Path.of(run.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+        // --class runs only the named test classes (while working on one); the default is every class
         LauncherDiscoveryRequestBuilder request = LauncherDiscoveryRequestBuilder.request()
-            .selectors(DiscoverySelectors.selectClasspathRoots(Set.of(jar)));
+            .selectors(classes.isEmpty() ? DiscoverySelectors.selectClasspathRoots(Set.of(jar)).toArray(new org.junit.platform.engine.DiscoverySelector[0])
+                : classes.stream().map(DiscoverySelectors::selectClass).toArray(org.junit.platform.engine.DiscoverySelector[]::new));
         switch (tier) {
             case "unit" -> request.filters(TagFilter.excludeTags("vm"));
             case "vm" -> request.filters(TagFilter.includeTags("vm"));

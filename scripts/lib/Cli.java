@@ -80,6 +80,7 @@ final class Cli {
     }
 
     private static volatile boolean shuttingDown;
+    private static final java.util.Set<String> interruptionsTold = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     /** The scope of an onInterrupt hook; closing it cannot fail. */
     interface Interruption extends AutoCloseable {
@@ -101,10 +102,14 @@ final class Cli {
             } catch (RuntimeException e) {
                 log.warn("cleaning up after the interruption failed: " + e.getMessage());
             }
-            log.error("interrupted: " + whatToDo);
+            if (interruptionsTold.add(whatToDo)) log.error("interrupted: " + whatToDo); // once, however many hooks say it
         }, "k3s-vagrant-interrupt");
         hook.setDaemon(false);
-        Runtime.getRuntime().addShutdownHook(hook);
+        try {
+            Runtime.getRuntime().addShutdownHook(hook);
+        } catch (IllegalStateException e) {
+            throw fail(FAILED, "interrupted"); // shutting down already: start nothing new
+        }
         return () -> {
             try {
                 Runtime.getRuntime().removeShutdownHook(hook);

@@ -178,7 +178,7 @@ final class Vagrant {
                 process.destroy();
             }
         }
-        log.info("waiting up to 3 min for vagrant to clean up");
+        if (!saidWaiting.getAndSet(true)) log.info("waiting up to 3 min for vagrant to clean up");
         try {
             if (!process.waitFor(3, TimeUnit.MINUTES)) {
                 process.descendants().forEach(ProcessHandle::destroyForcibly);
@@ -189,7 +189,9 @@ final class Vagrant {
         }
     }
 
-    private static boolean sawCleanup(Deque<String> tail) {
+    private static final java.util.concurrent.atomic.AtomicBoolean saidWaiting = new java.util.concurrent.atomic.AtomicBoolean();
+
+        private static boolean sawCleanup(Deque<String> tail) {
         synchronized (tail) {
             return tail.stream().anyMatch(line -> line.contains("Waiting for cleanup before exiting"));
         }
@@ -242,26 +244,27 @@ final class Vagrant {
                 }
             }
         };
-        org.zeroturnaround.exec.StartedProcess started;
-        try {
-            started = executor(command).redirectOutput(lines).redirectErrorStream(true).start();
-        } catch (IOException e) {
-            throw Cli.fail(Cli.MISSING_TOOL, "cannot run vagrant: " + e.getMessage());
-        }
-        Process process = started.getProcess();
-        try (Cli.Interruption onInterrupt = Cli.onInterrupt(log, what + " was stopped after its cleanup; " + whenInterrupted
-                + " ('vagrant status' in " + dir + " shows what is left)", () -> stopGently(process, tail))) {
+        // the hook first: once the step is being interrupted, no vagrant starts any more
+        java.util.concurrent.atomic.AtomicReference<Process> running = new java.util.concurrent.atomic.AtomicReference<>();
+        try (Cli.Interruption onInterrupt = Cli.onInterrupt(log, "vagrant was stopped after its cleanup; " + whenInterrupted
+                + " ('vagrant status' in " + dir + " shows what is left)", () -> {
+                    if (running.get() != null) stopGently(running.get(), tail);
+                })) {
+            org.zeroturnaround.exec.StartedProcess started = executor(command).redirectOutput(lines).redirectErrorStream(true).start();
+            running.set(started.getProcess());
             ProcessResult result = started.getFuture().get(timeout.toSeconds(), TimeUnit.SECONDS);
             if (result.getExitValue() != 0) {
                 String lastLines = String.join("\n", tail);
                 throw Cli.fail(Cli.FAILED, what + " failed (exit " + result.getExitValue() + ") in " + dir + hint(lastLines)
                     + "; its last lines:\n" + lastLines);
             }
+        } catch (IOException e) {
+            throw Cli.fail(Cli.MISSING_TOOL, "cannot run vagrant: " + e.getMessage());
         } catch (java.util.concurrent.ExecutionException e) {
             throw Cli.fail(Cli.FAILED, "running vagrant failed: " + e.getCause());
         } catch (TimeoutException e) {
-            process.descendants().forEach(ProcessHandle::destroy);
-            process.destroy();
+            running.get().descendants().forEach(ProcessHandle::destroy);
+            running.get().destroy();
             throw Cli.fail(Cli.TIMED_OUT, what + " did not finish within " + timeout.toSeconds() + " s and was stopped; "
                 + "'vagrant status' in " + dir + " shows what is left; its last lines:\n" + String.join("\n", tail));
         } catch (InterruptedException e) {
@@ -278,6 +281,10 @@ final class Vagrant {
         if (box.find()) {
             return ": the box '" + box.group(1) + "' is not installed and could not be downloaded (no internet, or a wrong name): "
                 + "add it first (vagrant box add " + box.group(1) + ", or a .box file), or choose an installed one with --box (vagrant box list)";
+        }
+        if (vagrantOutput.contains("another process is already executing an action on the machine")) {
+            return ": another vagrant process is still working on these machines (left by a k3s-up or k3s-down that was killed?): "
+                + "wait for it to end, or stop it ('pgrep -af vagrant'), then run the step again";
         }
         return "";
     }

@@ -106,4 +106,19 @@ class LifecycleTest {
         assertEquals(Cli.BAD_INPUT, run.exit(), run.stderr());
         assertTrue(run.stderr().contains("cluster.json does not exist"), run.stderr());
     }
+
+    @Test
+    void aKilledStepsVagrantStillRunningIsNamedWithWhatToDo() throws Exception {
+        // Vagrant's own words (templates/locales/en.yml, machine_locked), read from the installed Vagrant
+        java.nio.file.Path locales;
+        try (var found = java.nio.file.Files.find(java.nio.file.Path.of("/usr/share/rubygems-integration/all/gems"), 4,
+                (p, a) -> p.toString().endsWith("templates/locales/en.yml") && p.toString().contains("vagrant-"))) {
+            locales = found.findFirst().orElseThrow(() -> new AssertionError("Vagrant's locale file is not installed"));
+        }
+        String vagrantSays = java.nio.file.Files.readString(locales);
+        assertTrue(vagrantSays.contains("but another process is already executing an action on the machine."), "Vagrant's message changed");
+        String hint = Vagrant.hint("An action 'up' was attempted on the machine 'wilS',\n"
+            + "but another process is already executing an action on the machine.");
+        assertTrue(hint.contains("another vagrant process is still working on these machines") && hint.contains("pgrep -af vagrant"), hint);
+    }
 }

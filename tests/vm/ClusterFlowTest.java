@@ -60,6 +60,10 @@ class ClusterFlowTest {
     JsonNode result;
     Map<String, String> env;
     List<String> networksBefore = List.of();
+    /** Every distinct command line on this host while the tier runs: no secret may be among them. */
+    final HostCommandLines hostCommandLines = new HostCommandLines();
+    String clusterToken;
+    String nodeToken;
 
     @BeforeAll
     void bringUpTheClusterTheReadmeWay() throws Exception {
@@ -75,6 +79,7 @@ class ClusterFlowTest {
             "THIRD_NAME", THIRD, "THIRD_IP", THIRD_IP);
 
         networksBefore = virsh("net-list", "--all", "--name");
+        hostCommandLines.start();
 
         // An existing kubeconfig with another context: the merge must keep it.
         Files.createDirectories(kubeconfigFile.getParent());
@@ -108,6 +113,8 @@ class ClusterFlowTest {
                 + tail("join.log") + "\n--- k3s-kubeconfig:\n" + tail("kubeconfig.log"));
         }
         result = Cluster.JSON.readTree(run.stdout());
+        clusterToken = Files.readString(clusterDir.resolve(".vagrant/k3s-token")).strip();
+        nodeToken = vagrantSsh(SERVER, "sudo cat /var/lib/rancher/k3s/server/node-token").strip();
     }
 
     @Test
@@ -268,15 +275,108 @@ class ClusterFlowTest {
         assertEquals(List.of(SERVER, WORKER), names);
         assertFalse(vagrantSsh(SERVER, "sudo k3s kubectl get nodes").toLowerCase().contains(THIRD), "the node is deleted on the server");
         assertEquals("gone", vagrantSshToThird("test -e /usr/local/bin/k3s || echo gone").strip(), "K3s is uninstalled from the host");
-        // back in, so that k3s-down has an SSH host to clean up
-        Repo.Run again = Repo.exec(inNetns("bin/jbang", "k3s-join", "--name", CLUSTER, "--host", "vagrant@" + THIRD_IP,
-            "--ssh-key", thirdDir.resolve(".vagrant/machines/" + THIRD + "/libvirt/private_key").toString(),
-            "--known-hosts", work.resolve("known_hosts").toString(), "--airgap-dir", repo.resolve("tests/k3s-standin").toString()), repo, env, null, 600);
-        assertEquals(0, again.exit(), again.stderr());
     }
 
     @Test
     @Order(13)
+    void aHostWhoseClockIsOffIsRefusedNamingTheClocksAndNothingIsInstalled() {
+        vagrantSshToThird("sudo date -s '-2 hours' >/dev/null");
+        try {
+            long start = System.nanoTime();
+            Repo.Run join = joinThird();
+            long took = seconds(start);
+            assertEquals(1, join.exit(), join.stderr());
+            assertTrue(join.stderr().matches("(?s).*this machine's clock \\(.*\\) is 7[12]\\d\\d s behind the server's at https://"
+                + SERVER_IP.replace(".", "\\.") + ":6443.*Set the clocks right on both.*"), join.stderr());
+            assertTrue(took < 180, "refused within bounds, took " + took + " s");
+            assertEquals("", join.stdout(), "no cluster JSON: the host did not join");
+            assertNothingInstalledOnThird();
+        } finally {
+            vagrantSshToThird("sudo date -u -s @" + System.currentTimeMillis() / 1000 + " >/dev/null");
+        }
+    }
+
+    @Test
+    @Order(14)
+    void aServerThatIsDownFailsTheJoinWithinTheWaitNamingIt() {
+        vagrantSsh(SERVER, "sudo systemctl stop k3s");
+        long start = System.nanoTime();
+        Repo.Run join = joinThird("--api-wait", "10");
+        long took = seconds(start);
+        assertEquals(1, join.exit(), join.stderr());
+        assertTrue(join.stderr().contains("the K3s server at https://" + SERVER_IP + ":6443 did not answer within 10 s"), join.stderr());
+        assertTrue(took < 180, "failed within bounds, took " + took + " s");
+        assertNothingInstalledOnThird();
+        // the server stays down for the next test, which brings it back mid-join
+    }
+
+    @Test
+    @Order(15)
+    void ctrlCDuringAJoinStopsTheInstallRemovesTheTokenFolderAndSaysWhatToRun() throws Exception {
+        // the server is still down: the host's agent.sh waits for it, and Ctrl-C comes meanwhile
+        List<String> command = new ArrayList<>(List.of("bin/jbang", "k3s-join", "--name", CLUSTER, "--host", "vagrant@" + THIRD_IP,
+            "--ssh-key", thirdDir.resolve(".vagrant/machines/" + THIRD + "/libvirt/private_key").toString(),
+            "--known-hosts", work.resolve("known_hosts").toString(), "--airgap-dir", repo.resolve("tests/k3s-standin").toString()));
+        Path err = work.resolve("interrupted-join.log");
+        Process join = VmTier.startAsJob(command, repo, env, work.resolve("interrupted-join.out"), err);
+        awaitAgentScriptOnThird(join, err);
+        VmTier.ctrlC(join);
+        assertTrue(join.waitFor(2, TimeUnit.MINUTES), "k3s-join ended after Ctrl-C");
+        String log = Files.readString(err);
+        assertEquals(130, join.exitValue(), log);
+        assertTrue(log.contains("error: interrupted: the install on vagrant@" + THIRD_IP + " was stopped and its temporary files (with the token) "
+            + "removed: run k3s-join again to finish, or k3s-leave"), log);
+        assertEquals("", Files.readString(work.resolve("interrupted-join.out")), "no cluster JSON: the host did not join");
+        assertEquals("", vagrantSshToThird("pgrep -af '[a]gent.sh' || true").strip(), "no agent.sh left running");
+        assertNothingInstalledOnThird();
+    }
+
+    /** Waits until k3s-join's agent.sh runs on the third machine (it then waits for the server). */
+    private void awaitAgentScriptOnThird(Process join, Path log) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(3);
+        while (!vagrantSshToThird("pgrep -f '[k]3s-join.*/agent.sh' || true").strip().matches("(?s)\\d+.*")) {
+            if (join != null && !join.isAlive()) fail("k3s-join ended before its agent.sh ran:\n" + Files.readString(log));
+            assertTrue(System.nanoTime() < deadline, "agent.sh never ran on " + THIRD);
+            Thread.sleep(1000);
+        }
+    }
+
+    @Test
+    @Order(16)
+    void aConnectionDroppedMidInstallIsRetriedAndTheJoinWaitsForASlowServer() throws Exception {
+        // k3s-join starts while the server is down: the host's agent.sh waits for it
+        CompletableFuture<Repo.Run> join = CompletableFuture.supplyAsync(this::joinThird);
+        awaitAgentScriptOnThird(null, null);
+        // the network drops k3s-join's SSH connection (both ends get a reset) while agent.sh waits
+        check(Repo.exec(inNetns("ss", "-K", "dst", THIRD_IP, "dport", "=", ":22"), repo, Map.of(), null, 30), "ss -K");
+        Thread.sleep(3000);
+        vagrantSsh(SERVER, "sudo systemctl start k3s"); // the slow server is back
+        Repo.Run done = join.get(10, TimeUnit.MINUTES);
+        assertEquals(0, done.exit(), done.stderr());
+        assertTrue(done.stderr().contains("dropped while running") && done.stderr().contains("installing again is safe: reconnecting in 5 s"),
+            done.stderr());
+        assertTrue(done.stderr().contains(THIRD + " is a Ready agent of " + CLUSTER), done.stderr());
+        assertEquals("", vagrantSshToThird("ls -d /tmp/k3s-join.* 2>/dev/null || true").strip(),
+            "the dropped attempt's folder (it held the token) is gone");
+        assertEquals("", vagrantSshToThird("pgrep -af '[a]gent.sh' || true").strip(), "no agent.sh left running");
+        assertEquals("active", vagrantSshToThird("systemctl is-active k3s-agent").strip());
+    }
+
+    private Repo.Run joinThird(String... extra) {
+        List<String> command = new ArrayList<>(List.of("bin/jbang", "k3s-join", "--name", CLUSTER, "--host", "vagrant@" + THIRD_IP,
+            "--ssh-key", thirdDir.resolve(".vagrant/machines/" + THIRD + "/libvirt/private_key").toString(),
+            "--known-hosts", work.resolve("known_hosts").toString(), "--airgap-dir", repo.resolve("tests/k3s-standin").toString()));
+        command.addAll(List.of(extra));
+        return Repo.exec(inNetns(command.toArray(String[]::new)), repo, env, null, 900);
+    }
+
+    private void assertNothingInstalledOnThird() {
+        assertEquals("gone", vagrantSshToThird("test -e /usr/local/bin/k3s || echo gone").strip(), "no K3s was installed");
+        assertEquals("", vagrantSshToThird("ls -d /tmp/k3s-join.* 2>/dev/null || true").strip(), "no temporary folder (with the token) is left");
+    }
+
+    @Test
+    @Order(17)
     void k3sDownLeavesNoDomainVolumeNetworkContextOrSecretBehind() throws IOException {
         long start = System.nanoTime();
         Repo.Run down = Repo.exec(inNetns("bin/jbang", "k3s-down", "--name", CLUSTER, "--known-hosts", work.resolve("known_hosts").toString()),
@@ -300,8 +400,23 @@ class ClusterFlowTest {
         assertEquals(List.of("other"), contexts.stdout().lines().toList(), "only the other context is left");
     }
 
+    @Test
+    @Order(18)
+    void noSecretWasEverOnACommandLineOnThisHost() {
+        hostCommandLines.stop();
+        assertTrue(hostCommandLines.seen().size() > 20 && hostCommandLines.seen().stream().anyMatch(c -> c.contains("k3s-join")),
+            "the sampler saw the steps run: " + hostCommandLines.seen().size() + " command lines");
+        String secret = nodeToken.substring(nodeToken.lastIndexOf(':') + 1);
+        for (String commandLine : hostCommandLines.seen()) {
+            for (String token : List.of(clusterToken, nodeToken, secret)) {
+                assertFalse(commandLine.contains(token), "a secret on a command line: " + commandLine.replace(token, "<secret>"));
+            }
+        }
+    }
+
     @AfterAll
     void tearDownAndReport() {
+        hostCommandLines.stop();
         if (work == null) return;
         for (Path dir : List.of(clusterDir, thirdDir)) {
             if (Files.isDirectory(dir.resolve(".vagrant"))) Repo.exec(inNetns("vagrant", "destroy", "-f"), dir, env, null, 600);
@@ -387,6 +502,50 @@ class ClusterFlowTest {
             return Cli.lastLines(Files.readString(work.resolve(log)), 40);
         } catch (IOException e) {
             return "(no " + log + ")";
+        }
+    }
+
+    /** Samples /proc/PID/cmdline of every process, every 100 ms, keeping each distinct command line once. */
+    static final class HostCommandLines implements Runnable {
+        private final java.util.Set<String> seen = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        private volatile boolean running;
+        private Thread thread;
+
+        void start() {
+            running = true;
+            thread = new Thread(this, "host-command-lines");
+            thread.setDaemon(true);
+            thread.start();
+        }
+
+        void stop() {
+            running = false;
+        }
+
+        java.util.Set<String> seen() {
+            return seen;
+        }
+
+        @Override
+        public void run() {
+            while (running) {
+                try (var procs = Files.list(Path.of("/proc"))) {
+                    for (Path proc : procs.filter(p -> p.getFileName().toString().matches("\\d+")).toList()) {
+                        try {
+                            String commandLine = new String(Files.readAllBytes(proc.resolve("cmdline")), java.nio.charset.StandardCharsets.UTF_8)
+                                .replace('\0', ' ').strip();
+                            if (!commandLine.isEmpty() && seen.size() < 200_000) seen.add(commandLine);
+                        } catch (IOException e) {
+                            // the process ended meanwhile
+                        }
+                    }
+                    Thread.sleep(100);
+                } catch (IOException e) {
+                    // /proc listing raced with a process: sample again
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
         }
     }
 

@@ -1,6 +1,7 @@
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.file.Files;
@@ -8,6 +9,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -18,11 +20,19 @@ import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.TestMethodOrder;
 
 /**
- * The VM tier with more workers: `k3s-up --workers 3` gives a server and three agents
- * named and addressed in order, all Ready, and k3s-down removes them all. It boots them
- * with --separate-up, one `vagrant up NAME` per machine (VirtualBox's default, as its
- * own `vagrant up` is serial), so that mechanism runs here too, on libvirt. The machines
- * get the K3s STAND-IN (tests/k3s-standin) through the offline mode, as in ClusterFlowTest.
+ * The VM tier at scale: `k3s-up --servers 3 --workers 3` gives an HA control plane
+ * (scS, scS2, scS3 at .110, .109, .108: the first starts embedded etcd, the others join
+ * it) and three agents (scSW.. at .111-.113), all Ready, and k3s-down removes them all.
+ *
+ * It first interrupts a k3s-up the way a terminal's Ctrl-C does (SIGINT to the whole
+ * process group, vagrant included) while the machines boot, and checks the step lets
+ * vagrant clean up, says what to run next and leaves nothing running; then the same
+ * k3s-up is run again and must finish the cluster. It boots with --separate-up, one
+ * `vagrant up NAME` per machine (VirtualBox's default), so that mechanism runs here too.
+ *
+ * K3s is the STAND-IN (tests/k3s-standin) through the offline mode: its HA is a joined
+ * server forwarding to the first one, not etcd. The same flags against real K3s:
+ * tests/vm/real-k3s-check.sh --servers 3, on a machine with internet.
  */
 @Tag("vm")
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -30,65 +40,144 @@ import org.junit.jupiter.api.TestMethodOrder;
 class ScaleFlowTest {
     static final String LOGIN = "sc";
     static final String CLUSTER = "k3sv-test-scale";
-    static final List<String> MACHINES = List.of("scS", "scSW", "scSW2", "scSW3");
-    static final List<String> IPS = List.of("192.168.56.110", "192.168.56.111", "192.168.56.112", "192.168.56.113");
+    static final List<String> MACHINES = List.of("scS", "scS2", "scS3", "scSW", "scSW2", "scSW3");
+    static final List<String> ROLES = List.of("server", "server", "server", "agent", "agent", "agent");
+    static final List<String> IPS = List.of("192.168.56.110", "192.168.56.109", "192.168.56.108",
+        "192.168.56.111", "192.168.56.112", "192.168.56.113");
 
     final Path repo = Repo.root();
     Path work;
     Map<String, String> env;
     JsonNode cluster;
     long upSeconds;
+    Repo.Run interrupted;
+    long interruptedAfterSeconds;
+    long interruptExitSeconds;
+    String processesAfterInterrupt;
 
     @BeforeAll
-    void bringUpAServerAndThreeWorkers() throws Exception {
+    void interruptAK3sUpThenRunItAgainToTheEnd() throws Exception {
         VmTier.start(repo);
         work = Files.createTempDirectory("k3sv-vm-scale");
         env = Map.of("K3S_VAGRANT_HOME", work.resolve("home").toString(), "VAGRANT_DEFAULT_PROVIDER", "libvirt");
+        List<String> up = List.of("bin/jbang", "k3s-up", "--provider", "libvirt", "--login", LOGIN, "--name", CLUSTER,
+            "--servers", "3", "--workers", "3", "--separate-up", "--box", VmTier.BOX, "--libvirt-driver", "qemu", "--libvirt-cpu-model", "qemu64",
+            "--airgap-dir", repo.resolve("tests/k3s-standin").toString(), "--timeout", "40");
+
+        interruptWhileBooting(up);
+
         long start = System.nanoTime();
-        Repo.Run up = Repo.exec(VmTier.inNetns("bin/jbang", "k3s-up", "--provider", "libvirt", "--login", LOGIN, "--name", CLUSTER,
-            "--workers", "3", "--separate-up", "--box", VmTier.BOX, "--libvirt-driver", "qemu", "--libvirt-cpu-model", "qemu64",
-            "--airgap-dir", repo.resolve("tests/k3s-standin").toString(), "--timeout", "30"), repo, env, null, 2400);
+        Repo.Run again = Repo.exec(VmTier.inNetns(up.toArray(String[]::new)), repo, env, null, 3000);
         upSeconds = VmTier.seconds(start);
-        VmTier.check(up, "k3s-up --workers 3");
-        cluster = Cluster.JSON.readTree(up.stdout());
+        VmTier.check(again, "k3s-up --servers 3 --workers 3, run again after the interruption");
+        cluster = Cluster.JSON.readTree(again.stdout());
+    }
+
+    /** Starts k3s-up in its own process group and sends the group SIGINT, as Ctrl-C does, once a machine is starting. */
+    private void interruptWhileBooting(List<String> up) throws Exception {
+        Path err = work.resolve("interrupted-up.log");
+        long start = System.nanoTime();
+        Process process = VmTier.startAsJob(up, repo, env, work.resolve("interrupted-up.out"), err);
+        while (!Files.readString(err).contains("Starting domain")) {
+            if (!process.isAlive()) fail("k3s-up ended before any machine started:\n" + Files.readString(err));
+            if (VmTier.seconds(start) > 900) fail("no machine started within 15 min:\n" + Files.readString(err));
+            Thread.sleep(500);
+        }
+        Thread.sleep(3000); // well into the boot
+        interruptedAfterSeconds = VmTier.seconds(start);
+        VmTier.ctrlC(process);
+        long signalled = System.nanoTime();
+        if (!process.waitFor(6, TimeUnit.MINUTES)) {
+            process.descendants().forEach(ProcessHandle::destroyForcibly);
+            fail("k3s-up did not end within 6 min of Ctrl-C:\n" + Files.readString(err));
+        }
+        interruptExitSeconds = VmTier.seconds(signalled);
+        interrupted = new Repo.Run(process.exitValue(), Files.readString(work.resolve("interrupted-up.out")), Files.readString(err));
+        processesAfterInterrupt = Repo.exec(List.of("pgrep", "-af", "vagrant up"), repo, Map.of(), null, 10).stdout();
     }
 
     @Test
     @Order(1)
-    void theClusterHasAServerAndThreeAgentsNamedAndAddressedInOrder() {
-        List<String> nodes = new ArrayList<>();
-        cluster.path("nodes").forEach(n -> nodes.add(n.path("name").asText() + "/" + n.path("role").asText() + "/" + n.path("ip").asText()));
-        assertEquals(List.of("scS/server/" + IPS.get(0), "scSW/agent/" + IPS.get(1), "scSW2/agent/" + IPS.get(2), "scSW3/agent/" + IPS.get(3)), nodes);
+    void ctrlCDuringTheBootLetVagrantCleanUpSaidWhatToRunAndLeftNothingRunning() {
+        System.out.println("VM tier (scale): Ctrl-C after " + interruptedAfterSeconds + " s; k3s-up ended " + interruptExitSeconds + " s later");
+        assertEquals(130, interrupted.exit(), "exit code of an interrupted step:\n" + interrupted.stderr());
+        assertEquals("", interrupted.stdout(), "no cluster JSON for a cluster that is not up");
+        assertTrue(interrupted.stderr().contains("error: interrupted: vagrant was stopped after its cleanup; "), interrupted.stderr());
+        assertEquals(1, interrupted.stderr().split("error: interrupted", -1).length - 1, "said once:\n" + interrupted.stderr());
+        assertTrue(interrupted.stderr().contains("run the same k3s-up again to resume (what is up stays up), or 'k3s-down --name " + CLUSTER
+            + "' to remove it"), interrupted.stderr());
+        assertFalse(interrupted.stderr().contains("unexpected error"), interrupted.stderr());
+        assertEquals("", processesAfterInterrupt.strip(), "no vagrant left running after the interrupted k3s-up");
     }
 
     @Test
     @Order(2)
-    void everyNodeIsReadyWithItsAddressAsTheServerSeesIt() {
-        String nodes = VmTier.vagrantSsh(work.resolve("home/clusters/" + CLUSTER), env, "scS", "kubectl get nodes -o wide --no-headers");
-        for (int i = 0; i < MACHINES.size(); i++) {
-            String name = MACHINES.get(i).toLowerCase();
-            String ip = IPS.get(i);
-            assertTrue(nodes.lines().anyMatch(l -> l.startsWith(name + " ") && l.contains(" Ready ") && l.contains(" " + ip + " ")),
-                name + " Ready at " + ip + " in\n" + nodes);
-        }
-        System.out.println("VM tier (scale): k3s-up --workers 3 took " + upSeconds + " s");
+    void runAgainItFinishedTheClusterNamedAndAddressedInOrder() {
+        List<String> nodes = new ArrayList<>();
+        cluster.path("nodes").forEach(n -> nodes.add(n.path("name").asText() + "/" + n.path("role").asText() + "/" + n.path("ip").asText()));
+        List<String> expected = new ArrayList<>();
+        for (int i = 0; i < MACHINES.size(); i++) expected.add(MACHINES.get(i) + "/" + ROLES.get(i) + "/" + IPS.get(i));
+        assertEquals(expected, nodes);
+        assertEquals("https://192.168.56.110:6443", cluster.path("serverUrl").asText());
     }
 
     @Test
     @Order(3)
+    void everyNodeIsReadyWithItsAddressAndTheServersAreEtcdMembers() {
+        String nodes = VmTier.vagrantSsh(clusterDir(), env, "scS", "kubectl get nodes -o wide --no-headers");
+        for (int i = 0; i < MACHINES.size(); i++) {
+            String name = MACHINES.get(i).toLowerCase();
+            String ip = IPS.get(i);
+            boolean server = ROLES.get(i).equals("server");
+            assertTrue(nodes.lines().anyMatch(l -> l.startsWith(name + " ") && l.contains(" Ready ") && l.contains(" " + ip + " ")
+                && l.contains("etcd") == server), name + " Ready at " + ip + (server ? " with the etcd role" : "") + " in\n" + nodes);
+        }
+        System.out.println("VM tier (scale): k3s-up --servers 3 --workers 3, run again after the Ctrl-C, took " + upSeconds + " s");
+    }
+
+    @Test
+    @Order(4)
+    void theFirstServerStartedEtcdAndTheOthersJoinedItAndEveryServerAnswers() {
+        String first = VmTier.vagrantSsh(clusterDir(), env, "scS", "sudo cat /etc/systemd/system/k3s.service");
+        assertTrue(first.contains("'--cluster-init'") || first.contains(" --cluster-init"), first);
+        for (String other : List.of("scS2", "scS3")) {
+            String unit = VmTier.vagrantSsh(clusterDir(), env, other, "sudo cat /etc/systemd/system/k3s.service");
+            assertTrue(unit.contains("https://192.168.56.110:6443"), other + " joins the first server:\n" + unit);
+            assertFalse(unit.contains("cluster-init"), unit);
+            // kubectl on each server sees the whole cluster
+            String nodes = VmTier.vagrantSsh(clusterDir(), env, other, "kubectl get nodes --no-headers");
+            assertEquals(MACHINES.size(), nodes.strip().lines().count(), other + " lists every node:\n" + nodes);
+        }
+    }
+
+    @Test
+    @Order(5)
+    void k3sStatusShowsThreeServersAndThreeAgents() throws Exception {
+        Repo.Run status = Repo.exec(VmTier.inNetns("bin/jbang", "k3s-status", "--name", CLUSTER), repo, env, null, 300);
+        VmTier.check(status, "k3s-status");
+        List<String> roles = new ArrayList<>();
+        Cluster.JSON.readTree(status.stdout()).path("nodes").forEach(n -> roles.add(n.path("role").asText()));
+        assertEquals(List.of("agent", "agent", "agent", "server", "server", "server"), roles.stream().sorted().toList(), status.stdout());
+    }
+
+    @Test
+    @Order(6)
     void k3sDownRemovesEveryMachine() {
         Repo.Run down = Repo.exec(VmTier.inNetns("bin/jbang", "k3s-down", "--name", CLUSTER), repo, env, null, 900);
         VmTier.check(down, "k3s-down");
         String domains = String.join("\n", VmTier.virsh(repo, "list", "--all", "--name"));
         for (String machine : MACHINES) assertFalse(domains.contains(machine), machine + " left behind:\n" + domains);
-        assertFalse(Files.exists(work.resolve("home/clusters/" + CLUSTER)));
+        assertFalse(Files.exists(clusterDir()));
+    }
+
+    private Path clusterDir() {
+        return work.resolve("home/clusters/" + CLUSTER);
     }
 
     @AfterAll
     void tearDown() {
         if (work == null) return;
-        Path dir = work.resolve("home/clusters/" + CLUSTER);
-        if (Files.isDirectory(dir.resolve(".vagrant"))) Repo.exec(VmTier.inNetns("vagrant", "destroy", "-f"), dir, env, null, 600);
+        if (Files.isDirectory(clusterDir().resolve(".vagrant"))) Repo.exec(VmTier.inNetns("vagrant", "destroy", "-f"), clusterDir(), env, null, 600);
         VmTier.stop(repo);
     }
 }

@@ -62,6 +62,24 @@ final class VmTier {
         return run.stdout().lines().map(String::strip).filter(l -> !l.isEmpty()).toList();
     }
 
+    /**
+     * Starts a command in the namespace as the leader of its own process group, as a shell
+     * starts a foreground job: `ip netns exec` and setsid exec, so its pid is the group's.
+     */
+    static Process startAsJob(List<String> command, Path dir, Map<String, String> env, Path out, Path err) throws java.io.IOException {
+        List<String> all = new ArrayList<>(List.of("setsid"));
+        all.addAll(command);
+        ProcessBuilder builder = new ProcessBuilder(inNetns(all.toArray(String[]::new))).directory(dir.toFile())
+            .redirectOutput(out.toFile()).redirectError(err.toFile());
+        builder.environment().putAll(env);
+        return builder.start();
+    }
+
+    /** What a terminal's Ctrl-C does: SIGINT to every process of the job's group. */
+    static void ctrlC(Process job) {
+        Repo.exec(List.of("kill", "-INT", "--", "-" + job.pid()), Path.of("/"), Map.of(), null, 10);
+    }
+
     static void check(Repo.Run run, String what) {
         if (run.exit() != 0) fail(what + " failed with exit " + run.exit() + ":\n" + Cli.lastLines(run.stdout() + "\n" + run.stderr(), 30));
     }

@@ -2,10 +2,11 @@
 # The VM tier's flow against REAL K3s, for a machine that has what this project's CI
 # lacks: internet in the VMs (K3s's installer downloads K3s) and Vagrant with VirtualBox
 # or libvirt. It brings the cluster up with k3s-up, merges its kubeconfig into a private
-# KUBECONFIG, checks with kubectl that both nodes are Ready with their 192.168.56.x
-# addresses, and destroys everything it made (unless --keep).
+# KUBECONFIG, checks with kubectl that every node is Ready with its 192.168.56.x
+# address, and destroys everything it made (unless --keep).
 #
 # Usage: tests/vm/real-k3s-check.sh [--provider virtualbox|libvirt] [--keep] [k3s-up flags...]
+#   e.g. tests/vm/real-k3s-check.sh --servers 3 --workers 3 --server-memory 2048
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -42,7 +43,9 @@ echo "== Ready after $((SECONDS - start)) s; kubectl get nodes -o wide:" >&2
 kubectl get nodes -o wide
 
 fail=0
-for pair in "${login}s=192.168.56.110" "${login}sw=192.168.56.111"; do
+# every node k3s-up made (e.g. with --servers 3 --workers 3), by name and address
+pairs=$(python3 -c 'import json, sys; [print(n["name"].lower() + "=" + n["ip"]) for n in json.load(open(sys.argv[1]))["nodes"]]' "$work/cluster.json")
+for pair in $pairs; do
   node=${pair%%=*} ip=${pair#*=}
   ready=$(kubectl get node "$node" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null || true)
   internal=$(kubectl get node "$node" -o jsonpath='{.status.addresses[?(@.type=="InternalIP")].address}' 2>/dev/null || true)
