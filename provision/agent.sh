@@ -12,6 +12,7 @@ iface=${FLANNEL_IFACE:-$(interface_of "$NODE_IP")}
 
 # Machines boot in parallel: wait (bounded) for the server's API instead of failing.
 wait_for_server "$SERVER_URL"
+check_token_against "$SERVER_URL"
 
 export K3S_URL=$SERVER_URL
 # shellcheck disable=SC2086 # EXTRA_FLAGS is a list of flags

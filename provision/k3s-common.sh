@@ -68,14 +68,43 @@ check_clock_against() {
   fi
 }
 
-# Runs K3s's installer unless the same install (role, flags, version, token) is
-# already in place and its service is running. $1: unit name, $2: INSTALL_K3S_EXEC.
-install_k3s() {
-  local unit=$1 exec_line=$2 wanted marker=/etc/rancher/k3s/k3s-vagrant.sum
+# The join token, from K3S_TOKEN or the file TOKEN_FILE names; fails when there is none.
+load_token() {
   if [ -z "${K3S_TOKEN:-}" ] && [ -n "${TOKEN_FILE:-}" ]; then
     K3S_TOKEN=$(cat "$TOKEN_FILE")
   fi
   [ -n "${K3S_TOKEN:-}" ] || die "no join token (K3S_TOKEN or TOKEN_FILE): the Vagrantfile or k3s-join hands it over"
+}
+
+# Fails, naming it, when the server would refuse this machine's join token, instead of
+# installing an agent that then retries in the background: a full token
+# (K10<CA hash>::<user>:<secret>) must name the server's CA (/cacerts), and K3s's
+# supervisor must take the secret (/v1-k3s/readyz answers 401 to a wrong one). The
+# secret reaches curl on stdin (-K -), never on its command line. Without curl: skipped.
+check_token_against() {
+  local url=$1 hash actual secret code
+  command -v curl >/dev/null || return 0
+  load_token
+  case "$K3S_TOKEN" in
+    K10*::*)
+      hash=${K3S_TOKEN#K10}
+      hash=${hash%%::*}
+      actual=$(curl -ks --max-time 10 "$url/cacerts" | sha256sum | cut -d' ' -f1)
+      [ "$hash" = "$actual" ] || die "the join token belongs to another cluster: its CA hash is not the one of the server at $url. Run the step again so it reads the server's current token (k3s-join does), or fix K3S_VAGRANT_TOKEN_FILE"
+      ;;
+  esac
+  secret=${K3S_TOKEN##*:}
+  code=$(printf 'user = "node:%s"\n' "$secret" | curl -ks --max-time 10 -o /dev/null -w '%{http_code}' -K - "$url/v1-k3s/readyz" || true)
+  if [ "$code" = 401 ]; then
+    die "the K3s server at $url refused the join token (HTTP 401): the token was changed there (k3s token rotate, a reinstall) or belongs to another cluster. Run the step again so it reads the server's current token (k3s-join does), or fix K3S_VAGRANT_TOKEN_FILE"
+  fi
+}
+
+# Runs K3s's installer unless the same install (role, flags, version, token) is
+# already in place and its service is running. $1: unit name, $2: INSTALL_K3S_EXEC.
+install_k3s() {
+  local unit=$1 exec_line=$2 wanted marker=/etc/rancher/k3s/k3s-vagrant.sum
+  load_token
   wanted=$(printf '%s\n' "$unit" "$exec_line" "${INSTALL_K3S_VERSION:-}" "${INSTALL_K3S_CHANNEL:-}" "${K3S_URL:-}" "$K3S_TOKEN" | sha256sum | cut -d' ' -f1)
   if [ -f "$marker" ] && [ "$(cat "$marker")" = "$wanted" ] && systemctl is-active --quiet "$unit"; then
     log "K3s is already installed as wanted ($unit is running): nothing to do"

@@ -28,6 +28,7 @@ case "${HA:-}" in
   join)
     [ -n "${SERVER_URL:-}" ] || die "SERVER_URL must be set for a joining server (the first server's https://IP:6443)"
     wait_for_server "$SERVER_URL"
+    check_token_against "$SERVER_URL"
     ha_flags="--server $SERVER_URL" ;;
   "") ;;
   *) die "HA=$HA: expected init, join or nothing" ;;

@@ -48,6 +48,10 @@ final class K3sRelease {
         @picocli.CommandLine.Option(names = "--offline", description = "Use only K3s already in the host's cache, or --airgap-dir: no download.")
         boolean offline;
 
+        @picocli.CommandLine.Option(names = "--airgap-images",
+            description = "Also fetch K3s's air-gap images (k3s-airgap-images-ARCH.tar.zst, ~200 MB) once into the cache: the machines then pull no system image.")
+        boolean images;
+
         @picocli.CommandLine.Option(names = "--k3s-mirror", paramLabel = "URL",
             description = "Fetch K3s from a mirror: URL/releases/VERSION/k3s, URL/channels/CHANNEL, URL/install.sh (default: K3s's own sites).")
         String mirror;
@@ -67,7 +71,9 @@ final class K3sRelease {
                 if (offline) throw Cli.fail(Cli.USAGE, "--offline needs --k3s-version: the version to take from the host's cache");
                 version = resolveChannel(channel, source, log);
             }
-            return new Fetched(version, fetch(version, arch, defaultCache(), source, offline, log));
+            Path dir = fetch(version, arch, defaultCache(), source, offline, log);
+            if (images) fetchImages(version, arch, defaultCache(), source, offline, log);
+            return new Fetched(version, dir);
         }
     }
 
@@ -134,20 +140,9 @@ final class K3sRelease {
             String asset = arch.equals("amd64") ? "k3s" : "k3s-" + arch;
             String base = source.releases() + "/" + version.replace("+", "%2B") + "/";
             String sums = new String(download(base + "sha256sum-" + arch + ".txt"), java.nio.charset.StandardCharsets.UTF_8);
-            String expected = null;
-            for (String line : sums.split("\n")) {
-                String[] fields = line.trim().split("\\s+");
-                if (fields.length == 2 && fields[1].equals(asset)) expected = fields[0];
-            }
-            if (expected == null) throw Cli.fail(Cli.FAILED, "sha256sum-" + arch + ".txt of " + version + " lists no " + asset);
             log.info("downloading K3s " + version + " (" + arch + ") once, for every machine");
-            Path temp = Files.createTempFile(dir, ".k3s.", ".part");
+            Path temp = downloadChecked(base, asset, checksum(sums, asset, arch, version), dir, "the K3s binary");
             try {
-                String actual = downloadTo(base + asset, temp);
-                if (!actual.equals(expected)) {
-                    throw Cli.fail(Cli.FAILED, "the K3s binary from " + base + asset + " does not match its checksum (sha256 " + actual
-                        + ", expected " + expected + "): nothing was cached; try again, or check your mirror");
-                }
                 Files.setPosixFilePermissions(temp, PosixFilePermissions.fromString("rwx------"));
                 byte[] script = download(source.installer());
                 KubeconfigFile.writeAtomically(installer, new String(script, java.nio.charset.StandardCharsets.UTF_8));
@@ -158,6 +153,72 @@ final class K3sRelease {
             return dir;
         } catch (IOException e) {
             throw Cli.fail(Cli.FAILED, "cannot write the K3s cache " + dir + ": " + e.getMessage());
+        }
+    }
+
+    /**
+     * K3s's air-gap images of a version and architecture, beside its binary in the cache
+     * (the machines' install copies every k3s-airgap-images-* it finds), checked like it.
+     */
+    static Path fetchImages(String version, String arch, Path cache, Source source, boolean offline, Cli.Log log) {
+        Path dir = cache.resolve(version.replace('+', '-')).resolve(arch);
+        String asset = "k3s-airgap-images-" + arch + ".tar.zst";
+        Path images = dir.resolve(asset);
+        if (Files.isRegularFile(images)) return images;
+        if (offline) {
+            throw Cli.fail(Cli.FAILED, "--offline: " + asset + " of K3s " + version + " is not in the cache " + dir
+                + ": run once with internet and --airgap-images, or put it there yourself");
+        }
+        String base = source.releases() + "/" + version.replace("+", "%2B") + "/";
+        String sums = new String(download(base + "sha256sum-" + arch + ".txt"), java.nio.charset.StandardCharsets.UTF_8);
+        log.info("downloading " + asset + " of K3s " + version + " once, for every machine");
+        Path temp = downloadChecked(base, asset, checksum(sums, asset, arch, version), dir, "K3s's air-gap images");
+        try {
+            Files.move(temp, images, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            return images;
+        } catch (IOException e) {
+            throw Cli.fail(Cli.FAILED, "cannot write the K3s cache " + dir + ": " + e.getMessage());
+        } finally {
+            try {
+                Files.deleteIfExists(temp);
+            } catch (IOException e) {
+                // moved, or gone: nothing to clean
+            }
+        }
+    }
+
+    /** The sha256 that a release's sha256sum-ARCH.txt gives an asset. */
+    private static String checksum(String sums, String asset, String arch, String version) {
+        for (String line : sums.split("\n")) {
+            String[] fields = line.trim().split("\\s+");
+            if (fields.length == 2 && fields[1].equals(asset)) return fields[0];
+        }
+        throw Cli.fail(Cli.FAILED, "sha256sum-" + arch + ".txt of " + version + " lists no " + asset);
+    }
+
+    /** Downloads base+asset into a temporary file in dir and returns it once its sha256 matches; else removes it and fails. */
+    private static Path downloadChecked(String base, String asset, String expected, Path dir, String what) {
+        Path temp;
+        try {
+            Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+            temp = Files.createTempFile(dir, "." + asset + ".", ".part");
+        } catch (IOException e) {
+            throw Cli.fail(Cli.FAILED, "cannot write the K3s cache " + dir + ": " + e.getMessage());
+        }
+        try {
+            String actual = downloadTo(base + asset, temp);
+            if (!actual.equals(expected)) {
+                throw Cli.fail(Cli.FAILED, what + " from " + base + asset + " does not match its checksum (sha256 " + actual
+                    + ", expected " + expected + "): nothing was cached; try again, or check your mirror");
+            }
+            return temp;
+        } catch (RuntimeException e) {
+            try {
+                Files.deleteIfExists(temp);
+            } catch (IOException ignored) {
+                // the failure at hand matters more
+            }
+            throw e;
         }
     }
 

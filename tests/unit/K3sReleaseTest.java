@@ -32,6 +32,8 @@ class K3sReleaseTest {
     static final String VERSION = "v1.31.4+k3s1";
     static final byte[] BINARY = "#!/bin/sh\necho k3s test bytes\n".getBytes(StandardCharsets.UTF_8);
 
+    static final byte[] IMAGES = "air-gap images test bytes".getBytes(StandardCharsets.UTF_8);
+
     @TempDir Path cache;
     HttpServer server;
     final Map<String, byte[]> files = new ConcurrentHashMap<>();
@@ -61,10 +63,12 @@ class K3sReleaseTest {
         String base = "http://127.0.0.1:" + server.getAddress().getPort();
         source = K3sRelease.Source.of(base + "/mirror/");
         files.put("/mirror/install.sh", "#!/bin/sh\n# installer\n".getBytes(StandardCharsets.UTF_8));
-        files.put("/mirror/releases/v1.31.4%2Bk3s1/sha256sum-amd64.txt", (sha256(BINARY) + "  k3s\n" + sha256(new byte[1]) + "  k3s-airgap-images-amd64.tar\n").getBytes(StandardCharsets.UTF_8));
+        files.put("/mirror/releases/v1.31.4%2Bk3s1/sha256sum-amd64.txt", (sha256(BINARY) + "  k3s\n" + sha256(new byte[1]) + "  k3s-airgap-images-amd64.tar\n"
+            + sha256(IMAGES) + "  k3s-airgap-images-amd64.tar.zst\n").getBytes(StandardCharsets.UTF_8));
         // the binary is served through a redirect, as GitHub sends release assets to its CDN
         redirects.put("/mirror/releases/v1.31.4%2Bk3s1/k3s", base + "/cdn/k3s");
         files.put("/cdn/k3s", BINARY);
+        files.put("/mirror/releases/v1.31.4%2Bk3s1/k3s-airgap-images-amd64.tar.zst", IMAGES);
         redirects.put("/mirror/channels/stable", base + "/mirror/releases/tag/" + VERSION);
         redirects.put("/mirror/channels/latest", base + "/mirror/releases/tag/v1.32.0%2Bk3s1");
     }
@@ -93,6 +97,29 @@ class K3sReleaseTest {
         assertEquals(dir, K3sRelease.fetch(VERSION, "amd64", cache, source, false, log), "the second time needs no network");
         assertEquals(dir, K3sRelease.fetch(VERSION, "amd64", cache, source, true, log), "nor does --offline");
         assertEquals(after, requests.get());
+    }
+
+    @Test
+    void airGapImagesAreFetchedOnceWhenAskedCheckedAndKeptBesideTheBinary() throws IOException {
+        Path dir = K3sRelease.fetch(VERSION, "amd64", cache, source, false, log);
+        assertFalse(Files.exists(dir.resolve("k3s-airgap-images-amd64.tar.zst")), "not fetched unless asked");
+        Path images = K3sRelease.fetchImages(VERSION, "amd64", cache, source, false, log);
+        assertEquals(dir.resolve("k3s-airgap-images-amd64.tar.zst"), images, "beside the binary: the machines install every k3s-airgap-images-* there");
+        assertArrayEquals(IMAGES, Files.readAllBytes(images));
+        int after = requests.get();
+        assertEquals(images, K3sRelease.fetchImages(VERSION, "amd64", cache, source, true, log), "then offline, from the cache");
+        assertEquals(after, requests.get());
+        // a tampered download is refused and leaves nothing
+        Path other = cache.resolve("other");
+        files.put("/mirror/releases/v1.31.4%2Bk3s1/k3s-airgap-images-amd64.tar.zst", "tampered".getBytes(StandardCharsets.UTF_8));
+        Cli.Failure failure = assertThrows(Cli.Failure.class, () -> K3sRelease.fetchImages(VERSION, "amd64", other, source, false, log));
+        assertTrue(failure.getMessage().contains("K3s's air-gap images from") && failure.getMessage().contains("does not match its checksum"),
+            failure.getMessage());
+        try (var left = Files.walk(other)) {
+            assertEquals(0, left.filter(Files::isRegularFile).count(), "no partial file left");
+        }
+        Cli.Failure offline = assertThrows(Cli.Failure.class, () -> K3sRelease.fetchImages(VERSION, "arm64", cache, source, true, log));
+        assertTrue(offline.getMessage().contains("--airgap-images"), offline.getMessage());
     }
 
     @Test

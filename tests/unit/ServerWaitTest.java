@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import java.io.IOException;
 import java.net.ServerSocket;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -16,8 +17,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * What a joining machine does before it installs anything (provision/k3s-common.sh,
- * wait_for_server, run by agent.sh and by a joining HA server): wait a bounded time for
- * the server's API, and refuse, naming the cause, when the clocks disagree.
+ * wait_for_server and check_token_against, run by agent.sh and by a joining HA server):
+ * wait a bounded time for the server's API, and refuse, naming the cause, when the clocks
+ * disagree or the server would not take the join token.
  *
  * The server is the K3s STAND-IN (tests/k3s-standin/k3s, python) on loopback: its /ping
  * answers with an HTTP Date header from its own clock, like K3s's. A server whose clock
@@ -80,6 +82,44 @@ class ServerWaitTest {
         awaitPing(port);
         Repo.Run run = waitForServer("https://127.0.0.1:" + port, Map.of("API_WAIT", "30"));
         assertEquals(0, run.exit(), "20 s is within MAX_CLOCK_SKEW (60 s): " + run.stderr());
+    }
+
+    @Test
+    void aWrongTokenOrATokenOfAnotherClusterIsRefusedBeforeAnythingIsInstalled() throws Exception {
+        int port = freePort();
+        startStandIn(port, List.of());
+        awaitPing(port);
+        String url = "https://127.0.0.1:" + port;
+        // the server's own full token: K10<sha256 of its CA>::server:<secret>
+        String nodeToken = Files.readString(tmp.resolve("root-" + port + "/var/lib/rancher/k3s/server/node-token")).strip();
+        assertEquals(0, checkToken(url, nodeToken).exit(), checkToken(url, nodeToken).stderr());
+        assertEquals(0, checkToken(url, "wait-test-secret").exit(), "the short form of the same secret");
+
+        Repo.Run wrong = checkToken(url, "not-the-secret");
+        assertNotEquals(0, wrong.exit());
+        assertTrue(wrong.stderr().contains("the K3s server at " + url + " refused the join token (HTTP 401)"), wrong.stderr());
+
+        String otherCluster = "K10" + "0".repeat(64) + nodeToken.substring(nodeToken.indexOf("::"));
+        Repo.Run foreign = checkToken(url, otherCluster);
+        assertNotEquals(0, foreign.exit());
+        assertTrue(foreign.stderr().contains("the join token belongs to another cluster: its CA hash is not the one of the server at " + url),
+            foreign.stderr());
+    }
+
+    private static Repo.Run checkToken(String url, String token) {
+        // the token in a file, as k3s-join hands it over: never on a command line
+        try {
+            Path file = Files.createTempFile("k3sv-token", "");
+            Files.writeString(file, token);
+            try {
+                return Repo.exec(List.of("bash", "-c", ". provision/k3s-common.sh && check_token_against \"$1\"", "check", url),
+                    Repo.root(), Map.of("TOKEN_FILE", file.toString()), null, 60);
+            } finally {
+                Files.delete(file);
+            }
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     @AfterEach

@@ -359,7 +359,7 @@ class ClusterFlowTest {
         assertEquals("", vagrantSshToThird("ls -d /tmp/k3s-join.* 2>/dev/null || true").strip(),
             "the dropped attempt's folder (it held the token) is gone");
         assertEquals("", vagrantSshToThird("pgrep -af '[a]gent.sh' || true").strip(), "no agent.sh left running");
-        assertEquals("active", vagrantSshToThird("systemctl is-active k3s-agent").strip());
+        assertEquals("active", vagrantSshToThird("sudo systemctl is-active k3s-agent").strip());
     }
 
     private Repo.Run joinThird(String... extra) {
