@@ -380,9 +380,13 @@ class ProvisionTest {
         return line.contains("$K3S_TOKEN") || line.contains("${K3S_TOKEN");
     }
 
-    /** Expanded only in shell builtins (test, printf into a pipe), which put nothing in any process's argv. */
+    /**
+     * Expanded only by the shell itself (test, case, a parameter expansion assigned to a
+     * variable, printf into a pipe): nothing of it reaches any process's argv.
+     */
     private static boolean tokenUseIsBuiltin(String line) {
         String s = line.strip().replaceAll("\\[ -[nz] \"\\$\\{K3S_TOKEN:-\\}\" \\]", "[ TEST ]");
-        return !expandsToken(s) || s.matches("(\\w+=\\$\\()?printf '[^']*' [^|]*\\| sha256sum.*");
+        return !expandsToken(s) || s.matches("(\\w+=\\$\\()?printf '[^']*' [^|]*\\| sha256sum.*")
+            || s.equals("case \"$K3S_TOKEN\" in") || s.matches("\\w+=\\$\\{K3S_TOKEN[#%]{1,2}[^}$()`]*\\}");
     }
 }
