@@ -69,6 +69,11 @@ class kubeconfig implements Callable<Integer> {
         String name = context != null ? context : cluster.name();
         ClusterFolder.requireName(name, "--context");
 
+        // the step itself does not need kubectl: say early that the result will want it
+        if (!Vagrant.onPath("kubectl")) {
+            log.warn("kubectl is not installed on this host: the kubeconfig is written all the same; install kubectl to use it "
+                + "(https://kubernetes.io/docs/tasks/tools/, or 'apt-get install kubectl' where your distribution has it)");
+        }
         log.step("reading the kubeconfig of " + cluster.server().name());
         String k3sYaml;
         try (Ssh serverSsh = K3s.connect(cluster, cluster.server(), check, hostKeys.knownHosts, Duration.ofSeconds(30), log)) {
@@ -98,9 +103,6 @@ class kubeconfig implements Callable<Integer> {
             }
             KubeconfigFile.writeAtomically(file, KubeconfigFile.toYaml(merged));
             log.step("merged context " + name + " into " + file + " and made it the current context");
-        }
-        if (!Vagrant.onPath("kubectl")) {
-            log.warn("kubectl is not installed on this host: install it to use the kubeconfig (https://kubernetes.io/docs/tasks/tools/)");
         }
         Cluster withKubeconfig = cluster.withKubeconfig(new Cluster.KubeconfigRef(file.toString(), name));
         ClusterFolder.saveCluster(withKubeconfig);
