@@ -64,16 +64,16 @@ class kubeconfig implements Callable<Integer> {
     @Override
     public Integer call() {
         Cli.Log log = new Cli.Log(spec.commandLine().getErr(), "k3s-kubeconfig", logOptions);
+        // the step itself does not need kubectl: say first that the result will want it
+        if (!Vagrant.onPath("kubectl")) {
+            log.warn("kubectl is not installed on this host: the kubeconfig is written all the same; install kubectl to use it "
+                + "(https://kubernetes.io/docs/tasks/tools/, or 'apt-get install kubectl' where your distribution has it)");
+        }
         Ssh.HostKeyCheck check = hostKeys.check();
         Cluster cluster = server.cluster();
         String name = context != null ? context : cluster.name();
         ClusterFolder.requireName(name, "--context");
 
-        // the step itself does not need kubectl: say early that the result will want it
-        if (!Vagrant.onPath("kubectl")) {
-            log.warn("kubectl is not installed on this host: the kubeconfig is written all the same; install kubectl to use it "
-                + "(https://kubernetes.io/docs/tasks/tools/, or 'apt-get install kubectl' where your distribution has it)");
-        }
         log.step("reading the kubeconfig of " + cluster.server().name());
         String k3sYaml;
         try (Ssh serverSsh = K3s.connect(cluster, cluster.server(), check, hostKeys.knownHosts, Duration.ofSeconds(30), log)) {

@@ -125,8 +125,11 @@ class up implements Callable<Integer> {
     @Override
     public Integer call() {
         Cli.Log log = new Cli.Log(spec.commandLine().getErr(), "k3s-up", logOptions);
-        String chosenProvider = provider != null ? provider : defaultProvider();
-        Map<String, String> settings = settings(chosenProvider);
+        // every flag is checked before the provider is looked for: a bad flag is a usage error wherever it runs
+        String detected = provider != null ? provider : detectedProvider();
+        Map<String, String> settings = settings(detected);
+        if (detected == null) throw noProvider();
+        String chosenProvider = detected;
         String clusterName = name != null ? name : settings.get("LOGIN");
         ClusterFolder.requireName(clusterName, "--name");
         Path folder = dir != null ? dir.toAbsolutePath() : ClusterFolder.defaultPath(clusterName);
@@ -172,7 +175,9 @@ class up implements Callable<Integer> {
                 new Cluster(clusterName, chosenProvider, folder.toString(), "https://" + serverIp + ":6443", List.copyOf(nodes), null));
 
             log.step("4/4 waiting for the nodes to be Ready");
-            try (Ssh server = K3s.connect(result, result.server(), Ssh.HostKeyCheck.OFF, null, Duration.ofMinutes(2), log)) {
+            try (Cli.Interruption onInterrupt = Cli.onInterrupt(log, "the machines are up and K3s is installed; run the same k3s-up again to "
+                    + "wait for the nodes and print the cluster, or 'k3s-down --name " + clusterName + "' to remove it", () -> { });
+                 Ssh server = K3s.connect(result, result.server(), Ssh.HostKeyCheck.OFF, null, Duration.ofMinutes(2), log)) {
                 // the machines of this folder; a host k3s-join added is reported, not waited for
                 java.util.Set<String> machines = new java.util.TreeSet<>();
                 result.nodes().stream().filter(node -> node.ssh().vagrantMachine() != null).forEach(node -> machines.add(node.name()));
@@ -231,7 +236,7 @@ class up implements Callable<Integer> {
         if (!k3sChannel.matches("stable|latest|testing|v\\d+\\.\\d+")) {
             throw Cli.fail(Cli.USAGE, "--k3s-channel '" + k3sChannel + "' is not a channel: use stable, latest, testing or v1.31");
         }
-        if (!List.of("virtualbox", "libvirt").contains(chosenProvider)) {
+        if (chosenProvider != null && !List.of("virtualbox", "libvirt").contains(chosenProvider)) {
             throw Cli.fail(Cli.USAGE, "provider '" + chosenProvider + "' (" + (provider != null ? "--provider" : "$VAGRANT_DEFAULT_PROVIDER")
                 + ") is not supported: use virtualbox or libvirt");
         }
@@ -310,12 +315,17 @@ class up implements Callable<Integer> {
         return ips;
     }
 
-    static String defaultProvider() {
+    /** $VAGRANT_DEFAULT_PROVIDER, else VirtualBox or libvirt when installed; null when there is none. */
+    static String detectedProvider() {
         String fromEnv = System.getenv("VAGRANT_DEFAULT_PROVIDER");
         if (fromEnv != null && !fromEnv.isBlank()) return fromEnv;
         if (Vagrant.onPath("VBoxManage")) return "virtualbox";
         if (Vagrant.onPath("virsh")) return "libvirt";
-        throw Cli.fail(Cli.MISSING_TOOL, "no Vagrant provider found: install VirtualBox (https://www.virtualbox.org) "
+        return null;
+    }
+
+    static Cli.Failure noProvider() {
+        return Cli.fail(Cli.MISSING_TOOL, "no Vagrant provider found: install VirtualBox (https://www.virtualbox.org) "
             + "or libvirt with vagrant-libvirt (Debian: apt-get install libvirt-daemon-system vagrant-libvirt), or pass --provider");
     }
 

@@ -141,7 +141,7 @@ final class K3sRelease {
             String base = source.releases() + "/" + version.replace("+", "%2B") + "/";
             String sums = new String(download(base + "sha256sum-" + arch + ".txt"), java.nio.charset.StandardCharsets.UTF_8);
             log.info("downloading K3s " + version + " (" + arch + ") once, for every machine");
-            Path temp = downloadChecked(base, asset, checksum(sums, asset, arch, version), dir, "the K3s binary");
+            Path temp = downloadChecked(base, asset, checksum(sums, asset, arch, version), dir, "the K3s binary", log);
             try {
                 Files.setPosixFilePermissions(temp, PosixFilePermissions.fromString("rwx------"));
                 byte[] script = download(source.installer());
@@ -172,7 +172,7 @@ final class K3sRelease {
         String base = source.releases() + "/" + version.replace("+", "%2B") + "/";
         String sums = new String(download(base + "sha256sum-" + arch + ".txt"), java.nio.charset.StandardCharsets.UTF_8);
         log.info("downloading " + asset + " of K3s " + version + " once, for every machine");
-        Path temp = downloadChecked(base, asset, checksum(sums, asset, arch, version), dir, "K3s's air-gap images");
+        Path temp = downloadChecked(base, asset, checksum(sums, asset, arch, version), dir, "K3s's air-gap images", log);
         try {
             Files.move(temp, images, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
             return images;
@@ -187,6 +187,14 @@ final class K3sRelease {
         }
     }
 
+    private static void deleteQuietly(Path file) {
+        try {
+            Files.deleteIfExists(file);
+        } catch (IOException e) {
+            // best effort while the process ends
+        }
+    }
+
     /** The sha256 that a release's sha256sum-ARCH.txt gives an asset. */
     private static String checksum(String sums, String asset, String arch, String version) {
         for (String line : sums.split("\n")) {
@@ -197,7 +205,7 @@ final class K3sRelease {
     }
 
     /** Downloads base+asset into a temporary file in dir and returns it once its sha256 matches; else removes it and fails. */
-    private static Path downloadChecked(String base, String asset, String expected, Path dir, String what) {
+    private static Path downloadChecked(String base, String asset, String expected, Path dir, String what, Cli.Log log) {
         Path temp;
         try {
             Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
@@ -205,7 +213,9 @@ final class K3sRelease {
         } catch (IOException e) {
             throw Cli.fail(Cli.FAILED, "cannot write the K3s cache " + dir + ": " + e.getMessage());
         }
-        try {
+        Path partial = temp;
+        try (Cli.Interruption onInterrupt = Cli.onInterrupt(log, "the download of " + what + " was stopped and its partial file removed: "
+                + "run the step again to download it", () -> deleteQuietly(partial))) {
             String actual = downloadTo(base + asset, temp);
             if (!actual.equals(expected)) {
                 throw Cli.fail(Cli.FAILED, what + " from " + base + asset + " does not match its checksum (sha256 " + actual

@@ -75,36 +75,6 @@ class KubeconfigStepTest {
         assertEquals("", Files.readString(knownHosts), "strict must not record the host");
     }
 
-    @Test
-    void withoutKubectlOnTheHostTheStepSaysSoFirstNamingHowToInstallIt() throws IOException {
-        // the real step (bin/jbang k3s-kubeconfig) with a PATH holding every command of this host but kubectl
-        ProvisionTest.requireTool("kubectl", "it is what this test hides");
-        Path bin = Files.createDirectories(temp.resolve("bin-without-kubectl"));
-        for (String dir : System.getenv("PATH").split(":")) {
-            Path folder = Path.of(dir);
-            if (!Files.isDirectory(folder)) continue;
-            try (var tools = Files.list(folder)) {
-                for (Path tool : tools.toList()) {
-                    Path link = bin.resolve(tool.getFileName());
-                    if (!tool.getFileName().toString().equals("kubectl") && !Files.exists(link, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-                        Files.createSymbolicLink(link, tool);
-                    }
-                }
-            }
-        }
-        Path output = temp.resolve("kube/config");
-        Repo.Run run = Repo.exec(java.util.List.of("bin/jbang", "k3s-kubeconfig", "--server-host", sshd.user + "@127.0.0.1",
-            "--server-ssh-port", String.valueOf(sshd.port), "--server-ssh-key", sshd.clientKey.toString(),
-            "--known-hosts", temp.resolve("known_hosts").toString(), "--output", output.toString()),
-            Repo.root(), java.util.Map.of("PATH", bin.toString()), null, 300);
-        String firstLine = run.stderr().lines().filter(l -> l.startsWith("k3s-kubeconfig")).findFirst().orElse("");
-        assertTrue(firstLine.contains("warning: kubectl is not installed on this host: the kubeconfig is written all the same; install kubectl"
-            + " to use it (https://kubernetes.io/docs/tasks/tools/"), run.stderr());
-        // this host is no K3s server: the step goes on and fails there, as without the warning
-        assertEquals(Cli.FAILED, run.exit(), run.stderr());
-        assertFalse(Files.exists(output));
-    }
-
     /** A fresh step whose stdin is text, never the test runner's own stdin. */
     static kubeconfig withStdin(String text) {
         kubeconfig step = new kubeconfig();

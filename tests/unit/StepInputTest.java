@@ -243,6 +243,34 @@ class StepInputTest {
         assertFalse(Files.exists(clusterDir), "no cluster folder without VirtualBox");
     }
 
+    @Test
+    void upWithNoProviderAtAllExits3ButABadFlagIsStillAUsageError() throws IOException {
+        Path path = pathWithout(Set.of("VBoxManage", "virsh"));
+        Path clusterDir = tmp.resolve("cluster");
+        Map<String, String> env = Map.of("PATH", path.toString(), "VAGRANT_DEFAULT_PROVIDER", "");
+        Repo.Run badFlag = withoutJbangLines(jbang(List.of("k3s-up", "--workers", "10", "--dir", clusterDir.toString()), env, null));
+        assertEquals(Cli.USAGE, badFlag.exit(), "the flag is checked before the provider is looked for: " + badFlag.stderr());
+        Repo.Run none = withoutJbangLines(jbang(List.of("k3s-up", "--dir", clusterDir.toString()), env, null));
+        assertEquals(Cli.MISSING_TOOL, none.exit(), none.stderr());
+        assertTrue(none.stderr().contains("no Vagrant provider found: install VirtualBox") && none.stderr().contains("apt-get install"),
+            none.stderr());
+        assertFalse(Files.exists(clusterDir), "nothing made without a provider");
+    }
+
+    @Test
+    void kubeconfigWithoutKubectlOnTheHostSaysSoFirstNamingHowToInstallIt() throws IOException {
+        ProvisionTest.requireTool("kubectl", "it is what this test hides");
+        Path path = pathWithout(Set.of("kubectl"));
+        Path output = tmp.resolve("kube/config");
+        Repo.Run run = withoutJbangLines(jbang(List.of("k3s-kubeconfig", "--output", output.toString()), Map.of("PATH", path.toString()), "{"));
+        String first = run.stderr().lines().findFirst().orElse("");
+        assertTrue(first.contains("warning: kubectl is not installed on this host: the kubeconfig is written all the same; install kubectl"
+            + " to use it (https://kubernetes.io/docs/tasks/tools/"), run.stderr());
+        // the step itself goes on without kubectl: here to the bad stdin, as it would without the warning
+        assertEquals(Cli.BAD_INPUT, run.exit(), run.stderr());
+        assertFalse(Files.exists(output));
+    }
+
     /**
      * A bin folder holding a symlink to every program on this PATH except the named ones:
      * java, bash and the rest stay, so bin/jbang and the step run as usual.
