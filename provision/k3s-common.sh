@@ -69,9 +69,12 @@ check_clock_against() {
 }
 
 # The join token, from K3S_TOKEN or the file TOKEN_FILE names; fails when there is none.
+# TOKEN_FILE_REMOVE=1 (k3s-join's upload): the file goes as soon as it is read, so no
+# copy of the secret outlives this script even if the step that uploaded it is killed.
 load_token() {
   if [ -z "${K3S_TOKEN:-}" ] && [ -n "${TOKEN_FILE:-}" ]; then
     K3S_TOKEN=$(cat "$TOKEN_FILE")
+    if [ "${TOKEN_FILE_REMOVE:-}" = 1 ]; then rm -f "$TOKEN_FILE"; fi
   fi
   [ -n "${K3S_TOKEN:-}" ] || die "no join token (K3S_TOKEN or TOKEN_FILE): the Vagrantfile or k3s-join hands it over"
 }

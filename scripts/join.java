@@ -261,7 +261,7 @@ class join implements Callable<Integer> {
                 airgap = dir + "/airgap";
             }
             List<String> environment = new ArrayList<>(List.of(
-                "NODE_IP=" + ip, "SERVER_URL=" + cluster.serverUrl(), "TOKEN_FILE=" + dir + "/token",
+                "NODE_IP=" + ip, "SERVER_URL=" + cluster.serverUrl(), "TOKEN_FILE=" + dir + "/token", "TOKEN_FILE_REMOVE=1",
                 "AIRGAP_DIR=" + airgap, "INSTALL_K3S_VERSION=" + version, "API_WAIT=" + (apiWait != null ? apiWait : Math.min(timeout.toSeconds(), 300))));
             if (agentFlags != null) environment.add("EXTRA_FLAGS=" + agentFlags);
             StringBuilder command = new StringBuilder(agent.sudo()).append("env");

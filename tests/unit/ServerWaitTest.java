@@ -107,6 +107,21 @@ class ServerWaitTest {
             foreign.stderr());
     }
 
+    @Test
+    void anUploadedTokenFileIsRemovedAsSoonAsItIsReadAndAUsersOwnIsKept() throws IOException {
+        Path uploaded = tmp.resolve("uploaded-token");
+        Path own = tmp.resolve("own-token");
+        Files.writeString(uploaded, "s3cret");
+        Files.writeString(own, "s3cret");
+        String script = ". provision/k3s-common.sh && load_token && [ \"$K3S_TOKEN\" = s3cret ]";
+        Repo.Run once = Repo.exec(List.of("bash", "-c", script), Repo.root(), Map.of("TOKEN_FILE", uploaded.toString(), "TOKEN_FILE_REMOVE", "1"), null, 30);
+        assertEquals(0, once.exit(), once.stderr());
+        assertTrue(Files.notExists(uploaded), "k3s-join's upload (TOKEN_FILE_REMOVE=1) is gone once read");
+        Repo.Run kept = Repo.exec(List.of("bash", "-c", script), Repo.root(), Map.of("TOKEN_FILE", own.toString()), null, 30);
+        assertEquals(0, kept.exit(), kept.stderr());
+        assertTrue(Files.exists(own), "a token file the user names stays");
+    }
+
     private static Repo.Run checkToken(String url, String token) {
         // the token in a file, as k3s-join hands it over: never on a command line
         try {

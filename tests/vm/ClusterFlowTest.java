@@ -320,6 +320,10 @@ class ClusterFlowTest {
         Path err = work.resolve("interrupted-join.log");
         Process join = VmTier.startAsJob(command, repo, env, work.resolve("interrupted-join.out"), err);
         awaitAgentScriptOnThird(join, err);
+        // agent.sh read the token and removed its file at once: while it waits, no copy is on the host's disk
+        Thread.sleep(2000);
+        String folder = vagrantSshToThird("sudo sh -c 'ls -A /tmp/k3s-join.*'");
+        assertFalse(folder.contains("token"), "the uploaded token file is gone while agent.sh waits:\n" + folder);
         VmTier.ctrlC(join);
         assertTrue(join.waitFor(2, TimeUnit.MINUTES), "k3s-join ended after Ctrl-C");
         String log = Files.readString(err);
