@@ -189,9 +189,11 @@ final class Vagrant {
         }
     }
 
+    /** Several vagrant processes (--separate-up) wait at once: the line is said once. */
     private static final java.util.concurrent.atomic.AtomicBoolean saidWaiting = new java.util.concurrent.atomic.AtomicBoolean();
 
-        private static boolean sawCleanup(Deque<String> tail) {
+    /** Vagrant's words on its first SIGINT (templates/locales/en.yml: actions.runner.waiting_cleanup). */
+    private static boolean sawCleanup(Deque<String> tail) {
         synchronized (tail) {
             return tail.stream().anyMatch(line -> line.contains("Waiting for cleanup before exiting"));
         }

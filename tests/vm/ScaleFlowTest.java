@@ -27,7 +27,8 @@ import org.junit.jupiter.api.TestMethodOrder;
  * It first interrupts a k3s-up the way a terminal's Ctrl-C does (SIGINT to the whole
  * process group, vagrant included) while the machines boot, and checks the step lets
  * vagrant clean up, says what to run next and leaves nothing running; then the same
- * k3s-up is run again and must finish the cluster. It boots with --separate-up, one
+ * k3s-up is run again and must finish the cluster. k3s-down is interrupted the same way
+ * while it destroys the machines, and run again. It boots with --separate-up, one
  * `vagrant up NAME` per machine (VirtualBox's default), so that mechanism runs here too.
  *
  * K3s is the STAND-IN (tests/k3s-standin) through the offline mode: its HA is a joined
@@ -162,9 +163,25 @@ class ScaleFlowTest {
 
     @Test
     @Order(6)
-    void k3sDownRemovesEveryMachine() {
+    void k3sDownCtrlCdMidDestroySaysToRunItAgainWhichRemovesEveryMachine() throws Exception {
+        Path err = work.resolve("interrupted-down.log");
+        Process interruptedDown = VmTier.startAsJob(List.of("bin/jbang", "k3s-down", "--name", CLUSTER), repo, env,
+            work.resolve("interrupted-down.out"), err);
+        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(5);
+        while (!Files.readString(err).contains("Removing domain")) {
+            if (!interruptedDown.isAlive()) fail("k3s-down ended before it destroyed anything:\n" + Files.readString(err));
+            assertTrue(System.nanoTime() < deadline, "no domain removed within 5 min:\n" + Files.readString(err));
+            Thread.sleep(100);
+        }
+        VmTier.ctrlC(interruptedDown);
+        assertTrue(interruptedDown.waitFor(5, TimeUnit.MINUTES), "k3s-down ended after Ctrl-C");
+        String log = Files.readString(err);
+        assertEquals(130, interruptedDown.exitValue(), log);
+        assertTrue(log.contains("error: interrupted: vagrant was stopped after its cleanup; run the same k3s-down again to finish"), log);
+        assertTrue(Files.isDirectory(clusterDir()), "the folder stays until the machines are gone, so the next run finds them");
+
         Repo.Run down = Repo.exec(VmTier.inNetns("bin/jbang", "k3s-down", "--name", CLUSTER), repo, env, null, 900);
-        VmTier.check(down, "k3s-down");
+        VmTier.check(down, "k3s-down, run again after the Ctrl-C");
         String domains = String.join("\n", VmTier.virsh(repo, "list", "--all", "--name"));
         for (String machine : MACHINES) assertFalse(domains.contains(machine), machine + " left behind:\n" + domains);
         assertFalse(Files.exists(clusterDir()));
