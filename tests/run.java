@@ -61,10 +61,47 @@ class run {
             }
         }
         LauncherDiscoveryRequest discovery = request.build();
+        if (classes.isEmpty()) requireEveryTestClass(jar);
         Report report = new Report(System.out);
         LauncherFactory.create().execute(discovery, report);
         report.finish();
         System.exit(report.failed > 0 || report.passed == 0 ? 1 : 0);
+    }
+
+    /**
+     * Every test source file's class must be in the build: a stale or half-written JBang
+     * cache (two builds of this script at once) can hold a jar missing classes, and the
+     * suite would then pass on fewer tests without a word. Exits 1 naming them.
+     */
+    static void requireEveryTestClass(Path jar) {
+        Set<String> built = new java.util.TreeSet<>();
+        try (var entries = new java.util.jar.JarFile(jar.toFile()).stream()) {
+            entries.map(java.util.zip.ZipEntry::getName).filter(n -> n.endsWith(".class") && !n.contains("$") && !n.contains("/"))
+                .forEach(n -> built.add(n.substring(0, n.length() - ".class".length())));
+        } catch (java.io.IOException e) {
+            System.err.println("run.java: cannot read its own jar " + jar + ": " + e.getMessage());
+            System.exit(1);
+        }
+        List<String> missing = new ArrayList<>();
+        for (String tier : List.of("unit", "vm")) {
+            Path folder = Repo.root().resolve("tests").resolve(tier);
+            try (var files = java.nio.file.Files.list(folder)) {
+                for (Path file : files.filter(f -> f.toString().endsWith(".java")).toList()) {
+                    String text = java.nio.file.Files.readString(file);
+                    String name = file.getFileName().toString().replace(".java", "");
+                    if ((text.contains("@Test") || text.contains("@ParameterizedTest")) && !built.contains(name)) missing.add(name);
+                }
+            } catch (java.io.IOException e) {
+                System.err.println("run.java: cannot list " + folder + ": " + e.getMessage());
+                System.exit(1);
+            }
+        }
+        if (!missing.isEmpty()) {
+            System.out.println("FAILED  the suite: test classes missing from the build: " + missing + " (a broken JBang cache? "
+                + "remove " + jar.getParent() + " and run again)");
+            System.out.println("0 passed, " + missing.size() + " failed, 0 skipped");
+            System.exit(1);
+        }
     }
 
     /** One line per test as it ends; failures with their message; the totals last. */
