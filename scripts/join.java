@@ -230,10 +230,7 @@ class join implements Callable<Integer> {
     private void install(Ssh agent, Cluster cluster, String ip, byte[] token, String version, Duration timeout, Cli.Log log) {
         String dir = agent.run("umask 077 && mktemp -d /tmp/k3s-join.XXXXXX", "creating a private temporary folder").strip();
         staleInstallDir = dir; // until removed below
-        Runnable removeDir = () -> {
-            Ssh.Result removed = agent.exec(stopAndRemove(agent, dir), null, Duration.ofSeconds(30));
-            if (removed.ok()) staleInstallDir = null;
-        };
+        Runnable removeDir = () -> removeStaleInstall(agent);
         try (Cli.Interruption onInterrupt = Cli.onInterrupt(log, "the install on " + agent.target.label() + " was stopped and its temporary "
                 + "files (with the token) removed: run k3s-join again to finish, or k3s-leave to remove what it installed", removeDir)) {
             for (String file : List.of("agent.sh", "k3s-common.sh")) {

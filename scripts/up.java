@@ -289,28 +289,25 @@ class up implements Callable<Integer> {
 
     /** Server addresses: --server-ip, then counting down within its /24. */
     List<String> serverIps() {
-        List<String> ips = new java.util.ArrayList<>();
-        String prefix = serverIp.substring(0, serverIp.lastIndexOf('.') + 1);
-        int last = Integer.parseInt(serverIp.substring(serverIp.lastIndexOf('.') + 1));
-        for (int i = 0; i < servers; i++) {
-            if (last - i < 1) {
-                throw Cli.fail(Cli.USAGE, "--server-ip " + serverIp + " leaves no room for " + servers + " servers below it in its /24: start higher");
-            }
-            ips.add(prefix + (last - i));
-        }
-        return ips;
+        return countFrom(serverIp, servers, -1,
+            "--server-ip " + serverIp + " leaves no room for " + servers + " servers below it in its /24: start higher");
     }
 
     /** Worker addresses: --worker-ip, then counting up within its /24. */
     List<String> workerIps() {
+        return countFrom(workerIp, workers, +1,
+            "--worker-ip " + workerIp + " leaves no room for " + workers + " workers in its /24: start lower");
+    }
+
+    /** count addresses from first, one step (+1 or -1) apart in its last byte; past .1 or .254 that way is a usage error. */
+    private static List<String> countFrom(String first, int count, int step, String noRoom) {
+        String prefix = first.substring(0, first.lastIndexOf('.') + 1);
+        int last = Integer.parseInt(first.substring(first.lastIndexOf('.') + 1));
         List<String> ips = new java.util.ArrayList<>();
-        String prefix = workerIp.substring(0, workerIp.lastIndexOf('.') + 1);
-        int last = Integer.parseInt(workerIp.substring(workerIp.lastIndexOf('.') + 1));
-        for (int i = 0; i < workers; i++) {
-            if (last + i > 254) {
-                throw Cli.fail(Cli.USAGE, "--worker-ip " + workerIp + " leaves no room for " + workers + " workers in its /24: start lower");
-            }
-            ips.add(prefix + (last + i));
+        for (int i = 0; i < count; i++) {
+            int octet = last + i * step;
+            if (step < 0 ? octet < 1 : octet > 254) throw Cli.fail(Cli.USAGE, noRoom);
+            ips.add(prefix + octet);
         }
         return ips;
     }

@@ -124,7 +124,7 @@ final class K3sRelease {
      * offline. The binary is checked against the release's sha256sum-ARCH.txt.
      */
     static Path fetch(String version, String arch, Path cache, Source source, boolean offline, Cli.Log log) {
-        Path dir = cache.resolve(version.replace('+', '-')).resolve(arch);
+        Path dir = cacheDir(cache, version, arch);
         Path installer = dir.resolve("install.sh");
         Path binary = dir.resolve("k3s");
         if (Files.isRegularFile(installer) && Files.isRegularFile(binary)) {
@@ -136,12 +136,11 @@ final class K3sRelease {
                 + ": run once with internet, or put install.sh and k3s there yourself");
         }
         try {
-            Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
             String asset = arch.equals("amd64") ? "k3s" : "k3s-" + arch;
-            String base = source.releases() + "/" + version.replace("+", "%2B") + "/";
-            String sums = new String(download(base + "sha256sum-" + arch + ".txt"), java.nio.charset.StandardCharsets.UTF_8);
+            String base = releaseBase(source, version);
+            String expected = checksum(base, asset, arch, version);
             log.info("downloading K3s " + version + " (" + arch + ") once, for every machine");
-            Path temp = downloadChecked(base, asset, checksum(sums, asset, arch, version), dir, "the K3s binary", log);
+            Path temp = downloadChecked(base, asset, expected, dir, "the K3s binary", log);
             try {
                 Files.setPosixFilePermissions(temp, PosixFilePermissions.fromString("rwx------"));
                 byte[] script = download(source.installer());
@@ -161,7 +160,7 @@ final class K3sRelease {
      * (the machines' install copies every k3s-airgap-images-* it finds), checked like it.
      */
     static Path fetchImages(String version, String arch, Path cache, Source source, boolean offline, Cli.Log log) {
-        Path dir = cache.resolve(version.replace('+', '-')).resolve(arch);
+        Path dir = cacheDir(cache, version, arch);
         String asset = "k3s-airgap-images-" + arch + ".tar.zst";
         Path images = dir.resolve(asset);
         if (Files.isRegularFile(images)) return images;
@@ -169,21 +168,17 @@ final class K3sRelease {
             throw Cli.fail(Cli.FAILED, "--offline: " + asset + " of K3s " + version + " is not in the cache " + dir
                 + ": run once with internet and --airgap-images, or put it there yourself");
         }
-        String base = source.releases() + "/" + version.replace("+", "%2B") + "/";
-        String sums = new String(download(base + "sha256sum-" + arch + ".txt"), java.nio.charset.StandardCharsets.UTF_8);
+        String base = releaseBase(source, version);
+        String expected = checksum(base, asset, arch, version);
         log.info("downloading " + asset + " of K3s " + version + " once, for every machine");
-        Path temp = downloadChecked(base, asset, checksum(sums, asset, arch, version), dir, "K3s's air-gap images", log);
+        Path temp = downloadChecked(base, asset, expected, dir, "K3s's air-gap images", log);
         try {
             Files.move(temp, images, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
             return images;
         } catch (IOException e) {
             throw Cli.fail(Cli.FAILED, "cannot write the K3s cache " + dir + ": " + e.getMessage());
         } finally {
-            try {
-                Files.deleteIfExists(temp);
-            } catch (IOException e) {
-                // moved, or gone: nothing to clean
-            }
+            deleteQuietly(temp); // moved, or left by a failed move
         }
     }
 
@@ -191,12 +186,23 @@ final class K3sRelease {
         try {
             Files.deleteIfExists(file);
         } catch (IOException e) {
-            // best effort while the process ends
+            // best effort: a failure at hand, or the process ending, matters more
         }
     }
 
-    /** The sha256 that a release's sha256sum-ARCH.txt gives an asset. */
-    private static String checksum(String sums, String asset, String arch, String version) {
+    /** Where a version and architecture live in the cache. */
+    private static Path cacheDir(Path cache, String version, String arch) {
+        return cache.resolve(version.replace('+', '-')).resolve(arch);
+    }
+
+    /** The release's download folder, ending in '/' (the '+' of a K3s tag escaped). */
+    private static String releaseBase(Source source, String version) {
+        return source.releases() + "/" + version.replace("+", "%2B") + "/";
+    }
+
+    /** The sha256 that the release's sha256sum-ARCH.txt gives an asset. */
+    private static String checksum(String base, String asset, String arch, String version) {
+        String sums = new String(download(base + "sha256sum-" + arch + ".txt"), java.nio.charset.StandardCharsets.UTF_8);
         for (String line : sums.split("\n")) {
             String[] fields = line.trim().split("\\s+");
             if (fields.length == 2 && fields[1].equals(asset)) return fields[0];
@@ -206,16 +212,9 @@ final class K3sRelease {
 
     /** Downloads base+asset into a temporary file in dir and returns it once its sha256 matches; else removes it and fails. */
     private static Path downloadChecked(String base, String asset, String expected, Path dir, String what, Cli.Log log) {
-        Path temp;
-        try {
-            Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-            temp = Files.createTempFile(dir, "." + asset + ".", ".part");
-        } catch (IOException e) {
-            throw Cli.fail(Cli.FAILED, "cannot write the K3s cache " + dir + ": " + e.getMessage());
-        }
-        Path partial = temp;
+        Path temp = partFile(dir, asset);
         try (Cli.Interruption onInterrupt = Cli.onInterrupt(log, "the download of " + what + " was stopped and its partial file removed: "
-                + "run the step again to download it", () -> deleteQuietly(partial))) {
+                + "run the step again to download it", () -> deleteQuietly(temp))) {
             String actual = downloadTo(base + asset, temp);
             if (!actual.equals(expected)) {
                 throw Cli.fail(Cli.FAILED, what + " from " + base + asset + " does not match its checksum (sha256 " + actual
@@ -223,12 +222,18 @@ final class K3sRelease {
             }
             return temp;
         } catch (RuntimeException e) {
-            try {
-                Files.deleteIfExists(temp);
-            } catch (IOException ignored) {
-                // the failure at hand matters more
-            }
+            deleteQuietly(temp);
             throw e;
+        }
+    }
+
+    /** A new hidden .part file in dir (made mode 700 if new), for a download in progress. */
+    private static Path partFile(Path dir, String asset) {
+        try {
+            Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+            return Files.createTempFile(dir, "." + asset + ".", ".part");
+        } catch (IOException e) {
+            throw Cli.fail(Cli.FAILED, "cannot write the K3s cache " + dir + ": " + e.getMessage());
         }
     }
 

@@ -239,7 +239,7 @@ final class Ssh implements AutoCloseable {
         return new ConnectionDropped("the connection to " + target.label() + " dropped while running '" + firstWord(command) + "'");
     }
 
-        /** Runs a command that must succeed; its stdout. */
+    /** Runs a command that must succeed; its stdout. */
     String run(String command, String what) {
         Result result = exec(command, null, Duration.ofMinutes(2));
         if (!result.ok()) {
@@ -256,37 +256,33 @@ final class Ssh implements AutoCloseable {
 
     /** Writes content to remotePath with the given mode, via SFTP; the file is created with that mode. */
     void upload(byte[] content, String remotePath, String octalMode) {
-        ChannelSftp sftp = null;
-        try {
-            sftp = (ChannelSftp) session.openChannel("sftp");
-            sftp.connect(20_000);
-            int mode = Integer.parseInt(octalMode, 8);
-            // create empty with the final mode first, so a secret is never readable by others
-            sftp.put(new ByteArrayInputStream(new byte[0]), remotePath, ChannelSftp.OVERWRITE);
-            sftp.chmod(mode, remotePath);
-            sftp.put(new ByteArrayInputStream(content), remotePath, ChannelSftp.OVERWRITE);
-        } catch (JSchException e) {
-            throw explain(target, e);
-        } catch (SftpException e) {
-            throw Cli.fail(Cli.SSH_FAILED, "cannot write " + remotePath + " on " + target.label() + ": " + e.getMessage());
-        } finally {
-            if (sftp != null) sftp.disconnect();
-        }
+        put(remotePath, octalMode, sftp -> sftp.put(new ByteArrayInputStream(content), remotePath, ChannelSftp.OVERWRITE),
+            "cannot write " + remotePath);
     }
 
     /** Copies a local file to remotePath with the given mode, streaming it (K3s's binary is large). */
     void upload(Path local, String remotePath, String octalMode) {
+        put(remotePath, octalMode, sftp -> sftp.put(local.toString(), remotePath, ChannelSftp.OVERWRITE),
+            "cannot copy " + local + " to " + remotePath);
+    }
+
+    private interface SftpWrite {
+        void to(ChannelSftp sftp) throws SftpException;
+    }
+
+    /** Creates remotePath empty with its final mode first, so a secret is never readable by others, then writes it. */
+    private void put(String remotePath, String octalMode, SftpWrite write, String what) {
         ChannelSftp sftp = null;
         try {
             sftp = (ChannelSftp) session.openChannel("sftp");
             sftp.connect(20_000);
             sftp.put(new ByteArrayInputStream(new byte[0]), remotePath, ChannelSftp.OVERWRITE);
             sftp.chmod(Integer.parseInt(octalMode, 8), remotePath);
-            sftp.put(local.toString(), remotePath, ChannelSftp.OVERWRITE);
+            write.to(sftp);
         } catch (JSchException e) {
             throw explain(target, e);
         } catch (SftpException e) {
-            throw Cli.fail(Cli.SSH_FAILED, "cannot copy " + local + " to " + remotePath + " on " + target.label() + ": " + e.getMessage());
+            throw Cli.fail(Cli.SSH_FAILED, what + " on " + target.label() + ": " + e.getMessage());
         } finally {
             if (sftp != null) sftp.disconnect();
         }

@@ -146,11 +146,13 @@ final class Vagrant {
         return new ProcessExecutor(command)
             .directory(dir.toFile())
             .environment(environment)
-            .stopper(process -> {
-                // a timeout must not leave vagrant's ruby children behind
-                process.descendants().forEach(ProcessHandle::destroy);
-                process.destroy();
-            });
+            .stopper(Vagrant::stopWithChildren);
+    }
+
+    /** A timeout must not leave vagrant's ruby children behind. */
+    private static void stopWithChildren(Process process) {
+        process.descendants().forEach(ProcessHandle::destroy);
+        process.destroy();
     }
 
     /** What the user should run after a Ctrl-C or kill during a vagrant command (the step knows). */
@@ -265,8 +267,7 @@ final class Vagrant {
         } catch (java.util.concurrent.ExecutionException e) {
             throw Cli.fail(Cli.FAILED, "running vagrant failed: " + e.getCause());
         } catch (TimeoutException e) {
-            running.get().descendants().forEach(ProcessHandle::destroy);
-            running.get().destroy();
+            stopWithChildren(running.get());
             throw Cli.fail(Cli.TIMED_OUT, what + " did not finish within " + timeout.toSeconds() + " s and was stopped; "
                 + "'vagrant status' in " + dir + " shows what is left; its last lines:\n" + String.join("\n", tail));
         } catch (InterruptedException e) {
@@ -301,7 +302,6 @@ final class Vagrant {
             return "";
         }
     }
-
 
     /** Collects a child's stderr for error messages. */
     static final class StringBuilderStream extends LogOutputStream {

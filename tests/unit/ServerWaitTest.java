@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -33,7 +32,7 @@ class ServerWaitTest {
 
     @Test
     void aServerThatIsDownFailsTheJoinWithinTheWaitNamingTheFix() throws IOException {
-        int port = freePort(); // nothing listens there
+        int port = Sshd.freePort(); // nothing listens there
         long start = System.nanoTime();
         Repo.Run run = waitForServer("https://127.0.0.1:" + port, Map.of("API_WAIT", "4"));
         long seconds = (System.nanoTime() - start) / 1_000_000_000L;
@@ -45,7 +44,7 @@ class ServerWaitTest {
 
     @Test
     void aSlowServerIsWaitedForAndAnAgreeingClockPasses() throws Exception {
-        int port = freePort();
+        int port = Sshd.freePort();
         // the server starts 5 s after the joining machine began to wait
         Thread late = new Thread(() -> {
             try {
@@ -79,7 +78,7 @@ class ServerWaitTest {
     /** wait_for_server against a stand-in server whose clock is shifted by offset (faketime's syntax). */
     private Repo.Run waitForServerWhoseClockIs(String offset) throws Exception {
         ProvisionTest.requireTool("faketime", "apt-get install faketime");
-        int port = freePort();
+        int port = Sshd.freePort();
         startStandIn(port, List.of("faketime", "-f", offset));
         awaitPing(port);
         return waitForServer("https://127.0.0.1:" + port, Map.of("API_WAIT", "30"));
@@ -87,7 +86,7 @@ class ServerWaitTest {
 
     @Test
     void aWrongTokenOrATokenOfAnotherClusterIsRefusedBeforeAnythingIsInstalled() throws Exception {
-        int port = freePort();
+        int port = Sshd.freePort();
         startStandIn(port, List.of());
         awaitPing(port);
         String url = "https://127.0.0.1:" + port;
@@ -175,11 +174,5 @@ class ServerWaitTest {
             Thread.sleep(300);
         }
         fail("the K3s stand-in did not answer on port " + port + " within 30 s");
-    }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket socket = new ServerSocket(0)) {
-            return socket.getLocalPort();
-        }
     }
 }

@@ -314,11 +314,8 @@ class ClusterFlowTest {
     @Order(15)
     void ctrlCDuringAJoinStopsTheInstallRemovesTheTokenFolderAndSaysWhatToRun() throws Exception {
         // the server is still down: the host's agent.sh waits for it, and Ctrl-C comes meanwhile
-        List<String> command = new ArrayList<>(List.of("bin/jbang", "k3s-join", "--name", CLUSTER, "--host", "vagrant@" + THIRD_IP,
-            "--ssh-key", thirdDir.resolve(".vagrant/machines/" + THIRD + "/libvirt/private_key").toString(),
-            "--known-hosts", work.resolve("known_hosts").toString(), "--airgap-dir", repo.resolve("tests/k3s-standin").toString()));
         Path err = work.resolve("interrupted-join.log");
-        Process join = VmTier.startAsJob(command, repo, env, work.resolve("interrupted-join.out"), err);
+        Process join = VmTier.startAsJob(joinThirdCommand(), repo, env, work.resolve("interrupted-join.out"), err);
         awaitAgentScriptOnThird(join, err);
         // agent.sh read the token and removed its file at once: while it waits, no copy is on the host's disk
         Thread.sleep(2000);
@@ -367,11 +364,16 @@ class ClusterFlowTest {
     }
 
     private Repo.Run joinThird(String... extra) {
+        return Repo.exec(inNetns(joinThirdCommand(extra).toArray(String[]::new)), repo, env, null, 900);
+    }
+
+    /** k3s-join of the third machine over plain SSH, K3s from the stand-in. */
+    private List<String> joinThirdCommand(String... extra) {
         List<String> command = new ArrayList<>(List.of("bin/jbang", "k3s-join", "--name", CLUSTER, "--host", "vagrant@" + THIRD_IP,
             "--ssh-key", thirdDir.resolve(".vagrant/machines/" + THIRD + "/libvirt/private_key").toString(),
             "--known-hosts", work.resolve("known_hosts").toString(), "--airgap-dir", repo.resolve("tests/k3s-standin").toString()));
         command.addAll(List.of(extra));
-        return Repo.exec(inNetns(command.toArray(String[]::new)), repo, env, null, 900);
+        return command;
     }
 
     private void assertNothingInstalledOnThird() {

@@ -79,11 +79,7 @@ class ScaleFlowTest {
         Path err = work.resolve("interrupted-up.log");
         long start = System.nanoTime();
         Process process = VmTier.startAsJob(up, repo, env, work.resolve("interrupted-up.out"), err);
-        while (!Files.readString(err).contains("Starting domain")) {
-            if (!process.isAlive()) fail("k3s-up ended before any machine started:\n" + Files.readString(err));
-            if (VmTier.seconds(start) > 900) fail("no machine started within 15 min:\n" + Files.readString(err));
-            Thread.sleep(500);
-        }
+        VmTier.awaitLogLine(process, err, "Starting domain", 900, "k3s-up");
         Thread.sleep(3000); // well into the boot
         interruptedAfterSeconds = VmTier.seconds(start);
         VmTier.ctrlC(process);
@@ -167,12 +163,7 @@ class ScaleFlowTest {
         Path err = work.resolve("interrupted-down.log");
         Process interruptedDown = VmTier.startAsJob(List.of("bin/jbang", "k3s-down", "--name", CLUSTER), repo, env,
             work.resolve("interrupted-down.out"), err);
-        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(5);
-        while (!Files.readString(err).contains("Removing domain")) {
-            if (!interruptedDown.isAlive()) fail("k3s-down ended before it destroyed anything:\n" + Files.readString(err));
-            assertTrue(System.nanoTime() < deadline, "no domain removed within 5 min:\n" + Files.readString(err));
-            Thread.sleep(100);
-        }
+        VmTier.awaitLogLine(interruptedDown, err, "Removing domain", 300, "k3s-down");
         VmTier.ctrlC(interruptedDown);
         assertTrue(interruptedDown.waitFor(5, TimeUnit.MINUTES), "k3s-down ended after Ctrl-C");
         String log = Files.readString(err);

@@ -75,6 +75,16 @@ final class VmTier {
         return builder.start();
     }
 
+    /** Waits until a running job's log shows text; fails if the job ends first or seconds pass. */
+    static void awaitLogLine(Process job, Path log, String text, long seconds, String what) throws java.io.IOException, InterruptedException {
+        long deadline = System.nanoTime() + seconds * 1_000_000_000L;
+        while (!Files.readString(log).contains(text)) {
+            if (!job.isAlive()) fail(what + " ended before its log showed '" + text + "':\n" + Files.readString(log));
+            if (System.nanoTime() > deadline) fail(what + " did not show '" + text + "' within " + seconds + " s:\n" + Files.readString(log));
+            Thread.sleep(100);
+        }
+    }
+
     /** What a terminal's Ctrl-C does: SIGINT to every process of the job's group. */
     static void ctrlC(Process job) {
         Repo.exec(List.of("kill", "-INT", "--", "-" + job.pid()), Path.of("/"), Map.of(), null, 10);
