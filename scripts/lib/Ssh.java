@@ -218,7 +218,7 @@ final class Ssh implements AutoCloseable {
             out.flushLine();
             err.flushLine();
             // no exit status and no session: the channel closed because the connection went
-            if (channel.getExitStatus() == -1 && !session.isConnected()) throw dropped(command);
+            if (channel.getExitStatus() == -1 && sessionGone()) throw dropped(command);
             return new Result(channel.getExitStatus(), out.text(), err.text());
         } catch (JSchException e) {
             if (!session.isConnected()) throw dropped(command);
@@ -235,7 +235,18 @@ final class Ssh implements AutoCloseable {
         }
     }
 
-    private ConnectionDropped dropped(String command) {
+    /**
+     * Whether the session is gone. JSch closes a dead session's channels before it marks
+     * the session disconnected, so a channel can end without an exit status while the
+     * session still reads as connected: give it a moment (at most 2 s) to say.
+     */
+    private boolean sessionGone() {
+        long end = System.nanoTime() + 2_000_000_000L;
+        while (session.isConnected() && System.nanoTime() < end) sleep(20);
+        return !session.isConnected();
+    }
+
+        private ConnectionDropped dropped(String command) {
         return new ConnectionDropped("the connection to " + target.label() + " dropped while running '" + firstWord(command) + "'");
     }
 
