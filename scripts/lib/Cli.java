@@ -194,6 +194,13 @@ final class Cli {
         return isTerminal(1);
     }
 
+    /** What went wrong at the bottom of an exception, for a message: its text, else its kind (a bare ConnectException has none). */
+    static String rootMessage(Throwable e) {
+        Throwable root = e;
+        while (root.getCause() != null) root = root.getCause();
+        return root.getMessage() == null ? root.getClass().getSimpleName() : root.getMessage();
+    }
+
     /** The last count lines of a tool's output, for error messages. */
     static String lastLines(String text, int count) {
         String[] lines = text.strip().split("\n");

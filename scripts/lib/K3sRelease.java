@@ -111,8 +111,9 @@ final class K3sRelease {
             log.info("channel " + channel + " is " + version);
             return version;
         } catch (IOException e) {
-            throw Cli.fail(Cli.FAILED, "cannot reach " + url + " to resolve the K3s channel (" + e.getMessage()
-                + "): pass --k3s-version, or --no-host-cache to let each VM download K3s itself");
+            throw Cli.fail(Cli.FAILED, "cannot reach " + url + " to resolve the K3s channel (" + Cli.rootMessage(e)
+                + "): no internet on this host? Pass --airgap-dir, --k3s-version (with --offline when it is in the cache), "
+                + "or --no-host-cache to let each VM download K3s itself");
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw Cli.fail(Cli.FAILED, "interrupted");
@@ -274,7 +275,7 @@ final class K3sRelease {
     }
 
     private static Cli.Failure unreachable(String url, IOException e) {
-        return new Cli.Failure(Cli.FAILED, "cannot download " + url + " (" + e.getMessage() + "): no internet on this host? "
+        return new Cli.Failure(Cli.FAILED, "cannot download " + url + " (" + Cli.rootMessage(e) + "): no internet on this host? "
             + "Use --airgap-dir, or --no-host-cache to let each VM download K3s itself", e);
     }
 

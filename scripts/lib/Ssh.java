@@ -158,7 +158,7 @@ final class Ssh implements AutoCloseable {
                 if (!isUnreachable(e) || System.nanoTime() + backoffMillis * 1_000_000 > deadline) {
                     throw explain(target, e);
                 }
-                if (log != null) log.info(target.label() + " not reachable yet (" + rootMessage(e) + "), retrying in " + backoffMillis / 1000 + " s");
+                if (log != null) log.info(target.label() + " not reachable yet (" + Cli.rootMessage(e) + "), retrying in " + backoffMillis / 1000 + " s");
                 sleep(backoffMillis);
                 backoffMillis = Math.min(backoffMillis * 2, 10_000);
             }
@@ -335,10 +335,10 @@ final class Ssh implements AutoCloseable {
             return new Cli.Failure(Cli.SSH_FAILED, "cannot resolve host name " + target.host() + ": check the address", e);
         }
         if (isUnreachable(e)) {
-            return new Cli.Failure(Cli.SSH_FAILED, "cannot reach " + where + " over SSH (" + rootMessage(e)
+            return new Cli.Failure(Cli.SSH_FAILED, "cannot reach " + where + " over SSH (" + Cli.rootMessage(e)
                 + "): is the host up, the address and port right, and sshd running?", e);
         }
-        return new Cli.Failure(Cli.SSH_FAILED, "SSH to " + where + " failed: " + rootMessage(e), e);
+        return new Cli.Failure(Cli.SSH_FAILED, "SSH to " + where + " failed: " + Cli.rootMessage(e), e);
     }
 
     /**
@@ -349,12 +349,6 @@ final class Ssh implements AutoCloseable {
     private static String removeKnownHostCommand(Target target) {
         String name = target.port() == 22 ? target.host() : "'[" + target.host() + "]:" + target.port() + "'";
         return "ssh-keygen -R " + name + (target.knownHosts() == null ? "" : " -f '" + target.knownHosts() + "'");
-    }
-
-    private static String rootMessage(Throwable e) {
-        Throwable root = e;
-        while (root.getCause() != null) root = root.getCause();
-        return root.getMessage() == null ? root.getClass().getSimpleName() : root.getMessage();
     }
 
     private static String firstWord(String command) {
