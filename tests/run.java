@@ -28,7 +28,7 @@ import org.junit.platform.launcher.core.LauncherDiscoveryRequestBuilder;
 import org.junit.platform.launcher.core.LauncherFactory;
 
 /**
- * The test suite's one command: `bin/jbang tests/run.java [--tier unit|vm|all] [--class TestClass]`.
+ * The test suite's one command: `bin/jbang tests/run.java [--tier unit|vm|all] [--class TestClass] [--repeat N]`.
  * Runs the JUnit tests compiled into this script's jar (the steps and their helper come
  * in through //SOURCES, so tests use the very dependency versions the steps declare),
  * prints one line per test, and ends with "N passed, N failed, N skipped".
@@ -37,12 +37,14 @@ class run {
     public static void main(String... args) throws URISyntaxException {
         String tier = "all";
         List<String> classes = new ArrayList<>();
+        int repeat = 1;
         for (int i = 0; i < args.length; i++) {
             if (args[i].equals("--tier") && i + 1 < args.length) tier = args[++i];
             else if (args[i].startsWith("--tier=")) tier = args[i].substring("--tier=".length());
             else if (args[i].equals("--class") && i + 1 < args.length) classes.add(args[++i]);
+            else if (args[i].equals("--repeat") && i + 1 < args.length && args[i + 1].matches("[1-9]\\d{0,2}")) repeat = Integer.parseInt(args[++i]);
             else {
-                System.err.println("usage: run.java [--tier unit|vm|all] [--class TestClass]...");
+                System.err.println("usage: run.java [--tier unit|vm|all] [--class TestClass]... [--repeat N]");
                 System.exit(2);
             }
         }
@@ -62,10 +64,42 @@ class run {
         }
         LauncherDiscoveryRequest discovery = request.build();
         if (classes.isEmpty()) requireEveryTestClass(jar);
-        Report report = new Report(System.out);
-        LauncherFactory.create().execute(discovery, report);
-        report.finish();
-        System.exit(report.failed > 0 || report.passed == 0 ? 1 : 0);
+        if (repeat == 1) {
+            Report report = new Report(System.out);
+            LauncherFactory.create().execute(discovery, report);
+            report.finish();
+            System.exit(report.failed > 0 || report.passed == 0 ? 1 : 0);
+        }
+        System.exit(repeated(discovery, repeat));
+    }
+
+    /**
+     * --repeat N: the same tests N times in a row, a flakiness measure. Each run prints its
+     * own lines and totals; then one line per run (its first error line when it failed),
+     * "repeat: P of N runs passed", and the totals of all runs.
+     */
+    static int repeated(LauncherDiscoveryRequest discovery, int times) {
+        List<String> outcomes = new ArrayList<>();
+        int passedRuns = 0;
+        Report all = new Report(System.out);
+        for (int i = 1; i <= times; i++) {
+            System.out.println("== run " + i + " of " + times);
+            Report report = new Report(System.out);
+            LauncherFactory.create().execute(discovery, report);
+            report.finish();
+            boolean passed = report.failed == 0 && report.passed > 0;
+            if (passed) passedRuns++;
+            String firstError = report.failures.isEmpty() ? "no test passed" : report.failures.get(0).lines().findFirst().orElse("");
+            outcomes.add("run " + i + ": " + (passed ? "passed" : "FAILED: " + firstError) + " (" + report.seconds() + " s)");
+            all.passed += report.passed;
+            all.failed += report.failed;
+            all.skipped += report.skipped;
+        }
+        System.out.println();
+        outcomes.forEach(System.out::println);
+        System.out.println("repeat: " + passedRuns + " of " + times + " runs passed");
+        System.out.println(all.passed + " passed, " + all.failed + " failed, " + all.skipped + " skipped");
+        return passedRuns == times ? 0 : 1;
     }
 
     /**
@@ -168,8 +202,12 @@ class run {
             out.flush();
         }
 
+        long seconds() {
+            return (System.nanoTime() - started) / 1_000_000_000L;
+        }
+
         void finish() {
-            long seconds = (System.nanoTime() - started) / 1_000_000_000L;
+            long seconds = seconds();
             if (!failures.isEmpty()) {
                 out.println();
                 out.println("Failures:");
