@@ -9,6 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Comparator;
+import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.stream.Stream;
 import picocli.CommandLine.Command;
@@ -79,6 +80,7 @@ class down implements Callable<Integer> {
                 new Vagrant(folder, log).whenInterrupted("run the same k3s-down again to finish").destroy(Duration.ofMinutes(15));
             }
             removed.put("machinesDestroyed", true);
+            if ("libvirt".equals(cluster.provider())) problems += removeNetworks(cluster, removed.putArray("networksRemoved"), log);
         } else {
             log.info(folder + " does not exist: no machines to destroy");
             removed.put("machinesDestroyed", false);
@@ -103,8 +105,20 @@ class down implements Callable<Integer> {
         }
         spec.commandLine().getOut().print(removed.toPrettyString() + "\n");
         spec.commandLine().getOut().flush();
-        if (problems > 0) throw Cli.fail(Cli.FAILED, problems + " host(s) still have K3s (see the warnings above)");
+        if (problems > 0) throw Cli.fail(Cli.FAILED, problems + " thing(s) could not be removed (see the warnings above)");
         return Cli.OK;
+    }
+
+    /** The private networks k3s-up made for the machines, once no machine (of any project) is attached; 1 when one is left. */
+    private static int removeNetworks(Cluster cluster, ArrayNode removed, Cli.Log log) {
+        List<String> ips = cluster.nodes().stream().filter(node -> node.ssh().vagrantMachine() != null).map(Cluster.Node::ip).toList();
+        try {
+            LibvirtShared.removeUnused(ips, log).forEach(removed::add);
+            return 0;
+        } catch (Cli.Failure e) {
+            log.warn("the libvirt networks of " + cluster.name() + " may be left: " + e.getMessage());
+            return 1;
+        }
     }
 
     private static void deleteFolder(Path folder) {

@@ -152,6 +152,10 @@ class up implements Callable<Integer> {
                 fetchK3sOnce(settings, cluster, log);
             }
             cluster.writeSettings(settings, chosenProvider);
+            if (chosenProvider.equals("libvirt")) {
+                // made before vagrant up, under a host-wide lock: two vagrant processes making one network race
+                LibvirtShared.ensure(LibvirtShared.needed(allIps()), log);
+            }
 
             Vagrant vagrant = new Vagrant(folder, log).whenInterrupted("run the same k3s-up again to resume (what is up stays up),"
                 + " or 'k3s-down --name " + clusterName + "' to remove it");
@@ -165,8 +169,7 @@ class up implements Callable<Integer> {
             }
 
             List<String> names = machineNames(settings.get("LOGIN"));
-            List<String> ips = new java.util.ArrayList<>(serverIps());
-            ips.addAll(workerIps());
+            List<String> ips = allIps();
             List<Cluster.Node> nodes = new java.util.ArrayList<>();
             for (int i = 0; i < names.size(); i++) {
                 nodes.add(new Cluster.Node(names.get(i), i < servers ? "server" : "agent", ips.get(i), Cluster.Access.vagrant(names.get(i))));
@@ -218,9 +221,7 @@ class up implements Callable<Integer> {
                     + serverIp + ", workers up from --worker-ip " + workerIp + "): give each machine its own address");
             }
         }
-        List<String> allIps = new java.util.ArrayList<>(serverIps);
-        allIps.addAll(workerIps);
-        for (String ip : allIps) {
+        for (String ip : allIps()) {
             if (!Addresses.isPrivate(ip)) {
                 throw Cli.fail(Cli.USAGE, ip + " is not a private address: use one in 192.168.56.0/21 (VirtualBox's host-only range)");
             }
@@ -285,6 +286,13 @@ class up implements Callable<Integer> {
         for (int i = 0; i < servers; i++) names.add(theLogin + "S" + (i == 0 ? "" : Integer.toString(i + 1)));
         for (int i = 0; i < workers; i++) names.add(theLogin + "SW" + (i == 0 ? "" : Integer.toString(i + 1)));
         return names;
+    }
+
+    /** Every machine's address, in machineNames' order. */
+    List<String> allIps() {
+        List<String> ips = new java.util.ArrayList<>(serverIps());
+        ips.addAll(workerIps());
+        return ips;
     }
 
     /** Server addresses: --server-ip, then counting down within its /24. */

@@ -1,5 +1,6 @@
 //DEPS org.zeroturnaround:zt-exec:1.12
 //SOURCES Cli.java
+//SOURCES LibvirtShared.java
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -86,7 +87,32 @@ final class Vagrant {
     /** `vagrant up`: progress lines on the log, the last lines in the error when it fails. */
     void up(String provider, Duration timeout) {
         List<String> command = new ArrayList<>(List.of("vagrant", "up", "--no-color", "--provider", provider));
-        run(command, timeout, "vagrant up", null);
+        runUp(command, timeout, "vagrant up", null);
+    }
+
+    /**
+     * Runs a vagrant up, and again (twice at most, 5 s apart) when its network step lost a
+     * race with another vagrant process defining a libvirt network at the same moment: a
+     * plain `vagrant up` elsewhere takes no lock of ours. Vagrant undoes the failed machine.
+     */
+    private void runUp(List<String> command, Duration timeout, String what, java.util.function.Consumer<String> watcher) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        for (int attempt = 1; ; attempt++) {
+            // the error line comes before Ruby's backtrace, which can be longer than the tail kept for the message
+            java.util.concurrent.atomic.AtomicBoolean raced = new java.util.concurrent.atomic.AtomicBoolean();
+            try {
+                run(command, Duration.ofNanos(Math.max(1, deadline - System.nanoTime())), what, line -> {
+                    if (LibvirtShared.raced(line)) raced.set(true);
+                    if (watcher != null) watcher.accept(line);
+                });
+                return;
+            } catch (Cli.Failure e) {
+                if (attempt == 3 || e.exitCode != Cli.FAILED || !raced.get()) throw e;
+                log.warn(what + " lost a race with another vagrant process making a libvirt network at the same moment; "
+                    + "trying again in 5 s");
+                sleep(5000);
+            }
+        }
     }
 
     /** A machine has started once Vagrant says so (VirtualBox: "Booting VM", libvirt: "Starting domain"). */
@@ -101,7 +127,7 @@ final class Vagrant {
         java.util.concurrent.CountDownLatch firstStarted = new java.util.concurrent.CountDownLatch(1);
         List<java.util.concurrent.CompletableFuture<Void>> runs = new ArrayList<>();
         String first = machines.get(0);
-        runs.add(java.util.concurrent.CompletableFuture.runAsync(() -> run(upCommand(provider, first), timeout, "vagrant up " + first,
+        runs.add(java.util.concurrent.CompletableFuture.runAsync(() -> runUp(upCommand(provider, first), timeout, "vagrant up " + first,
             line -> { if (BOOTING.matcher(line).find()) firstStarted.countDown(); }))
             .whenComplete((done, failure) -> firstStarted.countDown()));
         try {
@@ -111,7 +137,7 @@ final class Vagrant {
             throw Cli.fail(Cli.FAILED, "vagrant up was interrupted");
         }
         for (String machine : machines.subList(1, machines.size())) {
-            runs.add(java.util.concurrent.CompletableFuture.runAsync(() -> run(upCommand(provider, machine), timeout, "vagrant up " + machine, null)));
+            runs.add(java.util.concurrent.CompletableFuture.runAsync(() -> runUp(upCommand(provider, machine), timeout, "vagrant up " + machine, null)));
         }
         Cli.Failure firstFailure = null;
         for (var run : runs) {
@@ -234,9 +260,12 @@ final class Vagrant {
         LogOutputStream lines = new LogOutputStream() {
             @Override
             protected void processLine(String line) {
-                synchronized (tail) {
-                    tail.addLast(line);
-                    if (tail.size() > 40) tail.removeFirst();
+                // Ruby's backtrace lines ("\tfrom .../create_domain.rb:452:in `call'") would push the error out of the tail
+                if (!RUBY_BACKTRACE.matcher(line).find()) {
+                    synchronized (tail) {
+                        tail.addLast(line);
+                        if (tail.size() > 40) tail.removeFirst();
+                    }
                 }
                 if (watcher != null) watcher.accept(line);
                 // Vagrant's own step lines ("==> wilS: Booting VM...") are the progress;
@@ -275,6 +304,8 @@ final class Vagrant {
             throw Cli.fail(Cli.FAILED, what + " was interrupted");
         }
     }
+
+    private static final java.util.regex.Pattern RUBY_BACKTRACE = java.util.regex.Pattern.compile("^\\s+from \\S+\\.rb:\\d+:in ");
 
     private static final java.util.regex.Pattern MISSING_BOX = java.util.regex.Pattern.compile("The box '([^']+)' could not be found");
 

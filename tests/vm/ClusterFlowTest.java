@@ -86,11 +86,7 @@ class ClusterFlowTest {
         Files.writeString(kubeconfigFile, OTHER_KUBECONFIG);
         Files.setPosixFilePermissions(kubeconfigFile, PosixFilePermissions.fromString("rw-------"));
 
-        // The third machine boots meanwhile: a bare host that k3s-join reaches over plain SSH.
         copyFolder(repo.resolve("tests/vm/third"), thirdDir);
-        long thirdStart = System.nanoTime();
-        CompletableFuture<Repo.Run> third = CompletableFuture.supplyAsync(() ->
-            Repo.exec(inNetns("vagrant", "up", "--provider", "libvirt", "--no-color"), thirdDir, env, null, 1200));
 
         String airgap = repo.resolve("tests/k3s-standin").toString();
         String thirdKey = thirdDir.resolve(".vagrant/machines/" + THIRD + "/libvirt/private_key").toString();
@@ -102,7 +98,15 @@ class ClusterFlowTest {
             "--known-hosts", work.resolve("known_hosts").toString(), "--airgap-dir", airgap, "2>", work.resolve("join.log").toString(),
             "| bin/jbang k3s-kubeconfig --merge 2>", work.resolve("kubeconfig.log").toString());
         long start = System.nanoTime();
-        Repo.Run run = Repo.exec(inNetns("bash", "-c", pipeline), repo, env, null, 2400);
+        CompletableFuture<Repo.Run> pipelineRun = CompletableFuture.supplyAsync(() -> Repo.exec(inNetns("bash", "-c", pipeline), repo, env, null, 2400));
+
+        // The third machine boots meanwhile (a bare host that k3s-join reaches over plain SSH), once
+        // k3s-up has made the network: a plain vagrant up defining it at the same moment would race.
+        awaitNetwork(pipelineRun);
+        long thirdStart = System.nanoTime();
+        CompletableFuture<Repo.Run> third = CompletableFuture.supplyAsync(() ->
+            Repo.exec(inNetns("vagrant", "up", "--provider", "libvirt", "--no-color"), thirdDir, env, null, 1200));
+        Repo.Run run = pipelineRun.get(40, TimeUnit.MINUTES);
         timings.put("pipeline k3s-up | k3s-join | k3s-kubeconfig", seconds(start));
         Repo.Run thirdRun = third.get(20, TimeUnit.MINUTES);
         timings.put("third machine: vagrant up (in parallel; done by then)", seconds(thirdStart));
@@ -132,6 +136,11 @@ class ClusterFlowTest {
     @Test
     @Order(2)
     void machinesHaveTheirNamesAndAddressesOnEth1AndPasswordlessVagrantSsh() {
+        // on the network k3s-up made before vagrant up, shared with the third machine
+        String network = LibvirtShared.privateNetwork(SERVER_IP).name();
+        for (String domain : List.of(CLUSTER + "_" + SERVER, CLUSTER + "_" + WORKER, "k3sv-test-third_" + THIRD)) {
+            assertTrue(String.join("\n", virsh("domiflist", domain)).contains(" " + network + " "), domain + " on " + network);
+        }
         assertEquals(SERVER, vagrantSsh(SERVER, "hostname").strip());
         assertEquals(WORKER, vagrantSsh(WORKER, "hostname").strip());
         assertTrue(vagrantSsh(SERVER, "ip -4 -o addr show dev eth1").contains(" " + SERVER_IP + "/"), "server address on eth1");
@@ -390,6 +399,12 @@ class ClusterFlowTest {
         timings.put("k3s-down", seconds(start));
         assertEquals(0, down.exit(), down.stderr());
         assertTrue(down.stdout().contains("\"uninstalledHosts\" : [ \"" + THIRD + "\" ]"), down.stdout());
+        // the third machine (another Vagrant project) still runs on the network k3s-up made: it stays, named
+        String network = LibvirtShared.privateNetwork(SERVER_IP).name();
+        assertTrue(down.stdout().contains("\"networksRemoved\" : [ ]"), down.stdout());
+        assertTrue(down.stderr().contains("keeping libvirt network " + network + ": domain k3sv-test-third_" + THIRD + " still uses it"),
+            down.stderr());
+        assertTrue(virsh("net-list", "--all", "--name").contains(network), "the third machine's network is still there");
         check(Repo.exec(inNetns("vagrant", "destroy", "-f", "--no-color"), thirdDir, env, null, 600), "vagrant destroy (third)");
         String domains = String.join("\n", virsh("list", "--all", "--name"));
         String volumes = String.join("\n", virsh("vol-list", "default"));
@@ -434,6 +449,17 @@ class ClusterFlowTest {
     }
 
     // --- helpers ---
+
+    /** Waits (2 min at most) until k3s-up has made the cluster's network active, or has ended. */
+    private void awaitNetwork(CompletableFuture<Repo.Run> pipeline) throws InterruptedException {
+        String network = LibvirtShared.privateNetwork(SERVER_IP).name();
+        long deadline = System.nanoTime() + 120_000_000_000L;
+        while (!pipeline.isDone() && System.nanoTime() < deadline) {
+            if (String.join("\n", virsh("net-info", network)).matches("(?s).*Active:\\s+yes.*")) return;
+            Thread.sleep(250);
+        }
+        if (!pipeline.isDone()) fail("k3s-up did not make the libvirt network " + network + " within 2 min");
+    }
 
     static final String OTHER_KUBECONFIG = """
         apiVersion: v1

@@ -176,6 +176,10 @@ class ScaleFlowTest {
         String domains = String.join("\n", VmTier.virsh(repo, "list", "--all", "--name"));
         for (String machine : MACHINES) assertFalse(domains.contains(machine), machine + " left behind:\n" + domains);
         assertFalse(Files.exists(clusterDir()));
+        // the network k3s-up made, used by no other machine: removed with the cluster
+        String network = LibvirtShared.privateNetwork(IPS.get(0)).name();
+        assertTrue(down.stdout().contains("\"networksRemoved\" : [ \"" + network + "\" ]"), down.stdout());
+        assertFalse(VmTier.virsh(repo, "net-list", "--all", "--name").contains(network), network + " left behind");
     }
 
     private Path clusterDir() {
