@@ -35,9 +35,9 @@ import org.zeroturnaround.exec.ProcessResult;
  *
  * vagrant-libvirt finds a private network by its address, whatever its name: a network
  * another project made for the same /24 is used as it is. One we make is named after its
- * /24 (k3s-vagrant-192.168.56.0-24, the name the Vagrantfile gives too), on a bridge of our
- * own name (vagrant picks the lowest free virbrN, so ours never takes the one it is about
- * to define), and k3s-down removes it once no machine uses it.
+ * /24 (k3s-vagrant-192.168.56.0-24), on a bridge of our own name (vagrant picks the lowest
+ * free virbrN, so ours never takes the one it is about to define), and k3s-down removes it
+ * once no machine uses it.
  */
 final class LibvirtShared {
     private LibvirtShared() {}
@@ -68,7 +68,7 @@ final class LibvirtShared {
         }
     }
 
-    /** The private network of a machine at ip, as provision/Vagrantfile names it (libvirt__network_name). */
+    /** The private network we make for a machine at ip: named after its /24. */
     static Subnet privateNetwork(String ip) {
         String prefix = ip.substring(0, ip.lastIndexOf('.'));
         return new Subnet(prefix, "k3s-vagrant-" + prefix + ".0-24");
