@@ -13,13 +13,14 @@
 # Env: K3SV_NETNS (default k3sv-test); K3SV_TEST_PREFIX (default k3sv-test-): Vagrant
 #      project folders of the tests are named with it, so libvirt domains, volumes and
 #      private networks carry it; `down` removes those, the management network
-#      vagrant-libvirt and the test box's volumes.
+#      vagrant-libvirt, the networks k3s-up makes (k3s-vagrant-*) and the test box's volumes.
 set -euo pipefail
 
 NS="${K3SV_NETNS:-k3sv-test}"
 PREFIX="${K3SV_TEST_PREFIX:-k3sv-test-}"
 BOX_VOLUME_PREFIX="k3s-vagrant-VAGRANTSLASH-debian12-test_vagrant_box_image_"
 MGMT_NET="vagrant-libvirt"
+STEP_NET_PREFIX="k3s-vagrant-" # networks k3s-up makes (k3s-down removes them; a killed test may not)
 STATE="/run/k3sv-netns/$NS"
 QEMU_CONF="/etc/libvirt/qemu.conf"
 URI="qemu:///system"
@@ -160,7 +161,7 @@ cmd_up() {
 
 ours() {
   case "$1" in
-    "$PREFIX"*|"$BOX_VOLUME_PREFIX"*|"$MGMT_NET") return 0 ;;
+    "$PREFIX"*|"$BOX_VOLUME_PREFIX"*|"$MGMT_NET"|"$STEP_NET_PREFIX"*) return 0 ;;
   esac
   return 1
 }
