@@ -1,0 +1,41 @@
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A Windows clone (core.autocrlf=true) keeps LF in what runs inside the machines: the
+ * VMs' bash refuses CRLF scripts ("/bin/bash^M: bad interpreter"). Cloned here with the
+ * same setting, which converts on checkout on any system; the clone is of what is committed.
+ */
+class LineEndingsTest {
+    @TempDir Path tmp;
+
+    @Test
+    void aCloneWithAutocrlfKeepsLfInEveryScriptTheMachinesRun() throws IOException {
+        Path clone = tmp.resolve("clone");
+        Repo.Run run = Repo.exec(List.of("git", "-c", "core.autocrlf=true", "clone", "-q", Repo.root().toString(), clone.toString()),
+            tmp, Map.of(), null, 120);
+        assertEquals(0, run.exit(), run.stderr());
+        List<String> crlf = new ArrayList<>();
+        List<Path> files = new ArrayList<>();
+        for (String dir : List.of("provision", "tests/k3s-standin", "bin")) {
+            try (var listed = Files.walk(clone.resolve(dir))) {
+                listed.filter(Files::isRegularFile).forEach(files::add);
+            }
+        }
+        for (Path file : files) {
+            if (new String(Files.readAllBytes(file), java.nio.charset.StandardCharsets.ISO_8859_1).contains("\r")) {
+                crlf.add(clone.relativize(file).toString());
+            }
+        }
+        assertEquals(List.of(), crlf, "files with CR line ends in an autocrlf clone");
+        assertEquals(true, files.size() >= 8, "the clone holds the scripts: " + files);
+    }
+}
