@@ -67,7 +67,9 @@ final class VmTier {
      * starts a foreground job: `ip netns exec` and setsid exec, so its pid is the group's.
      */
     static Process startAsJob(List<String> command, Path dir, Map<String, String> env, Path out, Path err) throws java.io.IOException {
-        List<String> all = new ArrayList<>(List.of("setsid"));
+        // SIGINT back to its default first: a suite started in the background of a non-interactive shell inherits
+        // it ignored, and a JVM that starts with SIGINT ignored never runs its shutdown hooks on Ctrl-C
+        List<String> all = new ArrayList<>(List.of("setsid", "perl", "-e", "$SIG{INT} = 'DEFAULT'; exec @ARGV or die \"exec: $!\"", "--"));
         all.addAll(command);
         ProcessBuilder builder = new ProcessBuilder(inNetns(all.toArray(String[]::new))).directory(dir.toFile())
             .redirectOutput(out.toFile()).redirectError(err.toFile());
