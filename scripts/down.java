@@ -4,14 +4,11 @@
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.Callable;
-import java.util.stream.Stream;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -21,13 +18,16 @@ import picocli.CommandLine.Model.CommandSpec;
 @Command(name = "k3s-down", mixinStandardHelpOptions = true, version = "k3s-vagrant 0.1",
     description = {
         "Destroys a cluster made by k3s-up and leaves nothing behind: its Vagrant machines (domains, disks, networks),",
-        "K3s on the SSH hosts that k3s-join added, its context in the kubeconfig, and its folder with the join token.",
+        "K3s on the SSH hosts that k3s-join added, its context in the kubeconfig, and the files k3s-up wrote in its",
+        "folder (the join token among them; the folder too, when nothing else is in it).",
         "Prints what it removed as JSON."},
     footerHeading = "%nExamples:%n",
     footer = {"  k3s-down --name wil", "  k3s-up | k3s-down              # the cluster JSON from a pipe", "  k3s-down --name wil --keep-hosts"},
     exitCodeListHeading = "%nExit codes:%n", exitCodeList = {
-        "0:everything removed", "1:something could not be removed (the message says what is left)", "2:bad flags",
-        "4:no cluster given, or its JSON is malformed", "7:another step is working on this cluster"})
+        "0:everything removed", "1:something could not be removed (the message says what is left)",
+        "2:bad flags, or --vagrant-dir names a folder k3s-up did not make",
+        "4:no cluster given, its JSON is malformed, or it names a folder k3s-up did not make",
+        "7:another step is working on this cluster"})
 class down implements Callable<Integer> {
 
     @Spec CommandSpec spec;
@@ -52,6 +52,11 @@ class down implements Callable<Integer> {
                 + "on a plain SSH host run /usr/local/bin/k3s-uninstall.sh (server) or k3s-agent-uninstall.sh (agent)");
         }
         Path folder = Path.of(cluster.vagrantDir());
+        // a folder named by --vagrant-dir too: k3s-down destroys and removes only what k3s-up made
+        List<String> written = Files.isDirectory(folder) ? ClusterFolder.requireOurs(folder, "--vagrant-dir", Cli.USAGE,
+            "k3s-down destroys only clusters k3s-up made: in a Vagrant project of your own, "
+                + "run 'vagrant destroy' yourself")
+            : null;
         ObjectNode removed = Cluster.JSON.createObjectNode();
         removed.put("format", "k3s-vagrant/down/v1");
         removed.put("name", cluster.name());
@@ -74,34 +79,47 @@ class down implements Callable<Integer> {
             }
         }
 
-        if (Files.isDirectory(folder)) {
-            try (ClusterFolder locked = ClusterFolder.open(folder, log)) {
+        // the lock is held until the folder is gone: no other step starts on it half-removed
+        try (ClusterFolder locked = written != null ? ClusterFolder.open(folder, log) : null) {
+            if (locked == null) {
+                log.info(folder + " does not exist: no machines to destroy");
+                removed.put("machinesDestroyed", false);
+            } else if (!Files.isRegularFile(folder.resolve("Vagrantfile"))) {
+                log.info(folder + " has no Vagrantfile: no machines were made there");
+                removed.put("machinesDestroyed", false);
+            } else {
                 log.step("vagrant destroy: " + cluster.name() + "'s machines, disks and networks");
                 new Vagrant(folder, log).whenInterrupted("run the same k3s-down again to finish").destroy(Duration.ofMinutes(15));
+                removed.put("machinesDestroyed", true);
+                if ("libvirt".equals(cluster.provider())) {
+                    problems += removeNetworks(cluster, removed.putArray("networksRemoved"), log);
+                }
             }
-            removed.put("machinesDestroyed", true);
-            if ("libvirt".equals(cluster.provider())) problems += removeNetworks(cluster, removed.putArray("networksRemoved"), log);
-        } else {
-            log.info(folder + " does not exist: no machines to destroy");
-            removed.put("machinesDestroyed", false);
-        }
 
-        Path kubeconfig = cluster.kubeconfig() != null ? Path.of(cluster.kubeconfig().path()) : KubeconfigFile.defaultPath(System.getenv());
-        String context = cluster.kubeconfig() != null ? cluster.kubeconfig().context() : cluster.name();
-        if (Files.exists(kubeconfig)) {
-            ObjectNode config = KubeconfigFile.parse(KubeconfigFile.read(kubeconfig), kubeconfig.toString());
-            if (KubeconfigFile.remove(config, context, cluster.serverUrl())) {
-                log.info("backed up " + kubeconfig + " to " + KubeconfigFile.backup(kubeconfig));
-                KubeconfigFile.writeAtomically(kubeconfig, KubeconfigFile.toYaml(config));
-                log.step("removed context " + context + " from " + kubeconfig);
-                removed.put("kubeconfigContextRemoved", context);
+            Path kubeconfig = cluster.kubeconfig() != null ? Path.of(cluster.kubeconfig().path())
+                : KubeconfigFile.defaultPath(System.getenv());
+            String context = cluster.kubeconfig() != null ? cluster.kubeconfig().context() : cluster.name();
+            if (Files.exists(kubeconfig)) {
+                ObjectNode config = KubeconfigFile.parse(KubeconfigFile.read(kubeconfig), kubeconfig.toString());
+                if (KubeconfigFile.remove(config, context, cluster.serverUrl())) {
+                    log.info("backed up " + kubeconfig + " to " + KubeconfigFile.backup(kubeconfig));
+                    KubeconfigFile.writeAtomically(kubeconfig, KubeconfigFile.toYaml(config));
+                    log.step("removed context " + context + " from " + kubeconfig);
+                    removed.put("kubeconfigContextRemoved", context);
+                }
             }
-        }
 
-        if (Files.isDirectory(folder)) {
-            deleteFolder(folder);
-            log.step("removed " + folder + " (settings, Vagrant state, join token)");
-            removed.put("folderRemoved", folder.toString());
+            if (locked != null) {
+                List<String> left = locked.removeOwn(written);
+                if (left.isEmpty()) {
+                    log.step("removed " + folder + " (settings, Vagrant state, join token)");
+                    removed.put("folderRemoved", folder.toString());
+                } else {
+                    log.step("removed what k3s-up wrote in " + folder + " (settings, Vagrant state, join token); kept "
+                        + folder + ": it holds files k3s-up did not write (" + String.join(", ", left) + ")");
+                    removed.put("folderKept", folder.toString());
+                }
+            }
         }
         spec.commandLine().getOut().print(removed.toPrettyString() + "\n");
         spec.commandLine().getOut().flush();
@@ -118,14 +136,6 @@ class down implements Callable<Integer> {
         } catch (Cli.Failure e) {
             log.warn("the libvirt networks of " + cluster.name() + " may be left: " + e.getMessage());
             return 1;
-        }
-    }
-
-    private static void deleteFolder(Path folder) {
-        try (Stream<Path> files = Files.walk(folder)) {
-            for (Path path : files.sorted(Comparator.reverseOrder()).toList()) Files.delete(path);
-        } catch (IOException e) {
-            throw Cli.fail(Cli.FAILED, "cannot remove " + folder + ": " + e.getMessage() + "; the machines are destroyed, remove it by hand");
         }
     }
 }

@@ -34,7 +34,8 @@ import picocli.CommandLine.Model.CommandSpec;
         "  k3s-up | k3s-join --host pi@192.168.56.20 | k3s-kubeconfig --merge",
         "  k3s-up --dry-run                                # show the settings and the vagrant command only"},
     exitCodeListHeading = "%nExit codes:%n", exitCodeList = {
-        "0:success", "1:the step failed (the message says why)", "2:bad flags or values, nothing done",
+        "0:success", "1:the step failed (the message says why)",
+        "2:bad flags or values, or --dir is a folder k3s-up did not make: nothing done",
         "3:a required tool (vagrant, a provider) is missing", "6:timed out waiting for nodes to be Ready",
         "7:refused: the cluster exists with other settings, or another k3s-up runs on it",
         "130:interrupted (Ctrl-C): the message says what is left and what to run"})
@@ -133,6 +134,7 @@ class up implements Callable<Integer> {
         String clusterName = name != null ? name : settings.get("LOGIN");
         ClusterFolder.requireName(clusterName, "--name");
         Path folder = dir != null ? dir.toAbsolutePath() : ClusterFolder.defaultPath(clusterName);
+        ClusterFolder.requireFreeOrOurs(folder, dir != null);
 
         if (dryRun) {
             spec.commandLine().getErr().println("cluster folder: " + folder);
@@ -146,6 +148,7 @@ class up implements Callable<Integer> {
         Vagrant.requireProvider(chosenProvider);
 
         log.step("2/4 preparing " + folder);
+        ClusterFolder.claim(folder, dir != null);
         try (ClusterFolder cluster = ClusterFolder.open(folder, log)) {
             cluster.writeProvisioning(up.class);
             if (airgapDir == null) {

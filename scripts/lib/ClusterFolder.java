@@ -9,6 +9,7 @@ import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -21,11 +22,22 @@ import java.util.stream.Stream;
  * A cluster's own folder: the Vagrantfile and provisioning scripts (shipped inside the
  * step, so it runs from a catalog anywhere), cluster.env with the settings it was made
  * with, Vagrant's state and the join token (.vagrant/k3s-token, mode 600). One step at
- * a time may change it: a lock file guards it.
+ * a time may change it: a lock file guards it. A marker file says k3s-up made it and
+ * lists what k3s-up wrote there: only such a folder gets our files, runs its Vagrantfile
+ * for a cluster JSON, and loses those files (never others) to k3s-down.
  */
 final class ClusterFolder implements AutoCloseable {
     static final List<String> PROVISIONING = List.of("Vagrantfile", "server.sh", "agent.sh", "k3s-common.sh");
     static final String SETTINGS_FILE = "cluster.env";
+    static final String LOCK_FILE = ".k3s-vagrant.lock";
+    static final String MARKER = ".k3s-vagrant-cluster";
+    static final String MARKER_HEADER =
+        "# k3s-vagrant cluster folder: k3s-up made it; k3s-down removes the entries below, then the folder if empty";
+    /** What k3s-up writes in its folder (a trailing '/': a folder, Vagrant's state); the marker lists them. */
+    static final List<String> WRITTEN = List.of(LOCK_FILE, "Vagrantfile", "server.sh", "agent.sh", "k3s-common.sh",
+        SETTINGS_FILE, "cluster.json", ".vagrant/");
+    /** cluster.env's first line since the first k3s-up: a folder holding it and only our files is adopted. */
+    private static final String SETTINGS_HEADER = "# Written by k3s-up: the settings this cluster was made with";
 
     final Path dir;
     private final FileChannel lockChannel;
@@ -60,7 +72,8 @@ final class ClusterFolder implements AutoCloseable {
             if (!Files.isDirectory(dir)) {
                 Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
             }
-            FileChannel channel = FileChannel.open(dir.resolve(".k3s-vagrant.lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+            FileChannel channel = FileChannel.open(dir.resolve(LOCK_FILE), StandardOpenOption.CREATE,
+                StandardOpenOption.WRITE);
             FileLock lock;
             try {
                 lock = channel.tryLock();
@@ -70,11 +83,156 @@ final class ClusterFolder implements AutoCloseable {
             if (lock == null) {
                 channel.close();
                 throw Cli.fail(Cli.REFUSED, "another k3s-vagrant step is working on " + dir + " right now: wait for it to finish "
-                    + "(if none is running, the lock is stale only if a process still holds " + dir.resolve(".k3s-vagrant.lock") + ")");
+                    + "(if none is running, the lock is stale only if a process still holds " + dir.resolve(LOCK_FILE)
+                    + ")");
             }
             return new ClusterFolder(dir, channel, lock);
         } catch (IOException e) {
             throw Cli.fail(Cli.FAILED, "cannot prepare the cluster folder " + dir + ": " + e.getMessage());
+        }
+    }
+
+    /**
+     * k3s-up writes only into a missing or empty folder, or one it made: a folder of the user's
+     * (a project, a git clone) is refused before anything is done. named: the folder is --dir's.
+     */
+    static void requireFreeOrOurs(Path dir, boolean named) {
+        String what = named ? "--dir " + dir : "the cluster folder " + dir;
+        if (Files.exists(dir) && !Files.isDirectory(dir)) {
+            throw Cli.fail(Cli.USAGE, what + " is a file, not a folder: nothing was written; "
+                + "name a new or empty folder");
+        }
+        if (!Files.isDirectory(dir) || ownEntries(dir) != null) return;
+        List<String> there = entriesIn(dir);
+        if (there.isEmpty() || there.equals(List.of(LOCK_FILE))) return; // empty, or left by a k3s-up stopped at once
+        throw Cli.fail(Cli.USAGE, what + " is not a folder k3s-up made: it holds " + names(there) + " and no " + MARKER
+            + ", so nothing was written. " + byHand(dir)
+            + (named ? "Name a new or empty folder (e.g. --dir " + dir.resolve("k3s") + ")"
+                : "Move those files away, or pick another --name"));
+    }
+
+    /** Makes the folder (mode 700) if needed and marks it as k3s-up's (adopting an unmarked one) before writing. */
+    static void claim(Path dir, boolean named) {
+        requireFreeOrOurs(dir, named);
+        java.util.LinkedHashSet<String> entries = new java.util.LinkedHashSet<>(WRITTEN);
+        List<String> listed = Files.isDirectory(dir) ? ownEntries(dir) : null;
+        if (listed != null) entries.addAll(listed); // a later k3s-up's files stay listed
+        writeMarker(dir, List.copyOf(entries));
+    }
+
+    /**
+     * A folder a cluster JSON (or --vagrant-dir, for k3s-down) names: vagrant runs its Vagrantfile,
+     * which is Ruby code, and k3s-down removes files there, so only a folder k3s-up made is used;
+     * one made before the marker existed gets it now. Returns the entries k3s-up wrote there;
+     * refuses with exitCode, the message ending with fix.
+     */
+    static List<String> requireOurs(Path dir, String source, int exitCode, String fix) {
+        List<String> entries = Files.isDirectory(dir) ? ownEntries(dir) : null;
+        if (entries == null) {
+            throw Cli.fail(exitCode, source + " names the folder " + dir + ", which k3s-up did not make (no " + MARKER
+                + " there, or not one k3s-up writes): no vagrant command runs there, "
+                + "and nothing there is changed or removed. "
+                + byHand(dir) + fix);
+        }
+        if (!Files.exists(dir.resolve(MARKER), LinkOption.NOFOLLOW_LINKS)) writeMarker(dir, entries);
+        return entries;
+    }
+
+    /**
+     * What k3s-up wrote in dir: its marker's list; for a folder today's k3s-up made before the
+     * marker existed (our cluster.env, nothing but our files), WRITTEN. Null when not ours.
+     */
+    static List<String> ownEntries(Path dir) {
+        Path marker = dir.resolve(MARKER);
+        try {
+            if (Files.isRegularFile(marker, LinkOption.NOFOLLOW_LINKS)) {
+                List<String> lines = Files.readAllLines(marker);
+                if (lines.isEmpty() || !lines.get(0).equals(MARKER_HEADER)) return null;
+                List<String> entries = lines.subList(1, lines.size()).stream().filter(line -> !line.isBlank()).toList();
+                return entries.stream().allMatch(ClusterFolder::isEntry) ? entries : null;
+            }
+            if (Files.exists(marker, LinkOption.NOFOLLOW_LINKS)) return null;
+            Path settings = dir.resolve(SETTINGS_FILE);
+            if (!Files.isRegularFile(settings, LinkOption.NOFOLLOW_LINKS)) return null;
+            List<String> ours = WRITTEN.stream().map(ClusterFolder::nameOf).toList();
+            boolean onlyOurs = entriesIn(dir).stream().allMatch(ours::contains);
+            return onlyOurs && Files.readString(settings).startsWith(SETTINGS_HEADER) ? WRITTEN : null;
+        } catch (IOException | java.io.UncheckedIOException e) {
+            return null; // unreadable: not known to be ours
+        }
+    }
+
+    /** A plain name in the folder ("NAME", or "NAME/" for a folder): a marker cannot reach outside its folder. */
+    private static boolean isEntry(String entry) {
+        return entry.matches("[A-Za-z0-9._-]+/?") && !entry.matches("\\.{1,2}/?") && !nameOf(entry).equals(MARKER);
+    }
+
+    private static String nameOf(String entry) {
+        return entry.endsWith("/") ? entry.substring(0, entry.length() - 1) : entry;
+    }
+
+    private static void writeMarker(Path dir, List<String> entries) {
+        KubeconfigFile.writeAtomically(dir.resolve(MARKER), MARKER_HEADER + "\n" + String.join("\n", entries) + "\n");
+    }
+
+    /** The names in dir but the marker, sorted. */
+    private static List<String> entriesIn(Path dir) {
+        try (Stream<Path> list = Files.list(dir)) {
+            return list.map(path -> path.getFileName().toString()).filter(name -> !name.equals(MARKER))
+                .sorted().toList();
+        } catch (IOException e) {
+            throw Cli.fail(Cli.FAILED, "cannot read the folder " + dir + ": " + e.getMessage());
+        }
+    }
+
+    private static String names(List<String> names) {
+        if (names.size() <= 6) return String.join(", ", names);
+        return String.join(", ", names.subList(0, 6)) + " and " + (names.size() - 6) + " more";
+    }
+
+    /** How to remove a cluster today's k3s-up made in a folder of the user's, before folders were marked. */
+    private static String byHand(Path dir) {
+        try {
+            if (!Files.readString(dir.resolve(SETTINGS_FILE)).startsWith(SETTINGS_HEADER)) return "";
+        } catch (IOException e) {
+            return "";
+        }
+        return "Its cluster.env says an earlier k3s-up made a cluster there among other files: "
+            + "remove that cluster by hand (cd " + dir
+            + " && vagrant destroy -f, then delete " + String.join(", ", WRITTEN) + " and nothing else). ";
+    }
+
+    /**
+     * k3s-down, holding the lock: removes the entries k3s-up wrote here, then the marker, the
+     * lock file last, then the folder if nothing else is left. Returns what is left (not ours).
+     */
+    List<String> removeOwn(List<String> entries) {
+        try {
+            for (String entry : entries) {
+                Path path = dir.resolve(nameOf(entry));
+                if (entry.endsWith("/")) {
+                    if (!Files.exists(path, LinkOption.NOFOLLOW_LINKS)) continue;
+                    try (Stream<Path> tree = Files.walk(path)) {
+                        for (Path each : tree.sorted(java.util.Comparator.reverseOrder()).toList()) Files.delete(each);
+                    }
+                } else if (!entry.equals(LOCK_FILE) && !Files.isDirectory(path, LinkOption.NOFOLLOW_LINKS)) {
+                    Files.deleteIfExists(path); // a folder where k3s-up wrote a file is not what it wrote: kept
+                }
+            }
+            Files.deleteIfExists(dir.resolve(MARKER));
+            List<String> left = entriesIn(dir).stream().filter(name -> !name.equals(LOCK_FILE)).toList();
+            Files.deleteIfExists(dir.resolve(LOCK_FILE));
+            if (left.isEmpty()) {
+                try {
+                    Files.delete(dir);
+                } catch (java.nio.file.DirectoryNotEmptyException e) {
+                    return entriesIn(dir); // something was made there meanwhile: kept
+                }
+            }
+            return left;
+        } catch (IOException e) {
+            throw Cli.fail(Cli.FAILED, "cannot remove what k3s-up wrote in " + dir + ": " + e.getMessage()
+                + "; the machines are destroyed: remove " + String.join(", ", entries) + " there by hand");
         }
     }
 
@@ -148,7 +306,10 @@ final class ClusterFolder implements AutoCloseable {
     static void saveCluster(Cluster cluster) {
         if (cluster.vagrantDir() == null) return;
         Path dir = Path.of(cluster.vagrantDir());
-        if (Files.isDirectory(dir)) KubeconfigFile.writeAtomically(dir.resolve(CLUSTER_FILE), cluster.toJson());
+        // a folder k3s-up did not make (a Vagrant project named by --vagrant-dir) keeps its own files
+        if (Files.isDirectory(dir) && ownEntries(dir) != null) {
+            KubeconfigFile.writeAtomically(dir.resolve(CLUSTER_FILE), cluster.toJson());
+        }
     }
 
     /**

@@ -71,15 +71,20 @@ final class K3s {
             }
             if (clusterFile != null) {
                 if (givesServer()) throw Cli.fail(Cli.USAGE, "give --cluster or the --server-* flags, not both");
-                if (clusterFile.equals("-")) return Cluster.parse(Cli.readPipedStdin(stdin), "stdin");
+                if (clusterFile.equals("-")) {
+                    return madeByK3sUp(Cluster.parse(Cli.readPipedStdin(stdin), "stdin"), "stdin");
+                }
                 try {
-                    return Cluster.parse(java.nio.file.Files.readString(Path.of(clusterFile)), clusterFile);
+                    String text = java.nio.file.Files.readString(Path.of(clusterFile));
+                    return madeByK3sUp(Cluster.parse(text, clusterFile), clusterFile);
                 } catch (java.io.IOException e) {
                     throw Cli.fail(Cli.BAD_INPUT, "cannot read " + clusterFile + ": " + e.getMessage());
                 }
             }
             if (!givesServer() && name != null) {
-                return ClusterFolder.loadCluster(name);
+                Cluster saved = ClusterFolder.loadCluster(name);
+                return madeByK3sUp(saved, ClusterFolder.defaultPath(name).resolve(ClusterFolder.CLUSTER_FILE)
+                    .toString());
             }
             if (!givesServer()) {
                 String piped = Cli.readPipedStdin(stdin);
@@ -88,7 +93,7 @@ final class K3s {
                         + "name a cluster made by k3s-up with --name NAME, "
                         + "or name the server with --server-host USER@ADDR or --server-machine NAME --vagrant-dir DIR");
                 }
-                return Cluster.parse(piped, "stdin");
+                return madeByK3sUp(Cluster.parse(piped, "stdin"), "stdin");
             }
             String ip = serverIp;
             Cluster.Access access;
@@ -109,6 +114,19 @@ final class K3s {
             return new Cluster(clusterName, null, vagrantDir == null ? null : vagrantDir.toAbsolutePath().toString(),
                 "https://" + ip + ":6443", List.of(new Cluster.Node(nodeName, "server", ip, access)), null);
         }
+    }
+
+    /**
+     * The folder a cluster JSON names is used (its Vagrantfile run, files written there) only
+     * when k3s-up made it; the --vagrant-dir flag is the user's own choice, and is not checked.
+     */
+    static Cluster madeByK3sUp(Cluster cluster, String source) {
+        if (cluster.vagrantDir() != null && java.nio.file.Files.exists(Path.of(cluster.vagrantDir()))) {
+            ClusterFolder.requireOurs(Path.of(cluster.vagrantDir()), source, Cli.BAD_INPUT,
+                "Pass the JSON k3s-up printed for its cluster, or --name NAME; name a Vagrant project of your own with "
+                + "--server-machine NAME --vagrant-dir DIR");
+        }
+        return cluster;
     }
 
     /** Refuses a --k3s-version that is not of K3s's form (v1.31.4+k3s1); null means "the default". */

@@ -167,6 +167,11 @@ final class Vagrant {
     }
 
     private ProcessExecutor executor(List<String> command) {
+        // in a folder without one, vagrant would run the Vagrantfile of a folder above it
+        if (!java.nio.file.Files.isRegularFile(dir.resolve("Vagrantfile"))) {
+            throw Cli.fail(Cli.FAILED, "there is no Vagrantfile in " + dir + ": no vagrant command runs there "
+                + "(it would run one of a folder above); is this the folder of the cluster's machines?");
+        }
         Map<String, String> environment = new HashMap<>(System.getenv());
         environment.keySet().removeIf(key -> key.startsWith(SETTINGS_PREFIX));
         return new ProcessExecutor(command)
