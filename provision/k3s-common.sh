@@ -29,7 +29,9 @@ api_answers() {
     curl -ksf --max-time 5 "$url/ping" >/dev/null 2>&1
   else
     hostport=${url#https://}
-    timeout 5 bash -c "exec 3<>/dev/tcp/${hostport%:*}/${hostport##*:}" 2>/dev/null
+    # the address and port go in as arguments, never as code
+    # shellcheck disable=SC2016 # $1 and $2 are the inner bash's
+    timeout 5 bash -c 'exec 3<>"/dev/tcp/$1/$2"' bash "${hostport%:*}" "${hostport##*:}" 2>/dev/null
   fi
 }
 

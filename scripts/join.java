@@ -135,6 +135,12 @@ class join implements Callable<Integer> {
     /** Checks the host is not a server, then installs the agent unless it already belongs. */
     private Cluster.Node joinHost(Ssh agent, Cluster cluster, byte[] token, String serverVersion, Duration timeout, Cli.Log log) {
         String hostname = agent.run("hostname", "reading the host name").strip();
+        // it becomes the node's name in the cluster JSON, which the next step reads and checks
+        if (!Cluster.isNodeName(hostname)) {
+            throw Cli.fail(Cli.FAILED, "the host name of " + agent.target.label() + ", " + Cluster.shown(hostname)
+                + ", is not " + Cluster.NODE_NAME_RULE + ": K3s would not take it as a node name; "
+                + "set one (hostnamectl set-hostname NAME)");
+        }
         String ip = nodeIp != null ? nodeIp : agent.target.host();
         if (!Addresses.isIpv4(ip)) {
             throw Cli.fail(Cli.USAGE, "the host's address '" + ip + "' is not an IPv4 address: pass --node-ip, the address the server reaches it at");
@@ -164,9 +170,14 @@ class join implements Callable<Integer> {
         if (removed.ok()) staleInstallDir = null;
     }
 
-    /** Stops an agent.sh still running from dir and removes dir ("[/]tmp": pkill must not match this very command). */
-    private static String stopAndRemove(Ssh agent, String dir) {
-        return agent.sudo() + "sh -c 'pkill -f \"[" + dir.charAt(0) + "]" + dir.substring(1) + "/agent[.]sh\"; rm -rf " + dir + "'";
+    /**
+     * Stops an agent.sh still running from dir and removes dir ("[/]tmp": pkill must not match
+     * this very command). The script is fixed; the values reach it as $1 and $2, each quoted.
+     */
+    static String stopAndRemove(Ssh agent, String dir) {
+        String pattern = "[" + dir.charAt(0) + "]" + dir.substring(1) + "/agent[.]sh";
+        return agent.sudo() + "sh -c " + Shell.quote("pkill -f \"$1\"; rm -rf \"$2\"") + " sh " + Shell.quote(pattern)
+            + " " + Shell.quote(dir);
     }
 
     private static void sleepSeconds(long seconds) {
@@ -183,6 +194,10 @@ class join implements Callable<Integer> {
             throw Cli.fail(Cli.USAGE, "name the host to join with --host USER@ADDR (any SSH host) or --machine NAME (a Vagrant machine)");
         }
         if (nodeIp != null) Addresses.requireIpv4(nodeIp, "--node-ip");
+        if (host != null) K3s.require(Cluster.isSshAddress(host), "--host", host, K3s.SSH_ADDRESS_RULE);
+        if (machine != null) K3s.require(Cluster.isNodeName(machine), "--machine", machine, Cluster.NODE_NAME_RULE);
+        if (sshKey != null) K3s.requirePath(sshKey, "--ssh-key");
+        K3s.requireFlags(agentFlags, "--agent-flags");
         K3s.requireVersion(k3sVersion, "--k3s-version");
         K3s.requireAirgapDir(airgapDir, "--airgap-dir");
         if (timeoutMinutes < 1) throw Cli.fail(Cli.USAGE, "--timeout must be at least 1 minute");
@@ -210,10 +225,16 @@ class join implements Callable<Integer> {
         return new Cluster.Access(null, host, sshPort, sshKey == null ? null : sshKey.toAbsolutePath().toString());
     }
 
-    /** The agent's service runs and its env file names this server: joining again would change nothing. */
-    private static boolean alreadyJoined(Ssh agent, String serverUrl) {
-        Ssh.Result result = agent.exec(agent.sudo() + "sh -c 'systemctl is-active --quiet k3s-agent && grep -x \"K3S_URL=.\\?"
-            + serverUrl + ".\\?\" /etc/systemd/system/k3s-agent.service.env'", null, Duration.ofSeconds(30));
+    /**
+     * The agent's service runs and its env file names this server (K3s's installer writes
+     * K3S_URL='URL'; older ones K3S_URL="URL"): joining again would change nothing. The URL
+     * reaches the fixed script as $1, quoted.
+     */
+    static boolean alreadyJoined(Ssh agent, String serverUrl) {
+        String script = "systemctl is-active --quiet k3s-agent && grep -qxF -e \"K3S_URL=$1\" -e \"K3S_URL='$1'\" "
+            + "-e \"K3S_URL=\\\"$1\\\"\" /etc/systemd/system/k3s-agent.service.env";
+        String command = agent.sudo() + "sh -c " + Shell.quote(script) + " sh " + Shell.quote(serverUrl);
+        Ssh.Result result = agent.exec(command, null, Duration.ofSeconds(30));
         return result.ok();
     }
 
@@ -229,6 +250,10 @@ class join implements Callable<Integer> {
      */
     private void install(Ssh agent, Cluster cluster, String ip, byte[] token, String version, Duration timeout, Cli.Log log) {
         String dir = agent.run("umask 077 && mktemp -d /tmp/k3s-join.XXXXXX", "creating a private temporary folder").strip();
+        if (!dir.matches("/tmp/k3s-join\\.[A-Za-z0-9]{6,}")) {
+            throw Cli.fail(Cli.FAILED, "mktemp on " + agent.target.label() + " made " + Cluster.shown(dir)
+                + ", not a folder /tmp/k3s-join.XXXXXX: check the host's mktemp");
+        }
         staleInstallDir = dir; // until removed below
         Runnable removeDir = () -> removeStaleInstall(agent);
         try (Cli.Interruption onInterrupt = Cli.onInterrupt(log, "the install on " + agent.target.label() + " was stopped and its temporary "
@@ -246,7 +271,7 @@ class join implements Callable<Integer> {
                 source = k3s == null ? null : k3s.dir();
             }
             if (source != null) {
-                agent.run("mkdir -m 700 " + dir + "/airgap", "creating the air-gap folder");
+                agent.run("mkdir -m 700 " + Shell.quote(dir + "/airgap"), "creating the air-gap folder");
                 try (var files = Files.list(source)) {
                     for (Path file : files.filter(Files::isRegularFile).toList()) {
                         log.info("uploading " + file.getFileName() + " (" + Files.size(file) / 1_000_000 + " MB)");
@@ -262,8 +287,8 @@ class join implements Callable<Integer> {
                 "AIRGAP_DIR=" + airgap, "INSTALL_K3S_VERSION=" + version, "API_WAIT=" + (apiWait != null ? apiWait : Math.min(timeout.toSeconds(), 300))));
             if (agentFlags != null) environment.add("EXTRA_FLAGS=" + agentFlags);
             StringBuilder command = new StringBuilder(agent.sudo()).append("env");
-            for (String variable : environment) command.append(' ').append(shellQuote(variable));
-            command.append(" bash ").append(dir).append("/agent.sh");
+            for (String variable : environment) command.append(' ').append(Shell.quote(variable));
+            command.append(" bash ").append(Shell.quote(dir + "/agent.sh"));
             Ssh.Result result = agent.exec(command.toString(), null, timeout, log::detail);
             if (!result.ok()) {
                 throw Cli.fail(Cli.FAILED, "installing the K3s agent failed on " + agent.target.label() + " (exit " + result.exitStatus()
@@ -285,9 +310,5 @@ class join implements Callable<Integer> {
         } catch (IOException e) {
             throw Cli.fail(Cli.FAILED, "cannot read provision/" + file + ": " + e.getMessage());
         }
-    }
-
-    static String shellQuote(String text) {
-        return "'" + text.replace("'", "'\"'\"'") + "'";
     }
 }

@@ -52,8 +52,7 @@ class leave implements Callable<Integer> {
         }
         log.step("2/2 deleting node " + leaving.name() + " on the server");
         try (Ssh serverSsh = K3s.connect(cluster, cluster.server(), hostKeys.check(), hostKeys.knownHosts, Duration.ofSeconds(30), log)) {
-            Ssh.Result deleted = serverSsh.exec(serverSsh.sudo() + "k3s kubectl delete node --ignore-not-found " + K3s.nodeName(leaving.name()),
-                null, Duration.ofMinutes(2));
+            Ssh.Result deleted = K3s.deleteNode(serverSsh, leaving.name());
             if (!deleted.ok()) throw Cli.fail(Cli.FAILED, "deleting node " + leaving.name() + " failed: " + deleted.stderr().strip());
         }
         List<Cluster.Node> rest = cluster.nodes().stream().filter(n -> n != leaving).toList();

@@ -247,6 +247,19 @@ class up implements Callable<Integer> {
         if (libvirtDriver != null && !List.of("kvm", "qemu").contains(libvirtDriver)) {
             throw Cli.fail(Cli.USAGE, "--libvirt-driver must be kvm or qemu, not '" + libvirtDriver + "'");
         }
+        // each value below becomes a line of cluster.env, which the Vagrantfile reads line by line
+        K3s.requireFlags(serverFlags, "--server-flags");
+        K3s.requireFlags(agentFlags, "--agent-flags");
+        if (box != null) {
+            K3s.require(box.matches("[A-Za-z0-9][A-Za-z0-9._/:-]{0,199}"), "--box", box,
+                "a Vagrant box name: letters, digits, '.', '_', '-', ':' and '/' (e.g. bento/debian-13)");
+        }
+        if (libvirtCpuModel != null) {
+            K3s.require(libvirtCpuModel.matches("[A-Za-z0-9][A-Za-z0-9._-]{0,99}"), "--libvirt-cpu-model",
+                libvirtCpuModel, "a libvirt CPU model: letters, digits, '.', '_' and '-' (e.g. qemu64)");
+        }
+        if (airgapDir != null) K3s.requirePath(airgapDir, "--airgap-dir");
+        if (dir != null) K3s.requirePath(dir, "--dir");
         K3s.requireAirgapDir(airgapDir, "--airgap-dir");
         if (timeoutMinutes < 1) throw Cli.fail(Cli.USAGE, "--timeout must be at least 1 minute");
 

@@ -1,5 +1,6 @@
 //DEPS com.fasterxml.jackson.core:jackson-databind:2.20.1
 //SOURCES Cli.java
+//SOURCES Addresses.java
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -118,10 +119,11 @@ record Cluster(String name, String provider, String vagrantDir, String serverUrl
                 + FORMAT + "): run every step of the pipeline from the same k3s-vagrant version");
         }
         String name = requiredText(root, "name", source);
+        check(isClusterName(name), source, "name", name,
+            "a cluster name: letters, digits, '.', '_' and '-', at most 63");
         String serverUrl = requiredText(root, "serverUrl", source);
-        if (!serverUrl.matches("https://[^/\\s]+:\\d+")) {
-            throw Cli.fail(Cli.BAD_INPUT, source + ": serverUrl '" + serverUrl + "' is not of the form https://ADDRESS:6443");
-        }
+        check(isServerUrl(serverUrl), source, "serverUrl", serverUrl, "of the form https://ADDRESS:PORT, "
+            + "ADDRESS an IPv4 address or a DNS name (e.g. https://192.168.56.110:6443)");
         JsonNode nodesJson = root.path("nodes");
         if (!nodesJson.isArray() || nodesJson.isEmpty()) {
             throw Cli.fail(Cli.BAD_INPUT, source + ": 'nodes' must be a non-empty list");
@@ -133,15 +135,37 @@ record Cluster(String name, String provider, String vagrantDir, String serverUrl
             if (!role.equals("server") && !role.equals("agent")) {
                 throw Cli.fail(Cli.BAD_INPUT, where + " has role '" + role + "': expected server or agent");
             }
+            String nodeName = requiredText(n, "name", where);
+            check(isNodeName(nodeName), where, "name", nodeName, NODE_NAME_RULE);
+            String ip = requiredText(n, "ip", where);
+            check(Addresses.isIpv4(ip), where, "ip", ip, "an IPv4 address (e.g. 192.168.56.111)");
             JsonNode ssh = n.path("ssh");
-            Access access = new Access(text(ssh, "vagrantMachine"), text(ssh, "address"),
-                ssh.hasNonNull("port") ? ssh.get("port").asInt() : null, text(ssh, "key"));
+            Access access = new Access(text(ssh, "vagrantMachine"), text(ssh, "address"), port(ssh, where),
+                text(ssh, "key"));
             if (access.vagrantMachine() == null && access.address() == null) {
                 throw Cli.fail(Cli.BAD_INPUT, where + " has neither ssh.vagrantMachine nor ssh.address: cannot reach it");
             }
-            nodes.add(new Node(requiredText(n, "name", where), role, requiredText(n, "ip", where), access));
+            if (access.vagrantMachine() != null) {
+                check(isNodeName(access.vagrantMachine()), where, "ssh.vagrantMachine", access.vagrantMachine(),
+                    NODE_NAME_RULE);
+            }
+            if (access.address() != null) {
+                check(isSshAddress(access.address()), where, "ssh.address", access.address(),
+                    "USER@HOST or HOST, HOST an IPv4 address or a DNS name (e.g. pi@192.168.56.20)");
+            }
+            if (access.key() != null) check(isPath(access.key()), where, "ssh.key", access.key(), "a file name");
+            nodes.add(new Node(nodeName, role, ip, access));
         }
         String vagrantDir = text(root, "vagrantDir");
+        if (vagrantDir != null) {
+            check(isPath(vagrantDir) && vagrantDir.startsWith("/"), source, "vagrantDir", vagrantDir,
+                "an absolute path");
+        }
+        String provider = text(root, "provider");
+        if (provider != null) {
+            check(provider.equals("virtualbox") || provider.equals("libvirt"), source, "provider", provider,
+                "virtualbox or libvirt");
+        }
         if (vagrantDir == null && nodes.stream().anyMatch(node -> node.ssh().vagrantMachine() != null)) {
             throw Cli.fail(Cli.BAD_INPUT, source + ": nodes are Vagrant machines but 'vagrantDir' is missing");
         }
@@ -152,7 +176,74 @@ record Cluster(String name, String provider, String vagrantDir, String serverUrl
         if (nodes.stream().noneMatch(Node::isServer)) {
             throw Cli.fail(Cli.BAD_INPUT, source + ": lists no node with role 'server': expected the cluster JSON that k3s-up prints");
         }
-        return new Cluster(name, text(root, "provider"), vagrantDir, serverUrl, List.copyOf(nodes), kubeconfig);
+        return new Cluster(name, provider, vagrantDir, serverUrl, List.copyOf(nodes), kubeconfig);
+    }
+
+    // What the fields may hold: checked when a document is read, so that no value from it can
+    // break out of a command or a file it reaches later (Shell.quote is the second wall).
+
+    /**
+     * Node and Vagrant machine names: DNS-1123 labels (letters, digits, '-' inside), dot-joined
+     * as Kubernetes node names may be (a joined host's FQDN), in any case: k3s-up names its
+     * machines wilS, wilSW, which K3s lowercases for the node names.
+     */
+    private static final String LABEL = "[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?";
+    private static final Pattern DNS_NAME = Pattern.compile("(?=.{1,253}$)" + LABEL + "(\\." + LABEL + ")*");
+    static final String NODE_NAME_RULE = "a host name: letters, digits and '-' (not first or last), "
+        + "parts joined by '.' (a DNS-1123 name, in any case)";
+    private static final Pattern SSH_USER = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9._-]{0,31}");
+    private static final Pattern SERVER_URL = Pattern.compile("https://([^:/]+):(\\d{1,5})");
+
+    static boolean isNodeName(String text) {
+        return text != null && DNS_NAME.matcher(text).matches();
+    }
+
+    /** An IPv4 address or a DNS name (not an IPv4-looking name that is no address, such as 1.2.3.999). */
+    static boolean isHost(String text) {
+        return Addresses.isIpv4(text) || (isNodeName(text) && !text.matches("[\\d.]+"));
+    }
+
+    static boolean isClusterName(String text) {
+        return text != null && text.matches("[A-Za-z0-9][A-Za-z0-9._-]{0,62}");
+    }
+
+    static boolean isServerUrl(String text) {
+        var url = SERVER_URL.matcher(text);
+        return url.matches() && isHost(url.group(1)) && Integer.parseInt(url.group(2)) >= 1
+            && Integer.parseInt(url.group(2)) <= 65535;
+    }
+
+    /** USER@HOST or HOST, as --host and --server-host take it. */
+    static boolean isSshAddress(String text) {
+        int at = text.lastIndexOf('@');
+        return (at < 0 || SSH_USER.matcher(text.substring(0, at)).matches()) && isHost(text.substring(at + 1));
+    }
+
+    /** A local path: anything but control characters (a newline would split a line of cluster.env). */
+    static boolean isPath(String text) {
+        return !text.isEmpty() && text.chars().noneMatch(Character::isISOControl);
+    }
+
+    private static void check(boolean ok, String where, String field, String value, String expected) {
+        if (!ok) {
+            throw Cli.fail(Cli.BAD_INPUT, where + ": '" + field + "' " + shown(value) + " is not " + expected
+                + "; fix it, or pipe in the JSON that k3s-up or k3s-join printed");
+        }
+    }
+
+    /** A value as JSON writes it, shortened: control characters show as escapes, not as what they do to a terminal. */
+    static String shown(String value) {
+        String cut = value.length() > 80 ? value.substring(0, 80) + "..." : value;
+        char[] escaped = com.fasterxml.jackson.core.io.JsonStringEncoder.getInstance().quoteAsString(cut);
+        return "\"" + new String(escaped) + "\"";
+    }
+
+    private static Integer port(JsonNode ssh, String where) {
+        JsonNode port = ssh.get("port");
+        if (port == null || port.isNull()) return null;
+        boolean ok = port.isIntegralNumber() && port.canConvertToInt() && port.asInt() >= 1 && port.asInt() <= 65535;
+        check(ok, where, "ssh.port", port.asText(), "a port number (1-65535)");
+        return port.asInt();
     }
 
     private static String requiredText(JsonNode node, String field, String where) {

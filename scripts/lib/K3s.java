@@ -95,6 +95,15 @@ final class K3s {
                 }
                 return madeByK3sUp(Cluster.parse(piped, "stdin"), "stdin");
             }
+            if (name != null) ClusterFolder.requireName(name, "--name");
+            if (serverMachine != null) {
+                require(Cluster.isNodeName(serverMachine), "--server-machine", serverMachine, Cluster.NODE_NAME_RULE);
+            }
+            if (serverHost != null) {
+                require(Cluster.isSshAddress(serverHost), "--server-host", serverHost, SSH_ADDRESS_RULE);
+            }
+            if (vagrantDir != null) requirePath(vagrantDir, "--vagrant-dir");
+            if (serverSshKey != null) requirePath(serverSshKey, "--server-ssh-key");
             String ip = serverIp;
             Cluster.Access access;
             String nodeName;
@@ -138,6 +147,35 @@ final class K3s {
         if (version != null && !isVersion(version)) {
             throw Cli.fail(Cli.USAGE, option + " '" + version + "' is not a K3s version: use the form v1.31.4+k3s1");
         }
+    }
+
+    /**
+     * Refuses extra K3s flags holding what a shell on their way would read as code: Vagrant
+     * hands them to the machines inside double quotes, where $, ` and \ are live, and K3s's
+     * installer evals them (a line break starts a command there; cluster.env holds one per line).
+     */
+    static void requireFlags(String flags, String option) {
+        if (flags == null) return;
+        for (char c : flags.toCharArray()) {
+            if (c < 0x20 || c > 0x7e || "'\"`$\\".indexOf(c) >= 0) {
+                throw Cli.fail(Cli.USAGE, option + " " + Cluster.shown(flags) + " holds "
+                    + Cluster.shown(String.valueOf(c)) + ": K3s flags are words separated by spaces, without quotes, "
+                    + "'$', '`', '\\' or line breaks "
+                    + "(e.g. \"--disable traefik --node-label team=a\")");
+            }
+        }
+    }
+
+    /** Refuses a value that the cluster JSON could not hold later (see Cluster's rules): a usage error, named. */
+    static void require(boolean ok, String option, String value, String expected) {
+        if (!ok) throw Cli.fail(Cli.USAGE, option + " " + Cluster.shown(value) + " is not " + expected);
+    }
+
+    static final String SSH_ADDRESS_RULE = "USER@ADDR (ADDR an IPv4 address or a DNS name)";
+
+    /** Refuses a path with a control character: it would split the line of a file that records it. */
+    static void requirePath(Path path, String option) {
+        require(Cluster.isPath(path.toString()), option, path.toString(), "a usable path (no control characters)");
     }
 
     /** Refuses an air-gap folder without K3s's installer and binary; null means "download". */
@@ -201,6 +239,12 @@ final class K3s {
             throw Cli.fail(Cli.FAILED, "k3s-agent-uninstall.sh failed on " + host.target.label() + " (exit " + result.exitStatus() + "): "
                 + Cli.lastLines(result.stdout() + result.stderr(), 5));
         }
+    }
+
+    /** Deletes a node on the server; a node already gone is no error. */
+    static Ssh.Result deleteNode(Ssh server, String name) {
+        String command = server.sudo() + "k3s kubectl delete node --ignore-not-found " + Shell.quote(nodeName(name));
+        return server.exec(command, null, Duration.ofMinutes(2));
     }
 
     /** The nodes the server knows, from `k3s kubectl get nodes -o json`. */

@@ -1,5 +1,6 @@
 //DEPS com.github.mwiede:jsch:2.28.8
 //SOURCES Cli.java
+//SOURCES Shell.java
 
 import com.jcraft.jsch.ChannelExec;
 import com.jcraft.jsch.ChannelSftp;

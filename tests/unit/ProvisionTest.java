@@ -242,7 +242,10 @@ class ProvisionTest {
             Arguments.of(Map.of("K3S_VAGRANT_SERVER_MEMORY", "1023"), "K3S_VAGRANT_SERVER_MEMORY=1023 MB is below"),
             Arguments.of(Map.of("K3S_VAGRANT_WORKER_MEMORY", "256"), "K3S_VAGRANT_WORKER_MEMORY=256 MB is below"),
             Arguments.of(Map.of("K3S_VAGRANT_K3S_VERSION", "1.31.4"), "K3S_VAGRANT_K3S_VERSION"),
-            Arguments.of(Map.of("K3S_VAGRANT_AIRGAP_DIR", "AIRGAP_WITHOUT_INSTALL_SH"), "has no install.sh"));
+            Arguments.of(Map.of("K3S_VAGRANT_AIRGAP_DIR", "AIRGAP_WITHOUT_INSTALL_SH"), "has no install.sh"),
+            // Vagrant's shell provisioner puts env values in double quotes: $(...) would run in the machine
+            Arguments.of(Map.of("K3S_VAGRANT_SERVER_FLAGS", "--tls-san $(touch /tmp/x)"), "K3S_VAGRANT_SERVER_FLAGS"),
+            Arguments.of(Map.of("K3S_VAGRANT_AGENT_FLAGS", "--node-label \"a=b\""), "K3S_VAGRANT_AGENT_FLAGS"));
     }
 
     @ParameterizedTest(name = "{1}")
