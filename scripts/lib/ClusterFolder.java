@@ -238,12 +238,18 @@ final class ClusterFolder implements AutoCloseable {
 
     /** Writes the shipped Vagrantfile and scripts, replacing older copies. */
     void writeProvisioning(Class<?> anchor) {
+        writeProvisioning(file -> anchor.getResourceAsStream("/provision/" + file));
+    }
+
+    /** The provisioning files from source (null: missing), with LF line ends whatever they had. */
+    void writeProvisioning(java.util.function.Function<String, InputStream> source) {
         for (String file : PROVISIONING) {
-            try (InputStream in = anchor.getResourceAsStream("/provision/" + file)) {
+            try (InputStream in = source.apply(file)) {
                 if (in == null) {
                     throw Cli.fail(Cli.FAILED, "provision/" + file + " is missing from this build of the step: rebuild it (jbang build --fresh)");
                 }
-                String text = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+                // a Windows checkout (core.autocrlf) gives CRLF, which the machines' bash refuses ("bad interpreter")
+                String text = new String(in.readAllBytes(), StandardCharsets.UTF_8).replace("\r\n", "\n");
                 Path target = dir.resolve(file);
                 if (!Files.exists(target) || !Files.readString(target).equals(text)) {
                     KubeconfigFile.writeAtomically(target, text);

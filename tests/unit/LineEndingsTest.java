@@ -18,6 +18,30 @@ class LineEndingsTest {
     @TempDir Path tmp;
 
     @Test
+    void k3sUpWritesTheProvisioningFilesWithLfWhateverItRead() throws IOException {
+        Path folder = tmp.resolve("cluster");
+        Cli.Log log = new Cli.Log(new java.io.PrintWriter(new java.io.StringWriter()), "test", null);
+        ClusterFolder.claim(folder, false);
+        try (ClusterFolder cluster = ClusterFolder.open(folder, log)) {
+            cluster.writeProvisioning(file -> {
+                try {
+                    String text = Files.readString(Repo.root().resolve("provision").resolve(file));
+                    return new java.io.ByteArrayInputStream(text.replace("\n", "\r\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
+        }
+        List<String> crlf = new ArrayList<>();
+        for (String file : List.of("Vagrantfile", "server.sh", "agent.sh", "k3s-common.sh")) {
+            String written = Files.readString(folder.resolve(file));
+            if (written.contains("\r")) crlf.add(file);
+            assertEquals(Files.readString(Repo.root().resolve("provision").resolve(file)), written, file);
+        }
+        assertEquals(List.of(), crlf, "files k3s-up wrote with CR line ends");
+    }
+
+    @Test
     void aCloneWithAutocrlfKeepsLfInEveryScriptTheMachinesRun() throws IOException {
         Path clone = tmp.resolve("clone");
         Repo.Run run = Repo.exec(List.of("git", "-c", "core.autocrlf=true", "clone", "-q", Repo.root().toString(), clone.toString()),
