@@ -87,6 +87,13 @@ class down implements Callable<Integer> {
             } else if (!Files.isRegularFile(folder.resolve("Vagrantfile"))) {
                 log.info(folder + " has no Vagrantfile: no machines were made there");
                 removed.put("machinesDestroyed", false);
+            } else if (!Files.isDirectory(folder.resolve(".vagrant").resolve("machines"))) {
+                // Vagrant makes .vagrant/machines/NAME before it acts on a machine: no vagrant up began here
+                log.info("Vagrant never acted on a machine in " + folder + ": no machines to destroy");
+                removed.put("machinesDestroyed", false);
+                if ("libvirt".equals(cluster.provider())) {
+                    problems += removeNetworks(cluster, removed.putArray("networksRemoved"), log);
+                }
             } else {
                 log.step("vagrant destroy: " + cluster.name() + "'s machines, disks and networks");
                 new Vagrant(folder, log).whenInterrupted("run the same k3s-down again to finish").destroy(Duration.ofMinutes(15));

@@ -3,6 +3,7 @@
 //SOURCES lib/K3s.java
 //SOURCES lib/ClusterFolder.java
 //SOURCES lib/K3sRelease.java
+//SOURCES lib/LibvirtBoxVolume.java
 //FILES provision/Vagrantfile=../provision/Vagrantfile
 //FILES provision/server.sh=../provision/server.sh
 //FILES provision/agent.sh=../provision/agent.sh
@@ -158,6 +159,13 @@ class up implements Callable<Integer> {
             if (chosenProvider.equals("libvirt")) {
                 // made before vagrant up, under a host-wide lock: two vagrant processes making one network race
                 LibvirtShared.ensure(LibvirtShared.needed(allIps()), log);
+                // and the box's disk: vagrant processes starting one box at once race to upload it
+                Map<String, String> recorded = cluster.readSettings();
+                LibvirtBoxVolume.Image image = LibvirtBoxVolume.find(vagrantHome(),
+                    LibvirtBoxVolume.box(System.getenv(), recorded),
+                    System.getenv().getOrDefault("K3S_VAGRANT_BOX_VERSION", recorded.getOrDefault("BOX_VERSION", "")),
+                    K3sRelease.arch(System.getProperty("os.arch")));
+                if (image != null) LibvirtBoxVolume.ensure(image, log);
             }
 
             Vagrant vagrant = new Vagrant(folder, log).whenInterrupted("run the same k3s-up again to resume (what is up stays up),"
@@ -294,6 +302,11 @@ class up implements Callable<Integer> {
             settings.put("K3S_VERSION", k3s.version());
             settings.put("AIRGAP_DIR", k3s.dir().toString());
         }
+    }
+
+    private static Path vagrantHome() {
+        String home = System.getenv("VAGRANT_HOME");
+        return home != null && !home.isEmpty() ? Path.of(home) : Path.of(System.getProperty("user.home"), ".vagrant.d");
     }
 
     /** The machines, as the Vagrantfile names them: LOGINS (LOGINS2, ...), then LOGINSW, LOGINSW2, ... */

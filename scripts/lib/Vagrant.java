@@ -266,7 +266,7 @@ final class Vagrant {
             @Override
             protected void processLine(String line) {
                 // Ruby's backtrace lines ("\tfrom .../create_domain.rb:452:in `call'") would push the error out of the tail
-                if (!RUBY_BACKTRACE.matcher(line).find()) {
+                if (!rubyBacktrace(line)) {
                     synchronized (tail) {
                         tail.addLast(line);
                         if (tail.size() > 40) tail.removeFirst();
@@ -310,7 +310,12 @@ final class Vagrant {
         }
     }
 
-    private static final java.util.regex.Pattern RUBY_BACKTRACE = java.util.regex.Pattern.compile("^\\s+from \\S+\\.rb:\\d+:in ");
+    private static final java.util.regex.Pattern RUBY_BACKTRACE = java.util.regex.Pattern.compile("^\\s*(from )?\\S+\\.rb:\\d+:in ");
+
+    /** A line of Ruby's backtrace: indented with "from", or bare when Vagrant prints an error it did not expect. */
+    static boolean rubyBacktrace(String line) {
+        return RUBY_BACKTRACE.matcher(line).find();
+    }
 
     private static final java.util.regex.Pattern MISSING_BOX = java.util.regex.Pattern.compile("The box '([^']+)' could not be found");
 

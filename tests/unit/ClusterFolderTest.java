@@ -175,6 +175,9 @@ class ClusterFolderTest {
             snapshot(made));
         assertTrue(run.stderr().contains("kept " + made) && run.stderr().contains("notes.txt"), run.stderr());
         assertFalse(run.stdout().contains("folderRemoved"), run.stdout());
+        // no vagrant up began there: k3s-down needs neither Vagrant's provider nor libvirt to run
+        assertTrue(run.stderr().contains("Vagrant never acted on a machine in " + made), run.stderr());
+        assertTrue(run.stdout().contains("\"machinesDestroyed\" : false"), run.stdout());
     }
 
     @Test

@@ -101,8 +101,9 @@ class ClusterFlowTest {
         CompletableFuture<Repo.Run> pipelineRun = CompletableFuture.supplyAsync(() -> Repo.exec(inNetns("bash", "-c", pipeline), repo, env, null, 2400));
 
         // The third machine boots meanwhile (a bare host that k3s-join reaches over plain SSH), once
-        // k3s-up has made the network: a plain vagrant up defining it at the same moment would race.
-        awaitNetwork(pipelineRun);
+        // k3s-up has made the network and put the box into the pool: a plain vagrant up making either
+        // at the same moment would race (it takes no lock of k3s-up's).
+        awaitNetworkAndBox(pipelineRun);
         long thirdStart = System.nanoTime();
         CompletableFuture<Repo.Run> third = CompletableFuture.supplyAsync(() ->
             Repo.exec(inNetns("vagrant", "up", "--provider", "libvirt", "--no-color"), thirdDir, env, null, 1200));
@@ -119,6 +120,16 @@ class ClusterFlowTest {
         result = Cluster.JSON.readTree(run.stdout());
         clusterToken = Files.readString(clusterDir.resolve(".vagrant/k3s-token")).strip();
         nodeToken = vagrantSsh(SERVER, "sudo cat /var/lib/rancher/k3s/server/node-token").strip();
+    }
+
+    @Test
+    @Order(1)
+    void vagrantLibvirtFoundTheBoxInThePoolAndUploadedNothing() throws IOException {
+        // k3s-up put the box image there under its lock; a vagrant process uploading it raced the third machine's
+        String up = Files.readString(work.resolve("up.log"));
+        assertFalse(up.contains("Uploading base box image"), up);
+        String volumes = String.join("\n", virsh("vol-list", "default"));
+        assertTrue(volumes.contains("debian12-test_vagrant_box_image_"), volumes);
     }
 
     @Test
@@ -450,15 +461,19 @@ class ClusterFlowTest {
 
     // --- helpers ---
 
-    /** Waits (2 min at most) until k3s-up has made the cluster's network active, or has ended. */
-    private void awaitNetwork(CompletableFuture<Repo.Run> pipeline) throws InterruptedException {
+    /** Waits (2 min at most) until k3s-up has made the network and the box's volume (it runs vagrant up), or has ended. */
+    private void awaitNetworkAndBox(CompletableFuture<Repo.Run> pipeline) throws Exception {
         String network = LibvirtShared.privateNetwork(SERVER_IP).name();
         long deadline = System.nanoTime() + 120_000_000_000L;
         while (!pipeline.isDone() && System.nanoTime() < deadline) {
-            if (String.join("\n", virsh("net-info", network)).matches("(?s).*Active:\\s+yes.*")) return;
+            Path log = work.resolve("up.log");
+            if (Files.exists(log) && Files.readString(log).contains("3/4 vagrant up")
+                && String.join("\n", virsh("net-info", network)).matches("(?s).*Active:\\s+yes.*")) {
+                return;
+            }
             Thread.sleep(250);
         }
-        if (!pipeline.isDone()) fail("k3s-up did not make the libvirt network " + network + " within 2 min");
+        if (!pipeline.isDone()) fail("k3s-up did not make the libvirt network " + network + " and run vagrant up within 2 min");
     }
 
     static final String OTHER_KUBECONFIG = """
