@@ -267,7 +267,9 @@ class join implements Callable<Integer> {
             if (source == null) {
                 // K3s fetched once on this host, for the host's architecture, unless --no-host-cache
                 String arch = K3sRelease.arch(agent.run("uname -m", "reading the host's architecture").strip());
-                K3sRelease.Fetched k3s = k3sSource.airgapDir(version.isEmpty() ? null : version, "stable", arch, log);
+                // bounded like every other phase of the join by its --timeout (and by the idle timeout)
+                K3sRelease.Fetched k3s = k3sSource.airgapDir(version.isEmpty() ? null : version, "stable", arch,
+                    System.nanoTime() + timeout.toNanos(), log);
                 source = k3s == null ? null : k3s.dir();
             }
             if (source != null) {

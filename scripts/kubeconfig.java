@@ -29,7 +29,7 @@ import picocli.CommandLine.Model.CommandSpec;
     exitCodeListHeading = "%nExit codes:%n", exitCodeList = {
         "0:success", "1:the step failed (the message says why)", "2:bad flags or values, nothing done",
         "4:stdin JSON missing, malformed or of another format", "5:SSH connection or authentication failed",
-        "7:refused: the target is not valid YAML, or holds a different cluster of that name (see --replace)"})
+        "7:refused: the target is not valid YAML, or holds another cluster's entry of that name (see --replace)"})
 class kubeconfig implements Callable<Integer> {
 
     @Spec CommandSpec spec;
@@ -54,7 +54,8 @@ class kubeconfig implements Callable<Integer> {
     @Option(names = "--context", paramLabel = "NAME", description = "Name of the cluster, user and context (default: the cluster's name).")
     String context;
 
-    @Option(names = "--replace", description = "Overwrite a different cluster of the same name, or an existing --output file.")
+    @Option(names = "--replace", description = "Overwrite another cluster's cluster, user or context entry of the same "
+        + "name (the old file is backed up), or an existing --output file.")
     boolean replace;
 
     public static void main(String... args) {

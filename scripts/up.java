@@ -144,6 +144,8 @@ class up implements Callable<Integer> {
             return Cli.OK;
         }
 
+        // --timeout is for the whole step: the K3s download too
+        long deadline = System.nanoTime() + Duration.ofMinutes(timeoutMinutes).toNanos();
         log.step("1/4 checking vagrant and the " + chosenProvider + " provider");
         log.info(Vagrant.requireInstalled());
         Vagrant.requireProvider(chosenProvider);
@@ -153,7 +155,7 @@ class up implements Callable<Integer> {
         try (ClusterFolder cluster = ClusterFolder.open(folder, log)) {
             cluster.writeProvisioning(up.class);
             if (airgapDir == null) {
-                fetchK3sOnce(settings, cluster, log);
+                fetchK3sOnce(settings, cluster, deadline, log);
             }
             cluster.writeSettings(settings, chosenProvider);
             if (chosenProvider.equals("libvirt")) {
@@ -171,7 +173,6 @@ class up implements Callable<Integer> {
             Vagrant vagrant = new Vagrant(folder, log).whenInterrupted("run the same k3s-up again to resume (what is up stays up),"
                 + " or 'k3s-down --name " + clusterName + "' to remove it");
             log.step("3/4 vagrant up: booting " + String.join(", ", machineNames(settings.get("LOGIN"))) + " and installing K3s");
-            long deadline = System.nanoTime() + Duration.ofMinutes(timeoutMinutes).toNanos();
             boolean perMachine = separateUp != null ? separateUp : chosenProvider.equals("virtualbox");
             if (perMachine) {
                 vagrant.upEach(chosenProvider, machineNames(settings.get("LOGIN")), remaining(deadline));
@@ -295,9 +296,10 @@ class up implements Callable<Integer> {
      * Downloads K3s once on the host (or finds it in the cache) and points the machines at
      * it as their air-gap folder. A cluster made before keeps its recorded version.
      */
-    private void fetchK3sOnce(Map<String, String> settings, ClusterFolder cluster, Cli.Log log) {
+    private void fetchK3sOnce(Map<String, String> settings, ClusterFolder cluster, long deadline, Cli.Log log) {
         String version = k3sVersion != null ? k3sVersion : cluster.readSettings().get("K3S_VERSION");
-        K3sRelease.Fetched k3s = k3sSource.airgapDir(version, k3sChannel, K3sRelease.arch(System.getProperty("os.arch")), log);
+        String arch = K3sRelease.arch(System.getProperty("os.arch"));
+        K3sRelease.Fetched k3s = k3sSource.airgapDir(version, k3sChannel, arch, deadline, log);
         if (k3s != null) {
             settings.put("K3S_VERSION", k3s.version());
             settings.put("AIRGAP_DIR", k3s.dir().toString());

@@ -1,21 +1,30 @@
 //SOURCES Cli.java
 //SOURCES KubeconfigFile.java
 
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
+import java.io.OutputStream;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.security.DigestInputStream;
+import java.security.DigestOutputStream;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.HexFormat;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Flow;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /**
  * K3s fetched once per version and architecture on the host, checked against the
@@ -29,6 +38,14 @@ final class K3sRelease {
     static final String RELEASES = "https://github.com/k3s-io/k3s/releases/download";
     static final String CHANNELS = "https://update.k3s.io/v1-release/channels";
     static final String INSTALLER = "https://get.k3s.io";
+
+    /** A deadline (System.nanoTime()) meaning none: only the idle timeout ends a download. */
+    static final long NO_DEADLINE = Long.MAX_VALUE;
+
+    static final String IDLE_TIMEOUT_VARIABLE = "K3S_VAGRANT_DOWNLOAD_IDLE_TIMEOUT";
+
+    /** Set by tests; null: $K3S_VAGRANT_DOWNLOAD_IDLE_TIMEOUT seconds, else 60. */
+    static Duration idleTimeout;
 
     /** Where the releases come from: K3s's own addresses, or a mirror's. */
     record Source(String releases, String channels, String installer) {
@@ -59,9 +76,10 @@ final class K3sRelease {
         /**
          * The folder a machine installs K3s from: K3s of that version and architecture,
          * fetched once into the host's cache; null when each machine downloads it itself.
-         * version may be null: then the channel's current version.
+         * version may be null: then the channel's current version. Every download ends at
+         * deadline (System.nanoTime()), or NO_DEADLINE.
          */
-        Fetched airgapDir(String version, String channel, String arch, Cli.Log log) {
+        Fetched airgapDir(String version, String channel, String arch, long deadline, Cli.Log log) {
             if (noHostCache) {
                 if (offline) throw Cli.fail(Cli.USAGE, "--offline and --no-host-cache exclude each other: offline, K3s can only come from the host");
                 return null;
@@ -69,10 +87,10 @@ final class K3sRelease {
             Source source = Source.of(mirror);
             if (version == null) {
                 if (offline) throw Cli.fail(Cli.USAGE, "--offline needs --k3s-version: the version to take from the host's cache");
-                version = resolveChannel(channel, source, log);
+                version = resolveChannel(channel, source, deadline, log);
             }
-            Path dir = fetch(version, arch, defaultCache(), source, offline, log);
-            if (images) fetchImages(version, arch, defaultCache(), source, offline, log);
+            Path dir = fetch(version, arch, defaultCache(), source, offline, deadline, log);
+            if (images) fetchImages(version, arch, defaultCache(), source, offline, deadline, log);
             return new Fetched(version, dir);
         }
     }
@@ -98,10 +116,14 @@ final class K3sRelease {
 
     /** The version a channel (stable, latest, v1.31) points at now: the channel server redirects to it. */
     static String resolveChannel(String channel, Source source, Cli.Log log) {
+        return resolveChannel(channel, source, NO_DEADLINE, log);
+    }
+
+    static String resolveChannel(String channel, Source source, long deadline, Cli.Log log) {
         String url = source.channels() + "/" + channel;
         try {
-            HttpResponse<Void> response = client(HttpClient.Redirect.NEVER).send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(30)).GET().build(),
-                HttpResponse.BodyHandlers.discarding());
+            HttpResponse<Void> response = exchange(url, HttpClient.Redirect.NEVER, OutputStream.nullOutputStream(),
+                deadline);
             String location = response.headers().firstValue("location").orElse("");
             // the tag in the redirect, its '+' sometimes escaped (URLDecoder would turn a bare '+' into a space)
             String version = location.substring(location.lastIndexOf('/') + 1).replace("%2B", "+").replace("%2b", "+");
@@ -114,9 +136,6 @@ final class K3sRelease {
             throw Cli.fail(Cli.FAILED, "cannot reach " + url + " to resolve the K3s channel (" + Cli.rootMessage(e)
                 + "): no internet on this host? Pass --airgap-dir, --k3s-version (with --offline when it is in the cache), "
                 + "or --no-host-cache to let each VM download K3s itself");
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw Cli.fail(Cli.FAILED, "interrupted");
         }
     }
 
@@ -125,6 +144,11 @@ final class K3sRelease {
      * offline. The binary is checked against the release's sha256sum-ARCH.txt.
      */
     static Path fetch(String version, String arch, Path cache, Source source, boolean offline, Cli.Log log) {
+        return fetch(version, arch, cache, source, offline, NO_DEADLINE, log);
+    }
+
+    static Path fetch(String version, String arch, Path cache, Source source, boolean offline, long deadline,
+            Cli.Log log) {
         Path dir = cacheDir(cache, version, arch);
         Path installer = dir.resolve("install.sh");
         Path binary = dir.resolve("k3s");
@@ -139,12 +163,12 @@ final class K3sRelease {
         try {
             String asset = arch.equals("amd64") ? "k3s" : "k3s-" + arch;
             String base = releaseBase(source, version);
-            String expected = checksum(base, asset, arch, version);
+            String expected = checksum(base, asset, arch, version, deadline);
             log.info("downloading K3s " + version + " (" + arch + ") once, for every machine");
-            Path temp = downloadChecked(base, asset, expected, dir, "the K3s binary", log);
+            Path temp = downloadChecked(base, asset, expected, dir, "the K3s binary", deadline, log);
             try {
                 Files.setPosixFilePermissions(temp, PosixFilePermissions.fromString("rwx------"));
-                byte[] script = download(source.installer());
+                byte[] script = download(source.installer(), deadline);
                 KubeconfigFile.writeAtomically(installer, new String(script, java.nio.charset.StandardCharsets.UTF_8));
                 Files.move(temp, binary, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
             } finally {
@@ -161,6 +185,11 @@ final class K3sRelease {
      * (the machines' install copies every k3s-airgap-images-* it finds), checked like it.
      */
     static Path fetchImages(String version, String arch, Path cache, Source source, boolean offline, Cli.Log log) {
+        return fetchImages(version, arch, cache, source, offline, NO_DEADLINE, log);
+    }
+
+    static Path fetchImages(String version, String arch, Path cache, Source source, boolean offline, long deadline,
+            Cli.Log log) {
         Path dir = cacheDir(cache, version, arch);
         String asset = "k3s-airgap-images-" + arch + ".tar.zst";
         Path images = dir.resolve(asset);
@@ -170,9 +199,9 @@ final class K3sRelease {
                 + ": run once with internet and --airgap-images, or put it there yourself");
         }
         String base = releaseBase(source, version);
-        String expected = checksum(base, asset, arch, version);
+        String expected = checksum(base, asset, arch, version, deadline);
         log.info("downloading " + asset + " of K3s " + version + " once, for every machine");
-        Path temp = downloadChecked(base, asset, expected, dir, "K3s's air-gap images", log);
+        Path temp = downloadChecked(base, asset, expected, dir, "K3s's air-gap images", deadline, log);
         try {
             Files.move(temp, images, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
             return images;
@@ -202,8 +231,9 @@ final class K3sRelease {
     }
 
     /** The sha256 that the release's sha256sum-ARCH.txt gives an asset. */
-    private static String checksum(String base, String asset, String arch, String version) {
-        String sums = new String(download(base + "sha256sum-" + arch + ".txt"), java.nio.charset.StandardCharsets.UTF_8);
+    private static String checksum(String base, String asset, String arch, String version, long deadline) {
+        String sums = new String(download(base + "sha256sum-" + arch + ".txt", deadline),
+            java.nio.charset.StandardCharsets.UTF_8);
         for (String line : sums.split("\n")) {
             String[] fields = line.trim().split("\\s+");
             if (fields.length == 2 && fields[1].equals(asset)) return fields[0];
@@ -212,11 +242,12 @@ final class K3sRelease {
     }
 
     /** Downloads base+asset into a temporary file in dir and returns it once its sha256 matches; else removes it and fails. */
-    private static Path downloadChecked(String base, String asset, String expected, Path dir, String what, Cli.Log log) {
+    private static Path downloadChecked(String base, String asset, String expected, Path dir, String what,
+            long deadline, Cli.Log log) {
         Path temp = partFile(dir, asset);
         try (Cli.Interruption onInterrupt = Cli.onInterrupt(log, "the download of " + what + " was stopped and its partial file removed: "
                 + "run the step again to download it", () -> deleteQuietly(temp))) {
-            String actual = downloadTo(base + asset, temp);
+            String actual = downloadTo(base + asset, temp, deadline);
             if (!actual.equals(expected)) {
                 throw Cli.fail(Cli.FAILED, what + " from " + base + asset + " does not match its checksum (sha256 " + actual
                     + ", expected " + expected + "): nothing was cached; try again, or check your mirror");
@@ -238,16 +269,18 @@ final class K3sRelease {
         }
     }
 
-    private static byte[] download(String url) {
-        return get(url, Duration.ofMinutes(2), HttpResponse.BodyHandlers.ofByteArray());
+    private static byte[] download(String url, long deadline) {
+        ByteArrayOutputStream body = new ByteArrayOutputStream();
+        get(url, body, deadline);
+        return body.toByteArray();
     }
 
     /** Streams url into file; returns the sha256 of what was written. */
-    private static String downloadTo(String url, Path file) {
-        try (InputStream body = get(url, Duration.ofMinutes(10), HttpResponse.BodyHandlers.ofInputStream())) {
+    private static String downloadTo(String url, Path file, long deadline) {
+        try {
             MessageDigest sha256 = MessageDigest.getInstance("SHA-256");
-            try (DigestInputStream in = new DigestInputStream(body, sha256)) {
-                Files.copy(in, file, StandardCopyOption.REPLACE_EXISTING);
+            try (OutputStream out = new DigestOutputStream(Files.newOutputStream(file), sha256)) {
+                get(url, out, deadline);
             }
             return HexFormat.of().formatHex(sha256.digest());
         } catch (IOException e) {
@@ -257,20 +290,170 @@ final class K3sRelease {
         }
     }
 
-    /** GET url, following redirects; anything but 200 is a failure naming the url. */
-    private static <T> T get(String url, Duration timeout, HttpResponse.BodyHandler<T> handler) {
+    /** GET url into out, following redirects; anything but 200 is a failure naming the url. */
+    private static void get(String url, OutputStream out, long deadline) {
         try {
-            HttpResponse<T> response = client(HttpClient.Redirect.NORMAL).send(HttpRequest.newBuilder(URI.create(url)).timeout(timeout).GET().build(), handler);
+            HttpResponse<Void> response = exchange(url, HttpClient.Redirect.NORMAL, out, deadline);
             if (response.statusCode() != 200) {
-                if (response.body() instanceof InputStream stream) stream.close();
                 throw Cli.fail(Cli.FAILED, "downloading " + url + " failed: HTTP " + response.statusCode());
             }
-            return response.body();
         } catch (IOException e) {
             throw unreachable(url, e);
+        }
+    }
+
+    /**
+     * GET url, its body written to out when the answer is 200 (else read and dropped). HttpClient's
+     * own timeout ends when the headers arrive, so a connection that stalls mid-body would hang
+     * forever: this gives up when nothing arrives for the idle timeout, and at deadline.
+     */
+    private static HttpResponse<Void> exchange(String url, HttpClient.Redirect redirects, OutputStream out,
+            long deadline) throws IOException {
+        Duration idle = idleTimeout();
+        Body body = new Body(out);
+        CompletableFuture<HttpResponse<Void>> response = client(redirects)
+            .sendAsync(HttpRequest.newBuilder(URI.create(url)).GET().build(), body);
+        long tick = Math.max(10, Math.min(250, idle.toMillis() / 4));
+        try {
+            while (true) {
+                try {
+                    return response.get(tick, TimeUnit.MILLISECONDS);
+                } catch (TimeoutException e) {
+                    long now = System.nanoTime();
+                    if (now - body.lastProgress >= idle.toNanos()) {
+                        body.stop();
+                        response.cancel(true);
+                        throw Cli.fail(Cli.FAILED, "the download of " + url + " stalled: nothing received for "
+                            + idle.toSeconds() + " s " + body.progress() + "; nothing was cached (the partial file"
+                            + " was removed): run the step again to retry, or use --k3s-mirror URL (a mirror nearer"
+                            + " to you), or --airgap-dir DIR (K3s from a folder, see the README's Offline); a link"
+                            + " that pauses longer: " + IDLE_TIMEOUT_VARIABLE + "=SECONDS");
+                    }
+                    if (deadline != NO_DEADLINE && now - deadline >= 0) {
+                        body.stop();
+                        response.cancel(true);
+                        throw Cli.fail(Cli.TIMED_OUT, "--timeout reached while downloading " + url + " ("
+                            + body.progress() + "); nothing was cached (the partial file was removed). Pass a larger"
+                            + " --timeout, a nearer --k3s-mirror URL, or --airgap-dir DIR");
+                    }
+                }
+            }
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof IOException io) throw io;
+            throw new IOException(Cli.rootMessage(e), e.getCause());
         } catch (InterruptedException e) {
+            body.stop();
+            response.cancel(true);
             Thread.currentThread().interrupt();
             throw Cli.fail(Cli.FAILED, "interrupted");
+        }
+    }
+
+    /** The idle timeout: set by a test, else $K3S_VAGRANT_DOWNLOAD_IDLE_TIMEOUT seconds, else 60 s. */
+    static Duration idleTimeout() {
+        if (idleTimeout != null) return idleTimeout;
+        String value = System.getenv(IDLE_TIMEOUT_VARIABLE);
+        if (value == null || value.isBlank()) return Duration.ofSeconds(60);
+        try {
+            long seconds = Long.parseLong(value.strip());
+            if (seconds >= 1) return Duration.ofSeconds(seconds);
+        } catch (NumberFormatException e) {
+            // said below
+        }
+        throw Cli.fail(Cli.USAGE, IDLE_TIMEOUT_VARIABLE + " must be a whole number of seconds, at least 1, not '"
+            + value + "'");
+    }
+
+    /**
+     * A response body written to out as it arrives, counting its bytes and noting when the
+     * last came: the idle timeout's clock, which the headers' arrival also resets.
+     */
+    private static final class Body implements HttpResponse.BodyHandler<Void>, HttpResponse.BodySubscriber<Void> {
+        private final OutputStream out;
+        private final CompletableFuture<Void> done = new CompletableFuture<>();
+        volatile long lastProgress = System.nanoTime();
+        private volatile boolean answered;
+        private volatile boolean keep;
+        private volatile long received;
+        private volatile long length = -1;
+        private boolean stopped;
+        private Flow.Subscription subscription;
+
+        Body(OutputStream out) {
+            this.out = out;
+        }
+
+        @Override
+        public HttpResponse.BodySubscriber<Void> apply(HttpResponse.ResponseInfo info) {
+            keep = info.statusCode() == 200;
+            length = info.headers().firstValueAsLong("content-length").orElse(-1);
+            answered = true;
+            lastProgress = System.nanoTime();
+            return this;
+        }
+
+        @Override
+        public void onSubscribe(Flow.Subscription subscription) {
+            synchronized (this) {
+                if (stopped) {
+                    subscription.cancel();
+                    return;
+                }
+                this.subscription = subscription;
+            }
+            subscription.request(1);
+        }
+
+        @Override
+        public void onNext(List<ByteBuffer> buffers) {
+            synchronized (this) {
+                if (stopped) return;
+                try {
+                    for (ByteBuffer buffer : buffers) {
+                        byte[] bytes = new byte[buffer.remaining()];
+                        buffer.get(bytes);
+                        if (keep) out.write(bytes);
+                        received += bytes.length;
+                    }
+                } catch (IOException e) {
+                    stopped = true;
+                    subscription.cancel();
+                    done.completeExceptionally(e);
+                    return;
+                }
+                lastProgress = System.nanoTime();
+            }
+            subscription.request(1);
+        }
+
+        @Override
+        public void onError(Throwable error) {
+            done.completeExceptionally(error);
+        }
+
+        @Override
+        public void onComplete() {
+            done.complete(null);
+        }
+
+        @Override
+        public CompletionStage<Void> getBody() {
+            return done;
+        }
+
+        /** No more writes to out once this returns (a write under way finishes first); the connection is dropped. */
+        void stop() {
+            Flow.Subscription toCancel;
+            synchronized (this) {
+                stopped = true;
+                toCancel = subscription;
+            }
+            if (toCancel != null) toCancel.cancel();
+        }
+
+        String progress() {
+            if (!answered) return "(no answer)";
+            return "after " + received + (length >= 0 ? " of " + length : "") + " bytes";
         }
     }
 

@@ -20,8 +20,11 @@ import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
 
 /**
  * K3s's kubeconfig made usable from the host: its YAML fields edited (never a text
@@ -108,17 +111,18 @@ final class KubeconfigFile {
     }
 
     /**
-     * Adds ours to existing, replacing entries of the same name only when they are the same
-     * cluster (same server URL) or replace is set; every other entry stays as it was.
+     * Adds ours to existing. An entry of the same name is replaced only when it is this
+     * cluster's (see clashes) or replace is set; every other entry stays as it was.
      */
     static ObjectNode merge(ObjectNode existing, ObjectNode ours, boolean replace, String source) {
         String name = ours.get("current-context").asText();
         String ourServer = ours.get("clusters").get(0).get("cluster").get("server").asText();
-        String theirServer = serverOf(existing, name);
-        if (theirServer != null && !theirServer.equals(ourServer) && !replace) {
-            throw Cli.fail(Cli.REFUSED, source + " already has a cluster or context named '" + name + "' for " + theirServer
-                + " (this cluster is " + ourServer + "): nothing was changed. Pass --replace to overwrite it, "
-                + "or --context to choose another name");
+        List<String> clashes = clashes(existing, ours);
+        if (!clashes.isEmpty() && !replace) {
+            throw Cli.fail(Cli.REFUSED, source + " already has entries named '" + name + "' that are not this cluster's"
+                + " (" + ourServer + "): " + String.join("; ", clashes) + ". Nothing was changed. Pass --replace to"
+                + " overwrite them "
+                + "(the old file is backed up), or --context to choose another name");
         }
         ObjectNode merged = existing.deepCopy();
         if (!merged.has("apiVersion")) merged.put("apiVersion", "v1");
@@ -140,21 +144,109 @@ final class KubeconfigFile {
     }
 
     /**
+     * The entries of existing that bear our name but are not this cluster's, described for
+     * the user. This cluster's are: a cluster entry with our server URL; a context pointing
+     * at the cluster and user of its own name, that cluster being ours (what forHost writes);
+     * a user entry holding our client certificate, or K3s's kind of user (a client
+     * certificate and key, nothing else) that only such a context of ours uses: what an
+     * earlier merge wrote before K3s renewed its certificate or the cluster was made again.
+     */
+    static List<String> clashes(ObjectNode existing, ObjectNode ours) {
+        String name = ours.get("current-context").asText();
+        String ourServer = ours.get("clusters").get(0).get("cluster").get("server").asText();
+        JsonNode ourUser = ours.get("users").get(0).get("user");
+        List<String> clashes = new ArrayList<>();
+
+        JsonNode cluster = entry(existing, "clusters", name);
+        boolean clusterIsOurs = cluster != null && ourServer.equals(cluster.path("cluster").path("server").asText(""));
+        if (cluster != null && !clusterIsOurs) {
+            clashes.add("cluster '" + name + "' for " + cluster.path("cluster").path("server").asText("no server"));
+        }
+        JsonNode context = entry(existing, "contexts", name);
+        String contextCluster = context == null ? null : context.path("context").path("cluster").asText("");
+        String contextUser = context == null ? null : context.path("context").path("user").asText("");
+        boolean contextIsOurs = context != null && clusterIsOurs
+            && name.equals(contextCluster) && name.equals(contextUser);
+        if (context != null && !contextIsOurs) {
+            String server = serverOf(existing, contextCluster);
+            String where = server == null || server.isEmpty() ? "no server" : server;
+            clashes.add("context '" + name + "' for cluster '" + contextCluster + "' (" + where + ") and user '"
+                + contextUser + "'");
+        }
+        JsonNode user = entry(existing, "users", name);
+        if (user != null) {
+            List<String> usedBy = contextsUsing(existing, name);
+            boolean sameCertificate = ourUser.hasNonNull("client-certificate-data")
+                && ourUser.get("client-certificate-data").equals(user.path("user").path("client-certificate-data"));
+            boolean k3sKind = user.path("user").isObject() && user.path("user").has("client-certificate-data")
+                && Set.of("client-certificate-data", "client-key-data").containsAll(fieldNames(user.path("user")));
+            boolean ownUser = sameCertificate || (contextIsOurs && k3sKind && usedBy.equals(List.of(name)));
+            if (!ownUser) {
+                List<String> others = usedBy.stream().filter(c -> !(contextIsOurs && c.equals(name))).toList();
+                String users = others.stream().map(c -> "'" + c + "'").collect(Collectors.joining(", "));
+                clashes.add("user '" + name + "' with other credentials"
+                    + (others.isEmpty() ? "" : ", used by context " + users));
+            }
+        }
+        return clashes;
+    }
+
+    /**
      * Removes the cluster, user and context named name, if that cluster is the one at
-     * serverUrl (another cluster of the same name is left alone). Returns whether it removed anything.
+     * serverUrl (another cluster of the same name is left alone); a cluster or user entry
+     * that another context still uses stays, so nothing of the user's is left only in the
+     * backup. Returns whether it removed anything.
      */
     static boolean remove(ObjectNode config, String name, String serverUrl) {
         String server = serverOf(config, name);
         if (server == null || !server.equals(serverUrl)) return false;
-        for (String section : SECTIONS) {
-            JsonNode list = config.get(section);
-            if (list == null || !list.isArray()) continue;
-            for (int i = list.size() - 1; i >= 0; i--) {
-                if (name.equals(list.get(i).path("name").asText(null))) ((ArrayNode) list).remove(i);
-            }
+        removeNamed(config, "contexts", name);
+        JsonNode cluster = entry(config, "clusters", name);
+        if (cluster != null && serverUrl.equals(cluster.path("cluster").path("server").asText(""))
+                && contextsUsing(config, "cluster", name).isEmpty()) {
+            removeNamed(config, "clusters", name);
         }
+        if (contextsUsing(config, name).isEmpty()) removeNamed(config, "users", name);
         if (name.equals(config.path("current-context").asText(null))) config.put("current-context", "");
         return true;
+    }
+
+    private static void removeNamed(ObjectNode config, String section, String name) {
+        JsonNode list = config.get(section);
+        if (list == null || !list.isArray()) return;
+        for (int i = list.size() - 1; i >= 0; i--) {
+            if (name.equals(list.get(i).path("name").asText(null))) ((ArrayNode) list).remove(i);
+        }
+    }
+
+    /** The first entry of a section with that name, or null. */
+    private static JsonNode entry(ObjectNode config, String section, String name) {
+        for (JsonNode entry : config.path(section)) {
+            if (name.equals(entry.path("name").asText(null))) return entry;
+        }
+        return null;
+    }
+
+    /** The names of the contexts whose user is userName. */
+    private static List<String> contextsUsing(ObjectNode config, String userName) {
+        return contextsUsing(config, "user", userName);
+    }
+
+    /** The names of the contexts whose field (cluster or user) is value. */
+    private static List<String> contextsUsing(ObjectNode config, String field, String value) {
+        List<String> names = new ArrayList<>();
+        for (JsonNode context : config.path("contexts")) {
+            if (value.equals(context.path("context").path(field).asText(null))) {
+                names.add(context.path("name").asText(""));
+            }
+        }
+        return names;
+    }
+
+    private static Set<String> fieldNames(JsonNode node) {
+        Set<String> names = new java.util.HashSet<>();
+        node.fieldNames().forEachRemaining(names::add);
+        return names;
     }
 
     /** The server URL of the cluster named name, or of the cluster its context names; null if neither exists. */

@@ -2,6 +2,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.sun.net.httpserver.HttpServer;
@@ -14,7 +15,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
+import java.time.Duration;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -40,6 +43,8 @@ class K3sReleaseTest {
     final Map<String, String> redirects = new ConcurrentHashMap<>();
     final AtomicInteger requests = new AtomicInteger();
     K3sRelease.Source source;
+    /** Released after each test: ends the stalled and trickling answers. */
+    final java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
     final Cli.Log log = new Cli.Log(new PrintWriter(new StringWriter()), "test", null);
 
     @BeforeEach
@@ -59,6 +64,26 @@ class K3sReleaseTest {
             }
             exchange.close();
         });
+        // a stalled answer must not hold up the others: one thread per exchange
+        server.setExecutor(java.util.concurrent.Executors.newCachedThreadPool());
+        server.createContext("/stall/", exchange -> {
+            // headers and half the body, then nothing: a connection stuck mid-download
+            byte[] body = files.get(exchange.getRequestURI().getRawPath().substring("/stall".length()));
+            exchange.sendResponseHeaders(200, body.length);
+            exchange.getResponseBody().write(body, 0, body.length / 2);
+            exchange.getResponseBody().flush();
+            awaitQuietly(release, 60_000);
+            exchange.close();
+        });
+        server.createContext("/trickle/", exchange -> {
+            // a byte every 100 ms: never idle, never done
+            exchange.sendResponseHeaders(200, 1_000_000);
+            for (int i = 0; i < 600 && !awaitQuietly(release, 100); i++) {
+                exchange.getResponseBody().write('x');
+                exchange.getResponseBody().flush();
+            }
+            exchange.close();
+        });
         server.start();
         String base = "http://127.0.0.1:" + server.getAddress().getPort();
         source = K3sRelease.Source.of(base + "/mirror/");
@@ -75,7 +100,74 @@ class K3sReleaseTest {
 
     @AfterEach
     void stop() {
+        release.countDown();
         server.stop(0);
+        K3sRelease.idleTimeout = null; // the default again
+    }
+
+    @Test
+    void aDownloadThatStallsMidBodyFailsWithinTheIdleTimeoutNamingWhatToDoAndLeavesNothing() throws IOException {
+        K3sRelease.idleTimeout = Duration.ofSeconds(1);
+        String base = "http://127.0.0.1:" + server.getAddress().getPort();
+        // the binary (streamed into the cache) and the installer (read into memory) each stall once
+        Map<String, String> stalls = Map.of("/mirror/releases/v1.31.4%2Bk3s1/k3s", base + "/stall/cdn/k3s",
+            "/mirror/install.sh", base + "/stall/mirror/install.sh");
+        for (var stall : stalls.entrySet()) {
+            Path dir = cache.resolve(stall.getKey().endsWith("k3s") ? "binary" : "installer");
+            String served = redirects.put(stall.getKey(), stall.getValue());
+            long start = System.nanoTime();
+            Cli.Failure failure = assertTimeoutPreemptively(Duration.ofSeconds(20),
+                () -> assertThrows(Cli.Failure.class,
+                    () -> K3sRelease.fetch(VERSION, "amd64", dir, source, false, log)),
+                stall.getValue() + " stalled, and the download did not give up");
+            long seconds = Duration.ofNanos(System.nanoTime() - start).toSeconds();
+            assertTrue(seconds < 10, "gave up after " + seconds + " s, the idle timeout being 1 s");
+            assertEquals(Cli.FAILED, failure.exitCode);
+            int size = files.get(stall.getValue().substring((base + "/stall").length())).length;
+            String stalled = "the download of " + base + stall.getKey() + " stalled: nothing received for 1 s after "
+                + size / 2 + " of " + size + " bytes";
+            for (String expected : List.of(stalled, "partial file was removed", "run the step again", "--k3s-mirror",
+                    "--airgap-dir")) {
+                assertTrue(failure.getMessage().contains(expected), "'" + expected + "' in: " + failure.getMessage());
+            }
+            try (var left = Files.walk(cache)) {
+                assertEquals(List.of(), left.filter(Files::isRegularFile).toList(), "no partial file left");
+            }
+            if (served == null) redirects.remove(stall.getKey()); else redirects.put(stall.getKey(), served);
+        }
+    }
+
+    @Test
+    void aDownloadThatTricklesOnPastTheDeadlineStopsThere() throws IOException {
+        K3sRelease.idleTimeout = Duration.ofSeconds(1);
+        String base = "http://127.0.0.1:" + server.getAddress().getPort();
+        redirects.put("/mirror/releases/v1.31.4%2Bk3s1/k3s", base + "/trickle/k3s");
+        long start = System.nanoTime();
+        long deadline = start + Duration.ofSeconds(3).toNanos();
+        Cli.Failure failure = assertTimeoutPreemptively(Duration.ofSeconds(20),
+            () -> assertThrows(Cli.Failure.class,
+                () -> K3sRelease.fetch(VERSION, "amd64", cache, source, false, deadline, log)),
+            "a download that never idles must still end at the step's --timeout");
+        long seconds = Duration.ofNanos(System.nanoTime() - start).toSeconds();
+        assertTrue(seconds >= 2 && seconds < 8, "gave up after " + seconds + " s, the deadline being 3 s");
+        assertEquals(Cli.TIMED_OUT, failure.exitCode);
+        String url = base + "/mirror/releases/v1.31.4%2Bk3s1/k3s";
+        for (String expected : List.of("--timeout reached while downloading " + url, "bytes", "--airgap-dir")) {
+            assertTrue(failure.getMessage().contains(expected), "'" + expected + "' in: " + failure.getMessage());
+        }
+        try (var left = Files.walk(cache)) {
+            assertEquals(List.of(), left.filter(Files::isRegularFile).toList(), "no partial file left");
+        }
+    }
+
+    /** Waits up to millis for latch; true when it was released. */
+    static boolean awaitQuietly(java.util.concurrent.CountDownLatch latch, long millis) {
+        try {
+            return latch.await(millis, java.util.concurrent.TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return true;
+        }
     }
 
     @Test

@@ -234,11 +234,14 @@ class KubeconfigFileTest {
 
         Cli.Failure failure = assertThrows(Cli.Failure.class, () -> KubeconfigFile.merge(existing, ours, false, "~/.kube/config"));
         assertEquals(Cli.REFUSED, failure.exitCode);
-        assertTrue(failure.getMessage().contains("~/.kube/config already has a cluster or context named 'wil' for https://192.168.56.120:6443"),
-            failure.getMessage());
+        for (String expected : List.of("~/.kube/config already has entries named 'wil' that are not this cluster's",
+                "cluster 'wil' for https://192.168.56.120:6443")) {
+            assertTrue(failure.getMessage().contains(expected), "'" + expected + "' in: " + failure.getMessage());
+        }
         assertTrue(failure.getMessage().contains("--replace"), failure.getMessage());
 
-        JsonNode seen = kubectlView(write("config", KubeconfigFile.toYaml(KubeconfigFile.merge(existing, ours, true, "config"))));
+        ObjectNode replaced = KubeconfigFile.merge(existing, ours, true, "config");
+        JsonNode seen = kubectlView(write("config", KubeconfigFile.toYaml(replaced)));
         assertEquals(SERVER_110, named(seen, "clusters", "wil").at("/cluster/server").asText());
         assertEquals(3, seen.path("clusters").size());
         assertEquals(3, seen.path("contexts").size());
@@ -253,6 +256,92 @@ class KubeconfigFileTest {
             () -> KubeconfigFile.merge(existing, KubeconfigFile.forHost(k3sYaml(), SERVER_110, "wil"), false, "config"));
         assertEquals(Cli.REFUSED, failure.exitCode);
         assertTrue(failure.getMessage().contains("https://prod.example.com"), failure.getMessage());
+    }
+
+    @Test
+    void aUserOfOurNameHoldingAnotherClustersCredentialsIsRefusedUnlessReplaceIsGiven() throws IOException {
+        // the user's own context "prod" uses a user entry that happens to be named like the cluster
+        String theirs = existingKubeconfig().replace("user: prod-admin", "user: wil")
+            .replace("- name: prod-admin", "- name: wil");
+        ObjectNode existing = KubeconfigFile.parse(theirs, "config");
+        ObjectNode ours = KubeconfigFile.forHost(k3sYaml(), SERVER_110, "wil");
+
+        Cli.Failure failure = assertThrows(Cli.Failure.class,
+            () -> KubeconfigFile.merge(existing, ours, false, "~/.kube/config"));
+        assertEquals(Cli.REFUSED, failure.exitCode);
+        for (String expected : List.of("~/.kube/config already has entries named 'wil' that are not this cluster's",
+                SERVER_110,
+                "user 'wil' with other credentials, used by context 'prod'", "--replace", "--context")) {
+            assertTrue(failure.getMessage().contains(expected), "'" + expected + "' in: " + failure.getMessage());
+        }
+        assertEquals(KubeconfigFile.parse(theirs, "config"), existing, "nothing of the user's may change");
+
+        // --replace is consent: ours replaces it (the step backs the old file up first)
+        ObjectNode replaced = KubeconfigFile.merge(existing, ours, true, "config");
+        JsonNode seen = kubectlView(write("config", KubeconfigFile.toYaml(replaced)));
+        assertEquals(clientCertData, named(seen, "users", "wil").at("/user/client-certificate-data").asText());
+    }
+
+    @Test
+    void aContextOfOurNameUsingTheUsersOwnCredentialsIsRefused() {
+        // a context "wil" on this very server, but with the user's own user entry: it is theirs, not ours
+        ObjectNode existing = KubeconfigFile.merge(KubeconfigFile.parse(existingKubeconfig(), "config"),
+            KubeconfigFile.forHost(k3sYaml(), SERVER_110, "wil"), false, "config");
+        ((ObjectNode) named(existing, "contexts", "wil").get("context")).put("user", "prod-admin");
+        ObjectNode ours = KubeconfigFile.forHost(k3sYaml(), SERVER_110, "wil");
+        Cli.Failure failure = assertThrows(Cli.Failure.class,
+            () -> KubeconfigFile.merge(existing, ours, false, "config"));
+        assertEquals(Cli.REFUSED, failure.exitCode);
+        String expected = "context 'wil' for cluster 'wil' (" + SERVER_110 + ") and user 'prod-admin'";
+        assertTrue(failure.getMessage().contains(expected), failure.getMessage());
+    }
+
+    @Test
+    void everyClashIsNamedAtOnce() {
+        // cluster, context and user "wil" all belong to a cluster at another address
+        ObjectNode existing = KubeconfigFile.merge(KubeconfigFile.parse(existingKubeconfig(), "config"),
+            KubeconfigFile.forHost(k3sYaml().replace(clientCertData, base64("another cluster's certificate")),
+                "https://192.168.56.120:6443", "wil"), false, "config");
+        ObjectNode ours = KubeconfigFile.forHost(k3sYaml(), SERVER_110, "wil");
+        Cli.Failure failure = assertThrows(Cli.Failure.class,
+            () -> KubeconfigFile.merge(existing, ours, false, "config"));
+        for (String expected : List.of("cluster 'wil' for https://192.168.56.120:6443",
+                "context 'wil' for cluster 'wil' (https://192.168.56.120:6443) and user 'wil'",
+                "user 'wil' with other credentials")) {
+            assertTrue(failure.getMessage().contains(expected), "'" + expected + "' in: " + failure.getMessage());
+        }
+    }
+
+    @Test
+    void ourOwnEarlierMergeIsReplacedSilentlyEvenWithARenewedCertificate() throws IOException {
+        // K3s renews its client certificate, and a cluster made again at the same address has new ones:
+        // the entries an earlier merge wrote (context -> cluster and user of its name, K3s's certificate user) are ours
+        ObjectNode earlier = KubeconfigFile.merge(KubeconfigFile.parse(existingKubeconfig(), "config"),
+            KubeconfigFile.forHost(k3sYaml().replace(clientCertData, base64("the old client certificate")),
+                SERVER_110, "wil"), false, "config");
+        JsonNode seen = kubectlView(write("config", KubeconfigFile.toYaml(
+            KubeconfigFile.merge(earlier, KubeconfigFile.forHost(k3sYaml(), SERVER_110, "wil"), false, "config"))));
+        assertEquals(clientCertData, named(seen, "users", "wil").at("/user/client-certificate-data").asText());
+        assertEquals(3, seen.path("users").size());
+    }
+
+    @Test
+    void removeKeepsAUserEntryThatAnotherContextStillUses() throws IOException {
+        ObjectNode config = KubeconfigFile.merge(KubeconfigFile.parse(existingKubeconfig(), "config"),
+            KubeconfigFile.forHost(k3sYaml(), SERVER_110, "wil"), false, "config");
+        // the user made a context of their own with the cluster's user entry
+        ((com.fasterxml.jackson.databind.node.ArrayNode) config.get("contexts")).addObject().put("name", "mine")
+            .putObject("context").put("cluster", "prod").put("user", "wil");
+        assertTrue(KubeconfigFile.remove(config, "wil", SERVER_110));
+
+        JsonNode seen = kubectlView(write("config", KubeconfigFile.toYaml(config)));
+        String contexts = kubectl("config", "get-contexts", "-o", "name",
+            "--kubeconfig", temp.resolve("config").toString());
+        assertEquals(List.of("kind-dev", "mine", "prod"), contexts.lines().sorted().toList());
+        assertEquals(clientCertData, named(seen, "users", "wil").at("/user/client-certificate-data").asText(),
+            "context 'mine' still uses it: removing it would leave it only in the backup");
+        assertTrue(seen.path("clusters").findValuesAsText("name").stream().noneMatch("wil"::equals),
+            "the cluster itself goes");
     }
 
     @Test
