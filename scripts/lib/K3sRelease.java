@@ -104,13 +104,26 @@ final class K3sRelease {
         return base.resolve("k3s-vagrant").resolve("k3s");
     }
 
-    /** K3s's name of an architecture (uname -m or os.arch). */
+    /**
+     * K3s's name of an architecture (uname -m or os.arch), as its install.sh maps them: the
+     * name of the release's sha256sum-ARCH.txt and k3s-airgap-images-ARCH.tar.zst.
+     */
     static String arch(String machine) {
+        if (machine.startsWith("arm") && !machine.equals("arm64")) return "arm"; // armv6l, armv7l, armhf
         return switch (machine) {
             case "x86_64", "amd64" -> "amd64";
             case "aarch64", "arm64" -> "arm64";
-            case "armv7l", "armhf", "arm" -> "arm";
+            case "s390x" -> "s390x";
             default -> throw Cli.fail(Cli.FAILED, "K3s has no build for the architecture '" + machine + "'");
+        };
+    }
+
+    /** The release's binary for an architecture: install.sh's SUFFIX (32-bit ARM's is k3s-armhf). */
+    static String binaryAsset(String arch) {
+        return switch (arch) {
+            case "amd64" -> "k3s";
+            case "arm" -> "k3s-armhf";
+            default -> "k3s-" + arch;
         };
     }
 
@@ -161,7 +174,7 @@ final class K3sRelease {
                 + ": run once with internet, or put install.sh and k3s there yourself");
         }
         try {
-            String asset = arch.equals("amd64") ? "k3s" : "k3s-" + arch;
+            String asset = binaryAsset(arch);
             String base = releaseBase(source, version);
             String expected = checksum(base, asset, arch, version, deadline);
             log.info("downloading K3s " + version + " (" + arch + ") once, for every machine");

@@ -244,7 +244,20 @@ class K3sReleaseTest {
         assertEquals("amd64", K3sRelease.arch("x86_64"));
         assertEquals("arm64", K3sRelease.arch("aarch64"));
         assertEquals("arm", K3sRelease.arch("armv7l"));
+        assertEquals("arm", K3sRelease.arch("armv6l")); // a Raspberry Pi Zero or 1
+        assertEquals("s390x", K3sRelease.arch("s390x"));
         assertThrows(Cli.Failure.class, () -> K3sRelease.arch("sparc64"));
+    }
+
+    @Test
+    void a32BitArmHostGetsK3sArmhfCheckedAgainstSha256sumArm() throws IOException {
+        // K3s releases name 32-bit ARM's binary k3s-armhf, listed in sha256sum-arm.txt (install.sh: SUFFIX=-${ARCH}hf)
+        byte[] armhf = "k3s for armhf".getBytes(StandardCharsets.UTF_8);
+        files.put("/mirror/releases/v1.31.4%2Bk3s1/sha256sum-arm.txt",
+            (sha256(armhf) + "  k3s-armhf\n").getBytes(StandardCharsets.UTF_8));
+        files.put("/mirror/releases/v1.31.4%2Bk3s1/k3s-armhf", armhf);
+        Path dir = K3sRelease.fetch(VERSION, K3sRelease.arch("armv7l"), cache, source, false, log);
+        assertArrayEquals(armhf, Files.readAllBytes(dir.resolve("k3s")), "installed as k3s, as K3s's installer does");
     }
 
     static String sha256(byte[] bytes) {
