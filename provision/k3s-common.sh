@@ -155,6 +155,9 @@ install_k3s() {
   if [ -z "${INSTALL_K3S_VERSION:-}" ]; then unset INSTALL_K3S_VERSION; fi
   if [ -z "${INSTALL_K3S_CHANNEL:-}" ]; then unset INSTALL_K3S_CHANNEL; fi
   export INSTALL_K3S_EXEC=$exec_line K3S_TOKEN
+  # K3s's installer starts the service only when its files changed ("No change detected so
+  # skipping service start"): a unit stopped by hand, by k3s-killall.sh or by a crash stayed down
+  if ! systemctl is-active --quiet "$unit"; then export INSTALL_K3S_FORCE_RESTART=true; fi
   log "running K3s's installer: $exec_line"
   sh "$installer" || die "K3s's installer failed (see above); 'sudo journalctl -u $unit' on $(hostname) tells more"
   install -d -m 755 /etc/rancher/k3s

@@ -250,6 +250,19 @@ class ClusterFlowTest {
 
     @Test
     @Order(9)
+    void aStoppedK3sIsStartedAgainByProvisioning() {
+        // K3s's installer starts its service only when its files changed: a unit stopped by hand,
+        // by k3s-killall.sh or by a crash stayed down, and the server's wait then timed out
+        vagrantSsh(SERVER, "sudo systemctl stop k3s");
+        Map<String, String> shortWait = new java.util.HashMap<>(env);
+        shortWait.put("K3S_VAGRANT_API_WAIT", "120");
+        Repo.Run again = Repo.exec(inNetns("vagrant", "provision", SERVER, "--no-color"), clusterDir, shortWait, null, 900);
+        check(again, "vagrant provision of a server whose K3s was stopped");
+        assertEquals("active", vagrantSsh(SERVER, "systemctl is-active k3s").strip());
+    }
+
+    @Test
+    @Order(10)
     void aSecondK3sUpReportsTheClusterAndChangesNothing() {
         long start = System.nanoTime();
         Repo.Run again = Repo.exec(inNetns("bin/jbang", "k3s-up", "--provider", "libvirt", "--login", LOGIN, "--name", CLUSTER, "--box", BOX,
@@ -261,7 +274,7 @@ class ClusterFlowTest {
     }
 
     @Test
-    @Order(10)
+    @Order(11)
     void k3sStatusListsEveryNodeReady() throws IOException {
         Repo.Run status = Repo.exec(inNetns("bin/jbang", "k3s-status", "--name", CLUSTER), repo, env, null, 300);
         assertEquals(0, status.exit(), status.stderr());
@@ -273,7 +286,7 @@ class ClusterFlowTest {
     }
 
     @Test
-    @Order(11)
+    @Order(12)
     void joiningAHostThatAlreadyBelongsChangesNothingAndSaysSo() {
         String before = vagrantSshToThird("sudo systemctl show -p ActiveEnterTimestampMonotonic k3s-agent");
         Repo.Run again = Repo.exec(inNetns("bin/jbang", "k3s-join", "--name", CLUSTER, "--host", "vagrant@" + THIRD_IP,
@@ -285,7 +298,7 @@ class ClusterFlowTest {
     }
 
     @Test
-    @Order(12)
+    @Order(13)
     void k3sLeaveRemovesTheNodeFromTheServerAndK3sFromTheHost() throws IOException {
         Repo.Run left = Repo.exec(inNetns("bin/jbang", "k3s-leave", "--name", CLUSTER, "--node", THIRD,
             "--known-hosts", work.resolve("known_hosts").toString()), repo, env, null, 300);
@@ -298,7 +311,7 @@ class ClusterFlowTest {
     }
 
     @Test
-    @Order(13)
+    @Order(14)
     void aHostWhoseClockIsOffIsRefusedNamingTheClocksAndNothingIsInstalled() {
         vagrantSshToThird("sudo date -s '-2 hours' >/dev/null");
         try {
@@ -317,7 +330,7 @@ class ClusterFlowTest {
     }
 
     @Test
-    @Order(14)
+    @Order(15)
     void aServerThatIsDownFailsTheJoinWithinTheWaitNamingIt() {
         vagrantSsh(SERVER, "sudo systemctl stop k3s");
         long start = System.nanoTime();
@@ -331,7 +344,7 @@ class ClusterFlowTest {
     }
 
     @Test
-    @Order(15)
+    @Order(16)
     void ctrlCDuringAJoinStopsTheInstallRemovesTheTokenFolderAndSaysWhatToRun() throws Exception {
         // the server is still down: the host's agent.sh waits for it, and Ctrl-C comes meanwhile
         Path err = work.resolve("interrupted-join.log");
@@ -363,7 +376,7 @@ class ClusterFlowTest {
     }
 
     @Test
-    @Order(16)
+    @Order(17)
     void aConnectionDroppedMidInstallIsRetriedAndTheJoinWaitsForASlowServer() throws Exception {
         // k3s-join starts while the server is down: the host's agent.sh waits for it
         CompletableFuture<Repo.Run> join = CompletableFuture.supplyAsync(this::joinThird);
@@ -402,7 +415,7 @@ class ClusterFlowTest {
     }
 
     @Test
-    @Order(17)
+    @Order(18)
     void k3sDownLeavesNoDomainVolumeNetworkContextOrSecretBehind() throws IOException {
         long start = System.nanoTime();
         Repo.Run down = Repo.exec(inNetns("bin/jbang", "k3s-down", "--name", CLUSTER, "--known-hosts", work.resolve("known_hosts").toString()),
@@ -433,7 +446,7 @@ class ClusterFlowTest {
     }
 
     @Test
-    @Order(18)
+    @Order(19)
     void noSecretWasEverOnACommandLineOnThisHost() {
         hostCommandLines.stop();
         assertTrue(hostCommandLines.seen().size() > 20 && hostCommandLines.seen().stream().anyMatch(c -> c.contains("k3s-join")),
