@@ -87,11 +87,11 @@ class join implements Callable<Integer> {
         Cluster cluster = server.cluster();
         Duration timeout = Duration.ofMinutes(timeoutMinutes);
 
-        log.step("1/4 reading the join token from the server " + cluster.server().name());
+        log.step("1/4 reading the agent token from the server " + cluster.server().name());
         byte[] token;
         String serverVersion;
         try (Ssh serverSsh = K3s.connect(cluster, cluster.server(), check, hostKeys.knownHosts, Duration.ofSeconds(30), log)) {
-            token = K3s.nodeToken(serverSsh);
+            token = K3s.agentToken(serverSsh, log);
             serverVersion = K3s.nodes(serverSsh).stream().filter(K3s.NodeStatus::controlPlane).map(K3s.NodeStatus::version)
                 .findFirst().orElse("");
         }
@@ -151,7 +151,7 @@ class join implements Callable<Integer> {
             }
         }
         removeStaleInstall(agent);
-        if (alreadyJoined(agent, cluster.serverUrl())) {
+        if (alreadyJoined(agent, cluster.serverUrl(), token)) {
             log.step("3/4 " + hostname + " is already an agent of " + cluster.serverUrl() + ": nothing to install");
         } else {
             log.step("3/4 installing the K3s agent on " + hostname + " (" + ip + ")");
@@ -230,12 +230,24 @@ class join implements Callable<Integer> {
      * K3S_URL='URL'; older ones K3S_URL="URL"): joining again would change nothing. The URL
      * reaches the fixed script as $1, quoted.
      */
-    static boolean alreadyJoined(Ssh agent, String serverUrl) {
-        String script = "systemctl is-active --quiet k3s-agent && grep -qxF -e \"K3S_URL=$1\" -e \"K3S_URL='$1'\" "
-            + "-e \"K3S_URL=\\\"$1\\\"\" /etc/systemd/system/k3s-agent.service.env";
+    /**
+     * True when the host runs an agent of this server with this token. An agent holding another token (the
+     * server token, which older versions handed out, or one from before `k3s token rotate`) is installed
+     * again. The token reaches the host's shell on stdin and only builtins expand it: never on a command line.
+     */
+    static boolean alreadyJoined(Ssh agent, String serverUrl, byte[] token) {
+        String env = "/etc/systemd/system/k3s-agent.service.env";
+        String script = "IFS= read -r t; systemctl is-active --quiet k3s-agent && grep -qxF -e \"K3S_URL=$1\" -e \"K3S_URL='$1'\" "
+            + "-e \"K3S_URL=\\\"$1\\\"\" " + env + " && { printf 'K3S_TOKEN=%s\\n' \"$t\"; printf \"K3S_TOKEN='%s'\\n\" \"$t\"; "
+            + "printf 'K3S_TOKEN=\"%s\"\\n' \"$t\"; } | grep -qxF -f - " + env;
         String command = agent.sudo() + "sh -c " + Shell.quote(script) + " sh " + Shell.quote(serverUrl);
-        Ssh.Result result = agent.exec(command, null, Duration.ofSeconds(30));
-        return result.ok();
+        byte[] line = java.util.Arrays.copyOf(token, token.length + 1);
+        line[token.length] = '\n';
+        try {
+            return agent.exec(command, line, Duration.ofSeconds(30)).ok();
+        } finally {
+            java.util.Arrays.fill(line, (byte) 0);
+        }
     }
 
     private String version(String serverVersion) {

@@ -219,7 +219,7 @@ class CommandInjectionTest {
     void checkingAnExistingJoinWithAServerUrlHoldingACommandRunsNoCommand() {
         try (Ssh ssh = connect()) {
             for (String value : breakouts()) {
-                assertFalse(join.alreadyJoined(ssh, "https://127.0.0.1:6443" + value));
+                assertFalse(join.alreadyJoined(ssh, "https://127.0.0.1:6443" + value, "K10abc::node:secret".getBytes()));
                 assertFalse(Files.exists(marker), "the server URL ran on the joining host: " + value);
             }
         }
