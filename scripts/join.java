@@ -25,8 +25,9 @@ import picocli.CommandLine.Model.CommandSpec;
     description = {
         "Makes a host a K3s agent of a cluster's server, waits until it is Ready, and prints the cluster JSON with the new node.",
         "The host is any SSH host (--host USER@ADDR) or a Vagrant machine (--machine NAME). The server comes from the cluster JSON",
-        "on stdin (k3s-up | k3s-join ...) or from --server-host / --server-machine. The join token is read from the server over SSH",
-        "and handed to the host in a mode-600 file: it never appears on a command line. A host that already belongs is left as it is."},
+        "on stdin (k3s-up | k3s-join ...) or from --server-host / --server-machine. The agent token is read from the server over SSH",
+        "and handed to the host in a mode-600 file: it never appears on a command line; the server token never leaves the servers.",
+        "A host that already belongs (with this token) is left as it is; one holding another token is installed again."},
     footerHeading = "%nExamples:%n",
     footer = {
         "  k3s-up | k3s-join --host pi@192.168.56.20 --ssh-key ~/.ssh/id_ed25519 | k3s-kubeconfig --merge",
