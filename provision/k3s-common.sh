@@ -115,7 +115,8 @@ check_token_against() {
       user=${user%%:*} ;;
   esac
   secret=${K3S_TOKEN##*:}
-  code=$(printf 'user = "%s:%s"\n' "$user" "$secret" | curl -ks --max-time 10 -o /dev/null -w '%{http_code}' -K - "$url/v1-k3s/readyz" || true)
+  code=$(printf 'user = "%s:%s"\n' "$user" "$secret" \
+    | curl -ks --max-time 10 -o /dev/null -w '%{http_code}' -K - "$url/v1-k3s/readyz" || true)
   if [ "$code" = 401 ]; then
     die "the K3s server at $url refused the join token (HTTP 401): the token was changed there (k3s token rotate, a reinstall) or belongs to another cluster. Run the step again so it reads the server's current token (k3s-join does), or fix K3S_VAGRANT_TOKEN_FILE"
   fi
@@ -126,7 +127,8 @@ check_token_against() {
 install_k3s() {
   local unit=$1 exec_line=$2 wanted marker=/etc/rancher/k3s/k3s-vagrant.sum
   load_token
-  wanted=$(printf '%s\n' "$unit" "$exec_line" "${INSTALL_K3S_VERSION:-}" "${INSTALL_K3S_CHANNEL:-}" "${K3S_URL:-}" "$K3S_TOKEN" "${K3S_AGENT_TOKEN:-}" | sha256sum | cut -d' ' -f1)
+  wanted=$(printf '%s\n' "$unit" "$exec_line" "${INSTALL_K3S_VERSION:-}" "${INSTALL_K3S_CHANNEL:-}" "${K3S_URL:-}" \
+    "$K3S_TOKEN" "${K3S_AGENT_TOKEN:-}" | sha256sum | cut -d' ' -f1)
   if [ -f "$marker" ] && [ "$(cat "$marker")" = "$wanted" ] && systemctl is-active --quiet "$unit"; then
     log "K3s is already installed as wanted ($unit is running): nothing to do"
     return 0

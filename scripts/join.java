@@ -238,9 +238,10 @@ class join implements Callable<Integer> {
      */
     static boolean alreadyJoined(Ssh agent, String serverUrl, byte[] token) {
         String env = "/etc/systemd/system/k3s-agent.service.env";
-        String script = "IFS= read -r t; systemctl is-active --quiet k3s-agent && grep -qxF -e \"K3S_URL=$1\" -e \"K3S_URL='$1'\" "
-            + "-e \"K3S_URL=\\\"$1\\\"\" " + env + " && { printf 'K3S_TOKEN=%s\\n' \"$t\"; printf \"K3S_TOKEN='%s'\\n\" \"$t\"; "
-            + "printf 'K3S_TOKEN=\"%s\"\\n' \"$t\"; } | grep -qxF -f - " + env;
+        String script = "IFS= read -r t; systemctl is-active --quiet k3s-agent"
+            + " && grep -qxF -e \"K3S_URL=$1\" -e \"K3S_URL='$1'\" -e \"K3S_URL=\\\"$1\\\"\" " + env
+            + " && { printf 'K3S_TOKEN=%s\\n' \"$t\"; printf \"K3S_TOKEN='%s'\\n\" \"$t\";"
+            + " printf 'K3S_TOKEN=\"%s\"\\n' \"$t\"; } | grep -qxF -f - " + env;
         String command = agent.sudo() + "sh -c " + Shell.quote(script) + " sh " + Shell.quote(serverUrl);
         byte[] line = java.util.Arrays.copyOf(token, token.length + 1);
         line[token.length] = '\n';

@@ -226,14 +226,16 @@ final class K3s {
      * makes its holder an admin of the cluster, so a host that only runs an agent never gets it.
      */
     static byte[] agentToken(Ssh server, Cli.Log log) {
-        String token = server.run(server.sudo() + "cat " + AGENT_TOKEN_PATH, "reading the K3s agent token (" + AGENT_TOKEN_PATH + ")").strip();
+        String token = server.run(server.sudo() + "cat " + AGENT_TOKEN_PATH,
+            "reading the K3s agent token (" + AGENT_TOKEN_PATH + ")").strip();
         if (token.isEmpty()) {
-            throw Cli.fail(Cli.FAILED, AGENT_TOKEN_PATH + " is empty on " + server.target.label() + ": is K3s's server running?");
+            throw Cli.fail(Cli.FAILED, AGENT_TOKEN_PATH + " is empty on " + server.target.label()
+                + ": is K3s's server running?");
         }
         // K3s writes the server token there when started without --agent-token (a cluster of an older k3s-up)
         if (token.matches("K10[0-9a-f]*::server:.*")) {
-            log.warn("the server " + server.target.label() + " has no agent token of its own, so this host gets the server token: "
-                + "run k3s-up on the cluster (it gives the servers an agent token), then k3s-join again");
+            log.warn("the server " + server.target.label() + " has no agent token of its own, "
+                + "so this host gets the server token: run k3s-up on the cluster (it gives the servers an agent token), then k3s-join again");
         }
         return token.getBytes(StandardCharsets.UTF_8);
     }
