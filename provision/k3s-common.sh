@@ -127,8 +127,7 @@ check_token_against() {
 install_k3s() {
   local unit=$1 exec_line=$2 wanted marker=/etc/rancher/k3s/k3s-vagrant.sum
   load_token
-  wanted=$(printf '%s\n' "$unit" "$exec_line" "${INSTALL_K3S_VERSION:-}" "${INSTALL_K3S_CHANNEL:-}" "${K3S_URL:-}" \
-    "$K3S_TOKEN" "${K3S_AGENT_TOKEN:-}" | sha256sum | cut -d' ' -f1)
+  wanted=$(printf '%s\n' "$unit" "$exec_line" "${INSTALL_K3S_VERSION:-}" "${INSTALL_K3S_CHANNEL:-}" "${K3S_URL:-}" "$K3S_TOKEN" "${K3S_AGENT_TOKEN:-}" | sha256sum | cut -d' ' -f1)
   if [ -f "$marker" ] && [ "$(cat "$marker")" = "$wanted" ] && systemctl is-active --quiet "$unit"; then
     log "K3s is already installed as wanted ($unit is running): nothing to do"
     return 0
