@@ -1,4 +1,5 @@
 //SOURCES Cli.java
+//SOURCES OwnerOnly.java
 //SOURCES Vagrant.java
 //SOURCES KubeconfigFile.java
 //SOURCES Cluster.java
@@ -12,7 +13,6 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -70,7 +70,7 @@ final class ClusterFolder implements AutoCloseable {
     static ClusterFolder open(Path dir, Cli.Log log) {
         try {
             if (!Files.isDirectory(dir)) {
-                Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+                OwnerOnly.createDirectories(dir);
             }
             FileChannel channel = FileChannel.open(dir.resolve(LOCK_FILE), StandardOpenOption.CREATE,
                 StandardOpenOption.WRITE);
@@ -254,7 +254,7 @@ final class ClusterFolder implements AutoCloseable {
                 if (!Files.exists(target) || !Files.readString(target).equals(text)) {
                     KubeconfigFile.writeAtomically(target, text);
                 }
-                Files.setPosixFilePermissions(target, PosixFilePermissions.fromString(file.endsWith(".sh") ? "rwx------" : "rw-------"));
+                if (file.endsWith(".sh")) OwnerOnly.restrictProgram(target); else OwnerOnly.restrict(target);
             } catch (IOException e) {
                 throw Cli.fail(Cli.FAILED, "cannot write " + dir.resolve(file) + ": " + e.getMessage());
             }

@@ -1,4 +1,5 @@
 //SOURCES Cli.java
+//SOURCES OwnerOnly.java
 //SOURCES KubeconfigFile.java
 
 import java.io.ByteArrayOutputStream;
@@ -12,7 +13,6 @@ import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.security.DigestOutputStream;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -180,7 +180,7 @@ final class K3sRelease {
             log.info("downloading K3s " + version + " (" + arch + ") once, for every machine");
             Path temp = downloadChecked(base, asset, expected, dir, "the K3s binary", deadline, log);
             try {
-                Files.setPosixFilePermissions(temp, PosixFilePermissions.fromString("rwx------"));
+                OwnerOnly.restrictProgram(temp);
                 byte[] script = download(source.installer(), deadline);
                 KubeconfigFile.writeAtomically(installer, new String(script, java.nio.charset.StandardCharsets.UTF_8));
                 Files.move(temp, binary, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
@@ -275,8 +275,8 @@ final class K3sRelease {
     /** A new hidden .part file in dir (made mode 700 if new), for a download in progress. */
     private static Path partFile(Path dir, String asset) {
         try {
-            Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-            return Files.createTempFile(dir, "." + asset + ".", ".part");
+            OwnerOnly.createDirectories(dir);
+            return OwnerOnly.createTempFile(dir, "." + asset + ".", ".part");
         } catch (IOException e) {
             throw Cli.fail(Cli.FAILED, "cannot write the K3s cache " + dir + ": " + e.getMessage());
         }

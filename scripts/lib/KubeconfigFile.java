@@ -1,5 +1,7 @@
 //DEPS com.fasterxml.jackson.dataformat:jackson-dataformat-yaml:2.20.1
 //SOURCES Cli.java
+//SOURCES HostFacts.java
+//SOURCES OwnerOnly.java
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -17,7 +19,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
@@ -280,11 +281,17 @@ final class KubeconfigFile {
 
     /** The file `kubectl` uses: the first entry of $KUBECONFIG, else ~/.kube/config. */
     static Path defaultPath(Map<String, String> environment) {
-        String list = environment.getOrDefault("KUBECONFIG", "");
-        for (String entry : list.split(java.io.File.pathSeparator)) {
-            if (!entry.isBlank()) return Path.of(entry);
-        }
-        return Path.of(System.getProperty("user.home"), ".kube", "config");
+        HostFacts here = HostFacts.current();
+        return defaultPath(new HostFacts(here.osName(), environment, here.home()));
+    }
+
+    /** The same on a given host: KUBECONFIG split by ';' on Windows, and %USERPROFILE%\.kube\config there. */
+    static Path defaultPath(HostFacts host) {
+        List<String> entries = host.list("KUBECONFIG");
+        if (!entries.isEmpty()) return host.path(entries.get(0));
+        String profile = host.get("USERPROFILE");
+        Path home = host.windows() && !profile.isBlank() ? host.path(profile) : host.home();
+        return home.resolve(".kube").resolve("config");
     }
 
     static String read(Path file) {
@@ -326,10 +333,9 @@ final class KubeconfigFile {
         Path temp = null;
         try {
             if (!Files.isDirectory(dir)) {
-                Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+                OwnerOnly.createDirectories(dir);
             }
-            temp = Files.createTempFile(dir, "." + file.getFileName() + ".", ".tmp",
-                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+            temp = OwnerOnly.createTempFile(dir, "." + file.getFileName() + ".", ".tmp");
             try (FileChannel channel = FileChannel.open(temp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
                 // write() may write only part: loop until all is written (a full disk then throws)
                 java.nio.ByteBuffer bytes = java.nio.ByteBuffer.wrap(text.getBytes(StandardCharsets.UTF_8));

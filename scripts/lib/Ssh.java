@@ -1,5 +1,6 @@
 //DEPS com.github.mwiede:jsch:2.28.8
 //SOURCES Cli.java
+//SOURCES OwnerOnly.java
 //SOURCES Shell.java
 
 import com.jcraft.jsch.ChannelExec;
@@ -22,7 +23,6 @@ import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -363,9 +363,9 @@ final class Ssh implements AutoCloseable {
             if (Files.exists(file)) return;
             Path parent = file.toAbsolutePath().getParent();
             if (!Files.exists(parent)) {
-                Files.createDirectories(parent, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+                OwnerOnly.createDirectories(parent);
             }
-            Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+            OwnerOnly.createFile(file);
         } catch (IOException e) {
             throw Cli.fail(Cli.FAILED, "cannot create " + file + ": " + e.getMessage());
         }
