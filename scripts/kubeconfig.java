@@ -97,12 +97,7 @@ class kubeconfig implements Callable<Integer> {
             log.step("wrote " + file + " (context " + name + ")");
         } else {
             file = KubeconfigFile.defaultPath(System.getenv()).toAbsolutePath();
-            ObjectNode existing = KubeconfigFile.parse(KubeconfigFile.read(file), file.toString());
-            ObjectNode merged = KubeconfigFile.merge(existing, ours, replace, file.toString());
-            if (Files.exists(file)) {
-                log.info("backed up " + file + " to " + KubeconfigFile.backup(file));
-            }
-            KubeconfigFile.writeAtomically(file, KubeconfigFile.toYaml(merged));
+            KubeconfigFile.mergeInto(file, ours, replace, log);
             log.step("merged context " + name + " into " + file + " and made it the current context");
         }
         Cluster withKubeconfig = cluster.withKubeconfig(new Cluster.KubeconfigRef(file.toString(), name));
