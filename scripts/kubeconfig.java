@@ -29,7 +29,8 @@ import picocli.CommandLine.Model.CommandSpec;
     exitCodeListHeading = "%nExit codes:%n", exitCodeList = {
         "0:success", "1:the step failed (the message says why)", "2:bad flags or values, nothing done",
         "4:stdin JSON missing, malformed or of another format", "5:SSH connection or authentication failed",
-        "7:refused: the target is not valid YAML, or holds another cluster's entry of that name (see --replace)"})
+        "7:refused: the target is not valid YAML, holds another cluster's entry of that name (see --replace), "
+            + "or stayed locked (FILE.lock) for 30 s"})
 class kubeconfig implements Callable<Integer> {
 
     @Spec CommandSpec spec;
@@ -100,8 +101,8 @@ class kubeconfig implements Callable<Integer> {
             KubeconfigFile.mergeInto(file, ours, replace, log);
             log.step("merged context " + name + " into " + file + " and made it the current context");
         }
-        Cluster withKubeconfig = cluster.withKubeconfig(new Cluster.KubeconfigRef(file.toString(), name));
-        ClusterFolder.saveCluster(withKubeconfig);
+        Cluster.KubeconfigRef ref = new Cluster.KubeconfigRef(file.toString(), name);
+        Cluster withKubeconfig = ClusterFolder.updateCluster(cluster, recorded -> recorded.withKubeconfig(ref), log);
         spec.commandLine().getOut().print(withKubeconfig.toJson());
         spec.commandLine().getOut().flush();
         return Cli.OK;

@@ -13,9 +13,11 @@ import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.UnaryOperator;
 import java.util.stream.Stream;
 
 /**
@@ -308,13 +310,118 @@ final class ClusterFolder implements AutoCloseable {
 
     static final String CLUSTER_FILE = "cluster.json";
 
-    /** Keeps the cluster document in the folder, so later steps can find the cluster by name. */
-    static void saveCluster(Cluster cluster) {
-        if (cluster.vagrantDir() == null) return;
-        Path dir = Path.of(cluster.vagrantDir());
+    /** Keeps the cluster document in the folder, this step holding its lock, so later steps find it by name. */
+    void save(Cluster cluster) {
         // a folder k3s-up did not make (a Vagrant project named by --vagrant-dir) keeps its own files
-        if (Files.isDirectory(dir) && ownEntries(dir) != null) {
-            KubeconfigFile.writeAtomically(dir.resolve(CLUSTER_FILE), cluster.toJson());
+        if (ownEntries(dir) != null) KubeconfigFile.writeAtomically(dir.resolve(CLUSTER_FILE), cluster.toJson());
+    }
+
+    /** How long a step waits to record its change while another holds the folder (k3s-up holds it for minutes). */
+    static final Duration RECORD_WAIT = Duration.ofSeconds(60);
+
+    /**
+     * A later step's change (a node joined or left, a kubeconfig written) recorded in the folder's
+     * cluster.json under the folder's lock, applied to the record as it is then: another step may
+     * have recorded its own change since this one read the cluster JSON. Returns read with the
+     * change, which is what the step prints. Nothing is recorded where k3s-up made no folder.
+     */
+    static Cluster updateCluster(Cluster read, UnaryOperator<Cluster> change, Cli.Log log) {
+        return updateCluster(read, change, RECORD_WAIT, log);
+    }
+
+    static Cluster updateCluster(Cluster read, UnaryOperator<Cluster> change, Duration wait, Cli.Log log) {
+        Cluster changed = change.apply(read);
+        if (read.vagrantDir() == null) return changed;
+        Path dir = Path.of(read.vagrantDir());
+        if (!Files.isDirectory(dir) || ownEntries(dir) == null) return changed;
+        try (ClusterFolder locked = await(dir, wait)) {
+            // k3s-down removed the folder while this step waited: nothing to record in
+            if (locked == null || ownEntries(dir) == null) return changed;
+            locked.save(change.apply(locked.recorded(read)));
+        }
+        return changed;
+    }
+
+    /** The folder's cluster.json; read when there is none of this server (missing, unreadable, another cluster). */
+    private Cluster recorded(Cluster read) {
+        Path file = dir.resolve(CLUSTER_FILE);
+        try {
+            Cluster saved = Cluster.parse(Files.readString(file), file.toString());
+            return saved.serverUrl().equals(read.serverUrl()) ? saved : read;
+        } catch (IOException | Cli.Failure e) {
+            return read;
+        }
+    }
+
+    /**
+     * Waits up to wait for the lock of a folder k3s-up made; null when its lock file is gone
+     * (k3s-down removed the folder): it is not made again there, or k3s-down could not remove
+     * the folder.
+     */
+    private static ClusterFolder await(Path dir, Duration wait) {
+        Path lockFile = dir.resolve(LOCK_FILE);
+        long deadline = System.nanoTime() + wait.toNanos();
+        while (true) {
+            FileChannel channel;
+            Object opened;
+            try {
+                channel = FileChannel.open(lockFile, StandardOpenOption.WRITE);
+                opened = fileKey(lockFile);
+            } catch (java.nio.file.NoSuchFileException e) {
+                return null;
+            } catch (IOException e) {
+                throw Cli.fail(Cli.FAILED, "cannot open " + lockFile + ": " + e.getMessage());
+            }
+            try {
+                FileLock lock;
+                try {
+                    lock = channel.tryLock();
+                } catch (java.nio.channels.OverlappingFileLockException e) {
+                    lock = null; // another thread of this process holds it
+                }
+                // the file locked must still be the one at its path, not one k3s-down deleted meanwhile
+                if (lock != null && opened != null && opened.equals(fileKey(lockFile))) {
+                    return new ClusterFolder(dir, channel, lock);
+                }
+                if (lock != null) lock.release();
+                channel.close();
+            } catch (IOException e) {
+                closeQuietly(channel);
+                throw Cli.fail(Cli.FAILED, "cannot lock " + lockFile + ": " + e.getMessage());
+            }
+            if (!Files.exists(lockFile)) return null;
+            if (System.nanoTime() > deadline) {
+                throw Cli.fail(Cli.REFUSED, "another k3s-vagrant step has held " + dir + " for " + wait.toSeconds()
+                    + " s (k3s-up holds it until its nodes are Ready), so this step's change is not recorded in its "
+                    + CLUSTER_FILE + "; the JSON printed would have it. Run the same step again once the other has "
+                    + "finished (a host that already belongs is left as it is)");
+            }
+            sleepMillis(100);
+        }
+    }
+
+    private static Object fileKey(Path file) {
+        try {
+            return Files.readAttributes(file, java.nio.file.attribute.BasicFileAttributes.class).fileKey();
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+    private static void closeQuietly(FileChannel channel) {
+        try {
+            channel.close();
+        } catch (IOException ignored) {
+            // failing already
+        }
+    }
+
+    private static void sleepMillis(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw Cli.fail(Cli.FAILED, "interrupted while waiting for the cluster folder's lock");
         }
     }
 

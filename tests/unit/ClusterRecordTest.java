@@ -1,0 +1,136 @@
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.TreeSet;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * cluster.json, the record later steps find a cluster by: k3s-join, k3s-leave and
+ * k3s-kubeconfig each change it under the cluster folder's lock, so steps at the same moment
+ * all keep their change.
+ */
+class ClusterRecordTest {
+    @TempDir Path temp;
+    final StringWriter logText = new StringWriter();
+    final Cli.Log log = new Cli.Log(new PrintWriter(logText, true), "test", null);
+
+    @Test
+    void joinsLeavesAndAKubeconfigAtTheSameMomentAreAllRecorded() throws Exception {
+        Path dir = madeByK3sUp(temp.resolve("wil"));
+        Cluster made = cluster(dir).withNode(agent("old1")).withNode(agent("old2"));
+        Files.writeString(dir.resolve(ClusterFolder.CLUSTER_FILE), made.toJson());
+        List<String> steps = new ArrayList<>();
+        for (int i = 0; i < 6; i++) steps.add("join pi" + i);
+        steps.addAll(List.of("leave old1", "leave old2", "kubeconfig"));
+        Cluster.KubeconfigRef ref = new Cluster.KubeconfigRef(temp.resolve("config").toString(), "wil");
+
+        // every step read the cluster JSON as it was at the start, as a pipeline's steps do
+        KubeconfigLockTest.runAtOnce(steps, step -> {
+            String[] words = step.split(" ");
+            Cluster printed = switch (words[0]) {
+                case "join" -> ClusterFolder.updateCluster(made, recorded -> recorded.withNode(agent(words[1])), log);
+                case "leave" -> ClusterFolder.updateCluster(made, recorded -> recorded.withoutNode(words[1]), log);
+                default -> ClusterFolder.updateCluster(made, recorded -> recorded.withKubeconfig(ref), log);
+            };
+            // what the step prints is its input with its own change, as before
+            if (words[0].equals("join")) assertTrue(names(printed).contains(words[1]));
+        });
+
+        Cluster recorded = Cluster.parse(Files.readString(dir.resolve(ClusterFolder.CLUSTER_FILE)), "cluster.json");
+        assertEquals(new TreeSet<>(List.of("wilS", "pi0", "pi1", "pi2", "pi3", "pi4", "pi5")), names(recorded),
+            "a step's change was lost:\n" + recorded.toJson());
+        assertEquals(ref, recorded.kubeconfig(), recorded.toJson());
+    }
+
+    @Test
+    void aStepRecordingWhileAnotherHoldsTheFolderWaitsForIt() throws Exception {
+        Path dir = madeByK3sUp(temp.resolve("wil"));
+        Cluster made = cluster(dir);
+        Files.writeString(dir.resolve(ClusterFolder.CLUSTER_FILE), made.toJson());
+        Thread join;
+        try (ClusterFolder held = ClusterFolder.open(dir, log)) {
+            join = new Thread(() -> ClusterFolder.updateCluster(made, recorded -> recorded.withNode(agent("pi")), log));
+            join.start();
+            join.join(1000);
+            assertTrue(join.isAlive(), "it must wait for the lock");
+            assertEquals(made.toJson(), Files.readString(dir.resolve(ClusterFolder.CLUSTER_FILE)),
+                "nothing may be written while another step holds the folder");
+        }
+        join.join(10_000);
+        assertFalse(join.isAlive());
+        assertTrue(Files.readString(dir.resolve(ClusterFolder.CLUSTER_FILE)).contains("\"pi\""));
+    }
+
+    @Test
+    void aStepThatCannotRecordInTimeIsRefusedSayingWhatToRun() throws Exception {
+        Path dir = madeByK3sUp(temp.resolve("wil"));
+        Cluster made = cluster(dir);
+        Files.writeString(dir.resolve(ClusterFolder.CLUSTER_FILE), made.toJson());
+        try (ClusterFolder held = ClusterFolder.open(dir, log)) {
+            Cli.Failure refused = org.junit.jupiter.api.Assertions.assertThrows(Cli.Failure.class, () ->
+                ClusterFolder.updateCluster(made, recorded -> recorded.withNode(agent("pi")), Duration.ofMillis(300), log));
+            assertEquals(Cli.REFUSED, refused.exitCode);
+            assertTrue(refused.getMessage().contains("another k3s-vagrant step has held " + dir), refused.getMessage());
+            assertTrue(refused.getMessage().contains("Run the same step again once the other has finished"),
+                refused.getMessage());
+        }
+        assertEquals(made.toJson(), Files.readString(dir.resolve(ClusterFolder.CLUSTER_FILE)));
+    }
+
+    @Test
+    void k3sDownHoldsTheLockUntilTheFolderIsGoneAndAWaitingStepDoesNotMakeItAgain() throws Exception {
+        Path dir = madeByK3sUp(temp.resolve("wil"));
+        Cluster made = cluster(dir);
+        Files.writeString(dir.resolve(ClusterFolder.CLUSTER_FILE), made.toJson());
+        List<String> entries = ClusterFolder.ownEntries(dir);
+        java.util.concurrent.atomic.AtomicReference<Cluster> printed = new java.util.concurrent.atomic.AtomicReference<>();
+        Thread join;
+        // as k3s-down does: the lock taken, then what k3s-up wrote removed, the folder last
+        try (ClusterFolder down = ClusterFolder.open(dir, log)) {
+            join = new Thread(() -> printed.set(ClusterFolder.updateCluster(made,
+                recorded -> recorded.withNode(agent("pi")), log)));
+            join.start();
+            join.join(500);
+            assertTrue(join.isAlive(), "a step recording its change waits while k3s-down works");
+            assertEquals(List.of(), down.removeOwn(entries));
+            assertFalse(Files.exists(dir), "removed before the lock is let go");
+        }
+        join.join(10_000);
+        assertFalse(join.isAlive());
+        assertFalse(Files.exists(dir), "the waiting step must not make the folder (or its lock file) again");
+        assertTrue(names(printed.get()).contains("pi"), "it still prints its cluster JSON");
+    }
+
+    /** A folder as today's k3s-up leaves it: marker, lock file, settings. */
+    static Path madeByK3sUp(Path dir) throws IOException {
+        ClusterFolder.claim(dir, true);
+        Files.writeString(dir.resolve(ClusterFolder.LOCK_FILE), "");
+        return dir;
+    }
+
+    static Cluster cluster(Path dir) {
+        return new Cluster("wil", "libvirt", dir.toString(), "https://192.168.59.110:6443",
+            List.of(new Cluster.Node("wilS", "server", "192.168.59.110", Cluster.Access.vagrant("wilS"))), null);
+    }
+
+    static Cluster.Node agent(String name) {
+        return new Cluster.Node(name, "agent", "192.168.59." + (120 + Math.abs(name.hashCode() % 100)),
+            new Cluster.Access(null, "pi@" + name, 22, null));
+    }
+
+    static TreeSet<String> names(Cluster cluster) {
+        TreeSet<String> names = new TreeSet<>();
+        cluster.nodes().forEach(node -> names.add(node.name()));
+        return names;
+    }
+}
