@@ -11,6 +11,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
@@ -71,24 +72,32 @@ final class ClusterFolder implements AutoCloseable {
     /** Creates the folder (mode 700) if needed and takes its lock, or refuses when another step holds it. */
     static ClusterFolder open(Path dir, Cli.Log log) {
         try {
-            if (!Files.isDirectory(dir)) {
-                Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-            }
-            FileChannel channel = FileChannel.open(dir.resolve(LOCK_FILE), StandardOpenOption.CREATE,
-                StandardOpenOption.WRITE);
-            FileLock lock;
-            try {
-                lock = channel.tryLock();
-            } catch (java.nio.channels.OverlappingFileLockException e) {
-                lock = null; // held by this very process
-            }
-            if (lock == null) {
+            for (int attempt = 1; ; attempt++) {
+                if (!Files.isDirectory(dir)) {
+                    Files.createDirectories(dir,
+                        PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+                }
+                Path lockFile = dir.resolve(LOCK_FILE);
+                FileChannel channel = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+                Object opened = fileKey(lockFile);
+                FileLock lock;
+                try {
+                    lock = channel.tryLock();
+                } catch (java.nio.channels.OverlappingFileLockException e) {
+                    lock = null; // held by this very process
+                }
+                // the file locked must still be the one at its path: k3s-down may have removed it meanwhile
+                if (lock != null && opened != null && opened.equals(fileKey(lockFile))) {
+                    return new ClusterFolder(dir, channel, lock);
+                }
+                if (lock != null) lock.release();
                 channel.close();
-                throw Cli.fail(Cli.REFUSED, "another k3s-vagrant step is working on " + dir + " right now: wait for it to finish "
-                    + "(if none is running, the lock is stale only if a process still holds " + dir.resolve(LOCK_FILE)
-                    + ")");
+                if (lock == null || attempt == 3) {
+                    throw Cli.fail(Cli.REFUSED, "another k3s-vagrant step is working on " + dir
+                        + " right now: wait for it to finish (if none is running, the lock is stale only if a "
+                        + "process still holds " + lockFile + ")");
+                }
             }
-            return new ClusterFolder(dir, channel, lock);
         } catch (IOException e) {
             throw Cli.fail(Cli.FAILED, "cannot prepare the cluster folder " + dir + ": " + e.getMessage());
         }
@@ -205,8 +214,9 @@ final class ClusterFolder implements AutoCloseable {
     }
 
     /**
-     * k3s-down, holding the lock: removes the entries k3s-up wrote here, then the marker, the
-     * lock file last, then the folder if nothing else is left. Returns what is left (not ours).
+     * k3s-down, holding the lock: removes the entries k3s-up wrote here, then the marker; then
+     * the folder, lock file and all, when nothing else is left, or else the lock file last.
+     * Returns what is left (not ours).
      */
     List<String> removeOwn(List<String> entries) {
         try {
@@ -223,13 +233,27 @@ final class ClusterFolder implements AutoCloseable {
             }
             Files.deleteIfExists(dir.resolve(MARKER));
             List<String> left = entriesIn(dir).stream().filter(name -> !name.equals(LOCK_FILE)).toList();
-            Files.deleteIfExists(dir.resolve(LOCK_FILE));
-            if (left.isEmpty()) {
-                try {
-                    Files.delete(dir);
-                } catch (java.nio.file.DirectoryNotEmptyException e) {
-                    return entriesIn(dir); // something was made there meanwhile: kept
-                }
+            if (!left.isEmpty()) {
+                Files.deleteIfExists(dir.resolve(LOCK_FILE)); // the folder stays for the user's files: done with it
+                return left;
+            }
+            // the folder leaves its path in one rename, its lock file still held inside: a step opening the
+            // lock meanwhile finds the folder locked, or gone; deleting the lock file first let one make a new
+            // lock there, which then kept the folder
+            Path aside = dir.resolveSibling("." + dir.getFileName() + ".k3s-vagrant-removed-"
+                + ProcessHandle.current().pid());
+            try {
+                Files.move(dir, aside, StandardCopyOption.ATOMIC_MOVE);
+            } catch (IOException e) {
+                aside = dir; // cannot rename here: removed in place
+            }
+            Files.deleteIfExists(aside.resolve(LOCK_FILE));
+            try {
+                Files.delete(aside);
+            } catch (java.nio.file.DirectoryNotEmptyException e) {
+                // something was made there meanwhile: kept, back at its path
+                if (!aside.equals(dir) && !Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) Files.move(aside, dir);
+                return entriesIn(Files.exists(aside) ? aside : dir);
             }
             return left;
         } catch (IOException e) {

@@ -111,6 +111,44 @@ class ClusterRecordTest {
         assertTrue(names(printed.get()).contains("pi"), "it still prints its cluster JSON");
     }
 
+    @Test
+    void k3sDownRemovesItsWholeFolderEvenWhileAnotherStepKeepsTryingItsLock() throws Exception {
+        // k3s-down deleted the lock file, then the folder: a step opening the lock in between made a new lock
+        // file there, so the folder stayed (with a lock file k3s-down then called the user's) and both held a lock
+        Path dir = temp.resolve("wil");
+        java.util.concurrent.atomic.AtomicBoolean done = new java.util.concurrent.atomic.AtomicBoolean();
+        Thread up = new Thread(() -> {
+            while (!done.get()) {
+                try {
+                    ClusterFolder.open(dir, log).close(); // as k3s-up starting on the same name does
+                } catch (Cli.Failure busy) {
+                    // held by k3s-down: try again
+                }
+            }
+        });
+        up.start();
+        try {
+            for (int round = 0; round < 300; round++) {
+                madeByK3sUp(dir);
+                ClusterFolder down = null;
+                while (down == null) {
+                    try {
+                        down = ClusterFolder.open(dir, log);
+                    } catch (Cli.Failure busy) {
+                        Thread.onSpinWait();
+                    }
+                }
+                try (ClusterFolder locked = down) {
+                    List<String> left = locked.removeOwn(ClusterFolder.WRITTEN);
+                    assertEquals(List.of(), left, "round " + round + ": k3s-down kept its folder");
+                }
+            }
+        } finally {
+            done.set(true);
+            up.join(10_000);
+        }
+    }
+
     /** A folder as today's k3s-up leaves it: marker, lock file, settings. */
     static Path madeByK3sUp(Path dir) throws IOException {
         ClusterFolder.claim(dir, true);
