@@ -78,7 +78,8 @@ class ClusterRecordTest {
         Files.writeString(dir.resolve(ClusterFolder.CLUSTER_FILE), made.toJson());
         try (ClusterFolder held = ClusterFolder.open(dir, log)) {
             Cli.Failure refused = org.junit.jupiter.api.Assertions.assertThrows(Cli.Failure.class, () ->
-                ClusterFolder.updateCluster(made, recorded -> recorded.withNode(agent("pi")), Duration.ofMillis(300), log));
+                ClusterFolder.updateCluster(made, recorded -> recorded.withNode(agent("pi")), Duration.ofMillis(300),
+                    log));
             assertEquals(Cli.REFUSED, refused.exitCode);
             assertTrue(refused.getMessage().contains("another k3s-vagrant step has held " + dir), refused.getMessage());
             assertTrue(refused.getMessage().contains("Run the same step again once the other has finished"),
@@ -93,7 +94,7 @@ class ClusterRecordTest {
         Cluster made = cluster(dir);
         Files.writeString(dir.resolve(ClusterFolder.CLUSTER_FILE), made.toJson());
         List<String> entries = ClusterFolder.ownEntries(dir);
-        java.util.concurrent.atomic.AtomicReference<Cluster> printed = new java.util.concurrent.atomic.AtomicReference<>();
+        var printed = new java.util.concurrent.atomic.AtomicReference<Cluster>();
         Thread join;
         // as k3s-down does: the lock taken, then what k3s-up wrote removed, the folder last
         try (ClusterFolder down = ClusterFolder.open(dir, log)) {

@@ -28,9 +28,9 @@ class ConcurrentStepsTest {
         List<Process> steps = new ArrayList<>();
         List<String> names = List.of("pi0", "pi1", "pi2", "pi3");
         for (String name : names) {
-            ProcessBuilder builder = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-cp", System.getProperty("java.class.path"), "ConcurrentStepsTest$Step",
-                start.toString(), kubeconfig.toString(), dir.toString(), name);
+            String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+            ProcessBuilder builder = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"),
+                "ConcurrentStepsTest$Step", start.toString(), kubeconfig.toString(), dir.toString(), name);
             builder.redirectErrorStream(true);
             builder.redirectOutput(temp.resolve(name + ".log").toFile());
             steps.add(builder.start());
@@ -56,7 +56,8 @@ class ConcurrentStepsTest {
             while (!Files.exists(start)) Thread.onSpinWait();
             Cli.Log log = new Cli.Log(new PrintWriter(System.err, true), args[3], null);
             String url = "https://192.168.59." + (120 + args[3].charAt(2) - '0') + ":6443";
-            KubeconfigFile.mergeInto(Path.of(args[1]), KubeconfigFile.forHost(KubeconfigLockTest.K3S_YAML, url, args[3]),
+            Path kubeconfig = Path.of(args[1]);
+            KubeconfigFile.mergeInto(kubeconfig, KubeconfigFile.forHost(KubeconfigLockTest.K3S_YAML, url, args[3]),
                 false, log);
             Cluster read = ClusterRecordTest.cluster(Path.of(args[2]));
             ClusterFolder.updateCluster(read, recorded -> recorded.withNode(ClusterRecordTest.agent(args[3])), log);

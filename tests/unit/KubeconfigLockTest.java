@@ -67,7 +67,8 @@ class KubeconfigLockTest {
     @Test
     void kubectlWaitsForOurLockAndLeavesNoneBehind() throws Exception {
         Path file = temp.resolve("config");
-        KubeconfigFile.mergeInto(file, KubeconfigFile.forHost(K3S_YAML, "https://192.168.56.110:6443", "wil"), false, log);
+        KubeconfigFile.mergeInto(file, KubeconfigFile.forHost(K3S_YAML, "https://192.168.56.110:6443", "wil"), false,
+            log);
         List<String> setContext = List.of("kubectl", "config", "set-context", "mine", "--cluster", "wil",
             "--kubeconfig", file.toString());
         try (KubeconfigLock lock = KubeconfigLock.acquire(file, Duration.ofSeconds(1), log)) {
@@ -121,8 +122,8 @@ class KubeconfigLockTest {
         try (KubeconfigLock lock = KubeconfigLock.acquire(file, Duration.ofMillis(200), log)) {
             assertEquals("pid " + ProcessHandle.current().pid() + " host " + host + "\n", Files.readString(lock.path));
         }
-        assertTrue(logText.toString().contains("removed " + temp.resolve("config.lock") + ", left by pid " + gone.pid()),
-            logText.toString());
+        String removed = "removed " + temp.resolve("config.lock") + ", left by pid " + gone.pid();
+        assertTrue(logText.toString().contains(removed), logText.toString());
         assertEquals(List.of(), listing(temp), "no lock, and nothing set aside, is left");
     }
 
