@@ -183,8 +183,8 @@ class SshTest {
                 for (Sshd server : all) {
                     done.add(pool.submit(() -> {
                         start.await();
-                        Ssh.Target target = Ssh.Target.ofAddress(server.user + "@127.0.0.1", server.port, server.clientKey,
-                            knownHosts, Ssh.HostKeyCheck.ACCEPT_NEW);
+                        Ssh.Target target = Ssh.Target.ofAddress(server.user + "@127.0.0.1", server.port,
+                            server.clientKey, knownHosts, Ssh.HostKeyCheck.ACCEPT_NEW);
                         Ssh.connect(target, Duration.ofSeconds(5), log).close();
                         return null;
                     }));
