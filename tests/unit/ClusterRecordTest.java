@@ -59,7 +59,8 @@ class ClusterRecordTest {
         Files.writeString(dir.resolve(ClusterFolder.CLUSTER_FILE), made.toJson());
         Thread join;
         try (ClusterFolder held = ClusterFolder.open(dir, log)) {
-            join = new Thread(() -> ClusterFolder.updateCluster(made, recorded -> recorded.withNode(agent("pi")), log));
+            join = new Thread(() -> ClusterFolder.updateCluster(made, recorded -> recorded.withNode(agent("pi")),
+                log));
             join.start();
             join.join(1000);
             assertTrue(join.isAlive(), "it must wait for the lock");
@@ -81,7 +82,8 @@ class ClusterRecordTest {
                 ClusterFolder.updateCluster(made, recorded -> recorded.withNode(agent("pi")), Duration.ofMillis(300),
                     log));
             assertEquals(Cli.REFUSED, refused.exitCode);
-            assertTrue(refused.getMessage().contains("another k3s-vagrant step has held " + dir), refused.getMessage());
+            String message = refused.getMessage();
+            assertTrue(message.contains("another k3s-vagrant step has held " + dir), message);
             assertTrue(refused.getMessage().contains("Run the same step again once the other has finished"),
                 refused.getMessage());
         }
