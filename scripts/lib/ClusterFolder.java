@@ -378,9 +378,9 @@ final class ClusterFolder implements AutoCloseable {
     }
 
     /**
-     * Waits up to wait for the lock of a folder k3s-up made; null when its lock file is gone
-     * (k3s-down removed the folder): it is not made again there, or k3s-down could not remove
-     * the folder.
+     * Waits up to wait for the lock of a folder k3s-up made; null when the folder is gone or no
+     * longer ours (k3s-down removed it meanwhile): no lock file is made again there, or k3s-down
+     * could not remove the folder. A folder still ours without one (made before it existed) gets it.
      */
     private static ClusterFolder await(Path dir, Duration wait) {
         Path lockFile = dir.resolve(LOCK_FILE);
@@ -389,10 +389,12 @@ final class ClusterFolder implements AutoCloseable {
             FileChannel channel;
             Object opened;
             try {
-                channel = FileChannel.open(lockFile, StandardOpenOption.WRITE);
+                boolean ours = Files.exists(lockFile) || ownEntries(dir) != null;
+                if (!ours) return null;
+                channel = FileChannel.open(lockFile, StandardOpenOption.WRITE, StandardOpenOption.CREATE);
                 opened = fileKey(lockFile);
             } catch (java.nio.file.NoSuchFileException e) {
-                return null;
+                continue; // the folder went meanwhile: the next look returns null
             } catch (IOException e) {
                 throw Cli.fail(Cli.FAILED, "cannot open " + lockFile + ": " + e.getMessage());
             }
@@ -413,7 +415,6 @@ final class ClusterFolder implements AutoCloseable {
                 closeQuietly(channel);
                 throw Cli.fail(Cli.FAILED, "cannot lock " + lockFile + ": " + e.getMessage());
             }
-            if (!Files.exists(lockFile)) return null;
             if (System.nanoTime() > deadline) {
                 throw Cli.fail(Cli.REFUSED, "another k3s-vagrant step has held " + dir + " for " + wait.toSeconds()
                     + " s (k3s-up holds it until its nodes are Ready), so this step's change is not recorded in its "

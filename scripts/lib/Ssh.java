@@ -434,10 +434,9 @@ final class Ssh implements AutoCloseable {
                     while (bytes.hasRemaining()) channel.write(bytes);
                     return OK;
                 } catch (IOException | JSchException e) {
-                    throw new java.io.UncheckedIOException("cannot record the host key of " + hostkey.getHost()
-                        + " in " + file + ": " + Cli.rootMessage(e)
-                        + "; fix its permissions, or pass --known-hosts FILE",
-                        e instanceof IOException io ? io : new IOException(e));
+                    // no cause: wrapped by JSch or not, this message is the one shown
+                    throw Cli.fail(Cli.FAILED, "cannot record the host key of " + hostkey.getHost() + " in " + file
+                        + ": " + Cli.rootMessage(e) + "; fix its permissions, or pass --known-hosts FILE");
                 }
             }
         }

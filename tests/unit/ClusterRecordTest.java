@@ -152,6 +152,18 @@ class ClusterRecordTest {
         }
     }
 
+    @Test
+    void aClusterFolderWithoutItsLockFileStillGetsTheChangeRecorded() throws Exception {
+        // e.g. one k3s-up made before the marker existed, adopted later; k3s-down never leaves one so
+        Path dir = madeByK3sUp(temp.resolve("wil"));
+        Files.delete(dir.resolve(ClusterFolder.LOCK_FILE));
+        Cluster made = cluster(dir);
+        Files.writeString(dir.resolve(ClusterFolder.CLUSTER_FILE), made.toJson());
+        ClusterFolder.updateCluster(made, recorded -> recorded.withNode(agent("pi")), log);
+        Cluster recorded = Cluster.parse(Files.readString(dir.resolve(ClusterFolder.CLUSTER_FILE)), "cluster.json");
+        assertEquals(new TreeSet<>(List.of("wilS", "pi")), names(recorded));
+    }
+
     /** A folder as today's k3s-up leaves it: marker, lock file, settings. */
     static Path madeByK3sUp(Path dir) throws IOException {
         ClusterFolder.claim(dir, true);
