@@ -30,7 +30,8 @@ import picocli.CommandLine.Model.CommandSpec;
         "0:success", "1:the step failed (the message says why)", "2:bad flags or values, nothing done",
         "4:stdin JSON missing, malformed or of another format", "5:SSH connection or authentication failed",
         "7:refused: the target is not valid YAML, holds another cluster's entry of that name (see --replace), "
-            + "or stayed locked (FILE.lock) for 30 s"})
+            + "or stayed locked (FILE.lock) for 30 s; or written, but another step held the cluster's folder too long "
+            + "to record it there: run it again"})
 class kubeconfig implements Callable<Integer> {
 
     @Spec CommandSpec spec;
