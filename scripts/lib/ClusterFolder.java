@@ -78,7 +78,13 @@ final class ClusterFolder implements AutoCloseable {
                         PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
                 }
                 Path lockFile = dir.resolve(LOCK_FILE);
-                FileChannel channel = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+                FileChannel channel;
+                try {
+                    channel = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+                } catch (java.nio.file.NoSuchFileException e) {
+                    if (attempt == 3) throw e;
+                    continue; // k3s-down moved the folder away just then: make it anew
+                }
                 Object opened = fileKey(lockFile);
                 FileLock lock;
                 try {
