@@ -106,14 +106,9 @@ class down implements Callable<Integer> {
             Path kubeconfig = cluster.kubeconfig() != null ? Path.of(cluster.kubeconfig().path())
                 : KubeconfigFile.defaultPath(System.getenv());
             String context = cluster.kubeconfig() != null ? cluster.kubeconfig().context() : cluster.name();
-            if (Files.exists(kubeconfig)) {
-                ObjectNode config = KubeconfigFile.parse(KubeconfigFile.read(kubeconfig), kubeconfig.toString());
-                if (KubeconfigFile.remove(config, context, cluster.serverUrl())) {
-                    log.info("backed up " + kubeconfig + " to " + KubeconfigFile.backup(kubeconfig));
-                    KubeconfigFile.writeAtomically(kubeconfig, KubeconfigFile.toYaml(config));
-                    log.step("removed context " + context + " from " + kubeconfig);
-                    removed.put("kubeconfigContextRemoved", context);
-                }
+            if (KubeconfigFile.removeFrom(kubeconfig, context, cluster.serverUrl(), log)) {
+                log.step("removed context " + context + " from " + kubeconfig);
+                removed.put("kubeconfigContextRemoved", context);
             }
 
             if (locked != null) {

@@ -35,7 +35,9 @@ import picocli.CommandLine.Model.CommandSpec;
     exitCodeListHeading = "%nExit codes:%n", exitCodeList = {
         "0:joined, or already a node of this cluster", "1:the step failed (the message says why)", "2:bad flags or values, nothing done",
         "4:stdin JSON missing, malformed or of another format", "5:SSH connection or authentication failed",
-        "6:timed out waiting for the node to be Ready", "130:interrupted (Ctrl-C): the message says what is left and what to run"})
+        "6:timed out waiting for the node to be Ready",
+        "7:joined, but another step held the cluster's folder too long to record it there: run it again",
+        "130:interrupted (Ctrl-C): the message says what is left and what to run"})
 class join implements Callable<Integer> {
 
     @Spec CommandSpec spec;
@@ -123,8 +125,8 @@ class join implements Callable<Integer> {
             K3s.waitReady(serverSsh, Set.of(node.name()), timeout, log);
         }
         log.step(node.name() + " is a Ready agent of " + cluster.name());
-        Cluster joined = cluster.withNode(node);
-        ClusterFolder.saveCluster(joined);
+        Cluster.Node joinedNode = node;
+        Cluster joined = ClusterFolder.updateCluster(cluster, recorded -> recorded.withNode(joinedNode), log);
         spec.commandLine().getOut().print(joined.toJson());
         spec.commandLine().getOut().flush();
         return Cli.OK;

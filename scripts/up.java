@@ -200,7 +200,7 @@ class up implements Callable<Integer> {
                     log.info(node.name() + " Ready " + node.internalIp() + " " + node.version());
                 }
             }
-            ClusterFolder.saveCluster(result);
+            cluster.save(result);
             log.step("cluster " + clusterName + " is Ready: " + result.serverUrl());
             spec.commandLine().getOut().print(result.toJson());
             spec.commandLine().getOut().flush();

@@ -12,10 +12,14 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.UnaryOperator;
 import java.util.stream.Stream;
 
 /**
@@ -69,24 +73,37 @@ final class ClusterFolder implements AutoCloseable {
     /** Creates the folder (mode 700) if needed and takes its lock, or refuses when another step holds it. */
     static ClusterFolder open(Path dir, Cli.Log log) {
         try {
-            if (!Files.isDirectory(dir)) {
-                OwnerOnly.createDirectories(dir);
-            }
-            FileChannel channel = FileChannel.open(dir.resolve(LOCK_FILE), StandardOpenOption.CREATE,
-                StandardOpenOption.WRITE);
-            FileLock lock;
-            try {
-                lock = channel.tryLock();
-            } catch (java.nio.channels.OverlappingFileLockException e) {
-                lock = null; // held by this very process
-            }
-            if (lock == null) {
+            for (int attempt = 1; ; attempt++) {
+                if (!Files.isDirectory(dir)) {
+                    OwnerOnly.createDirectories(dir);
+                }
+                Path lockFile = dir.resolve(LOCK_FILE);
+                FileChannel channel;
+                try {
+                    channel = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+                } catch (java.nio.file.NoSuchFileException e) {
+                    if (attempt == 3) throw e;
+                    continue; // k3s-down moved the folder away just then: make it anew
+                }
+                Object opened = fileKey(lockFile);
+                FileLock lock;
+                try {
+                    lock = channel.tryLock();
+                } catch (java.nio.channels.OverlappingFileLockException e) {
+                    lock = null; // held by this very process
+                }
+                // the file locked must still be the one at its path: k3s-down may have removed it meanwhile
+                if (lock != null && opened != null && opened.equals(fileKey(lockFile))) {
+                    return new ClusterFolder(dir, channel, lock);
+                }
+                if (lock != null) lock.release();
                 channel.close();
-                throw Cli.fail(Cli.REFUSED, "another k3s-vagrant step is working on " + dir + " right now: wait for it to finish "
-                    + "(if none is running, the lock is stale only if a process still holds " + dir.resolve(LOCK_FILE)
-                    + ")");
+                if (lock == null || attempt == 3) {
+                    throw Cli.fail(Cli.REFUSED, "another k3s-vagrant step is working on " + dir
+                        + " right now: wait for it to finish (if none is running, the lock is stale only if a "
+                        + "process still holds " + lockFile + ")");
+                }
             }
-            return new ClusterFolder(dir, channel, lock);
         } catch (IOException e) {
             throw Cli.fail(Cli.FAILED, "cannot prepare the cluster folder " + dir + ": " + e.getMessage());
         }
@@ -203,8 +220,9 @@ final class ClusterFolder implements AutoCloseable {
     }
 
     /**
-     * k3s-down, holding the lock: removes the entries k3s-up wrote here, then the marker, the
-     * lock file last, then the folder if nothing else is left. Returns what is left (not ours).
+     * k3s-down, holding the lock: removes the entries k3s-up wrote here, then the marker; then
+     * the folder, lock file and all, when nothing else is left, or else the lock file last.
+     * Returns what is left (not ours).
      */
     List<String> removeOwn(List<String> entries) {
         try {
@@ -221,13 +239,27 @@ final class ClusterFolder implements AutoCloseable {
             }
             Files.deleteIfExists(dir.resolve(MARKER));
             List<String> left = entriesIn(dir).stream().filter(name -> !name.equals(LOCK_FILE)).toList();
-            Files.deleteIfExists(dir.resolve(LOCK_FILE));
-            if (left.isEmpty()) {
-                try {
-                    Files.delete(dir);
-                } catch (java.nio.file.DirectoryNotEmptyException e) {
-                    return entriesIn(dir); // something was made there meanwhile: kept
-                }
+            if (!left.isEmpty()) {
+                Files.deleteIfExists(dir.resolve(LOCK_FILE)); // the folder stays for the user's files: done with it
+                return left;
+            }
+            // the folder leaves its path in one rename, its lock file still held inside: a step opening the
+            // lock meanwhile finds the folder locked, or gone; deleting the lock file first let one make a new
+            // lock there, which then kept the folder
+            Path aside = dir.resolveSibling("." + dir.getFileName() + ".k3s-vagrant-removed-"
+                + ProcessHandle.current().pid());
+            try {
+                Files.move(dir, aside, StandardCopyOption.ATOMIC_MOVE);
+            } catch (IOException e) {
+                aside = dir; // cannot rename here: removed in place
+            }
+            Files.deleteIfExists(aside.resolve(LOCK_FILE));
+            try {
+                Files.delete(aside);
+            } catch (java.nio.file.DirectoryNotEmptyException e) {
+                // something was made there meanwhile: kept, back at its path
+                if (!aside.equals(dir) && !Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) Files.move(aside, dir);
+                return entriesIn(Files.exists(aside) ? aside : dir);
             }
             return left;
         } catch (IOException e) {
@@ -308,13 +340,119 @@ final class ClusterFolder implements AutoCloseable {
 
     static final String CLUSTER_FILE = "cluster.json";
 
-    /** Keeps the cluster document in the folder, so later steps can find the cluster by name. */
-    static void saveCluster(Cluster cluster) {
-        if (cluster.vagrantDir() == null) return;
-        Path dir = Path.of(cluster.vagrantDir());
+    /** Keeps the cluster document in the folder, this step holding its lock, so later steps find it by name. */
+    void save(Cluster cluster) {
         // a folder k3s-up did not make (a Vagrant project named by --vagrant-dir) keeps its own files
-        if (Files.isDirectory(dir) && ownEntries(dir) != null) {
-            KubeconfigFile.writeAtomically(dir.resolve(CLUSTER_FILE), cluster.toJson());
+        if (ownEntries(dir) != null) KubeconfigFile.writeAtomically(dir.resolve(CLUSTER_FILE), cluster.toJson());
+    }
+
+    /** How long a step waits to record its change while another holds the folder (k3s-up holds it for minutes). */
+    static final Duration RECORD_WAIT = Duration.ofSeconds(60);
+
+    /**
+     * A later step's change (a node joined or left, a kubeconfig written) recorded in the folder's
+     * cluster.json under the folder's lock, applied to the record as it is then: another step may
+     * have recorded its own change since this one read the cluster JSON. Returns read with the
+     * change, which is what the step prints. Nothing is recorded where k3s-up made no folder.
+     */
+    static Cluster updateCluster(Cluster read, UnaryOperator<Cluster> change, Cli.Log log) {
+        return updateCluster(read, change, RECORD_WAIT, log);
+    }
+
+    static Cluster updateCluster(Cluster read, UnaryOperator<Cluster> change, Duration wait, Cli.Log log) {
+        Cluster changed = change.apply(read);
+        if (read.vagrantDir() == null) return changed;
+        Path dir = Path.of(read.vagrantDir());
+        if (!Files.isDirectory(dir) || ownEntries(dir) == null) return changed;
+        try (ClusterFolder locked = await(dir, wait)) {
+            // k3s-down removed the folder while this step waited: nothing to record in
+            if (locked == null || ownEntries(dir) == null) return changed;
+            locked.save(change.apply(locked.recorded(read)));
+        }
+        return changed;
+    }
+
+    /** The folder's cluster.json; read when there is none of this server (missing, unreadable, another cluster). */
+    private Cluster recorded(Cluster read) {
+        Path file = dir.resolve(CLUSTER_FILE);
+        try {
+            Cluster saved = Cluster.parse(Files.readString(file), file.toString());
+            return saved.serverUrl().equals(read.serverUrl()) ? saved : read;
+        } catch (IOException | Cli.Failure e) {
+            return read;
+        }
+    }
+
+    /**
+     * Waits up to wait for the lock of a folder k3s-up made; null when the folder is gone or no
+     * longer ours (k3s-down removed it meanwhile): no lock file is made again there, or k3s-down
+     * could not remove the folder. A folder still ours without one (made before it existed) gets it.
+     */
+    private static ClusterFolder await(Path dir, Duration wait) {
+        Path lockFile = dir.resolve(LOCK_FILE);
+        long deadline = System.nanoTime() + wait.toNanos();
+        while (true) {
+            FileChannel channel;
+            Object opened;
+            try {
+                boolean ours = Files.exists(lockFile) || ownEntries(dir) != null;
+                if (!ours) return null;
+                channel = FileChannel.open(lockFile, StandardOpenOption.WRITE, StandardOpenOption.CREATE);
+                opened = fileKey(lockFile);
+            } catch (java.nio.file.NoSuchFileException e) {
+                continue; // the folder went meanwhile: the next look returns null
+            } catch (IOException e) {
+                throw Cli.fail(Cli.FAILED, "cannot open " + lockFile + ": " + e.getMessage());
+            }
+            try {
+                FileLock lock;
+                try {
+                    lock = channel.tryLock();
+                } catch (java.nio.channels.OverlappingFileLockException e) {
+                    lock = null; // another thread of this process holds it
+                }
+                // the file locked must still be the one at its path, not one k3s-down deleted meanwhile
+                if (lock != null && opened != null && opened.equals(fileKey(lockFile))) {
+                    return new ClusterFolder(dir, channel, lock);
+                }
+                if (lock != null) lock.release();
+                channel.close();
+            } catch (IOException e) {
+                closeQuietly(channel);
+                throw Cli.fail(Cli.FAILED, "cannot lock " + lockFile + ": " + e.getMessage());
+            }
+            if (System.nanoTime() > deadline) {
+                throw Cli.fail(Cli.REFUSED, "another k3s-vagrant step has held " + dir + " for " + wait.toSeconds()
+                    + " s (k3s-up holds it until its nodes are Ready), so this step's change is not recorded in its "
+                    + CLUSTER_FILE + "; the JSON printed would have it. Run the same step again once the other has "
+                    + "finished (a host that already belongs is left as it is)");
+            }
+            sleepMillis(100);
+        }
+    }
+
+    private static Object fileKey(Path file) {
+        try {
+            return Files.readAttributes(file, java.nio.file.attribute.BasicFileAttributes.class).fileKey();
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+    private static void closeQuietly(FileChannel channel) {
+        try {
+            channel.close();
+        } catch (IOException ignored) {
+            // failing already
+        }
+    }
+
+    private static void sleepMillis(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw Cli.fail(Cli.FAILED, "interrupted while waiting for the cluster folder's lock");
         }
     }
 

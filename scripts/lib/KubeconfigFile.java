@@ -2,6 +2,7 @@
 //SOURCES Cli.java
 //SOURCES HostFacts.java
 //SOURCES OwnerOnly.java
+//SOURCES KubeconfigLock.java
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -276,6 +277,30 @@ final class KubeconfigFile {
             return YAML.writeValueAsString(config);
         } catch (JsonProcessingException e) {
             throw new IllegalStateException(e);
+        }
+    }
+
+    /**
+     * Merges ours into file: read, merged, the old file backed up, written, all under kubectl's
+     * lock, so merges (and kubectl config commands) at the same moment each keep the others' change.
+     */
+    static void mergeInto(Path file, ObjectNode ours, boolean replace, Cli.Log log) {
+        try (KubeconfigLock lock = KubeconfigLock.acquire(file, KubeconfigLock.WAIT, log)) {
+            ObjectNode merged = merge(parse(read(file), file.toString()), ours, replace, file.toString());
+            if (Files.exists(file)) log.info("backed up " + file + " to " + backup(file));
+            writeAtomically(file, toYaml(merged));
+        }
+    }
+
+    /** Removes context name (its cluster, user) of serverUrl from file, under its lock; whether there was one. */
+    static boolean removeFrom(Path file, String name, String serverUrl, Cli.Log log) {
+        if (!Files.exists(file)) return false;
+        try (KubeconfigLock lock = KubeconfigLock.acquire(file, KubeconfigLock.WAIT, log)) {
+            ObjectNode config = parse(read(file), file.toString());
+            if (!remove(config, name, serverUrl)) return false;
+            log.info("backed up " + file + " to " + backup(file));
+            writeAtomically(file, toYaml(config));
+            return true;
         }
     }
 
