@@ -311,9 +311,10 @@ class join implements Callable<Integer> {
         boolean ours = theirs != null ? theirs.equals(clusterCa) : serverUrl.equals(found.serverUrl());
         if (ours) return found.active() ? Plan.NOTHING : Plan.INSTALL;
         if (replace) return Plan.REPLACE;
+        String theirUrl = found.serverUrl() != null ? found.serverUrl() : "not named";
         String identity = theirs != null ? "its CA is sha256 " + shortHash(theirs) + "..., this cluster's sha256 "
-            + shortHash(clusterCa) + "..." : "its token names no CA and its server is " + found.serverUrl();
-        throw Cli.fail(Cli.REFUSED, hostname + " is a K3s agent of another cluster (server " + found.serverUrl() + "; "
+            + shortHash(clusterCa) + "..." : "its token names no CA, and its server is not this cluster's";
+        throw Cli.fail(Cli.REFUSED, hostname + " is a K3s agent of another cluster (server " + theirUrl + "; "
             + identity + "), left perhaps from an earlier cluster (k3s-down --keep-hosts); nothing was changed. "
             + "To make it an agent of this cluster, run the same k3s-join with --replace (it uninstalls that agent "
             + "first), or remove it on the host: sudo /usr/local/bin/k3s-agent-uninstall.sh");

@@ -83,7 +83,10 @@ class JoinedHostTest {
         try (Ssh ssh = connect()) {
             join step = joinWith(root, running());
             assertEquals(join.Plan.NOTHING, step.plan(ssh, "edge1", URL, THIS_CA), "no CA fetched yet: the URL tells");
-            assertThrows(Cli.Failure.class, () -> step.plan(ssh, "edge1", "https://10.0.0.9:6443", THIS_CA));
+            String other = assertThrows(Cli.Failure.class, () -> step.plan(ssh, "edge1", "https://10.0.0.9:6443", THIS_CA))
+                .getMessage();
+            assertTrue(other.contains("(server " + URL + "; its token names no CA, and its server is not this cluster's)"),
+                other);
             Path ca = Files.createDirectories(root.resolve("var/lib/rancher/k3s/agent")).resolve("server-ca.crt");
             Files.write(ca, THIS_CA_PEM);
             assertEquals(join.Plan.NOTHING, step.plan(ssh, "edge1", URL, THIS_CA));
