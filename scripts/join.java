@@ -26,7 +26,9 @@ import picocli.CommandLine.Model.CommandSpec;
         "Makes a host a K3s agent of a cluster's server, waits until it is Ready, and prints the cluster JSON with the new node.",
         "The host is any SSH host (--host USER@ADDR) or a Vagrant machine (--machine NAME). The server comes from the cluster JSON",
         "on stdin (k3s-up | k3s-join ...) or from --server-host / --server-machine. The join token is read from the server over SSH",
-        "and handed to the host in a mode-600 file: it never appears on a command line. A host that already belongs is left as it is."},
+        "and handed to the host in a mode-600 file: it never appears on a command line.",
+        "A host that already belongs is left as it is; one that is an agent of another cluster",
+        "(its token names another CA) is refused unless --replace."},
     footerHeading = "%nExamples:%n",
     footer = {
         "  k3s-up | k3s-join --host pi@192.168.56.20 --ssh-key ~/.ssh/id_ed25519 | k3s-kubeconfig --merge",
@@ -36,7 +38,8 @@ import picocli.CommandLine.Model.CommandSpec;
         "0:joined, or already a node of this cluster", "1:the step failed (the message says why)", "2:bad flags or values, nothing done",
         "4:stdin JSON missing, malformed or of another format", "5:SSH connection or authentication failed",
         "6:timed out waiting for the node to be Ready",
-        "7:joined, but another step held the cluster's folder too long to record it there: run it again",
+        "7:the host is a K3s agent of another cluster: nothing changed (--replace to uninstall it and join);"
+            + " or joined, but another step held the cluster's folder too long to record it there: run it again",
         "130:interrupted (Ctrl-C): the message says what is left and what to run"})
 class join implements Callable<Integer> {
 
@@ -73,6 +76,10 @@ class join implements Callable<Integer> {
     @Option(names = "--api-wait", paramLabel = "SECONDS",
         description = "How long the host waits for the server's API to answer before giving up (default: the --timeout, at most 300).")
     Integer apiWait;
+
+    @Option(names = "--replace", description = "Join a host that is a K3s agent of another cluster all the same: "
+        + "its agent is uninstalled first (default: refuse, exit 7).")
+    boolean replace;
 
     @Option(names = "--timeout", paramLabel = "MINUTES", defaultValue = "10", description = "Give up after this many minutes (default: ${DEFAULT-VALUE}).")
     int timeoutMinutes;
@@ -153,9 +160,21 @@ class join implements Callable<Integer> {
             }
         }
         removeStaleInstall(agent);
-        if (alreadyJoined(agent, cluster.serverUrl())) {
-            log.step("3/4 " + hostname + " is already an agent of " + cluster.serverUrl() + ": nothing to install");
+        String clusterCa = K3s.caHash(token);
+        if (clusterCa == null) {
+            throw Cli.fail(Cli.FAILED, "the server's " + K3s.TOKEN_PATH
+                + " is not a full K3s token (K10<CA hash>::...), so the cluster cannot be told apart from another: "
+                + "is the server K3s? Nothing was installed");
+        }
+        Plan plan = plan(agent, hostname, cluster.serverUrl(), clusterCa);
+        if (plan == Plan.NOTHING) {
+            log.step("3/4 " + hostname + " is already an agent of " + cluster.serverUrl() + ": nothing to install "
+                + "(its agent names this cluster's CA)");
         } else {
+            if (plan == Plan.REPLACE) {
+                log.step("3/4 " + hostname + " is a K3s agent of another cluster: uninstalling it (--replace)");
+                K3s.uninstallAgent(agent, log);
+            }
             log.step("3/4 installing the K3s agent on " + hostname + " (" + ip + ")");
             install(agent, cluster, ip, token, version(serverVersion), timeout, log);
         }
@@ -227,17 +246,83 @@ class join implements Callable<Integer> {
         return new Cluster.Access(null, host, sshPort, sshKey == null ? null : sshKey.toAbsolutePath().toString());
     }
 
+    /** What joining a host takes: nothing (a running agent of this cluster), an install, or a reinstall. */
+    enum Plan { NOTHING, INSTALL, REPLACE }
+
+    /** Where K3s keeps an agent's files on the host, and its service manager: tests point them elsewhere. */
+    String hostRoot = "";
+    String systemctl = "systemctl";
+
     /**
-     * The agent's service runs and its env file names this server (K3s's installer writes
-     * K3S_URL='URL'; older ones K3S_URL="URL"): joining again would change nothing. The URL
-     * reaches the fixed script as $1, quoted.
+     * A K3s agent's settings on a host, none of them secret: whether its service runs, the
+     * server URL and the CA hash its env file names (from a full token), and the hash of the
+     * CA its agent fetched from the server (agent/server-ca.crt; K3s's /cacerts, as hashCA
+     * hashes a single certificate). present is false when the host has no agent.
      */
-    static boolean alreadyJoined(Ssh agent, String serverUrl) {
-        String script = "systemctl is-active --quiet k3s-agent && grep -qxF -e \"K3S_URL=$1\" -e \"K3S_URL='$1'\" "
-            + "-e \"K3S_URL=\\\"$1\\\"\" /etc/systemd/system/k3s-agent.service.env";
-        String command = agent.sudo() + "sh -c " + Shell.quote(script) + " sh " + Shell.quote(serverUrl);
-        Ssh.Result result = agent.exec(command, null, Duration.ofSeconds(30));
-        return result.ok();
+    record AgentFound(boolean present, boolean active, String serverUrl, String tokenCa, String fetchedCa) {
+        /** The cluster it belongs to: the CA its token names, else the one it fetched; null when neither tells. */
+        String clusterCa() {
+            return tokenCa != null ? tokenCa : fetchedCa;
+        }
+    }
+
+    /**
+     * Reads the agent's env file (K3s's installer writes K3S_URL='URL'; older ones "URL") and
+     * prints only the URL and the token's CA hash: the secret never leaves the host. The values
+     * reach the fixed script as $1 and $2, each quoted.
+     */
+    static AgentFound agentOn(Ssh host, String root, String systemctl) {
+        String script = "env=\"$1\"/etc/systemd/system/k3s-agent.service.env; [ -f \"$env\" ] || exit 0; echo present; "
+            + "if \"$2\" is-active --quiet k3s-agent; then echo active; fi; "
+            + "sed -n -e \"s/^K3S_URL=[\\\"']\\{0,1\\}\\([^\\\"']*\\)[\\\"']\\{0,1\\}\\$/url=\\1/p\" "
+            + "-e \"s/^K3S_TOKEN=[\\\"']\\{0,1\\}K10\\([0-9a-f]\\{64\\}\\)::.*/token-ca=\\1/p\" \"$env\"; "
+            + "ca=\"$1\"/var/lib/rancher/k3s/agent/server-ca.crt; "
+            + "if [ -f \"$ca\" ]; then echo \"fetched-ca=$(sha256sum < \"$ca\" | cut -d' ' -f1)\"; fi";
+        String command = host.sudo() + "sh -c " + Shell.quote(script) + " sh " + Shell.quote(root) + " "
+            + Shell.quote(systemctl);
+        Ssh.Result result = host.exec(command, null, Duration.ofSeconds(30));
+        // unreadable (no sudo): taken as no agent, and the install that follows says why it cannot run
+        if (!result.ok()) return new AgentFound(false, false, null, null, null);
+        boolean present = false;
+        boolean active = false;
+        String url = null;
+        String tokenCa = null;
+        String fetchedCa = null;
+        for (String line : result.stdout().split("\n")) {
+            if (line.equals("present")) present = true;
+            else if (line.equals("active")) active = true;
+            else if (line.startsWith("url=")) url = line.substring(4);
+            else if (line.startsWith("token-ca=")) tokenCa = line.substring(9);
+            else if (line.startsWith("fetched-ca=") && line.length() == 11 + 64) fetchedCa = line.substring(11);
+        }
+        return new AgentFound(present, active, url, tokenCa, fetchedCa);
+    }
+
+    /**
+     * Whether the host's agent belongs to this cluster, judged by the cluster's identity (its CA
+     * hash), not by its URL: every default cluster has the same one, so a host kept from an
+     * earlier cluster (k3s-down --keep-hosts) would pass for joined and never be installed.
+     * An agent of another cluster is refused (exit 7) unless --replace.
+     */
+    Plan plan(Ssh agent, String hostname, String serverUrl, String clusterCa) {
+        AgentFound found = agentOn(agent, hostRoot, systemctl);
+        if (!found.present()) return Plan.INSTALL;
+        String theirs = found.clusterCa();
+        // a short token and an agent that never reached its server: its URL is all there is to go by
+        boolean ours = theirs != null ? theirs.equals(clusterCa) : serverUrl.equals(found.serverUrl());
+        if (ours) return found.active() ? Plan.NOTHING : Plan.INSTALL;
+        if (replace) return Plan.REPLACE;
+        String theirUrl = found.serverUrl() != null ? found.serverUrl() : "not named";
+        String identity = theirs != null ? "its CA is sha256 " + shortHash(theirs) + "..., this cluster's sha256 "
+            + shortHash(clusterCa) + "..." : "its token names no CA, and its server is not this cluster's";
+        throw Cli.fail(Cli.REFUSED, hostname + " is a K3s agent of another cluster (server " + theirUrl + "; "
+            + identity + "), left perhaps from an earlier cluster (k3s-down --keep-hosts); nothing was changed. "
+            + "To make it an agent of this cluster, run the same k3s-join with --replace (it uninstalls that agent "
+            + "first), or remove it on the host: sudo /usr/local/bin/k3s-agent-uninstall.sh");
+    }
+
+    private static String shortHash(String hash) {
+        return hash == null ? "?" : hash.substring(0, Math.min(12, hash.length()));
     }
 
     private String version(String serverVersion) {

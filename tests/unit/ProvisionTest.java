@@ -67,11 +67,13 @@ class ProvisionTest {
     @Test
     void theFirstServerStartsEtcdAndTheOthersJoinItWithEveryServerInTheirCertificates() throws IOException {
         // server.sh up to K3s's installer, which is a stand-in here that records what it is asked to
-        // run; `install` (the copy to /usr/local/bin) and curl (the first server answering, same clock) too
+        // run; `install` (the copy to /usr/local/bin) and curl (the first server answering, same clock,
+        // its CA written where -o says) too
         Path bin = Files.createDirectories(tmp.resolve("ha-bin"));
         writeScript(bin.resolve("install"), "exit 0");
         writeScript(bin.resolve("curl"), "case \"$*\" in *'-D -'*) printf 'HTTP/1.1 200 OK\\r\\nDate: %s\\r\\n\\r\\n' "
-            + "\"$(date -u '+%a, %d %b %Y %H:%M:%S GMT')\" ;; esac; exit 0");
+            + "\"$(date -u '+%a, %d %b %Y %H:%M:%S GMT')\" ;;\n"
+            + "*/cacerts) prev=; for a; do [ \"$prev\" = -o ] && echo the-ca > \"$a\"; prev=$a; done ;; esac; exit 0");
         Path recorded = tmp.resolve("exec-line");
         for (String ha : List.of("init", "join")) {
             Path airgap = Files.createDirectories(tmp.resolve("airgap-" + ha)); // server.sh removes it when done
