@@ -211,9 +211,11 @@ class up implements Callable<Integer> {
     /** Checks every value, then returns the settings as the Vagrantfile names them (K3S_VAGRANT_ less its prefix). */
     Map<String, String> settings(String chosenProvider) {
         String theLogin = login != null ? login : ClusterFolder.defaultLogin();
-        if (!theLogin.matches("[A-Za-z][A-Za-z0-9-]{0,60}")) {
+        // LOGIN+SW9, the longest machine name, must fit a 63-character host name
+        if (!theLogin.matches("[A-Za-z][A-Za-z0-9-]{0,59}")) {
             throw Cli.fail(Cli.USAGE, "--login '" + theLogin + "' is not a valid host name: use letters, digits and '-', "
-                + "starting with a letter, at most 61 characters (the machines are named LOGIN+S and LOGIN+SW)");
+                + "starting with a letter, at most 60 characters (the machines are named LOGIN+S, LOGIN+SW ... "
+                + "LOGIN+SW9)");
         }
         Addresses.requireIpv4(serverIp, "--server-ip");
         Addresses.requireIpv4(workerIp, "--worker-ip");
@@ -225,6 +227,11 @@ class up implements Callable<Integer> {
         if (serverIp.equals(workerIp) && workers > 0) {
             throw Cli.fail(Cli.USAGE, "--server-ip and --worker-ip are both " + serverIp + ": give each machine its own address");
         }
+        if (workers > 0 && !Addresses.sameSlash24(serverIp, workerIp)) {
+            throw Cli.fail(Cli.USAGE, "--server-ip " + serverIp + " and --worker-ip " + workerIp
+                + " are not in one /24: "
+                + "the machines share one private network, so give both addresses in the same x.y.z.0/24");
+        }
         List<String> serverIps = serverIps();
         List<String> workerIps = workerIps();
         for (String ip : serverIps) {
@@ -234,6 +241,7 @@ class up implements Callable<Integer> {
             }
         }
         for (String ip : allIps()) {
+            Addresses.requireHostAddress(ip, serverIps.contains(ip) ? "--server-ip" : "--worker-ip");
             if (!Addresses.isPrivate(ip)) {
                 throw Cli.fail(Cli.USAGE, ip + " is not a private address: use one in 192.168.56.0/21 (VirtualBox's host-only range)");
             }
