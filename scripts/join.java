@@ -202,6 +202,7 @@ class join implements Callable<Integer> {
         K3s.requireAirgapDir(airgapDir, "--airgap-dir");
         if (timeoutMinutes < 1) throw Cli.fail(Cli.USAGE, "--timeout must be at least 1 minute");
         if (apiWait != null && apiWait < 1) throw Cli.fail(Cli.USAGE, "--api-wait must be at least 1 second");
+        k3sSource.validate();
     }
 
     private Ssh connectAgent(Cluster cluster, Ssh.HostKeyCheck check, Cli.Log log) {

@@ -279,6 +279,7 @@ class up implements Callable<Integer> {
         if (dir != null) K3s.requirePath(dir, "--dir");
         K3s.requireAirgapDir(airgapDir, "--airgap-dir");
         if (timeoutMinutes < 1) throw Cli.fail(Cli.USAGE, "--timeout must be at least 1 minute");
+        k3sSource.validate();
 
         Map<String, String> settings = new LinkedHashMap<>();
         settings.put("LOGIN", theLogin);

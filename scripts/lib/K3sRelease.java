@@ -73,6 +73,27 @@ final class K3sRelease {
             description = "Fetch K3s from a mirror: URL/releases/VERSION/k3s, URL/channels/CHANNEL, URL/install.sh (default: K3s's own sites).")
         String mirror;
 
+        @picocli.CommandLine.Option(names = "--insecure-mirror",
+            description = "Allow an http:// --k3s-mirror: anyone on the way could then swap K3s and its checksums.")
+        boolean insecureMirror;
+
+        /** Refuses a mirror that is not https (http only with --insecure-mirror): its checksums come from it too. */
+        void validate() {
+            if (mirror == null) return;
+            String scheme = mirror.contains("://") ? mirror.substring(0, mirror.indexOf("://")) : "";
+            boolean hasHost = mirror.length() > scheme.length() + 3 && mirror.matches("[a-z]+://[^\\s/?#]+(/\\S*)?");
+            if (!hasHost || !List.of("https", "http").contains(scheme)) {
+                throw Cli.fail(Cli.USAGE, "--k3s-mirror '" + mirror
+                    + "' is not an https:// URL (e.g. https://mirror.example/k3s)");
+            }
+            if (scheme.equals("http") && !insecureMirror) {
+                throw Cli.fail(Cli.USAGE, "--k3s-mirror " + mirror + " is plain http: anyone between this host and the"
+                    + " mirror could swap K3s and the checksums it is checked against. Use an https:// mirror, or add"
+                    + " --insecure-mirror"
+                    + " to accept that risk");
+            }
+        }
+
         /**
          * The folder a machine installs K3s from: K3s of that version and architecture,
          * fetched once into the host's cache; null when each machine downloads it itself.

@@ -254,4 +254,28 @@ class K3sReleaseTest {
             throw new IllegalStateException(e);
         }
     }
+
+    // issue 9, item 10: over http the mirror's checksum file comes unprotected with the binary it vouches for
+    @Test
+    void aPlainHttpMirrorIsRefusedUnlessInsecureMirror() {
+        Repo.Run http = Repo.step(new up(), "--dry-run", "--provider", "libvirt",
+            "--k3s-mirror", "http://mirror.example/k3s");
+        assertEquals(Cli.USAGE, http.exit(), http.stderr());
+        assertTrue(http.stderr().contains("--insecure-mirror"), http.stderr());
+        Repo.Run allowed = Repo.step(new up(), "--dry-run", "--provider", "libvirt",
+            "--k3s-mirror", "http://mirror.example/k3s",
+            "--insecure-mirror");
+        assertEquals(Cli.OK, allowed.exit(), allowed.stderr());
+        Repo.Run https = Repo.step(new up(), "--dry-run", "--provider", "libvirt",
+            "--k3s-mirror", "https://mirror.example/k3s");
+        assertEquals(Cli.OK, https.exit(), https.stderr());
+        Repo.Run ftp = Repo.step(new up(), "--dry-run", "--provider", "libvirt",
+            "--k3s-mirror", "ftp://mirror.example/k3s",
+            "--insecure-mirror");
+        assertEquals(Cli.USAGE, ftp.exit(), ftp.stderr());
+        Repo.Run join = Repo.step(new join(), "--host", "pi@192.168.56.20",
+            "--k3s-mirror", "http://mirror.example/k3s");
+        assertEquals(Cli.USAGE, join.exit(), join.stderr());
+        assertTrue(join.stderr().contains("--insecure-mirror"), join.stderr());
+    }
 }
