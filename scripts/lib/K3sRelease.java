@@ -116,6 +116,11 @@ final class K3sRelease {
         }
     }
 
+    /** A file of the cache a machine installs from: not a hidden file nor a download in progress (.part). */
+    static boolean isReleaseFile(String name) {
+        return !name.startsWith(".") && !name.endsWith(".part");
+    }
+
     /** K3s of a version, in a folder holding install.sh and k3s. */
     record Fetched(String version, Path dir) { }
 

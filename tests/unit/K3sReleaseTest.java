@@ -278,4 +278,17 @@ class K3sReleaseTest {
         assertEquals(Cli.USAGE, join.exit(), join.stderr());
         assertTrue(join.stderr().contains("--insecure-mirror"), join.stderr());
     }
+
+    // issue 9, item 10: another step's download in progress sits in the cache as a hidden .part file
+    @Test
+    void joinUploadsNoPartialDownloadAndTheTokenLast() throws IOException {
+        Path folder = Files.createDirectories(cache.resolve("v1.31.4+k3s1").resolve("amd64"));
+        for (String name : List.of("install.sh", "k3s", "k3s-airgap-images-amd64.tar.zst", ".k3s.123.part",
+            ".k3s-airgap-images-amd64.tar.zst.456.part")) {
+            Files.writeString(folder.resolve(name), name);
+        }
+        assertEquals(List.of("agent.sh", "k3s-common.sh", "airgap/install.sh", "airgap/k3s",
+            "airgap/k3s-airgap-images-amd64.tar.zst", "token"), join.uploads(folder));
+        assertEquals(List.of("agent.sh", "k3s-common.sh", "token"), join.uploads(null));
+    }
 }

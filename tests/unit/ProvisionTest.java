@@ -145,6 +145,41 @@ class ProvisionTest {
         assertTrue(tooLong.stderr().contains("at most 60 characters"), tooLong.stderr());
     }
 
+    // issue 9, item 10: a download in progress in the K3s cache is a hidden .part file beside the release's files
+    @Test
+    void theVagrantfileUploadsNoPartialDownloadFromTheAirgapFolder() throws IOException {
+        requireTool("ruby", "apt-get install ruby");
+        Path airgap = Files.createDirectories(tmp.resolve("cache"));
+        for (String name : List.of("install.sh", "k3s", ".k3s.123.part", "k3s-airgap-images-amd64.tar.zst.part")) {
+            Files.writeString(airgap.resolve(name), name);
+        }
+        // provision/Vagrantfile run by Ruby under a recorder standing for Vagrant's configuration object
+        Path harness = tmp.resolve("record.rb");
+        Files.writeString(harness, """
+            class Recorder
+              def method_missing(name, *args, **options, &block)
+                puts "#{args[0]} #{File.basename(options[:source].to_s)}" if name == :provision && options[:type] == "file"
+                block.call(Recorder.new, Recorder.new) if block
+                Recorder.new
+              end
+
+              def respond_to_missing?(*) = true
+            end
+
+            module Vagrant
+              def self.configure(_version) = yield(Recorder.new)
+            end
+
+            load ARGV[0]
+            """);
+        Repo.Run run = Repo.exec(List.of("ruby", harness.toString(), Repo.root().resolve("provision/Vagrantfile").toString()),
+            tmp, Map.of("K3S_VAGRANT_WORKERS", "0", "K3S_VAGRANT_AIRGAP_DIR", airgap.toString(),
+                "K3S_VAGRANT_TOKEN_FILE", tmp.resolve("token").toString()), null, 60);
+        assertEquals(0, run.exit(), run.stderr());
+        List<String> uploaded = run.stdout().lines().map(line -> line.split(" ")[1]).toList();
+        assertEquals(List.of("k3s-common.sh", "install.sh", "k3s"), uploaded, run.stdout());
+    }
+
     // ---------------------------------------------------------------- helpers
 
     /** A fresh copy of provision/ (Vagrantfile and scripts) in its own folder. */
