@@ -251,7 +251,8 @@ class join implements Callable<Integer> {
         if (airgapSource != null) {
             try (var files = Files.list(airgapSource)) {
                 // another step's download in progress is a hidden .part file in the same folder
-                files.filter(Files::isRegularFile).filter(file -> K3sRelease.isReleaseFile(file.getFileName().toString()))
+                files.filter(Files::isRegularFile)
+                    .filter(file -> K3sRelease.isReleaseFile(file.getFileName().toString()))
                     .map(file -> "airgap/" + file.getFileName()).sorted().forEach(names::add);
             } catch (IOException e) {
                 throw Cli.fail(Cli.FAILED, "cannot read " + airgapSource + ": " + e.getMessage());

@@ -158,7 +158,9 @@ class ProvisionTest {
         Files.writeString(harness, """
             class Recorder
               def method_missing(name, *args, **options, &block)
-                puts "#{args[0]} #{File.basename(options[:source].to_s)}" if name == :provision && options[:type] == "file"
+                if name == :provision && options[:type] == "file"
+                  puts "#{args[0]} #{File.basename(options[:source].to_s)}"
+                end
                 block.call(Recorder.new, Recorder.new) if block
                 Recorder.new
               end
@@ -172,7 +174,8 @@ class ProvisionTest {
 
             load ARGV[0]
             """);
-        Repo.Run run = Repo.exec(List.of("ruby", harness.toString(), Repo.root().resolve("provision/Vagrantfile").toString()),
+        Path vagrantfile = Repo.root().resolve("provision/Vagrantfile");
+        Repo.Run run = Repo.exec(List.of("ruby", harness.toString(), vagrantfile.toString()),
             tmp, Map.of("K3S_VAGRANT_WORKERS", "0", "K3S_VAGRANT_AIRGAP_DIR", airgap.toString(),
                 "K3S_VAGRANT_TOKEN_FILE", tmp.resolve("token").toString()), null, 60);
         assertEquals(0, run.exit(), run.stderr());
