@@ -193,6 +193,48 @@ class ClusterFolderTest {
         assertTrue(run.stdout().contains("\"folderRemoved\" : \"" + made + "\""), run.stdout());
     }
 
+    // issue 9, item 10: the backups of earlier merges still held the destroyed cluster's credentials
+    @Test
+    void downLeavesNoKubeconfigBackupHoldingTheDestroyedClustersCredentials() throws IOException {
+        ProvisionTest.requireTool("vagrant", "apt-get install vagrant");
+        Path made = todaysClusterFolder(tmp.resolve("wil"));
+        Files.writeString(made.resolve(".k3s-vagrant-cluster"), MARKER);
+        String kubeconfig = """
+            apiVersion: v1
+            kind: Config
+            clusters:
+            - name: zzfolder
+              cluster: {server: "https://192.168.59.110:6443"}
+            - name: other
+              cluster: {server: "https://127.0.0.1:16443"}
+            users:
+            - name: zzfolder
+              user: {token: zz-destroyed-secret}
+            - name: other
+              user: {token: other-secret}
+            contexts:
+            - name: zzfolder
+              context: {cluster: zzfolder, user: zzfolder}
+            - name: other
+              context: {cluster: other, user: other}
+            current-context: zzfolder
+            """;
+        Files.writeString(tmp.resolve("kubeconfig"), kubeconfig);
+        Files.writeString(tmp.resolve("kubeconfig.k3s-vagrant-backup-20260101-000000"), kubeconfig);
+        down step = new down();
+        step.server.stdin = json(clusterNamingFolder(made));
+        Repo.Run run = Repo.step(step, "--cluster", "-");
+        assertEquals(Cli.OK, run.exit(), run.stderr());
+        Map<String, String> left = snapshot(tmp);
+        left.keySet().removeIf(name -> !name.startsWith("kubeconfig"));
+        assertTrue(left.containsKey("kubeconfig.k3s-vagrant-backup-20260101-000000"), left.keySet().toString());
+        left.forEach((name, text) -> {
+            assertFalse(text.contains("zz-destroyed-secret"),
+                name + " still holds the destroyed cluster's token:\n" + text);
+            assertTrue(text.contains("other-secret"), name + " keeps the other cluster: " + text);
+        });
+    }
+
     @Test
     void downRunsNoVagrantInItsFolderWithoutAVagrantfile() throws IOException {
         // k3s-up stopped right after marking its folder; vagrant there would run the Vagrantfile of a folder above
