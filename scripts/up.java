@@ -38,7 +38,8 @@ import picocli.CommandLine.Model.CommandSpec;
         "0:success", "1:the step failed (the message says why)",
         "2:bad flags or values, or --dir is a folder k3s-up did not make: nothing done",
         "3:a required tool (vagrant, a provider) is missing", "6:timed out waiting for nodes to be Ready",
-        "7:refused: the cluster exists with other settings, or another k3s-up runs on it",
+        "7:refused: the cluster exists with other settings, another k3s-up runs on it, or another cluster"
+            + " of this host has one of its machine names or addresses",
         "130:interrupted (Ctrl-C): the message says what is left and what to run"})
 class up implements Callable<Integer> {
 
@@ -136,6 +137,16 @@ class up implements Callable<Integer> {
         ClusterFolder.requireName(clusterName, "--name");
         Path folder = dir != null ? dir.toAbsolutePath() : ClusterFolder.defaultPath(clusterName);
         ClusterFolder.requireFreeOrOurs(folder, dir != null);
+        // two clusters on one machine name or address break each other once both are up: refused before either boots
+        Map<String, String> planned = new LinkedHashMap<>();
+        List<String> plannedNames = machineNames(settings.get("LOGIN"));
+        for (int i = 0; i < plannedNames.size(); i++) planned.put(plannedNames.get(i), allIps().get(i));
+        List<String> clashes = ClusterFolder.clashes(folder, planned);
+        if (!clashes.isEmpty()) {
+            throw Cli.fail(Cli.REFUSED, "another cluster of this host would share with this one: "
+                + String.join("; ", clashes) + ". Choose another --login, --server-ip or --worker-ip, or remove that"
+                + " cluster first (k3s-down --name NAME)");
+        }
 
         if (dryRun) {
             spec.commandLine().getErr().println("cluster folder: " + folder);
