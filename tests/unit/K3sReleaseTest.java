@@ -88,6 +88,8 @@ class K3sReleaseTest {
         String base = "http://127.0.0.1:" + server.getAddress().getPort();
         source = K3sRelease.Source.of(base + "/mirror/");
         files.put("/mirror/install.sh", "#!/bin/sh\n# installer\n".getBytes(StandardCharsets.UTF_8));
+        files.put("/mirror/install.sh.sha256sum", (sha256("#!/bin/sh\n# installer\n".getBytes(StandardCharsets.UTF_8))
+            + "  install.sh\n").getBytes(StandardCharsets.UTF_8));
         files.put("/mirror/releases/v1.31.4%2Bk3s1/sha256sum-amd64.txt", (sha256(BINARY) + "  k3s\n" + sha256(new byte[1]) + "  k3s-airgap-images-amd64.tar\n"
             + sha256(IMAGES) + "  k3s-airgap-images-amd64.tar.zst\n").getBytes(StandardCharsets.UTF_8));
         // the binary is served through a redirect, as GitHub sends release assets to its CDN
@@ -290,5 +292,21 @@ class K3sReleaseTest {
         assertEquals(List.of("agent.sh", "k3s-common.sh", "airgap/install.sh", "airgap/k3s",
             "airgap/k3s-airgap-images-amd64.tar.zst", "token"), join.uploads(folder));
         assertEquals(List.of("agent.sh", "k3s-common.sh", "token"), join.uploads(null));
+    }
+
+    // issue 9, item 10: get.k3s.io serves whatever installer is current, for every version
+    @Test
+    void theInstallerIsTakenAtTheReleasesTagAndCheckedAgainstItsSha256sum() throws IOException {
+        files.put("/mirror/install.sh.sha256sum",
+            (sha256(new byte[1]) + "  install.sh\n").getBytes(StandardCharsets.UTF_8));
+        Cli.Failure failure = assertThrows(Cli.Failure.class,
+            () -> K3sRelease.fetch(VERSION, "amd64", cache, source, false, log));
+        assertTrue(failure.getMessage().contains("install.sh from") && failure.getMessage().contains("does not match"),
+            failure.getMessage());
+        try (var left = Files.walk(cache)) {
+            assertEquals(0, left.filter(Files::isRegularFile).count(), "nothing cached");
+        }
+        assertEquals("https://raw.githubusercontent.com/k3s-io/k3s/{tag}/install.sh",
+            K3sRelease.Source.of(null).installer());
     }
 }
