@@ -238,11 +238,6 @@ class up implements Callable<Integer> {
         if (serverIp.equals(workerIp) && workers > 0) {
             throw Cli.fail(Cli.USAGE, "--server-ip and --worker-ip are both " + serverIp + ": give each machine its own address");
         }
-        if (workers > 0 && !Addresses.sameSlash24(serverIp, workerIp)) {
-            throw Cli.fail(Cli.USAGE, "--server-ip " + serverIp + " and --worker-ip " + workerIp
-                + " are not in one /24: "
-                + "the machines share one private network, so give both addresses in the same x.y.z.0/24");
-        }
         List<String> serverIps = serverIps();
         List<String> workerIps = workerIps();
         for (String ip : serverIps) {
@@ -260,6 +255,11 @@ class up implements Callable<Integer> {
                 throw Cli.fail(Cli.USAGE, ip + " is outside 192.168.56.0/21, the only host-only range VirtualBox allows by default: "
                     + "use an address there, or allow yours in /etc/vbox/networks.conf first");
             }
+        }
+        if (workers > 0 && !Addresses.sameSlash24(serverIp, workerIp)) {
+            throw Cli.fail(Cli.USAGE, "--server-ip " + serverIp + " and --worker-ip " + workerIp
+                + " are not in one /24: the machines"
+                + " share one private network, so give both addresses in the same x.y.z.0/24");
         }
         if (cpus < 1) throw Cli.fail(Cli.USAGE, "--cpus must be at least 1");
         if (serverMemory < 1024) throw Cli.fail(Cli.USAGE, "--server-memory " + serverMemory + " MB is below what a K3s server needs: use at least 1024");
