@@ -106,9 +106,17 @@ class down implements Callable<Integer> {
             Path kubeconfig = cluster.kubeconfig() != null ? Path.of(cluster.kubeconfig().path())
                 : KubeconfigFile.defaultPath(System.getenv());
             String context = cluster.kubeconfig() != null ? cluster.kubeconfig().context() : cluster.name();
+            // no backup: it would be one more copy of the credentials of a cluster that is gone
             if (KubeconfigFile.removeFrom(kubeconfig, context, cluster.serverUrl(), log)) {
                 log.step("removed context " + context + " from " + kubeconfig);
                 removed.put("kubeconfigContextRemoved", context);
+            }
+            if (Files.exists(kubeconfig.toAbsolutePath().getParent())) {
+                for (Path unreadable : KubeconfigFile.removeFromBackups(kubeconfig, context, cluster.serverUrl())) {
+                    log.warn(unreadable + " is not a kubeconfig k3s-down can read: it may still hold " + cluster.name()
+                        + "'s credentials; remove it yourself");
+                    problems++;
+                }
             }
 
             if (locked != null) {

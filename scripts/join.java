@@ -223,6 +223,7 @@ class join implements Callable<Integer> {
         K3s.requireAirgapDir(airgapDir, "--airgap-dir");
         if (timeoutMinutes < 1) throw Cli.fail(Cli.USAGE, "--timeout must be at least 1 minute");
         if (apiWait != null && apiWait < 1) throw Cli.fail(Cli.USAGE, "--api-wait must be at least 1 second");
+        k3sSource.validate();
     }
 
     private Ssh connectAgent(Cluster cluster, Ssh.HostKeyCheck check, Cli.Log log) {
@@ -331,6 +332,31 @@ class join implements Callable<Integer> {
         return K3s.isVersion(serverVersion) ? serverVersion : "";
     }
 
+    /** What install uploads into its private folder, in order; airgapSource may be null. */
+    static List<String> uploads(Path airgapSource) {
+        List<String> names = new ArrayList<>(List.of("agent.sh", "k3s-common.sh"));
+        if (airgapSource != null) {
+            try (var files = Files.list(airgapSource)) {
+                // another step's download in progress is a hidden .part file in the same folder
+                files.filter(Files::isRegularFile)
+                    .filter(file -> K3sRelease.isReleaseFile(file.getFileName().toString()))
+                    .map(file -> "airgap/" + file.getFileName()).sorted().forEach(names::add);
+            } catch (IOException e) {
+                throw Cli.fail(Cli.FAILED, "cannot read " + airgapSource + ": " + e.getMessage());
+            }
+        }
+        names.add("token"); // last: the secret lies on the host for the shortest time, not through the large uploads
+        return names;
+    }
+
+    private static long size(Path file) {
+        try {
+            return Files.size(file);
+        } catch (IOException e) {
+            throw Cli.fail(Cli.FAILED, "cannot read " + file + ": " + e.getMessage());
+        }
+    }
+
     /**
      * Uploads agent.sh, k3s-common.sh, the air-gap files and the token into a private
      * temporary folder on the host, runs agent.sh with sudo, and removes the folder.
@@ -345,10 +371,6 @@ class join implements Callable<Integer> {
         Runnable removeDir = () -> removeStaleInstall(agent);
         try (Cli.Interruption onInterrupt = Cli.onInterrupt(log, "the install on " + agent.target.label() + " was stopped and its temporary "
                 + "files (with the token) removed: run k3s-join again to finish, or k3s-leave to remove what it installed", removeDir)) {
-            for (String file : List.of("agent.sh", "k3s-common.sh")) {
-                agent.upload(resource(file), dir + "/" + file, "700");
-            }
-            agent.upload(token, dir + "/token", "600");
             String airgap = "";
             Path source = airgapDir;
             if (source == null) {
@@ -361,15 +383,19 @@ class join implements Callable<Integer> {
             }
             if (source != null) {
                 agent.run("mkdir -m 700 " + Shell.quote(dir + "/airgap"), "creating the air-gap folder");
-                try (var files = Files.list(source)) {
-                    for (Path file : files.filter(Files::isRegularFile).toList()) {
-                        log.info("uploading " + file.getFileName() + " (" + Files.size(file) / 1_000_000 + " MB)");
-                        agent.upload(file, dir + "/airgap/" + file.getFileName(), "700");
-                    }
-                } catch (IOException e) {
-                    throw Cli.fail(Cli.FAILED, "cannot read " + source + ": " + e.getMessage());
-                }
                 airgap = dir + "/airgap";
+            }
+            for (String name : uploads(source)) {
+                String remote = dir + "/" + name;
+                if (name.equals("token")) {
+                    agent.upload(token, remote, "600");
+                } else if (name.startsWith("airgap/")) {
+                    Path file = source.resolve(name.substring("airgap/".length()));
+                    log.info("uploading " + file.getFileName() + " (" + size(file) / 1_000_000 + " MB)");
+                    agent.upload(file, remote, "700");
+                } else {
+                    agent.upload(resource(name), remote, "700");
+                }
             }
             List<String> environment = new ArrayList<>(List.of(
                 "NODE_IP=" + ip, "SERVER_URL=" + cluster.serverUrl(), "TOKEN_FILE=" + dir + "/token", "TOKEN_FILE_REMOVE=1",

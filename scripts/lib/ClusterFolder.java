@@ -3,6 +3,7 @@
 //SOURCES Vagrant.java
 //SOURCES KubeconfigFile.java
 //SOURCES Cluster.java
+//SOURCES Addresses.java
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -53,7 +54,11 @@ final class ClusterFolder implements AutoCloseable {
         this.lock = lock;
     }
 
+    /** Set by tests; null: $K3S_VAGRANT_HOME/clusters, else ~/.k3s-vagrant/clusters. */
+    static Path clustersRoot;
+
     static Path defaultPath(String name) {
+        if (clustersRoot != null) return clustersRoot.resolve(name).toAbsolutePath();
         String home = System.getenv("K3S_VAGRANT_HOME");
         Path base = home != null && !home.isBlank() ? Path.of(home) : Path.of(System.getProperty("user.home"), ".k3s-vagrant");
         return base.resolve("clusters").resolve(name).toAbsolutePath();
@@ -322,8 +327,59 @@ final class ClusterFolder implements AutoCloseable {
     }
 
     Map<String, String> readSettings() {
+        return readSettings(dir.resolve(SETTINGS_FILE));
+    }
+
+    /**
+     * What the other clusters under the clusters folder share with ours (machine names, compared as
+     * host names without case, and addresses), one line each; ours is the folder itself, and machines
+     * its names with their addresses. Machines a provider runs outside these folders are not seen.
+     */
+    static List<String> clashes(Path ours, Map<String, String> machines) {
+        Path root = defaultPath("x").getParent();
+        if (!Files.isDirectory(root)) return List.of();
+        List<String> clashes = new java.util.ArrayList<>();
+        try (var folders = Files.list(root)) {
+            for (Path other : folders.filter(Files::isDirectory).sorted().toList()) {
+                if (other.toAbsolutePath().normalize().equals(ours.toAbsolutePath().normalize())) continue;
+                Path file = other.resolve(SETTINGS_FILE);
+                if (!Files.isRegularFile(file)) continue;
+                readMachines(readSettings(file)).forEach((name, ip) -> machines.forEach((ourName, ourIp) -> {
+                    if (ourName.equalsIgnoreCase(name)) {
+                        clashes.add("machine name " + ourName + " (" + other + " has " + name + ")");
+                    }
+                    if (ourIp.equals(ip)) clashes.add("address " + ourIp + " (" + other + "'s " + name + ")");
+                }));
+            }
+        } catch (IOException e) {
+            throw Cli.fail(Cli.FAILED, "cannot list " + root + ": " + e.getMessage());
+        }
+        return clashes;
+    }
+
+    /** A cluster.env's machines, name to address, counted as k3s-up and the Vagrantfile count them. */
+    static Map<String, String> readMachines(Map<String, String> settings) {
+        Map<String, String> machines = new LinkedHashMap<>();
+        String login = settings.get("LOGIN");
+        try {
+            int servers = Integer.parseInt(settings.getOrDefault("SERVERS", "1"));
+            int workers = Integer.parseInt(settings.getOrDefault("WORKERS", "1"));
+            long server = Addresses.toLong(settings.get("SERVER_IP"));
+            long worker = Addresses.toLong(settings.get("WORKER_IP"));
+            for (int i = 0; i < servers; i++) machines.put(login + "S" + (i == 0 ? "" : i + 1), ipOf(server - i));
+            for (int i = 0; i < workers; i++) machines.put(login + "SW" + (i == 0 ? "" : i + 1), ipOf(worker + i));
+        } catch (RuntimeException e) {
+            return Map.of(); // not a cluster.env k3s-up wrote: nothing known to clash with
+        }
+        return machines;
+    }
+
+    private static String ipOf(long value) {
+        return (value >> 24 & 255) + "." + (value >> 16 & 255) + "." + (value >> 8 & 255) + "." + (value & 255);
+    }
+
+    static Map<String, String> readSettings(Path file) {
         Map<String, String> settings = new LinkedHashMap<>();
-        Path file = dir.resolve(SETTINGS_FILE);
         if (!Files.exists(file)) return settings;
         try {
             for (String line : Files.readAllLines(file)) {

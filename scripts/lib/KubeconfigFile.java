@@ -298,8 +298,7 @@ final class KubeconfigFile {
         try (KubeconfigLock lock = KubeconfigLock.acquire(file, KubeconfigLock.WAIT, log)) {
             ObjectNode config = parse(read(file), file.toString());
             if (!remove(config, name, serverUrl)) return false;
-            log.info("backed up " + file + " to " + backup(file));
-            writeAtomically(file, toYaml(config));
+            writeAtomically(file, toYaml(config)); // no backup: one more copy of a destroyed cluster's credentials
             return true;
         }
     }
@@ -329,16 +328,71 @@ final class KubeconfigFile {
         }
     }
 
+    /** Backups kept of one kubeconfig: each holds every cluster's credentials, so not without end. */
+    static final int KEPT_BACKUPS = 5;
+
     /** Copies file to file.k3s-vagrant-backup-TIME (mode 600) and returns the copy's path. */
     static Path backup(Path file) {
         String stamp = LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"));
-        Path copy = file.resolveSibling(file.getFileName() + ".k3s-vagrant-backup-" + stamp);
-        // two merges within a second must not overwrite the first backup
-        for (int n = 2; Files.exists(copy); n++) {
-            copy = file.resolveSibling(file.getFileName() + ".k3s-vagrant-backup-" + stamp + "-" + n);
+        String base = file.getFileName() + ".k3s-vagrant-backup-" + stamp;
+        // two merges within a second must not overwrite the first backup; numbered after the newest of that
+        // second, not into a gap pruning left (that copy would sort as the oldest and go at once)
+        int newest = 0;
+        for (Path other : backups(file)) {
+            String name = other.getFileName().toString();
+            if (name.equals(base)) newest = Math.max(newest, 1);
+            if (name.startsWith(base + "-") && name.substring(base.length() + 1).matches("\\d{1,9}")) {
+                newest = Math.max(newest, Integer.parseInt(name.substring(base.length() + 1)));
+            }
         }
+        Path copy = file.resolveSibling(newest == 0 ? base : base + "-" + (newest + 1));
         writeAtomically(copy, read(file));
+        List<Path> all = backups(file);
+        for (Path old : all.subList(0, Math.max(0, all.size() - KEPT_BACKUPS))) {
+            try {
+                Files.deleteIfExists(old);
+            } catch (IOException e) {
+                throw Cli.fail(Cli.FAILED, "cannot remove the old backup " + old + ": " + e.getMessage());
+            }
+        }
         return copy;
+    }
+
+    /** file's backups, oldest first (by the time in their names, then the number of one made in the same second). */
+    static List<Path> backups(Path file) {
+        String prefix = file.getFileName() + ".k3s-vagrant-backup-";
+        Path dir = file.toAbsolutePath().getParent();
+        try (var files = Files.list(dir)) {
+            return files.filter(f -> f.getFileName().toString().startsWith(prefix) && Files.isRegularFile(f))
+                .sorted(java.util.Comparator.comparing(
+                    f -> backupOrder(f.getFileName().toString().substring(prefix.length()))))
+                .toList();
+        } catch (IOException e) {
+            throw Cli.fail(Cli.FAILED, "cannot list " + dir + ": " + e.getMessage());
+        }
+    }
+
+    private static String backupOrder(String suffix) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d{8}-\\d{6})(?:-(\\d+))?").matcher(suffix);
+        if (!m.matches()) return suffix; // not one of ours: named otherwise, sorted before them
+        return m.group(1) + String.format("-%09d", m.group(2) == null ? 1 : Integer.parseInt(m.group(2)));
+    }
+
+    /**
+     * Removes a destroyed cluster's entries (as remove does) from file's backups too, so no
+     * copy of its credentials is left. Returns the backups it could not read, left as they are.
+     */
+    static List<Path> removeFromBackups(Path file, String name, String serverUrl) {
+        List<Path> unreadable = new java.util.ArrayList<>();
+        for (Path copy : backups(file)) {
+            try {
+                ObjectNode config = parse(read(copy), copy.toString());
+                if (remove(config, name, serverUrl)) writeAtomically(copy, toYaml(config));
+            } catch (Cli.Failure e) {
+                unreadable.add(copy);
+            }
+        }
+        return unreadable;
     }
 
     /**
