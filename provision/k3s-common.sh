@@ -95,18 +95,32 @@ load_agent_token() {
 # (K10<CA hash>::<user>:<secret>) must name the server's CA (/cacerts), and K3s's
 # supervisor must take the secret (/v1-k3s/readyz answers 401 to a wrong one). The
 # secret reaches curl on stdin (-K -), never on its command line. Without curl: skipped.
+# The secret goes only to a server whose certificate that CA signed (--cacert, never -k):
+# with a full token (k3s-join's) the CA is the one the token names; a short token (the
+# Vagrantfile's, made before the server exists) names none, so the CA is taken as the
+# server sends it, as K3s's own agent does: that trusts the private network (README, Secrets).
 # $2: the user a bare secret authenticates as: node (an agent, the default) or server (a
 # joining server); K3s checks each user's own token once the agents have one of their own.
 check_token_against() {
-  local url=$1 user=${2:-node} hash actual secret code
+  local url=$1 user=${2:-node} hash actual secret code dir status=0
+  local rerun="Run the step again so it reads the server's current token (k3s-join does), or fix K3S_VAGRANT_TOKEN_FILE"
   command -v curl >/dev/null || return 0
   load_token
+  dir=$(mktemp -d) || die "cannot make a temporary folder for the server's CA (mktemp -d)"
+  # /cacerts is public: fetching it unverified sends nothing secret
+  if ! curl -ksf --max-time 10 -o "$dir/cacerts" "$url/cacerts" || [ ! -s "$dir/cacerts" ]; then
+    rm -rf "$dir"
+    die "the K3s server at $url sent no CA (/cacerts): is it K3s's server, and is SERVER_URL its address?"
+  fi
   case "$K3S_TOKEN" in
     K10*::*)
       hash=${K3S_TOKEN#K10}
       hash=${hash%%::*}
-      actual=$(curl -ks --max-time 10 "$url/cacerts" | sha256sum | cut -d' ' -f1)
-      [ "$hash" = "$actual" ] || die "the join token belongs to another cluster: its CA hash is not the one of the server at $url. Run the step again so it reads the server's current token (k3s-join does), or fix K3S_VAGRANT_TOKEN_FILE"
+      actual=$(sha256sum "$dir/cacerts" | cut -d' ' -f1)
+      if [ "$hash" != "$actual" ]; then
+        rm -rf "$dir"
+        die "the join token belongs to another cluster: its CA hash is not the one of the server at $url. $rerun"
+      fi
       ;;
   esac
   case "$K3S_TOKEN" in
@@ -115,10 +129,23 @@ check_token_against() {
       user=${user%%:*} ;;
   esac
   secret=${K3S_TOKEN##*:}
-  code=$(printf 'user = "%s:%s"\n' "$user" "$secret" \
-    | curl -ks --max-time 10 -o /dev/null -w '%{http_code}' -K - "$url/v1-k3s/readyz" || true)
+  code=$(printf 'user = "%s:%s"\n' "$user" "$secret" | curl -sS --cacert "$dir/cacerts" --max-time 10 -o /dev/null \
+    -w '%{http_code}' -K - "$url/v1-k3s/readyz" 2>"$dir/error") || status=$?
+  # 35, 51, 60: the TLS handshake failed or the certificate is not the CA's for this address
+  case $status in
+    35 | 51 | 60)
+      local error
+      error=$(head -n 1 "$dir/error")
+      rm -rf "$dir"
+      die "the K3s server at $url showed a certificate that the cluster's CA does not vouch for ($error)," \
+        "so the join token was not sent: something between this machine and the server answers in its place," \
+        "or the server's certificate lacks the address in $url (K3s's --tls-san)"
+      ;;
+  esac
+  rm -rf "$dir"
   if [ "$code" = 401 ]; then
-    die "the K3s server at $url refused the join token (HTTP 401): the token was changed there (k3s token rotate, a reinstall) or belongs to another cluster. Run the step again so it reads the server's current token (k3s-join does), or fix K3S_VAGRANT_TOKEN_FILE"
+    die "the K3s server at $url refused the join token (HTTP 401): the token was changed there" \
+      "(k3s token rotate, a reinstall) or belongs to another cluster. $rerun"
   fi
 }
 

@@ -106,13 +106,16 @@ class down implements Callable<Integer> {
             Path kubeconfig = cluster.kubeconfig() != null ? Path.of(cluster.kubeconfig().path())
                 : KubeconfigFile.defaultPath(System.getenv());
             String context = cluster.kubeconfig() != null ? cluster.kubeconfig().context() : cluster.name();
-            if (Files.exists(kubeconfig)) {
-                ObjectNode config = KubeconfigFile.parse(KubeconfigFile.read(kubeconfig), kubeconfig.toString());
-                if (KubeconfigFile.remove(config, context, cluster.serverUrl())) {
-                    log.info("backed up " + kubeconfig + " to " + KubeconfigFile.backup(kubeconfig));
-                    KubeconfigFile.writeAtomically(kubeconfig, KubeconfigFile.toYaml(config));
-                    log.step("removed context " + context + " from " + kubeconfig);
-                    removed.put("kubeconfigContextRemoved", context);
+            // no backup: it would be one more copy of the credentials of a cluster that is gone
+            if (KubeconfigFile.removeFrom(kubeconfig, context, cluster.serverUrl(), log)) {
+                log.step("removed context " + context + " from " + kubeconfig);
+                removed.put("kubeconfigContextRemoved", context);
+            }
+            if (Files.exists(kubeconfig.toAbsolutePath().getParent())) {
+                for (Path unreadable : KubeconfigFile.removeFromBackups(kubeconfig, context, cluster.serverUrl())) {
+                    log.warn(unreadable + " is not a kubeconfig k3s-down can read: it may still hold " + cluster.name()
+                        + "'s credentials; remove it yourself");
+                    problems++;
                 }
             }
 

@@ -27,7 +27,9 @@ import picocli.CommandLine.Model.CommandSpec;
         "The host is any SSH host (--host USER@ADDR) or a Vagrant machine (--machine NAME). The server comes from the cluster JSON",
         "on stdin (k3s-up | k3s-join ...) or from --server-host / --server-machine. The agent token is read from the server over SSH",
         "and handed to the host in a mode-600 file: it never appears on a command line; the server token never leaves the servers.",
-        "A host that already belongs (with this token) is left as it is; one holding another token is installed again."},
+        "A host that already belongs (its agent names this cluster's CA and holds this token) is left as it is; one holding",
+        "another token is installed again; one that is an agent of another cluster (its token names another CA) is refused",
+        "unless --replace."},
     footerHeading = "%nExamples:%n",
     footer = {
         "  k3s-up | k3s-join --host pi@192.168.56.20 --ssh-key ~/.ssh/id_ed25519 | k3s-kubeconfig --merge",
@@ -36,7 +38,10 @@ import picocli.CommandLine.Model.CommandSpec;
     exitCodeListHeading = "%nExit codes:%n", exitCodeList = {
         "0:joined, or already a node of this cluster", "1:the step failed (the message says why)", "2:bad flags or values, nothing done",
         "4:stdin JSON missing, malformed or of another format", "5:SSH connection or authentication failed",
-        "6:timed out waiting for the node to be Ready", "130:interrupted (Ctrl-C): the message says what is left and what to run"})
+        "6:timed out waiting for the node to be Ready",
+        "7:the host is a K3s agent of another cluster: nothing changed (--replace to uninstall it and join);"
+            + " or joined, but another step held the cluster's folder too long to record it there: run it again",
+        "130:interrupted (Ctrl-C): the message says what is left and what to run"})
 class join implements Callable<Integer> {
 
     @Spec CommandSpec spec;
@@ -72,6 +77,10 @@ class join implements Callable<Integer> {
     @Option(names = "--api-wait", paramLabel = "SECONDS",
         description = "How long the host waits for the server's API to answer before giving up (default: the --timeout, at most 300).")
     Integer apiWait;
+
+    @Option(names = "--replace", description = "Join a host that is a K3s agent of another cluster all the same: "
+        + "its agent is uninstalled first (default: refuse, exit 7).")
+    boolean replace;
 
     @Option(names = "--timeout", paramLabel = "MINUTES", defaultValue = "10", description = "Give up after this many minutes (default: ${DEFAULT-VALUE}).")
     int timeoutMinutes;
@@ -124,8 +133,8 @@ class join implements Callable<Integer> {
             K3s.waitReady(serverSsh, Set.of(node.name()), timeout, log);
         }
         log.step(node.name() + " is a Ready agent of " + cluster.name());
-        Cluster joined = cluster.withNode(node);
-        ClusterFolder.saveCluster(joined);
+        Cluster.Node joinedNode = node;
+        Cluster joined = ClusterFolder.updateCluster(cluster, recorded -> recorded.withNode(joinedNode), log);
         spec.commandLine().getOut().print(joined.toJson());
         spec.commandLine().getOut().flush();
         return Cli.OK;
@@ -152,9 +161,23 @@ class join implements Callable<Integer> {
             }
         }
         removeStaleInstall(agent);
-        if (alreadyJoined(agent, cluster.serverUrl(), token)) {
-            log.step("3/4 " + hostname + " is already an agent of " + cluster.serverUrl() + ": nothing to install");
+        String clusterCa = K3s.caHash(token);
+        if (clusterCa == null) {
+            throw Cli.fail(Cli.FAILED, "the server's " + K3s.TOKEN_PATH
+                + " is not a full K3s token (K10<CA hash>::...), so the cluster cannot be told apart from another: "
+                + "is the server K3s? Nothing was installed");
+        }
+        Plan plan = plan(agent, hostname, cluster.serverUrl(), clusterCa);
+        // an agent of this cluster holding another token (the server token older versions handed out) is moved
+        if (plan == Plan.NOTHING && !holdsToken(agent, hostRoot, token)) plan = Plan.INSTALL;
+        if (plan == Plan.NOTHING) {
+            log.step("3/4 " + hostname + " is already an agent of " + cluster.serverUrl() + ": nothing to install "
+                + "(its agent names this cluster's CA)");
         } else {
+            if (plan == Plan.REPLACE) {
+                log.step("3/4 " + hostname + " is a K3s agent of another cluster: uninstalling it (--replace)");
+                K3s.uninstallAgent(agent, log);
+            }
             log.step("3/4 installing the K3s agent on " + hostname + " (" + ip + ")");
             install(agent, cluster, ip, token, version(serverVersion), timeout, log);
         }
@@ -203,6 +226,7 @@ class join implements Callable<Integer> {
         K3s.requireAirgapDir(airgapDir, "--airgap-dir");
         if (timeoutMinutes < 1) throw Cli.fail(Cli.USAGE, "--timeout must be at least 1 minute");
         if (apiWait != null && apiWait < 1) throw Cli.fail(Cli.USAGE, "--api-wait must be at least 1 second");
+        k3sSource.validate();
     }
 
     private Ssh connectAgent(Cluster cluster, Ssh.HostKeyCheck check, Cli.Log log) {
@@ -226,23 +250,95 @@ class join implements Callable<Integer> {
         return new Cluster.Access(null, host, sshPort, sshKey == null ? null : sshKey.toAbsolutePath().toString());
     }
 
+    /** What joining a host takes: nothing (a running agent of this cluster), an install, or a reinstall. */
+    enum Plan { NOTHING, INSTALL, REPLACE }
+
+    /** Where K3s keeps an agent's files on the host, and its service manager: tests point them elsewhere. */
+    String hostRoot = "";
+    String systemctl = "systemctl";
+
     /**
-     * The agent's service runs and its env file names this server (K3s's installer writes
-     * K3S_URL='URL'; older ones K3S_URL="URL"): joining again would change nothing. The URL
-     * reaches the fixed script as $1, quoted.
+     * A K3s agent's settings on a host, none of them secret: whether its service runs, the
+     * server URL and the CA hash its env file names (from a full token), and the hash of the
+     * CA its agent fetched from the server (agent/server-ca.crt; K3s's /cacerts, as hashCA
+     * hashes a single certificate). present is false when the host has no agent.
      */
+    record AgentFound(boolean present, boolean active, String serverUrl, String tokenCa, String fetchedCa) {
+        /** The cluster it belongs to: the CA its token names, else the one it fetched; null when neither tells. */
+        String clusterCa() {
+            return tokenCa != null ? tokenCa : fetchedCa;
+        }
+    }
+
     /**
-     * True when the host runs an agent of this server with this token. An agent holding another token (the
-     * server token, which older versions handed out, or one from before `k3s token rotate`) is installed
-     * again. The token reaches the host's shell on stdin and only builtins expand it: never on a command line.
+     * Reads the agent's env file (K3s's installer writes K3S_URL='URL'; older ones "URL") and
+     * prints only the URL and the token's CA hash: the secret never leaves the host. The values
+     * reach the fixed script as $1 and $2, each quoted.
      */
-    static boolean alreadyJoined(Ssh agent, String serverUrl, byte[] token) {
-        String env = "/etc/systemd/system/k3s-agent.service.env";
-        String script = "IFS= read -r t; systemctl is-active --quiet k3s-agent"
-            + " && grep -qxF -e \"K3S_URL=$1\" -e \"K3S_URL='$1'\" -e \"K3S_URL=\\\"$1\\\"\" " + env
-            + " && { printf 'K3S_TOKEN=%s\\n' \"$t\"; printf \"K3S_TOKEN='%s'\\n\" \"$t\";"
-            + " printf 'K3S_TOKEN=\"%s\"\\n' \"$t\"; } | grep -qxF -f - " + env;
-        String command = agent.sudo() + "sh -c " + Shell.quote(script) + " sh " + Shell.quote(serverUrl);
+    static AgentFound agentOn(Ssh host, String root, String systemctl) {
+        String script = "env=\"$1\"/etc/systemd/system/k3s-agent.service.env; [ -f \"$env\" ] || exit 0; echo present; "
+            + "if \"$2\" is-active --quiet k3s-agent; then echo active; fi; "
+            + "sed -n -e \"s/^K3S_URL=[\\\"']\\{0,1\\}\\([^\\\"']*\\)[\\\"']\\{0,1\\}\\$/url=\\1/p\" "
+            + "-e \"s/^K3S_TOKEN=[\\\"']\\{0,1\\}K10\\([0-9a-f]\\{64\\}\\)::.*/token-ca=\\1/p\" \"$env\"; "
+            + "ca=\"$1\"/var/lib/rancher/k3s/agent/server-ca.crt; "
+            + "if [ -f \"$ca\" ]; then echo \"fetched-ca=$(sha256sum < \"$ca\" | cut -d' ' -f1)\"; fi";
+        String command = host.sudo() + "sh -c " + Shell.quote(script) + " sh " + Shell.quote(root) + " "
+            + Shell.quote(systemctl);
+        Ssh.Result result = host.exec(command, null, Duration.ofSeconds(30));
+        // unreadable (no sudo): taken as no agent, and the install that follows says why it cannot run
+        if (!result.ok()) return new AgentFound(false, false, null, null, null);
+        boolean present = false;
+        boolean active = false;
+        String url = null;
+        String tokenCa = null;
+        String fetchedCa = null;
+        for (String line : result.stdout().split("\n")) {
+            if (line.equals("present")) present = true;
+            else if (line.equals("active")) active = true;
+            else if (line.startsWith("url=")) url = line.substring(4);
+            else if (line.startsWith("token-ca=")) tokenCa = line.substring(9);
+            else if (line.startsWith("fetched-ca=") && line.length() == 11 + 64) fetchedCa = line.substring(11);
+        }
+        return new AgentFound(present, active, url, tokenCa, fetchedCa);
+    }
+
+    /**
+     * Whether the host's agent belongs to this cluster, judged by the cluster's identity (its CA
+     * hash), not by its URL: every default cluster has the same one, so a host kept from an
+     * earlier cluster (k3s-down --keep-hosts) would pass for joined and never be installed.
+     * An agent of another cluster is refused (exit 7) unless --replace.
+     */
+    Plan plan(Ssh agent, String hostname, String serverUrl, String clusterCa) {
+        AgentFound found = agentOn(agent, hostRoot, systemctl);
+        if (!found.present()) return Plan.INSTALL;
+        String theirs = found.clusterCa();
+        // a short token and an agent that never reached its server: its URL is all there is to go by
+        boolean ours = theirs != null ? theirs.equals(clusterCa) : serverUrl.equals(found.serverUrl());
+        if (ours) return found.active() ? Plan.NOTHING : Plan.INSTALL;
+        if (replace) return Plan.REPLACE;
+        String theirUrl = found.serverUrl() != null ? found.serverUrl() : "not named";
+        String identity = theirs != null ? "its CA is sha256 " + shortHash(theirs) + "..., this cluster's sha256 "
+            + shortHash(clusterCa) + "..." : "its token names no CA, and its server is not this cluster's";
+        throw Cli.fail(Cli.REFUSED, hostname + " is a K3s agent of another cluster (server " + theirUrl + "; "
+            + identity + "), left perhaps from an earlier cluster (k3s-down --keep-hosts); nothing was changed. "
+            + "To make it an agent of this cluster, run the same k3s-join with --replace (it uninstalls that agent "
+            + "first), or remove it on the host: sudo /usr/local/bin/k3s-agent-uninstall.sh");
+    }
+
+    private static String shortHash(String hash) {
+        return hash == null ? "?" : hash.substring(0, Math.min(12, hash.length()));
+    }
+
+    /**
+     * True when the host's agent env file holds this token: one holding another (the server token, which
+     * older versions handed out, or one from before `k3s token rotate`) is installed again. The token
+     * reaches the host's shell on stdin and only builtins expand it: never on a command line.
+     */
+    static boolean holdsToken(Ssh agent, String root, byte[] token) {
+        String script = "IFS= read -r t; env=\"$1\"/etc/systemd/system/k3s-agent.service.env;"
+            + " { printf 'K3S_TOKEN=%s\\n' \"$t\"; printf \"K3S_TOKEN='%s'\\n\" \"$t\";"
+            + " printf 'K3S_TOKEN=\"%s\"\\n' \"$t\"; } | grep -qxF -f - \"$env\"";
+        String command = agent.sudo() + "sh -c " + Shell.quote(script) + " sh " + Shell.quote(root);
         byte[] line = java.util.Arrays.copyOf(token, token.length + 1);
         line[token.length] = '\n';
         try {
@@ -256,6 +352,31 @@ class join implements Callable<Integer> {
         if (k3sVersion != null) return k3sVersion;
         // an agent newer than its server is not supported by Kubernetes: match the server
         return K3s.isVersion(serverVersion) ? serverVersion : "";
+    }
+
+    /** What install uploads into its private folder, in order; airgapSource may be null. */
+    static List<String> uploads(Path airgapSource) {
+        List<String> names = new ArrayList<>(List.of("agent.sh", "k3s-common.sh"));
+        if (airgapSource != null) {
+            try (var files = Files.list(airgapSource)) {
+                // another step's download in progress is a hidden .part file in the same folder
+                files.filter(Files::isRegularFile)
+                    .filter(file -> K3sRelease.isReleaseFile(file.getFileName().toString()))
+                    .map(file -> "airgap/" + file.getFileName()).sorted().forEach(names::add);
+            } catch (IOException e) {
+                throw Cli.fail(Cli.FAILED, "cannot read " + airgapSource + ": " + e.getMessage());
+            }
+        }
+        names.add("token"); // last: the secret lies on the host for the shortest time, not through the large uploads
+        return names;
+    }
+
+    private static long size(Path file) {
+        try {
+            return Files.size(file);
+        } catch (IOException e) {
+            throw Cli.fail(Cli.FAILED, "cannot read " + file + ": " + e.getMessage());
+        }
     }
 
     /**
@@ -272,10 +393,6 @@ class join implements Callable<Integer> {
         Runnable removeDir = () -> removeStaleInstall(agent);
         try (Cli.Interruption onInterrupt = Cli.onInterrupt(log, "the install on " + agent.target.label() + " was stopped and its temporary "
                 + "files (with the token) removed: run k3s-join again to finish, or k3s-leave to remove what it installed", removeDir)) {
-            for (String file : List.of("agent.sh", "k3s-common.sh")) {
-                agent.upload(resource(file), dir + "/" + file, "700");
-            }
-            agent.upload(token, dir + "/token", "600");
             String airgap = "";
             Path source = airgapDir;
             if (source == null) {
@@ -288,15 +405,19 @@ class join implements Callable<Integer> {
             }
             if (source != null) {
                 agent.run("mkdir -m 700 " + Shell.quote(dir + "/airgap"), "creating the air-gap folder");
-                try (var files = Files.list(source)) {
-                    for (Path file : files.filter(Files::isRegularFile).toList()) {
-                        log.info("uploading " + file.getFileName() + " (" + Files.size(file) / 1_000_000 + " MB)");
-                        agent.upload(file, dir + "/airgap/" + file.getFileName(), "700");
-                    }
-                } catch (IOException e) {
-                    throw Cli.fail(Cli.FAILED, "cannot read " + source + ": " + e.getMessage());
-                }
                 airgap = dir + "/airgap";
+            }
+            for (String name : uploads(source)) {
+                String remote = dir + "/" + name;
+                if (name.equals("token")) {
+                    agent.upload(token, remote, "600");
+                } else if (name.startsWith("airgap/")) {
+                    Path file = source.resolve(name.substring("airgap/".length()));
+                    log.info("uploading " + file.getFileName() + " (" + size(file) / 1_000_000 + " MB)");
+                    agent.upload(file, remote, "700");
+                } else {
+                    agent.upload(resource(name), remote, "700");
+                }
             }
             List<String> environment = new ArrayList<>(List.of(
                 "NODE_IP=" + ip, "SERVER_URL=" + cluster.serverUrl(), "TOKEN_FILE=" + dir + "/token", "TOKEN_FILE_REMOVE=1",

@@ -29,7 +29,9 @@ import picocli.CommandLine.Model.CommandSpec;
     exitCodeListHeading = "%nExit codes:%n", exitCodeList = {
         "0:success", "1:the step failed (the message says why)", "2:bad flags or values, nothing done",
         "4:stdin JSON missing, malformed or of another format", "5:SSH connection or authentication failed",
-        "7:refused: the target is not valid YAML, or holds another cluster's entry of that name (see --replace)"})
+        "7:refused: the target is not valid YAML, holds another cluster's entry of that name (see --replace), "
+            + "or stayed locked (FILE.lock) for 30 s; or written, but another step held the cluster's folder too long "
+            + "to record it there: run it again"})
 class kubeconfig implements Callable<Integer> {
 
     @Spec CommandSpec spec;
@@ -97,16 +99,11 @@ class kubeconfig implements Callable<Integer> {
             log.step("wrote " + file + " (context " + name + ")");
         } else {
             file = KubeconfigFile.defaultPath(System.getenv()).toAbsolutePath();
-            ObjectNode existing = KubeconfigFile.parse(KubeconfigFile.read(file), file.toString());
-            ObjectNode merged = KubeconfigFile.merge(existing, ours, replace, file.toString());
-            if (Files.exists(file)) {
-                log.info("backed up " + file + " to " + KubeconfigFile.backup(file));
-            }
-            KubeconfigFile.writeAtomically(file, KubeconfigFile.toYaml(merged));
+            KubeconfigFile.mergeInto(file, ours, replace, log);
             log.step("merged context " + name + " into " + file + " and made it the current context");
         }
-        Cluster withKubeconfig = cluster.withKubeconfig(new Cluster.KubeconfigRef(file.toString(), name));
-        ClusterFolder.saveCluster(withKubeconfig);
+        Cluster.KubeconfigRef ref = new Cluster.KubeconfigRef(file.toString(), name);
+        Cluster withKubeconfig = ClusterFolder.updateCluster(cluster, recorded -> recorded.withKubeconfig(ref), log);
         spec.commandLine().getOut().print(withKubeconfig.toJson());
         spec.commandLine().getOut().flush();
         return Cli.OK;

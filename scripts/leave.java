@@ -3,7 +3,6 @@
 //SOURCES lib/K3s.java
 
 import java.time.Duration;
-import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -19,7 +18,8 @@ import picocli.CommandLine.Model.CommandSpec;
     footer = {"  k3s-leave --name wil --node edge1", "  k3s-up | k3s-leave --node wilSW2"},
     exitCodeListHeading = "%nExit codes:%n", exitCodeList = {
         "0:the node left (or was not there)", "1:the step failed (the message says why)", "2:bad flags: no such node, or the server",
-        "4:no cluster given, or its JSON is malformed", "5:SSH connection or authentication failed"})
+        "4:no cluster given, or its JSON is malformed", "5:SSH connection or authentication failed",
+        "7:left, but another step held the cluster's folder too long to record it there: run it again"})
 class leave implements Callable<Integer> {
 
     @Spec CommandSpec spec;
@@ -55,9 +55,7 @@ class leave implements Callable<Integer> {
             Ssh.Result deleted = K3s.deleteNode(serverSsh, leaving.name());
             if (!deleted.ok()) throw Cli.fail(Cli.FAILED, "deleting node " + leaving.name() + " failed: " + deleted.stderr().strip());
         }
-        List<Cluster.Node> rest = cluster.nodes().stream().filter(n -> n != leaving).toList();
-        Cluster left = new Cluster(cluster.name(), cluster.provider(), cluster.vagrantDir(), cluster.serverUrl(), rest, cluster.kubeconfig());
-        ClusterFolder.saveCluster(left);
+        Cluster left = ClusterFolder.updateCluster(cluster, recorded -> recorded.withoutNode(leaving.name()), log);
         log.step(leaving.name() + " left " + cluster.name());
         spec.commandLine().getOut().print(left.toJson());
         spec.commandLine().getOut().flush();

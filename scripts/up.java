@@ -38,7 +38,8 @@ import picocli.CommandLine.Model.CommandSpec;
         "0:success", "1:the step failed (the message says why)",
         "2:bad flags or values, or --dir is a folder k3s-up did not make: nothing done",
         "3:a required tool (vagrant, a provider) is missing", "6:timed out waiting for nodes to be Ready",
-        "7:refused: the cluster exists with other settings, or another k3s-up runs on it",
+        "7:refused: the cluster exists with other settings, another k3s-up runs on it, or another cluster"
+            + " of this host has one of its machine names or addresses",
         "130:interrupted (Ctrl-C): the message says what is left and what to run"})
 class up implements Callable<Integer> {
 
@@ -136,6 +137,16 @@ class up implements Callable<Integer> {
         ClusterFolder.requireName(clusterName, "--name");
         Path folder = dir != null ? dir.toAbsolutePath() : ClusterFolder.defaultPath(clusterName);
         ClusterFolder.requireFreeOrOurs(folder, dir != null);
+        // two clusters on one machine name or address break each other once both are up: refused before either boots
+        Map<String, String> planned = new LinkedHashMap<>();
+        List<String> plannedNames = machineNames(settings.get("LOGIN"));
+        for (int i = 0; i < plannedNames.size(); i++) planned.put(plannedNames.get(i), allIps().get(i));
+        List<String> clashes = ClusterFolder.clashes(folder, planned);
+        if (!clashes.isEmpty()) {
+            throw Cli.fail(Cli.REFUSED, "another cluster of this host would share with this one: "
+                + String.join("; ", clashes) + ". Choose another --login, --server-ip or --worker-ip, or remove that"
+                + " cluster first (k3s-down --name NAME)");
+        }
 
         if (dryRun) {
             spec.commandLine().getErr().println("cluster folder: " + folder);
@@ -201,7 +212,7 @@ class up implements Callable<Integer> {
                     log.info(node.name() + " Ready " + node.internalIp() + " " + node.version());
                 }
             }
-            ClusterFolder.saveCluster(result);
+            cluster.save(result);
             log.step("cluster " + clusterName + " is Ready: " + result.serverUrl());
             spec.commandLine().getOut().print(result.toJson());
             spec.commandLine().getOut().flush();
@@ -229,9 +240,11 @@ class up implements Callable<Integer> {
     /** Checks every value, then returns the settings as the Vagrantfile names them (K3S_VAGRANT_ less its prefix). */
     Map<String, String> settings(String chosenProvider) {
         String theLogin = login != null ? login : ClusterFolder.defaultLogin();
-        if (!theLogin.matches("[A-Za-z][A-Za-z0-9-]{0,60}")) {
+        // LOGIN+SW9, the longest machine name, must fit a 63-character host name
+        if (!theLogin.matches("[A-Za-z][A-Za-z0-9-]{0,59}")) {
             throw Cli.fail(Cli.USAGE, "--login '" + theLogin + "' is not a valid host name: use letters, digits and '-', "
-                + "starting with a letter, at most 61 characters (the machines are named LOGIN+S and LOGIN+SW)");
+                + "starting with a letter, at most 60 characters (the machines are named LOGIN+S, LOGIN+SW ... "
+                + "LOGIN+SW9)");
         }
         Addresses.requireIpv4(serverIp, "--server-ip");
         Addresses.requireIpv4(workerIp, "--worker-ip");
@@ -252,6 +265,7 @@ class up implements Callable<Integer> {
             }
         }
         for (String ip : allIps()) {
+            Addresses.requireHostAddress(ip, serverIps.contains(ip) ? "--server-ip" : "--worker-ip");
             if (!Addresses.isPrivate(ip)) {
                 throw Cli.fail(Cli.USAGE, ip + " is not a private address: use one in 192.168.56.0/21 (VirtualBox's host-only range)");
             }
@@ -259,6 +273,11 @@ class up implements Callable<Integer> {
                 throw Cli.fail(Cli.USAGE, ip + " is outside 192.168.56.0/21, the only host-only range VirtualBox allows by default: "
                     + "use an address there, or allow yours in /etc/vbox/networks.conf first");
             }
+        }
+        if (workers > 0 && !Addresses.sameSlash24(serverIp, workerIp)) {
+            throw Cli.fail(Cli.USAGE, "--server-ip " + serverIp + " and --worker-ip " + workerIp
+                + " are not in one /24: the machines"
+                + " share one private network, so give both addresses in the same x.y.z.0/24");
         }
         if (cpus < 1) throw Cli.fail(Cli.USAGE, "--cpus must be at least 1");
         if (serverMemory < 1024) throw Cli.fail(Cli.USAGE, "--server-memory " + serverMemory + " MB is below what a K3s server needs: use at least 1024");
@@ -289,6 +308,7 @@ class up implements Callable<Integer> {
         if (dir != null) K3s.requirePath(dir, "--dir");
         K3s.requireAirgapDir(airgapDir, "--airgap-dir");
         if (timeoutMinutes < 1) throw Cli.fail(Cli.USAGE, "--timeout must be at least 1 minute");
+        k3sSource.validate();
 
         Map<String, String> settings = new LinkedHashMap<>();
         settings.put("LOGIN", theLogin);

@@ -2,6 +2,7 @@
 //JAVA 17+
 //DEPS org.junit.platform:junit-platform-launcher:6.0.1
 //DEPS org.junit.jupiter:junit-jupiter:6.0.1
+//DEPS com.google.jimfs:jimfs:1.3.0
 //SOURCES ../scripts/up.java
 //SOURCES ../scripts/join.java
 //SOURCES ../scripts/kubeconfig.java

@@ -1,5 +1,6 @@
 //SOURCES Cli.java
 
+import java.util.List;
 import java.util.regex.Pattern;
 
 /** Checks of the addresses users type, before anything starts. */
@@ -17,6 +18,20 @@ final class Addresses {
             throw Cli.fail(Cli.USAGE, option + " '" + text + "' is not an IPv4 address (e.g. 192.168.56.110)");
         }
         return text;
+    }
+
+    static boolean sameSlash24(String a, String b) {
+        return toLong(a) >> 8 == toLong(b) >> 8;
+    }
+
+    /** A machine's address: not the /24's network (.0) or broadcast (.255), nor .1, the host's own on it. */
+    static void requireHostAddress(String ip, String option) {
+        String last = ip.substring(ip.lastIndexOf('.') + 1);
+        if (List.of("0", "1", "255").contains(last)) {
+            throw Cli.fail(Cli.USAGE, ip + " (from " + option + ") ends in ." + last + ", which no machine may take"
+                + " (.0 is the network's address, .255 its broadcast, .1 the host's own on the private network):"
+                + " use addresses from .2 to .254");
+        }
     }
 
     static long toLong(String ip) {

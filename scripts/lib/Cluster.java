@@ -49,6 +49,11 @@ record Cluster(String name, String provider, String vagrantDir, String serverUrl
         return new Cluster(name, provider, vagrantDir, serverUrl, List.copyOf(all), kubeconfig);
     }
 
+    Cluster withoutNode(String nodeName) {
+        List<Node> rest = nodes.stream().filter(node -> !node.name().equalsIgnoreCase(nodeName)).toList();
+        return new Cluster(name, provider, vagrantDir, serverUrl, rest, kubeconfig);
+    }
+
     Cluster withKubeconfig(KubeconfigRef ref) {
         return new Cluster(name, provider, vagrantDir, serverUrl, nodes, ref);
     }

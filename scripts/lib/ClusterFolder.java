@@ -1,7 +1,9 @@
 //SOURCES Cli.java
+//SOURCES OwnerOnly.java
 //SOURCES Vagrant.java
 //SOURCES KubeconfigFile.java
 //SOURCES Cluster.java
+//SOURCES Addresses.java
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -11,11 +13,14 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.UnaryOperator;
 import java.util.stream.Stream;
 
 /**
@@ -49,7 +54,11 @@ final class ClusterFolder implements AutoCloseable {
         this.lock = lock;
     }
 
+    /** Set by tests; null: $K3S_VAGRANT_HOME/clusters, else ~/.k3s-vagrant/clusters. */
+    static Path clustersRoot;
+
     static Path defaultPath(String name) {
+        if (clustersRoot != null) return clustersRoot.resolve(name).toAbsolutePath();
         String home = System.getenv("K3S_VAGRANT_HOME");
         Path base = home != null && !home.isBlank() ? Path.of(home) : Path.of(System.getProperty("user.home"), ".k3s-vagrant");
         return base.resolve("clusters").resolve(name).toAbsolutePath();
@@ -69,24 +78,37 @@ final class ClusterFolder implements AutoCloseable {
     /** Creates the folder (mode 700) if needed and takes its lock, or refuses when another step holds it. */
     static ClusterFolder open(Path dir, Cli.Log log) {
         try {
-            if (!Files.isDirectory(dir)) {
-                Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-            }
-            FileChannel channel = FileChannel.open(dir.resolve(LOCK_FILE), StandardOpenOption.CREATE,
-                StandardOpenOption.WRITE);
-            FileLock lock;
-            try {
-                lock = channel.tryLock();
-            } catch (java.nio.channels.OverlappingFileLockException e) {
-                lock = null; // held by this very process
-            }
-            if (lock == null) {
+            for (int attempt = 1; ; attempt++) {
+                if (!Files.isDirectory(dir)) {
+                    OwnerOnly.createDirectories(dir);
+                }
+                Path lockFile = dir.resolve(LOCK_FILE);
+                FileChannel channel;
+                try {
+                    channel = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+                } catch (java.nio.file.NoSuchFileException e) {
+                    if (attempt == 3) throw e;
+                    continue; // k3s-down moved the folder away just then: make it anew
+                }
+                Object opened = fileKey(lockFile);
+                FileLock lock;
+                try {
+                    lock = channel.tryLock();
+                } catch (java.nio.channels.OverlappingFileLockException e) {
+                    lock = null; // held by this very process
+                }
+                // the file locked must still be the one at its path: k3s-down may have removed it meanwhile
+                if (lock != null && opened != null && opened.equals(fileKey(lockFile))) {
+                    return new ClusterFolder(dir, channel, lock);
+                }
+                if (lock != null) lock.release();
                 channel.close();
-                throw Cli.fail(Cli.REFUSED, "another k3s-vagrant step is working on " + dir + " right now: wait for it to finish "
-                    + "(if none is running, the lock is stale only if a process still holds " + dir.resolve(LOCK_FILE)
-                    + ")");
+                if (lock == null || attempt == 3) {
+                    throw Cli.fail(Cli.REFUSED, "another k3s-vagrant step is working on " + dir
+                        + " right now: wait for it to finish (if none is running, the lock is stale only if a "
+                        + "process still holds " + lockFile + ")");
+                }
             }
-            return new ClusterFolder(dir, channel, lock);
         } catch (IOException e) {
             throw Cli.fail(Cli.FAILED, "cannot prepare the cluster folder " + dir + ": " + e.getMessage());
         }
@@ -203,8 +225,9 @@ final class ClusterFolder implements AutoCloseable {
     }
 
     /**
-     * k3s-down, holding the lock: removes the entries k3s-up wrote here, then the marker, the
-     * lock file last, then the folder if nothing else is left. Returns what is left (not ours).
+     * k3s-down, holding the lock: removes the entries k3s-up wrote here, then the marker; then
+     * the folder, lock file and all, when nothing else is left, or else the lock file last.
+     * Returns what is left (not ours).
      */
     List<String> removeOwn(List<String> entries) {
         try {
@@ -221,13 +244,27 @@ final class ClusterFolder implements AutoCloseable {
             }
             Files.deleteIfExists(dir.resolve(MARKER));
             List<String> left = entriesIn(dir).stream().filter(name -> !name.equals(LOCK_FILE)).toList();
-            Files.deleteIfExists(dir.resolve(LOCK_FILE));
-            if (left.isEmpty()) {
-                try {
-                    Files.delete(dir);
-                } catch (java.nio.file.DirectoryNotEmptyException e) {
-                    return entriesIn(dir); // something was made there meanwhile: kept
-                }
+            if (!left.isEmpty()) {
+                Files.deleteIfExists(dir.resolve(LOCK_FILE)); // the folder stays for the user's files: done with it
+                return left;
+            }
+            // the folder leaves its path in one rename, its lock file still held inside: a step opening the
+            // lock meanwhile finds the folder locked, or gone; deleting the lock file first let one make a new
+            // lock there, which then kept the folder
+            Path aside = dir.resolveSibling("." + dir.getFileName() + ".k3s-vagrant-removed-"
+                + ProcessHandle.current().pid());
+            try {
+                Files.move(dir, aside, StandardCopyOption.ATOMIC_MOVE);
+            } catch (IOException e) {
+                aside = dir; // cannot rename here: removed in place
+            }
+            Files.deleteIfExists(aside.resolve(LOCK_FILE));
+            try {
+                Files.delete(aside);
+            } catch (java.nio.file.DirectoryNotEmptyException e) {
+                // something was made there meanwhile: kept, back at its path
+                if (!aside.equals(dir) && !Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) Files.move(aside, dir);
+                return entriesIn(Files.exists(aside) ? aside : dir);
             }
             return left;
         } catch (IOException e) {
@@ -254,7 +291,7 @@ final class ClusterFolder implements AutoCloseable {
                 if (!Files.exists(target) || !Files.readString(target).equals(text)) {
                     KubeconfigFile.writeAtomically(target, text);
                 }
-                Files.setPosixFilePermissions(target, PosixFilePermissions.fromString(file.endsWith(".sh") ? "rwx------" : "rw-------"));
+                if (file.endsWith(".sh")) OwnerOnly.restrictProgram(target); else OwnerOnly.restrict(target);
             } catch (IOException e) {
                 throw Cli.fail(Cli.FAILED, "cannot write " + dir.resolve(file) + ": " + e.getMessage());
             }
@@ -290,8 +327,59 @@ final class ClusterFolder implements AutoCloseable {
     }
 
     Map<String, String> readSettings() {
+        return readSettings(dir.resolve(SETTINGS_FILE));
+    }
+
+    /**
+     * What the other clusters under the clusters folder share with ours (machine names, compared as
+     * host names without case, and addresses), one line each; ours is the folder itself, and machines
+     * its names with their addresses. Machines a provider runs outside these folders are not seen.
+     */
+    static List<String> clashes(Path ours, Map<String, String> machines) {
+        Path root = defaultPath("x").getParent();
+        if (!Files.isDirectory(root)) return List.of();
+        List<String> clashes = new java.util.ArrayList<>();
+        try (var folders = Files.list(root)) {
+            for (Path other : folders.filter(Files::isDirectory).sorted().toList()) {
+                if (other.toAbsolutePath().normalize().equals(ours.toAbsolutePath().normalize())) continue;
+                Path file = other.resolve(SETTINGS_FILE);
+                if (!Files.isRegularFile(file)) continue;
+                readMachines(readSettings(file)).forEach((name, ip) -> machines.forEach((ourName, ourIp) -> {
+                    if (ourName.equalsIgnoreCase(name)) {
+                        clashes.add("machine name " + ourName + " (" + other + " has " + name + ")");
+                    }
+                    if (ourIp.equals(ip)) clashes.add("address " + ourIp + " (" + other + "'s " + name + ")");
+                }));
+            }
+        } catch (IOException e) {
+            throw Cli.fail(Cli.FAILED, "cannot list " + root + ": " + e.getMessage());
+        }
+        return clashes;
+    }
+
+    /** A cluster.env's machines, name to address, counted as k3s-up and the Vagrantfile count them. */
+    static Map<String, String> readMachines(Map<String, String> settings) {
+        Map<String, String> machines = new LinkedHashMap<>();
+        String login = settings.get("LOGIN");
+        try {
+            int servers = Integer.parseInt(settings.getOrDefault("SERVERS", "1"));
+            int workers = Integer.parseInt(settings.getOrDefault("WORKERS", "1"));
+            long server = Addresses.toLong(settings.get("SERVER_IP"));
+            long worker = Addresses.toLong(settings.get("WORKER_IP"));
+            for (int i = 0; i < servers; i++) machines.put(login + "S" + (i == 0 ? "" : i + 1), ipOf(server - i));
+            for (int i = 0; i < workers; i++) machines.put(login + "SW" + (i == 0 ? "" : i + 1), ipOf(worker + i));
+        } catch (RuntimeException e) {
+            return Map.of(); // not a cluster.env k3s-up wrote: nothing known to clash with
+        }
+        return machines;
+    }
+
+    private static String ipOf(long value) {
+        return (value >> 24 & 255) + "." + (value >> 16 & 255) + "." + (value >> 8 & 255) + "." + (value & 255);
+    }
+
+    static Map<String, String> readSettings(Path file) {
         Map<String, String> settings = new LinkedHashMap<>();
-        Path file = dir.resolve(SETTINGS_FILE);
         if (!Files.exists(file)) return settings;
         try {
             for (String line : Files.readAllLines(file)) {
@@ -308,13 +396,119 @@ final class ClusterFolder implements AutoCloseable {
 
     static final String CLUSTER_FILE = "cluster.json";
 
-    /** Keeps the cluster document in the folder, so later steps can find the cluster by name. */
-    static void saveCluster(Cluster cluster) {
-        if (cluster.vagrantDir() == null) return;
-        Path dir = Path.of(cluster.vagrantDir());
+    /** Keeps the cluster document in the folder, this step holding its lock, so later steps find it by name. */
+    void save(Cluster cluster) {
         // a folder k3s-up did not make (a Vagrant project named by --vagrant-dir) keeps its own files
-        if (Files.isDirectory(dir) && ownEntries(dir) != null) {
-            KubeconfigFile.writeAtomically(dir.resolve(CLUSTER_FILE), cluster.toJson());
+        if (ownEntries(dir) != null) KubeconfigFile.writeAtomically(dir.resolve(CLUSTER_FILE), cluster.toJson());
+    }
+
+    /** How long a step waits to record its change while another holds the folder (k3s-up holds it for minutes). */
+    static final Duration RECORD_WAIT = Duration.ofSeconds(60);
+
+    /**
+     * A later step's change (a node joined or left, a kubeconfig written) recorded in the folder's
+     * cluster.json under the folder's lock, applied to the record as it is then: another step may
+     * have recorded its own change since this one read the cluster JSON. Returns read with the
+     * change, which is what the step prints. Nothing is recorded where k3s-up made no folder.
+     */
+    static Cluster updateCluster(Cluster read, UnaryOperator<Cluster> change, Cli.Log log) {
+        return updateCluster(read, change, RECORD_WAIT, log);
+    }
+
+    static Cluster updateCluster(Cluster read, UnaryOperator<Cluster> change, Duration wait, Cli.Log log) {
+        Cluster changed = change.apply(read);
+        if (read.vagrantDir() == null) return changed;
+        Path dir = Path.of(read.vagrantDir());
+        if (!Files.isDirectory(dir) || ownEntries(dir) == null) return changed;
+        try (ClusterFolder locked = await(dir, wait)) {
+            // k3s-down removed the folder while this step waited: nothing to record in
+            if (locked == null || ownEntries(dir) == null) return changed;
+            locked.save(change.apply(locked.recorded(read)));
+        }
+        return changed;
+    }
+
+    /** The folder's cluster.json; read when there is none of this server (missing, unreadable, another cluster). */
+    private Cluster recorded(Cluster read) {
+        Path file = dir.resolve(CLUSTER_FILE);
+        try {
+            Cluster saved = Cluster.parse(Files.readString(file), file.toString());
+            return saved.serverUrl().equals(read.serverUrl()) ? saved : read;
+        } catch (IOException | Cli.Failure e) {
+            return read;
+        }
+    }
+
+    /**
+     * Waits up to wait for the lock of a folder k3s-up made; null when the folder is gone or no
+     * longer ours (k3s-down removed it meanwhile): no lock file is made again there, or k3s-down
+     * could not remove the folder. A folder still ours without one (made before it existed) gets it.
+     */
+    private static ClusterFolder await(Path dir, Duration wait) {
+        Path lockFile = dir.resolve(LOCK_FILE);
+        long deadline = System.nanoTime() + wait.toNanos();
+        while (true) {
+            FileChannel channel;
+            Object opened;
+            try {
+                boolean ours = Files.exists(lockFile) || ownEntries(dir) != null;
+                if (!ours) return null;
+                channel = FileChannel.open(lockFile, StandardOpenOption.WRITE, StandardOpenOption.CREATE);
+                opened = fileKey(lockFile);
+            } catch (java.nio.file.NoSuchFileException e) {
+                continue; // the folder went meanwhile: the next look returns null
+            } catch (IOException e) {
+                throw Cli.fail(Cli.FAILED, "cannot open " + lockFile + ": " + e.getMessage());
+            }
+            try {
+                FileLock lock;
+                try {
+                    lock = channel.tryLock();
+                } catch (java.nio.channels.OverlappingFileLockException e) {
+                    lock = null; // another thread of this process holds it
+                }
+                // the file locked must still be the one at its path, not one k3s-down deleted meanwhile
+                if (lock != null && opened != null && opened.equals(fileKey(lockFile))) {
+                    return new ClusterFolder(dir, channel, lock);
+                }
+                if (lock != null) lock.release();
+                channel.close();
+            } catch (IOException e) {
+                closeQuietly(channel);
+                throw Cli.fail(Cli.FAILED, "cannot lock " + lockFile + ": " + e.getMessage());
+            }
+            if (System.nanoTime() > deadline) {
+                throw Cli.fail(Cli.REFUSED, "another k3s-vagrant step has held " + dir + " for " + wait.toSeconds()
+                    + " s (k3s-up holds it until its nodes are Ready), so this step's change is not recorded in its "
+                    + CLUSTER_FILE + "; the JSON printed would have it. Run the same step again once the other has "
+                    + "finished (a host that already belongs is left as it is)");
+            }
+            sleepMillis(100);
+        }
+    }
+
+    private static Object fileKey(Path file) {
+        try {
+            return Files.readAttributes(file, java.nio.file.attribute.BasicFileAttributes.class).fileKey();
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+    private static void closeQuietly(FileChannel channel) {
+        try {
+            channel.close();
+        } catch (IOException ignored) {
+            // failing already
+        }
+    }
+
+    private static void sleepMillis(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw Cli.fail(Cli.FAILED, "interrupted while waiting for the cluster folder's lock");
         }
     }
 

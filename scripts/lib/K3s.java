@@ -240,6 +240,17 @@ final class K3s {
         return token.getBytes(StandardCharsets.UTF_8);
     }
 
+    /**
+     * The cluster's identity: the CA hash that K3s puts in its full token (K10<sha256 hex>::...),
+     * or null for a token without one. Only the hash is read: the secret stays in the bytes.
+     */
+    static String caHash(byte[] token) {
+        if (token.length < 69 || token[67] != ':' || token[68] != ':') return null;
+        if (!new String(token, 0, 3, StandardCharsets.US_ASCII).equals("K10")) return null;
+        String hash = new String(token, 3, 64, StandardCharsets.US_ASCII);
+        return hash.matches("[0-9a-f]{64}") ? hash : null;
+    }
+
     static String kubeconfig(Ssh server) {
         return server.run(server.sudo() + "cat " + KUBECONFIG_PATH, "reading " + KUBECONFIG_PATH + " (is this a K3s server?)");
     }

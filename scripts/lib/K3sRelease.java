@@ -1,4 +1,5 @@
 //SOURCES Cli.java
+//SOURCES OwnerOnly.java
 //SOURCES KubeconfigFile.java
 
 import java.io.ByteArrayOutputStream;
@@ -12,7 +13,6 @@ import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.security.DigestOutputStream;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -37,7 +37,8 @@ final class K3sRelease {
 
     static final String RELEASES = "https://github.com/k3s-io/k3s/releases/download";
     static final String CHANNELS = "https://update.k3s.io/v1-release/channels";
-    static final String INSTALLER = "https://get.k3s.io";
+    /** K3s's install.sh in its repository at the release's tag ({tag}), beside install.sh.sha256sum there. */
+    static final String INSTALLER = "https://raw.githubusercontent.com/k3s-io/k3s/{tag}/install.sh";
 
     /** A deadline (System.nanoTime()) meaning none: only the idle timeout ends a download. */
     static final long NO_DEADLINE = Long.MAX_VALUE;
@@ -70,8 +71,30 @@ final class K3sRelease {
         boolean images;
 
         @picocli.CommandLine.Option(names = "--k3s-mirror", paramLabel = "URL",
-            description = "Fetch K3s from a mirror: URL/releases/VERSION/k3s, URL/channels/CHANNEL, URL/install.sh (default: K3s's own sites).")
+            description = {"Fetch K3s from a mirror: URL/releases/VERSION/k3s, URL/channels/CHANNEL,",
+                "URL/install.sh and URL/install.sh.sha256sum (default: K3s's own sites)."})
         String mirror;
+
+        @picocli.CommandLine.Option(names = "--insecure-mirror",
+            description = "Allow an http:// --k3s-mirror: anyone on the way could then swap K3s and its checksums.")
+        boolean insecureMirror;
+
+        /** Refuses a mirror that is not https (http only with --insecure-mirror): its checksums come from it too. */
+        void validate() {
+            if (mirror == null) return;
+            String scheme = mirror.contains("://") ? mirror.substring(0, mirror.indexOf("://")) : "";
+            boolean hasHost = mirror.length() > scheme.length() + 3 && mirror.matches("[a-z]+://[^\\s/?#]+(/\\S*)?");
+            if (!hasHost || !List.of("https", "http").contains(scheme)) {
+                throw Cli.fail(Cli.USAGE, "--k3s-mirror '" + mirror
+                    + "' is not an https:// URL (e.g. https://mirror.example/k3s)");
+            }
+            if (scheme.equals("http") && !insecureMirror) {
+                throw Cli.fail(Cli.USAGE, "--k3s-mirror " + mirror + " is plain http: anyone between this host and the"
+                    + " mirror could swap K3s and the checksums it is checked against. Use an https:// mirror, or add"
+                    + " --insecure-mirror"
+                    + " to accept that risk");
+            }
+        }
 
         /**
          * The folder a machine installs K3s from: K3s of that version and architecture,
@@ -93,6 +116,11 @@ final class K3sRelease {
             if (images) fetchImages(version, arch, defaultCache(), source, offline, deadline, log);
             return new Fetched(version, dir);
         }
+    }
+
+    /** A file of the cache a machine installs from: not a hidden file nor a download in progress (.part). */
+    static boolean isReleaseFile(String name) {
+        return !name.startsWith(".") && !name.endsWith(".part");
     }
 
     /** K3s of a version, in a folder holding install.sh and k3s. */
@@ -180,8 +208,8 @@ final class K3sRelease {
             log.info("downloading K3s " + version + " (" + arch + ") once, for every machine");
             Path temp = downloadChecked(base, asset, expected, dir, "the K3s binary", deadline, log);
             try {
-                Files.setPosixFilePermissions(temp, PosixFilePermissions.fromString("rwx------"));
-                byte[] script = download(source.installer(), deadline);
+                OwnerOnly.restrictProgram(temp);
+                byte[] script = installer(source, version, deadline);
                 KubeconfigFile.writeAtomically(installer, new String(script, java.nio.charset.StandardCharsets.UTF_8));
                 Files.move(temp, binary, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
             } finally {
@@ -243,6 +271,34 @@ final class K3sRelease {
         return source.releases() + "/" + version.replace("+", "%2B") + "/";
     }
 
+    /**
+     * install.sh of the release (not whatever get.k3s.io serves today), checked against the
+     * install.sh.sha256sum beside it.
+     */
+    private static byte[] installer(Source source, String version, long deadline) {
+        String url = source.installer().replace("{tag}", version.replace("+", "%2B"));
+        String sums = new String(download(url + ".sha256sum", deadline), java.nio.charset.StandardCharsets.UTF_8);
+        String expected = null;
+        for (String line : sums.split("\n")) {
+            String[] fields = line.trim().split("\\s+");
+            if (fields.length == 2 && fields[1].equals("install.sh")) expected = fields[0];
+        }
+        if (expected == null) throw Cli.fail(Cli.FAILED, url + ".sha256sum lists no install.sh: nothing was cached");
+        byte[] script = download(url, deadline);
+        String actual;
+        try {
+            actual = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(script));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+        if (!actual.equals(expected)) {
+            throw Cli.fail(Cli.FAILED, "install.sh from " + url + " does not match its checksum (sha256 " + actual
+                + ", expected " + expected + " from " + url + ".sha256sum): nothing was cached; try again, or check"
+                + " your mirror");
+        }
+        return script;
+    }
+
     /** The sha256 that the release's sha256sum-ARCH.txt gives an asset. */
     private static String checksum(String base, String asset, String arch, String version, long deadline) {
         String sums = new String(download(base + "sha256sum-" + arch + ".txt", deadline),
@@ -275,8 +331,8 @@ final class K3sRelease {
     /** A new hidden .part file in dir (made mode 700 if new), for a download in progress. */
     private static Path partFile(Path dir, String asset) {
         try {
-            Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-            return Files.createTempFile(dir, "." + asset + ".", ".part");
+            OwnerOnly.createDirectories(dir);
+            return OwnerOnly.createTempFile(dir, "." + asset + ".", ".part");
         } catch (IOException e) {
             throw Cli.fail(Cli.FAILED, "cannot write the K3s cache " + dir + ": " + e.getMessage());
         }

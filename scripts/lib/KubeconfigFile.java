@@ -1,5 +1,8 @@
 //DEPS com.fasterxml.jackson.dataformat:jackson-dataformat-yaml:2.20.1
 //SOURCES Cli.java
+//SOURCES HostFacts.java
+//SOURCES OwnerOnly.java
+//SOURCES KubeconfigLock.java
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -17,7 +20,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
@@ -278,13 +280,42 @@ final class KubeconfigFile {
         }
     }
 
+    /**
+     * Merges ours into file: read, merged, the old file backed up, written, all under kubectl's
+     * lock, so merges (and kubectl config commands) at the same moment each keep the others' change.
+     */
+    static void mergeInto(Path file, ObjectNode ours, boolean replace, Cli.Log log) {
+        try (KubeconfigLock lock = KubeconfigLock.acquire(file, KubeconfigLock.WAIT, log)) {
+            ObjectNode merged = merge(parse(read(file), file.toString()), ours, replace, file.toString());
+            if (Files.exists(file)) log.info("backed up " + file + " to " + backup(file));
+            writeAtomically(file, toYaml(merged));
+        }
+    }
+
+    /** Removes context name (its cluster, user) of serverUrl from file, under its lock; whether there was one. */
+    static boolean removeFrom(Path file, String name, String serverUrl, Cli.Log log) {
+        if (!Files.exists(file)) return false;
+        try (KubeconfigLock lock = KubeconfigLock.acquire(file, KubeconfigLock.WAIT, log)) {
+            ObjectNode config = parse(read(file), file.toString());
+            if (!remove(config, name, serverUrl)) return false;
+            writeAtomically(file, toYaml(config)); // no backup: one more copy of a destroyed cluster's credentials
+            return true;
+        }
+    }
+
     /** The file `kubectl` uses: the first entry of $KUBECONFIG, else ~/.kube/config. */
     static Path defaultPath(Map<String, String> environment) {
-        String list = environment.getOrDefault("KUBECONFIG", "");
-        for (String entry : list.split(java.io.File.pathSeparator)) {
-            if (!entry.isBlank()) return Path.of(entry);
-        }
-        return Path.of(System.getProperty("user.home"), ".kube", "config");
+        HostFacts here = HostFacts.current();
+        return defaultPath(new HostFacts(here.osName(), environment, here.home()));
+    }
+
+    /** The same on a given host: KUBECONFIG split by ';' on Windows, and %USERPROFILE%\.kube\config there. */
+    static Path defaultPath(HostFacts host) {
+        List<String> entries = host.list("KUBECONFIG");
+        if (!entries.isEmpty()) return host.path(entries.get(0));
+        String profile = host.get("USERPROFILE");
+        Path home = host.windows() && !profile.isBlank() ? host.path(profile) : host.home();
+        return home.resolve(".kube").resolve("config");
     }
 
     static String read(Path file) {
@@ -297,16 +328,71 @@ final class KubeconfigFile {
         }
     }
 
+    /** Backups kept of one kubeconfig: each holds every cluster's credentials, so not without end. */
+    static final int KEPT_BACKUPS = 5;
+
     /** Copies file to file.k3s-vagrant-backup-TIME (mode 600) and returns the copy's path. */
     static Path backup(Path file) {
         String stamp = LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"));
-        Path copy = file.resolveSibling(file.getFileName() + ".k3s-vagrant-backup-" + stamp);
-        // two merges within a second must not overwrite the first backup
-        for (int n = 2; Files.exists(copy); n++) {
-            copy = file.resolveSibling(file.getFileName() + ".k3s-vagrant-backup-" + stamp + "-" + n);
+        String base = file.getFileName() + ".k3s-vagrant-backup-" + stamp;
+        // two merges within a second must not overwrite the first backup; numbered after the newest of that
+        // second, not into a gap pruning left (that copy would sort as the oldest and go at once)
+        int newest = 0;
+        for (Path other : backups(file)) {
+            String name = other.getFileName().toString();
+            if (name.equals(base)) newest = Math.max(newest, 1);
+            if (name.startsWith(base + "-") && name.substring(base.length() + 1).matches("\\d{1,9}")) {
+                newest = Math.max(newest, Integer.parseInt(name.substring(base.length() + 1)));
+            }
         }
+        Path copy = file.resolveSibling(newest == 0 ? base : base + "-" + (newest + 1));
         writeAtomically(copy, read(file));
+        List<Path> all = backups(file);
+        for (Path old : all.subList(0, Math.max(0, all.size() - KEPT_BACKUPS))) {
+            try {
+                Files.deleteIfExists(old);
+            } catch (IOException e) {
+                throw Cli.fail(Cli.FAILED, "cannot remove the old backup " + old + ": " + e.getMessage());
+            }
+        }
         return copy;
+    }
+
+    /** file's backups, oldest first (by the time in their names, then the number of one made in the same second). */
+    static List<Path> backups(Path file) {
+        String prefix = file.getFileName() + ".k3s-vagrant-backup-";
+        Path dir = file.toAbsolutePath().getParent();
+        try (var files = Files.list(dir)) {
+            return files.filter(f -> f.getFileName().toString().startsWith(prefix) && Files.isRegularFile(f))
+                .sorted(java.util.Comparator.comparing(
+                    f -> backupOrder(f.getFileName().toString().substring(prefix.length()))))
+                .toList();
+        } catch (IOException e) {
+            throw Cli.fail(Cli.FAILED, "cannot list " + dir + ": " + e.getMessage());
+        }
+    }
+
+    private static String backupOrder(String suffix) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d{8}-\\d{6})(?:-(\\d+))?").matcher(suffix);
+        if (!m.matches()) return suffix; // not one of ours: named otherwise, sorted before them
+        return m.group(1) + String.format("-%09d", m.group(2) == null ? 1 : Integer.parseInt(m.group(2)));
+    }
+
+    /**
+     * Removes a destroyed cluster's entries (as remove does) from file's backups too, so no
+     * copy of its credentials is left. Returns the backups it could not read, left as they are.
+     */
+    static List<Path> removeFromBackups(Path file, String name, String serverUrl) {
+        List<Path> unreadable = new java.util.ArrayList<>();
+        for (Path copy : backups(file)) {
+            try {
+                ObjectNode config = parse(read(copy), copy.toString());
+                if (remove(config, name, serverUrl)) writeAtomically(copy, toYaml(config));
+            } catch (Cli.Failure e) {
+                unreadable.add(copy);
+            }
+        }
+        return unreadable;
     }
 
     /**
@@ -326,10 +412,9 @@ final class KubeconfigFile {
         Path temp = null;
         try {
             if (!Files.isDirectory(dir)) {
-                Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+                OwnerOnly.createDirectories(dir);
             }
-            temp = Files.createTempFile(dir, "." + file.getFileName() + ".", ".tmp",
-                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+            temp = OwnerOnly.createTempFile(dir, "." + file.getFileName() + ".", ".tmp");
             try (FileChannel channel = FileChannel.open(temp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
                 // write() may write only part: loop until all is written (a full disk then throws)
                 java.nio.ByteBuffer bytes = java.nio.ByteBuffer.wrap(text.getBytes(StandardCharsets.UTF_8));

@@ -1,6 +1,7 @@
 //DEPS org.zeroturnaround:zt-exec:1.12
 //SOURCES Cli.java
 //SOURCES LibvirtShared.java
+//SOURCES HostFacts.java
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -75,13 +76,37 @@ final class Vagrant {
     }
 
     static boolean onPath(String tool) {
-        String path = System.getenv().getOrDefault("PATH", "");
-        for (String entry : path.split(java.io.File.pathSeparator)) {
-            if (!entry.isEmpty() && java.nio.file.Files.isExecutable(Path.of(entry, tool))) {
-                return true;
+        return find(tool, HostFacts.current()).isPresent();
+    }
+
+    /**
+     * Where tool is on this host, as its shell would find it: PATH's folders, trying
+     * PATHEXT's endings on Windows (vagrant.exe). VBoxManage there is then looked for where
+     * Vagrant looks itself: VirtualBox's installer puts its folder in VBOX_MSI_INSTALL_PATH
+     * (VBOX_INSTALL_PATH for old ones) and not on PATH.
+     */
+    static java.util.Optional<Path> find(String tool, HostFacts host) {
+        List<String> folders = new ArrayList<>(host.list("PATH"));
+        if (host.windows() && tool.equals("VBoxManage")) {
+            for (String variable : List.of("VBOX_MSI_INSTALL_PATH", "VBOX_INSTALL_PATH")) {
+                folders.addAll(host.list(variable));
             }
         }
-        return false;
+        for (String folder : folders) {
+            for (String ending : host.pathExt()) {
+                Path candidate;
+                try {
+                    candidate = host.path(folder.replace("\"", "").strip(), tool + ending);
+                } catch (java.nio.file.InvalidPathException e) {
+                    continue; // a PATH entry of another host's syntax: it holds nothing of ours
+                }
+                // Windows runs by ending, not by mode bits
+                boolean runnable = host.windows() ? java.nio.file.Files.isRegularFile(candidate)
+                    : java.nio.file.Files.isExecutable(candidate);
+                if (runnable) return java.util.Optional.of(candidate);
+            }
+        }
+        return java.util.Optional.empty();
     }
 
     /** `vagrant up`: progress lines on the log, the last lines in the error when it fails. */
@@ -210,11 +235,7 @@ final class Vagrant {
         long end = System.nanoTime() + 2_000_000_000L;
         while (process.isAlive() && System.nanoTime() < end && !sawCleanup(tail)) sleep(100);
         if (process.isAlive() && !sawCleanup(tail)) {
-            try {
-                new ProcessBuilder("kill", "-INT", Long.toString(process.pid())).inheritIO().start().waitFor(10, TimeUnit.SECONDS);
-            } catch (IOException | InterruptedException e) {
-                process.destroy();
-            }
+            interrupt(process.toHandle(), HostFacts.current());
         }
         if (!saidWaiting.getAndSet(true)) log.info("waiting up to 3 min for vagrant to clean up");
         try {
@@ -225,6 +246,26 @@ final class Vagrant {
         } catch (InterruptedException e) {
             process.destroyForcibly();
         }
+    }
+
+    /**
+     * Asks vagrant to stop as Ctrl-C does: SIGINT through `kill` on Linux and macOS, where
+     * vagrant then cleans up. Windows has neither `kill` nor a signal to send one process
+     * (a console's Ctrl-C already reached vagrant, which shares it): there vagrant and what
+     * it started are ended outright.
+     */
+    static void interrupt(ProcessHandle process, HostFacts host) {
+        if (!host.windows()) {
+            try {
+                new ProcessBuilder("kill", "-INT", Long.toString(process.pid())).inheritIO().start()
+                    .waitFor(10, TimeUnit.SECONDS);
+                return;
+            } catch (IOException | InterruptedException e) {
+                // no kill after all (or no time to wait for it): end it as on Windows
+            }
+        }
+        process.descendants().forEach(ProcessHandle::destroy);
+        process.destroy();
     }
 
     /** Several vagrant processes (--separate-up) wait at once: the line is said once. */

@@ -154,8 +154,12 @@ class ClusterFolderTest {
     void noStepWritesItsClusterJsonIntoAFolderK3sUpDidNotMake() throws IOException {
         Path project = usersProject(tmp.resolve("proj"));
         Files.writeString(project.resolve("cluster.json"), "{\"the user's\": true}\n");
-        ClusterFolder.saveCluster(clusterNamingFolder(project));
+        Cli.Log log = new Cli.Log(new java.io.PrintWriter(new java.io.StringWriter()), "test", null);
+        Cluster read = clusterNamingFolder(project);
+        ClusterFolder.updateCluster(read, cluster -> cluster.withNode(new Cluster.Node("pi", "agent", "192.168.59.20",
+            new Cluster.Access(null, "pi@192.168.59.20", 22, null))), log);
         assertEquals("{\"the user's\": true}\n", Files.readString(project.resolve("cluster.json")));
+        assertFalse(Files.exists(project.resolve(ClusterFolder.LOCK_FILE)), "no lock file made there either");
     }
 
     // ---------------------------------------------------------------- k3s-down removes what k3s-up wrote
@@ -191,6 +195,88 @@ class ClusterFolderTest {
         assertEquals(Cli.OK, run.exit(), run.stderr());
         assertFalse(Files.exists(made), "removed: " + run.stderr());
         assertTrue(run.stdout().contains("\"folderRemoved\" : \"" + made + "\""), run.stdout());
+    }
+
+    // issue 9, item 10: two clusters sharing a machine name or an address break each other once both boot
+    @Test
+    void upRefusesAClusterSharingAMachineNameOrAnAddressWithAnotherUnderTheHome() throws IOException {
+        Path root = Files.createDirectories(tmp.resolve("home").resolve("clusters"));
+        Files.writeString(Files.createDirectories(root.resolve("alice")).resolve("cluster.env"), """
+            # Written by k3s-up: the settings this cluster was made with (no secrets here).
+            K3S_VAGRANT_LOGIN=alice
+            K3S_VAGRANT_SERVER_IP=192.168.58.110
+            K3S_VAGRANT_SERVERS=1
+            K3S_VAGRANT_WORKER_IP=192.168.58.111
+            K3S_VAGRANT_WORKERS=2
+            """);
+        Path before = ClusterFolder.clustersRoot;
+        ClusterFolder.clustersRoot = root;
+        try {
+            Repo.Run address = Repo.step(new up(), "--dry-run", "--provider", "libvirt", "--login", "bob",
+                "--dir", tmp.resolve("bob").toString(),
+                "--server-ip", "192.168.58.120", "--worker-ip", "192.168.58.112");
+            assertEquals(Cli.REFUSED, address.exit(), address.stderr());
+            assertTrue(address.stderr().contains("192.168.58.112")
+                && address.stderr().contains(root.resolve("alice").toString()),
+                address.stderr());
+            Repo.Run name = Repo.step(new up(), "--dry-run", "--provider", "libvirt", "--login", "ALICE",
+                "--dir", tmp.resolve("other").toString(),
+                "--server-ip", "192.168.58.120", "--worker-ip", "192.168.58.121");
+            assertEquals(Cli.REFUSED, name.exit(), name.stderr());
+            assertTrue(name.stderr().contains("ALICES"), name.stderr());
+            Repo.Run apart = Repo.step(new up(), "--dry-run", "--provider", "libvirt", "--login", "bob",
+                "--dir", tmp.resolve("bob").toString(),
+                "--server-ip", "192.168.58.120", "--worker-ip", "192.168.58.121");
+            assertEquals(Cli.OK, apart.exit(), apart.stderr());
+            Repo.Run itself = Repo.step(new up(), "--dry-run", "--provider", "libvirt", "--login", "alice",
+                "--name", "alice", "--server-ip", "192.168.58.110", "--worker-ip", "192.168.58.111", "--workers", "2",
+                "--dir", root.resolve("alice").toString());
+            assertEquals(Cli.OK, itself.exit(), "the cluster itself is no clash: " + itself.stderr());
+        } finally {
+            ClusterFolder.clustersRoot = before;
+        }
+    }
+
+    // issue 9, item 10: the backups of earlier merges still held the destroyed cluster's credentials
+    @Test
+    void downLeavesNoKubeconfigBackupHoldingTheDestroyedClustersCredentials() throws IOException {
+        ProvisionTest.requireTool("vagrant", "apt-get install vagrant");
+        Path made = todaysClusterFolder(tmp.resolve("wil"));
+        Files.writeString(made.resolve(".k3s-vagrant-cluster"), MARKER);
+        String kubeconfig = """
+            apiVersion: v1
+            kind: Config
+            clusters:
+            - name: zzfolder
+              cluster: {server: "https://192.168.59.110:6443"}
+            - name: other
+              cluster: {server: "https://127.0.0.1:16443"}
+            users:
+            - name: zzfolder
+              user: {token: zz-destroyed-secret}
+            - name: other
+              user: {token: other-secret}
+            contexts:
+            - name: zzfolder
+              context: {cluster: zzfolder, user: zzfolder}
+            - name: other
+              context: {cluster: other, user: other}
+            current-context: zzfolder
+            """;
+        Files.writeString(tmp.resolve("kubeconfig"), kubeconfig);
+        Files.writeString(tmp.resolve("kubeconfig.k3s-vagrant-backup-20260101-000000"), kubeconfig);
+        down step = new down();
+        step.server.stdin = json(clusterNamingFolder(made));
+        Repo.Run run = Repo.step(step, "--cluster", "-");
+        assertEquals(Cli.OK, run.exit(), run.stderr());
+        Map<String, String> left = snapshot(tmp);
+        left.keySet().removeIf(name -> !name.startsWith("kubeconfig"));
+        assertTrue(left.containsKey("kubeconfig.k3s-vagrant-backup-20260101-000000"), left.keySet().toString());
+        left.forEach((name, text) -> {
+            assertFalse(text.contains("zz-destroyed-secret"),
+                name + " still holds the destroyed cluster's token:\n" + text);
+            assertTrue(text.contains("other-secret"), name + " keeps the other cluster: " + text);
+        });
     }
 
     @Test

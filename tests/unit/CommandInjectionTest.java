@@ -216,11 +216,14 @@ class CommandInjectionTest {
     }
 
     @Test
-    void checkingAnExistingJoinWithAServerUrlHoldingACommandRunsNoCommand() {
+    void checkingAnExistingJoinWithValuesHoldingACommandRunsNoCommand() {
         try (Ssh ssh = connect()) {
             for (String value : breakouts()) {
-                assertFalse(join.alreadyJoined(ssh, "https://127.0.0.1:6443" + value, "K10abc::node:secret".getBytes()));
-                assertFalse(Files.exists(marker), "the server URL ran on the joining host: " + value);
+                // the server URL no longer reaches the host at all; the folder and command the check reads do
+                assertFalse(join.agentOn(ssh, markers + "/root" + value, "systemctl" + value).present());
+                assertFalse(Files.exists(marker), "a value ran on the joining host: " + value);
+                assertFalse(join.holdsToken(ssh, markers + "/root" + value, "K10abc::node:secret".getBytes()));
+                assertFalse(Files.exists(marker), "a value ran on the joining host: " + value);
             }
         }
     }

@@ -88,6 +88,8 @@ class K3sReleaseTest {
         String base = "http://127.0.0.1:" + server.getAddress().getPort();
         source = K3sRelease.Source.of(base + "/mirror/");
         files.put("/mirror/install.sh", "#!/bin/sh\n# installer\n".getBytes(StandardCharsets.UTF_8));
+        files.put("/mirror/install.sh.sha256sum", (sha256("#!/bin/sh\n# installer\n".getBytes(StandardCharsets.UTF_8))
+            + "  install.sh\n").getBytes(StandardCharsets.UTF_8));
         files.put("/mirror/releases/v1.31.4%2Bk3s1/sha256sum-amd64.txt", (sha256(BINARY) + "  k3s\n" + sha256(new byte[1]) + "  k3s-airgap-images-amd64.tar\n"
             + sha256(IMAGES) + "  k3s-airgap-images-amd64.tar.zst\n").getBytes(StandardCharsets.UTF_8));
         // the binary is served through a redirect, as GitHub sends release assets to its CDN
@@ -266,5 +268,58 @@ class K3sReleaseTest {
         } catch (java.security.NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }
+    }
+
+    // issue 9, item 10: over http the mirror's checksum file comes unprotected with the binary it vouches for
+    @Test
+    void aPlainHttpMirrorIsRefusedUnlessInsecureMirror() {
+        Repo.Run http = Repo.step(new up(), "--dry-run", "--provider", "libvirt",
+            "--k3s-mirror", "http://mirror.example/k3s");
+        assertEquals(Cli.USAGE, http.exit(), http.stderr());
+        assertTrue(http.stderr().contains("--insecure-mirror"), http.stderr());
+        Repo.Run allowed = Repo.step(new up(), "--dry-run", "--provider", "libvirt",
+            "--k3s-mirror", "http://mirror.example/k3s",
+            "--insecure-mirror");
+        assertEquals(Cli.OK, allowed.exit(), allowed.stderr());
+        Repo.Run https = Repo.step(new up(), "--dry-run", "--provider", "libvirt",
+            "--k3s-mirror", "https://mirror.example/k3s");
+        assertEquals(Cli.OK, https.exit(), https.stderr());
+        Repo.Run ftp = Repo.step(new up(), "--dry-run", "--provider", "libvirt",
+            "--k3s-mirror", "ftp://mirror.example/k3s",
+            "--insecure-mirror");
+        assertEquals(Cli.USAGE, ftp.exit(), ftp.stderr());
+        Repo.Run join = Repo.step(new join(), "--host", "pi@192.168.56.20",
+            "--k3s-mirror", "http://mirror.example/k3s");
+        assertEquals(Cli.USAGE, join.exit(), join.stderr());
+        assertTrue(join.stderr().contains("--insecure-mirror"), join.stderr());
+    }
+
+    // issue 9, item 10: another step's download in progress sits in the cache as a hidden .part file
+    @Test
+    void joinUploadsNoPartialDownloadAndTheTokenLast() throws IOException {
+        Path folder = Files.createDirectories(cache.resolve("v1.31.4+k3s1").resolve("amd64"));
+        for (String name : List.of("install.sh", "k3s", "k3s-airgap-images-amd64.tar.zst", ".k3s.123.part",
+            ".k3s-airgap-images-amd64.tar.zst.456.part")) {
+            Files.writeString(folder.resolve(name), name);
+        }
+        assertEquals(List.of("agent.sh", "k3s-common.sh", "airgap/install.sh", "airgap/k3s",
+            "airgap/k3s-airgap-images-amd64.tar.zst", "token"), join.uploads(folder));
+        assertEquals(List.of("agent.sh", "k3s-common.sh", "token"), join.uploads(null));
+    }
+
+    // issue 9, item 10: get.k3s.io serves whatever installer is current, for every version
+    @Test
+    void theInstallerIsTakenAtTheReleasesTagAndCheckedAgainstItsSha256sum() throws IOException {
+        files.put("/mirror/install.sh.sha256sum",
+            (sha256(new byte[1]) + "  install.sh\n").getBytes(StandardCharsets.UTF_8));
+        Cli.Failure failure = assertThrows(Cli.Failure.class,
+            () -> K3sRelease.fetch(VERSION, "amd64", cache, source, false, log));
+        assertTrue(failure.getMessage().contains("install.sh from") && failure.getMessage().contains("does not match"),
+            failure.getMessage());
+        try (var left = Files.walk(cache)) {
+            assertEquals(0, left.filter(Files::isRegularFile).count(), "nothing cached");
+        }
+        assertEquals("https://raw.githubusercontent.com/k3s-io/k3s/{tag}/install.sh",
+            K3sRelease.Source.of(null).installer());
     }
 }

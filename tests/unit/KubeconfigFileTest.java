@@ -453,6 +453,35 @@ class KubeconfigFileTest {
         assertEquals("rw-r--r--", permissions(file));
     }
 
+    // issue 9, item 10: every merge made one more copy of every cluster's credentials, without end
+    @Test
+    void onlyTheLastFewBackupsAreKept() throws IOException {
+        Path file = write("config", existingKubeconfig());
+        Path last = null;
+        for (int i = 0; i < KubeconfigFile.KEPT_BACKUPS + 3; i++) {
+            Files.writeString(file, existingKubeconfig() + "# change " + i + "\n");
+            last = KubeconfigFile.backup(file);
+        }
+        List<Path> kept;
+        try (var files = Files.list(temp)) {
+            kept = files.filter(f -> f.getFileName().toString().startsWith("config.k3s-vagrant-backup-")).toList();
+        }
+        assertEquals(KubeconfigFile.KEPT_BACKUPS, kept.size(), kept.toString());
+        assertTrue(kept.contains(last), "the newest is kept: " + kept);
+        for (int i = 3; i < KubeconfigFile.KEPT_BACKUPS + 3; i++) {
+            String change = "# change " + i + "\n";
+            assertEquals(1, kept.stream().filter(f -> readQuietly(f).endsWith(change)).count(), change + " kept");
+        }
+    }
+
+    private static String readQuietly(Path file) {
+        try {
+            return Files.readString(file);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
     @Test
     void twoBackupsWithinOneSecondAreTwoFiles() throws IOException {
         Path file = write("config", existingKubeconfig());

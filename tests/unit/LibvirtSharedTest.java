@@ -66,9 +66,10 @@ class LibvirtSharedTest {
             """);
         Repo.Run run = Repo.exec(List.of("ruby", harness.toString(), Repo.root().resolve("provision/Vagrantfile").toString()), tmp,
             Map.of("K3S_VAGRANT_WORKERS", "2", "K3S_VAGRANT_WORKER_IP", "192.168.57.11", "K3S_VAGRANT_LOGIN", "t",
+                "K3S_VAGRANT_SERVER_IP", "192.168.57.110",
                 "K3S_VAGRANT_TOKEN_FILE", tmp.resolve("token").toString()), null, 60);
         assertEquals(0, run.exit(), run.stderr());
-        assertEquals(List.of("192.168.56.110  false", "192.168.57.11  false", "192.168.57.12  false"), run.stdout().lines().toList());
+        assertEquals(List.of("192.168.57.110  false", "192.168.57.11  false", "192.168.57.12  false"), run.stdout().lines().toList());
         assertEquals("k3s-vagrant-192.168.57.0-24", LibvirtShared.privateNetwork("192.168.57.11").name());
     }
 

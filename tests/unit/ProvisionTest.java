@@ -23,6 +23,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * provision/ as Vagrant sees it: the real `vagrant validate` / `vagrant status` on a copy
@@ -67,11 +68,13 @@ class ProvisionTest {
     @Test
     void theFirstServerStartsEtcdAndTheOthersJoinItWithEveryServerInTheirCertificates() throws IOException {
         // server.sh up to K3s's installer, which is a stand-in here that records what it is asked to
-        // run; `install` (the copy to /usr/local/bin) and curl (the first server answering, same clock) too
+        // run; `install` (the copy to /usr/local/bin) and curl (the first server answering, same clock,
+        // its CA written where -o says) too
         Path bin = Files.createDirectories(tmp.resolve("ha-bin"));
         writeScript(bin.resolve("install"), "exit 0");
         writeScript(bin.resolve("curl"), "case \"$*\" in *'-D -'*) printf 'HTTP/1.1 200 OK\\r\\nDate: %s\\r\\n\\r\\n' "
-            + "\"$(date -u '+%a, %d %b %Y %H:%M:%S GMT')\" ;; esac; exit 0");
+            + "\"$(date -u '+%a, %d %b %Y %H:%M:%S GMT')\" ;;\n"
+            + "*/cacerts) prev=; for a; do [ \"$prev\" = -o ] && echo the-ca > \"$a\"; prev=$a; done ;; esac; exit 0");
         Path recorded = tmp.resolve("exec-line");
         for (String ha : List.of("init", "join")) {
             Path airgap = Files.createDirectories(tmp.resolve("airgap-" + ha)); // server.sh removes it when done
@@ -112,6 +115,74 @@ class ProvisionTest {
         Repo.Run fine = Repo.step(new up(), "--dry-run", "--provider", "libvirt", "--workers", "3");
         assertEquals(Cli.OK, fine.exit(), fine.stderr());
         assertTrue(fine.stderr().contains("K3S_VAGRANT_WORKERS=3"), fine.stderr());
+    }
+
+    // issue 9, item 10: .0 is the network, .255 its broadcast, .1 the host's own address on the private network
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"--server-ip=192.168.56.1", "--server-ip=192.168.56.255", "--worker-ip=192.168.56.0",
+        "--worker-ip=192.168.56.1", "--servers=3 --server-ip=192.168.56.3"})
+    void upRefusesTheNetworkBroadcastAndHostAddresses(String flags) {
+        List<String> args = new ArrayList<>(List.of("--dry-run", "--provider", "libvirt"));
+        args.addAll(List.of(flags.split("[ =]")));
+        if (!flags.contains("--worker-ip")) args.addAll(List.of("--worker-ip", "192.168.56.111"));
+        Repo.Run run = Repo.step(new up(), args.toArray(String[]::new));
+        assertEquals(Cli.USAGE, run.exit(), flags + " should be refused: " + run.stderr());
+        assertTrue(run.stderr().matches("(?s).*ends in \\.(0|1|255).*"), run.stderr());
+    }
+
+    @Test
+    void upRefusesServersAndWorkersInDifferentSubnets() {
+        Repo.Run split = Repo.step(new up(), "--dry-run", "--provider", "libvirt", "--worker-ip", "192.168.57.111");
+        assertEquals(Cli.USAGE, split.exit(), split.stderr());
+        assertTrue(split.stderr().contains("not in one /24"), split.stderr());
+    }
+
+    @Test
+    void upTakesALoginOfAtMost60Characters() {
+        String sixty = "a".repeat(60);
+        Repo.Run fits = Repo.step(new up(), "--dry-run", "--provider", "libvirt", "--login", sixty, "--workers", "9");
+        assertEquals(Cli.OK, fits.exit(), fits.stderr());
+        Repo.Run tooLong = Repo.step(new up(), "--dry-run", "--provider", "libvirt", "--login", sixty + "b");
+        assertEquals(Cli.USAGE, tooLong.exit(), tooLong.stderr());
+        assertTrue(tooLong.stderr().contains("at most 60 characters"), tooLong.stderr());
+    }
+
+    // issue 9, item 10: a download in progress in the K3s cache is a hidden .part file beside the release's files
+    @Test
+    void theVagrantfileUploadsNoPartialDownloadFromTheAirgapFolder() throws IOException {
+        requireTool("ruby", "apt-get install ruby");
+        Path airgap = Files.createDirectories(tmp.resolve("cache"));
+        for (String name : List.of("install.sh", "k3s", ".k3s.123.part", "k3s-airgap-images-amd64.tar.zst.part")) {
+            Files.writeString(airgap.resolve(name), name);
+        }
+        // provision/Vagrantfile run by Ruby under a recorder standing for Vagrant's configuration object
+        Path harness = tmp.resolve("record.rb");
+        Files.writeString(harness, """
+            class Recorder
+              def method_missing(name, *args, **options, &block)
+                if name == :provision && options[:type] == "file"
+                  puts "#{args[0]} #{File.basename(options[:source].to_s)}"
+                end
+                block.call(Recorder.new, Recorder.new) if block
+                Recorder.new
+              end
+
+              def respond_to_missing?(*) = true
+            end
+
+            module Vagrant
+              def self.configure(_version) = yield(Recorder.new)
+            end
+
+            load ARGV[0]
+            """);
+        Path vagrantfile = Repo.root().resolve("provision/Vagrantfile");
+        Repo.Run run = Repo.exec(List.of("ruby", harness.toString(), vagrantfile.toString()),
+            tmp, Map.of("K3S_VAGRANT_WORKERS", "0", "K3S_VAGRANT_AIRGAP_DIR", airgap.toString(),
+                "K3S_VAGRANT_TOKEN_FILE", tmp.resolve("token").toString()), null, 60);
+        assertEquals(0, run.exit(), run.stderr());
+        List<String> uploaded = run.stdout().lines().map(line -> line.split(" ")[1]).toList();
+        assertEquals(List.of("k3s-common.sh", "install.sh", "k3s"), uploaded, run.stdout());
     }
 
     // ---------------------------------------------------------------- helpers
@@ -235,6 +306,14 @@ class ProvisionTest {
         return Stream.of(
             Arguments.of(Map.of("K3S_VAGRANT_LOGIN", "1wil"), "K3S_VAGRANT_LOGIN"),
             Arguments.of(Map.of("K3S_VAGRANT_LOGIN", "wil_s"), "K3S_VAGRANT_LOGIN"),
+            // issue 9, item 10: <login>SW9 must fit a 63-character host name
+            Arguments.of(Map.of("K3S_VAGRANT_LOGIN", "a".repeat(61)), "at most 60 characters"),
+            Arguments.of(Map.of("K3S_VAGRANT_SERVER_IP", "192.168.56.1"), "ends in .1, which no machine may take"),
+            Arguments.of(Map.of("K3S_VAGRANT_SERVER_IP", "192.168.56.255"), "ends in .255, which no machine may take"),
+            Arguments.of(Map.of("K3S_VAGRANT_WORKER_IP", "192.168.56.0"), "ends in .0, which no machine may take"),
+            Arguments.of(Map.of("K3S_VAGRANT_SERVERS", "3", "K3S_VAGRANT_SERVER_IP", "192.168.56.3"),
+                "ends in .1, which no machine may take"),
+            Arguments.of(Map.of("K3S_VAGRANT_WORKER_IP", "192.168.57.111"), "not in one /24"),
             Arguments.of(Map.of("K3S_VAGRANT_SERVER_IP", "192.168.56.300"), "K3S_VAGRANT_SERVER_IP"),
             Arguments.of(Map.of("K3S_VAGRANT_WORKER_IP", "8.8.8.8"), "K3S_VAGRANT_WORKER_IP=8.8.8.8 is not a private address"),
             Arguments.of(Map.of("K3S_VAGRANT_SERVER_IP", "192.168.56.120", "K3S_VAGRANT_WORKER_IP", "192.168.56.120"),

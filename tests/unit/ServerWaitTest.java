@@ -106,6 +106,76 @@ class ServerWaitTest {
             foreign.stderr());
     }
 
+    /**
+     * An impostor in the middle relays the cluster's real /cacerts (public) but cannot
+     * show a certificate that CA signed: the secret must not reach it, whether the token is
+     * k3s-join's full one (its CA hash matches what the impostor relays) or the Vagrantfile's
+     * short one (the CA is taken as the server sends it, so only what it vouches for is asked).
+     */
+    @Test
+    void theSecretGoesOnlyToAServerThatTheClustersCaVouchesFor() throws Exception {
+        int port = Sshd.freePort();
+        startStandIn(port, List.of());
+        awaitPing(port);
+        Path server = tmp.resolve("root-" + port + "/var/lib/rancher/k3s/server");
+        String nodeToken = Files.readString(server.resolve("node-token")).strip();
+        Path cacerts = server.resolve("tls/server-ca.crt");
+        int impostorPort = Sshd.freePort();
+        Path heard = tmp.resolve("impostor-heard");
+        startImpostor(impostorPort, cacerts, heard);
+        awaitPing(impostorPort);
+        String url = "https://127.0.0.1:" + impostorPort;
+        for (String token : List.of(nodeToken, "wait-test-secret")) {
+            Repo.Run run = checkToken(url, token);
+            String form = token.startsWith("K10") ? "full token" : "short token";
+            assertEquals("", Files.exists(heard) ? Files.readString(heard) : "",
+                form + ": no credentials reached the impostor");
+            assertNotEquals(0, run.exit(), form + ": " + run.stderr());
+            assertTrue(run.stderr().contains("the K3s server at " + url
+                + " showed a certificate that the cluster's CA does not vouch for"), form + ": " + run.stderr());
+        }
+        // the real server, checked the same way, takes both forms
+        assertEquals(0, checkToken("https://127.0.0.1:" + port, nodeToken).exit());
+        assertEquals(0, checkToken("https://127.0.0.1:" + port, "wait-test-secret").exit());
+    }
+
+    /**
+     * A TLS server with a certificate of its own (not signed by the cluster's CA) that serves
+     * the cluster's /cacerts and notes every request that carries credentials.
+     */
+    private void startImpostor(int port, Path cacerts, Path heard) throws IOException {
+        Path key = tmp.resolve("impostor.key");
+        Path cert = tmp.resolve("impostor.crt");
+        Repo.Run made = Repo.exec(List.of("openssl", "req", "-x509", "-newkey", "ec",
+            "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key.toString(), "-out", cert.toString(),
+            "-days", "1", "-subj", "/CN=impostor",
+            "-addext", "subjectAltName=IP:127.0.0.1"), tmp, Map.of(), null, 30);
+        assertEquals(0, made.exit(), made.stderr());
+        String server = String.join("\n",
+            "import http.server, ssl, sys",
+            "port, cert, key, cacerts, heard = sys.argv[1:6]",
+            "ca = open(cacerts, 'rb').read()",
+            "class Handler(http.server.BaseHTTPRequestHandler):",
+            "    def do_GET(self):",
+            "        if self.headers.get('Authorization'):",
+            "            with open(heard, 'a') as f: f.write('credentials on ' + self.path + '\\n')",
+            "        body = ca if self.path == '/cacerts' else b'ok'",
+            "        self.send_response(200)",
+            "        self.send_header('Content-Length', str(len(body)))",
+            "        self.end_headers()",
+            "        self.wfile.write(body)",
+            "    def log_message(self, *args): pass",
+            "httpd = http.server.HTTPServer(('127.0.0.1', int(port)), Handler)",
+            "context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)",
+            "context.load_cert_chain(cert, key)",
+            "httpd.socket = context.wrap_socket(httpd.socket, server_side=True)",
+            "httpd.serve_forever()", "");
+        ProcessBuilder builder = new ProcessBuilder("python3", "-c", server, Integer.toString(port), cert.toString(),
+            key.toString(), cacerts.toString(), heard.toString())
+            .redirectErrorStream(true).redirectOutput(tmp.resolve("impostor.log").toFile());
+        servers.add(builder.start());
+    }
+
     @Test
     void withAnAgentTokenAgentsJoinWithItAndTheServerTokenStillJoinsServers() throws Exception {
         // K3s's --agent-token (K3S_AGENT_TOKEN in the service's env): its passwd gives the user "node" the

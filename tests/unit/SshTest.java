@@ -153,6 +153,59 @@ class SshTest {
     }
 
     @Test
+    void aNewHostKeyIsAppendedAsOneLineAndTheRestOfKnownHostsIsKeptByteForByte() throws IOException {
+        // what the user's file holds, in forms a rewrite would not give back as they were
+        String[] other = Files.readString(Sshd.pub(sshd.clientKey)).strip().split(" ");
+        String before = "# my hosts\n\nexample.org   " + other[0] + " " + other[1] + "   me@laptop\n"
+            + "@revoked * " + other[0] + " " + other[1];
+        Path knownHosts = temp.resolve("known_hosts");
+        Files.writeString(knownHosts, before);
+        connect(sshd.clientKey, knownHosts, Ssh.HostKeyCheck.ACCEPT_NEW).close();
+        String[] hostKey = sshd.hostKeyLine().split(" ");
+        assertEquals(before + "\n[127.0.0.1]:" + sshd.port + " " + hostKey[0] + " " + hostKey[1] + "\n",
+            Files.readString(knownHosts));
+    }
+
+    @Test
+    void hostsRecordedAtTheSameMomentAreAllKept() throws Exception {
+        // several steps (a pipeline's k3s-join and k3s-kubeconfig) meeting new hosts at once
+        List<Sshd> others = new java.util.ArrayList<>();
+        try {
+            for (int i = 0; i < 3; i++) others.add(Sshd.start());
+            List<Sshd> all = new java.util.ArrayList<>(others);
+            all.add(sshd);
+            Path knownHosts = temp.resolve("known_hosts");
+            Files.writeString(knownHosts, "");
+            java.util.concurrent.CyclicBarrier start = new java.util.concurrent.CyclicBarrier(all.size());
+            java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(all.size());
+            try {
+                List<java.util.concurrent.Future<?>> done = new java.util.ArrayList<>();
+                for (Sshd server : all) {
+                    done.add(pool.submit(() -> {
+                        start.await();
+                        Ssh.Target target = Ssh.Target.ofAddress(server.user + "@127.0.0.1", server.port,
+                            server.clientKey, knownHosts, Ssh.HostKeyCheck.ACCEPT_NEW);
+                        Ssh.connect(target, Duration.ofSeconds(5), log).close();
+                        return null;
+                    }));
+                }
+                for (java.util.concurrent.Future<?> each : done) each.get(60, java.util.concurrent.TimeUnit.SECONDS);
+            } finally {
+                pool.shutdownNow();
+            }
+            List<String> lines = Files.readAllLines(knownHosts);
+            for (Sshd server : all) {
+                String line = "[127.0.0.1]:" + server.port + " " + String.join(" ",
+                    java.util.Arrays.copyOf(server.hostKeyLine().split(" "), 2));
+                assertTrue(lines.contains(line), "lost " + line + "; known_hosts holds:\n" + String.join("\n", lines));
+            }
+            assertEquals(all.size(), lines.size(), String.join("\n", lines));
+        } finally {
+            others.forEach(Sshd::close);
+        }
+    }
+
+    @Test
     void strictRefusesAnUnknownHostAndRecordsNothing() throws IOException {
         Path knownHosts = temp.resolve("known_hosts");
         Cli.Failure failure = assertThrows(Cli.Failure.class,
