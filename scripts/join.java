@@ -163,7 +163,7 @@ class join implements Callable<Integer> {
         removeStaleInstall(agent);
         String clusterCa = K3s.caHash(token);
         if (clusterCa == null) {
-            throw Cli.fail(Cli.FAILED, "the server's " + K3s.TOKEN_PATH
+            throw Cli.fail(Cli.FAILED, "the server's " + K3s.AGENT_TOKEN_PATH
                 + " is not a full K3s token (K10<CA hash>::...), so the cluster cannot be told apart from another: "
                 + "is the server K3s? Nothing was installed");
         }
