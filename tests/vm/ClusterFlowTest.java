@@ -289,7 +289,7 @@ class ClusterFlowTest {
         shortWait.put("K3S_VAGRANT_API_WAIT", "120");
         Repo.Run again = Repo.exec(inNetns("vagrant", "provision", SERVER, "--no-color"), clusterDir, shortWait, null, 900);
         check(again, "vagrant provision of a server whose K3s was stopped");
-        assertEquals("active", vagrantSsh(SERVER, "systemctl is-active k3s").strip());
+        assertEquals("active", vagrantSsh(SERVER, "sudo systemctl is-active k3s").strip());
     }
 
     @Test
