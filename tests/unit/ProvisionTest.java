@@ -182,7 +182,8 @@ class ProvisionTest {
                 "K3S_VAGRANT_TOKEN_FILE", tmp.resolve("token").toString()), null, 60);
         assertEquals(0, run.exit(), run.stderr());
         List<String> uploaded = run.stdout().lines().map(line -> line.split(" ")[1]).toList();
-        assertEquals(List.of("k3s-common.sh", "install.sh", "k3s"), uploaded, run.stdout());
+        // the air-gap files without any .part, then the tokens (each a mode-600 file, never provisioner env)
+        assertEquals(List.of("k3s-common.sh", "install.sh", "k3s", "token", "k3s-agent-token"), uploaded, run.stdout());
     }
 
     // ---------------------------------------------------------------- helpers
