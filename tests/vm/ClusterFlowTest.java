@@ -240,7 +240,7 @@ class ClusterFlowTest {
     /** Every small file where K3s, its installer or our uploads put things, on the worker and the joined host. */
     private void assertNoAgentFileHoldsTheServerToken() {
         // the files come back through vagrant ssh's output, so that no secret goes on a command line here
-        String dump = "sudo find /etc/rancher /etc/systemd/system /var/lib/rancher/k3s/agent /tmp -xdev -type f -size -1M "
+        String dump = "sudo find /etc/rancher /etc/systemd/system /var/lib/rancher/k3s/agent /tmp -xdev -type f -size -1000k "
             + "-exec sh -c 'for f; do printf \"\\n==> %s\\n\" \"$f\"; cat \"$f\"; done' sh {} + 2>/dev/null; true";
         String secret = nodeToken.substring(nodeToken.lastIndexOf(':') + 1);
         Map<String, String> dumps = Map.of(WORKER, vagrantSsh(WORKER, dump), THIRD, vagrantSshToThird(dump));
