@@ -71,14 +71,23 @@ check_clock_against() {
 }
 
 # The join token, from K3S_TOKEN or the file TOKEN_FILE names; fails when there is none.
-# TOKEN_FILE_REMOVE=1 (k3s-join's upload): the file goes as soon as it is read, so no
-# copy of the secret outlives this script even if the step that uploaded it is killed.
+# TOKEN_FILE_REMOVE=1 (the Vagrantfile's and k3s-join's uploads): the file goes as soon as it
+# is read, so no copy of the secret outlives this script even if the step that uploaded it is killed.
 load_token() {
   if [ -z "${K3S_TOKEN:-}" ] && [ -n "${TOKEN_FILE:-}" ]; then
     K3S_TOKEN=$(cat "$TOKEN_FILE")
     if [ "${TOKEN_FILE_REMOVE:-}" = 1 ]; then rm -f "$TOKEN_FILE"; fi
   fi
   [ -n "${K3S_TOKEN:-}" ] || die "no join token (K3S_TOKEN or TOKEN_FILE): the Vagrantfile or k3s-join hands it over"
+}
+
+# Servers only: the agent token (K3s's --agent-token, which agents join with) from the file
+# AGENT_TOKEN_FILE names, removed like TOKEN_FILE. None: agents join with the server token.
+load_agent_token() {
+  if [ -z "${K3S_AGENT_TOKEN:-}" ] && [ -n "${AGENT_TOKEN_FILE:-}" ] && [ -f "$AGENT_TOKEN_FILE" ]; then
+    K3S_AGENT_TOKEN=$(cat "$AGENT_TOKEN_FILE")
+    if [ "${TOKEN_FILE_REMOVE:-}" = 1 ]; then rm -f "$AGENT_TOKEN_FILE"; fi
+  fi
 }
 
 # Fails, naming it, when the server would refuse this machine's join token, instead of
@@ -90,8 +99,10 @@ load_token() {
 # with a full token (k3s-join's) the CA is the one the token names; a short token (the
 # Vagrantfile's, made before the server exists) names none, so the CA is taken as the
 # server sends it, as K3s's own agent does: that trusts the private network (README, Secrets).
+# $2: the user a bare secret authenticates as: node (an agent, the default) or server (a
+# joining server); K3s checks each user's own token once the agents have one of their own.
 check_token_against() {
-  local url=$1 hash actual secret code dir status=0
+  local url=$1 user=${2:-node} hash actual secret code dir status=0
   local rerun="Run the step again so it reads the server's current token (k3s-join does), or fix K3S_VAGRANT_TOKEN_FILE"
   command -v curl >/dev/null || return 0
   load_token
@@ -112,8 +123,13 @@ check_token_against() {
       fi
       ;;
   esac
+  case "$K3S_TOKEN" in
+    K10*::*:*) # a full token names its user
+      user=${K3S_TOKEN#*::}
+      user=${user%%:*} ;;
+  esac
   secret=${K3S_TOKEN##*:}
-  code=$(printf 'user = "node:%s"\n' "$secret" | curl -sS --cacert "$dir/cacerts" --max-time 10 -o /dev/null \
+  code=$(printf 'user = "%s:%s"\n' "$user" "$secret" | curl -sS --cacert "$dir/cacerts" --max-time 10 -o /dev/null \
     -w '%{http_code}' -K - "$url/v1-k3s/readyz" 2>"$dir/error") || status=$?
   # 35, 51, 60: the TLS handshake failed or the certificate is not the CA's for this address
   case $status in
@@ -138,7 +154,7 @@ check_token_against() {
 install_k3s() {
   local unit=$1 exec_line=$2 wanted marker=/etc/rancher/k3s/k3s-vagrant.sum
   load_token
-  wanted=$(printf '%s\n' "$unit" "$exec_line" "${INSTALL_K3S_VERSION:-}" "${INSTALL_K3S_CHANNEL:-}" "${K3S_URL:-}" "$K3S_TOKEN" | sha256sum | cut -d' ' -f1)
+  wanted=$(printf '%s\n' "$unit" "$exec_line" "${INSTALL_K3S_VERSION:-}" "${INSTALL_K3S_CHANNEL:-}" "${K3S_URL:-}" "$K3S_TOKEN" "${K3S_AGENT_TOKEN:-}" | sha256sum | cut -d' ' -f1)
   if [ -f "$marker" ] && [ "$(cat "$marker")" = "$wanted" ] && systemctl is-active --quiet "$unit"; then
     log "K3s is already installed as wanted ($unit is running): nothing to do"
     return 0
@@ -183,6 +199,8 @@ install_k3s() {
   if [ -z "${INSTALL_K3S_VERSION:-}" ]; then unset INSTALL_K3S_VERSION; fi
   if [ -z "${INSTALL_K3S_CHANNEL:-}" ]; then unset INSTALL_K3S_CHANNEL; fi
   export INSTALL_K3S_EXEC=$exec_line K3S_TOKEN
+  # K3s's installer keeps every K3S_* variable in the service's env file (mode 600)
+  if [ -n "${K3S_AGENT_TOKEN:-}" ]; then export K3S_AGENT_TOKEN; fi
   # K3s's installer starts the service only when its files changed ("No change detected so
   # skipping service start"): a unit stopped by hand, by k3s-killall.sh or by a crash stayed down
   if ! systemctl is-active --quiet "$unit"; then export INSTALL_K3S_FORCE_RESTART=true; fi
@@ -193,7 +211,9 @@ install_k3s() {
   chmod 600 "$marker"
 }
 
-# The air-gap folder is uploaded anew by each `vagrant provision`: remove it once used.
+# The air-gap folder is uploaded anew by each `vagrant provision`: remove it once used, and
+# the uploaded token files too should the script stop before reading them.
 cleanup_airgap() {
   if [ -n "${AIRGAP_DIR:-}" ] && [ -d "$AIRGAP_DIR" ]; then rm -rf "$AIRGAP_DIR"; fi
+  if [ "${TOKEN_FILE_REMOVE:-}" = 1 ]; then rm -f "${TOKEN_FILE:-}" "${AGENT_TOKEN_FILE:-}"; fi
 }

@@ -8,6 +8,8 @@ trap cleanup_airgap EXIT
 
 [ -n "${NODE_IP:-}" ] || die "NODE_IP must be set (the private address of the server)"
 iface=${FLANNEL_IFACE:-$(interface_of "$NODE_IP")}
+load_token # first: uploaded token files are removed at once (TOKEN_FILE_REMOVE)
+load_agent_token
 
 # The kubeconfig stays unreadable to other users; the vagrant user reads it through
 # its group so that `vagrant ssh -c kubectl` works without sudo.
@@ -28,7 +30,7 @@ case "${HA:-}" in
   join)
     [ -n "${SERVER_URL:-}" ] || die "SERVER_URL must be set for a joining server (the first server's https://IP:6443)"
     wait_for_server "$SERVER_URL"
-    check_token_against "$SERVER_URL"
+    check_token_against "$SERVER_URL" server
     ha_flags="--server $SERVER_URL" ;;
   "") ;;
   *) die "HA=$HA: expected init, join or nothing" ;;

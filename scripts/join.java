@@ -25,10 +25,11 @@ import picocli.CommandLine.Model.CommandSpec;
     description = {
         "Makes a host a K3s agent of a cluster's server, waits until it is Ready, and prints the cluster JSON with the new node.",
         "The host is any SSH host (--host USER@ADDR) or a Vagrant machine (--machine NAME). The server comes from the cluster JSON",
-        "on stdin (k3s-up | k3s-join ...) or from --server-host / --server-machine. The join token is read from the server over SSH",
-        "and handed to the host in a mode-600 file: it never appears on a command line.",
-        "A host that already belongs is left as it is; one that is an agent of another cluster",
-        "(its token names another CA) is refused unless --replace."},
+        "on stdin (k3s-up | k3s-join ...) or from --server-host / --server-machine. The agent token is read from the server over SSH",
+        "and handed to the host in a mode-600 file: it never appears on a command line; the server token never leaves the servers.",
+        "A host that already belongs (its agent names this cluster's CA and holds this token) is left as it is; one holding",
+        "another token is installed again; one that is an agent of another cluster (its token names another CA) is refused",
+        "unless --replace."},
     footerHeading = "%nExamples:%n",
     footer = {
         "  k3s-up | k3s-join --host pi@192.168.56.20 --ssh-key ~/.ssh/id_ed25519 | k3s-kubeconfig --merge",
@@ -96,11 +97,11 @@ class join implements Callable<Integer> {
         Cluster cluster = server.cluster();
         Duration timeout = Duration.ofMinutes(timeoutMinutes);
 
-        log.step("1/4 reading the join token from the server " + cluster.server().name());
+        log.step("1/4 reading the agent token from the server " + cluster.server().name());
         byte[] token;
         String serverVersion;
         try (Ssh serverSsh = K3s.connect(cluster, cluster.server(), check, hostKeys.knownHosts, Duration.ofSeconds(30), log)) {
-            token = K3s.nodeToken(serverSsh);
+            token = K3s.agentToken(serverSsh, log);
             serverVersion = K3s.nodes(serverSsh).stream().filter(K3s.NodeStatus::controlPlane).map(K3s.NodeStatus::version)
                 .findFirst().orElse("");
         }
@@ -162,11 +163,13 @@ class join implements Callable<Integer> {
         removeStaleInstall(agent);
         String clusterCa = K3s.caHash(token);
         if (clusterCa == null) {
-            throw Cli.fail(Cli.FAILED, "the server's " + K3s.TOKEN_PATH
+            throw Cli.fail(Cli.FAILED, "the server's " + K3s.AGENT_TOKEN_PATH
                 + " is not a full K3s token (K10<CA hash>::...), so the cluster cannot be told apart from another: "
                 + "is the server K3s? Nothing was installed");
         }
         Plan plan = plan(agent, hostname, cluster.serverUrl(), clusterCa);
+        // an agent of this cluster holding another token (the server token older versions handed out) is moved
+        if (plan == Plan.NOTHING && !holdsToken(agent, hostRoot, token)) plan = Plan.INSTALL;
         if (plan == Plan.NOTHING) {
             log.step("3/4 " + hostname + " is already an agent of " + cluster.serverUrl() + ": nothing to install "
                 + "(its agent names this cluster's CA)");
@@ -324,6 +327,25 @@ class join implements Callable<Integer> {
 
     private static String shortHash(String hash) {
         return hash == null ? "?" : hash.substring(0, Math.min(12, hash.length()));
+    }
+
+    /**
+     * True when the host's agent env file holds this token: one holding another (the server token, which
+     * older versions handed out, or one from before `k3s token rotate`) is installed again. The token
+     * reaches the host's shell on stdin and only builtins expand it: never on a command line.
+     */
+    static boolean holdsToken(Ssh agent, String root, byte[] token) {
+        String script = "IFS= read -r t; env=\"$1\"/etc/systemd/system/k3s-agent.service.env;"
+            + " { printf 'K3S_TOKEN=%s\\n' \"$t\"; printf \"K3S_TOKEN='%s'\\n\" \"$t\";"
+            + " printf 'K3S_TOKEN=\"%s\"\\n' \"$t\"; } | grep -qxF -f - \"$env\"";
+        String command = agent.sudo() + "sh -c " + Shell.quote(script) + " sh " + Shell.quote(root);
+        byte[] line = java.util.Arrays.copyOf(token, token.length + 1);
+        line[token.length] = '\n';
+        try {
+            return agent.exec(command, line, Duration.ofSeconds(30)).ok();
+        } finally {
+            java.util.Arrays.fill(line, (byte) 0);
+        }
     }
 
     private String version(String serverVersion) {

@@ -200,6 +200,7 @@ class up implements Callable<Integer> {
             Cluster result = cluster.keepJoinedHosts(
                 new Cluster(clusterName, chosenProvider, folder.toString(), "https://" + serverIp + ":6443", List.copyOf(nodes), null));
 
+            moveToTheAgentToken(vagrant, result, deadline, log);
             log.step("4/4 waiting for the nodes to be Ready");
             try (Cli.Interruption onInterrupt = Cli.onInterrupt(log, "the machines are up and K3s is installed; run the same k3s-up again to "
                     + "wait for the nodes and print the cluster, or 'k3s-down --name " + clusterName + "' to remove it", () -> { });
@@ -217,6 +218,23 @@ class up implements Callable<Integer> {
             spec.commandLine().getOut().flush();
         }
         return Cli.OK;
+    }
+
+    /**
+     * A cluster made before the agent token existed: its server runs without one and its agents hold the
+     * server token, and `vagrant up` does not provision running machines. `vagrant provision` (servers
+     * first) gives the servers the agent token and moves the agents to it. Only the variable's name is read.
+     */
+    static void moveToTheAgentToken(Vagrant vagrant, Cluster cluster, long deadline, Cli.Log log) {
+        boolean hasAgentToken;
+        try (Ssh server = K3s.connect(cluster, cluster.server(), Ssh.HostKeyCheck.OFF, null, Duration.ofMinutes(2), log)) {
+            String script = "grep -q '^K3S_AGENT_TOKEN=' /etc/systemd/system/k3s.service.env";
+            hasAgentToken = server.exec(server.sudo() + "sh -c " + Shell.quote(script), null, Duration.ofSeconds(30)).ok();
+        }
+        if (hasAgentToken) return;
+        log.info("the servers run without an agent token (a cluster of an older k3s-up), so the agents hold the server token: "
+            + "vagrant provision gives them an agent token of their own");
+        vagrant.provision(remaining(deadline));
     }
 
     /** Checks every value, then returns the settings as the Vagrantfile names them (K3S_VAGRANT_ less its prefix). */

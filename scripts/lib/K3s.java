@@ -21,7 +21,8 @@ import picocli.CommandLine.Option;
 final class K3s {
     private K3s() {}
 
-    static final String TOKEN_PATH = "/var/lib/rancher/k3s/server/node-token";
+    /** The token agents join with (K3s's --agent-token; the server token when the server has none of its own). */
+    static final String AGENT_TOKEN_PATH = "/var/lib/rancher/k3s/server/agent-token";
     static final String KUBECONFIG_PATH = "/etc/rancher/k3s/k3s.yaml";
 
     /** A node as `kubectl get nodes -o json` reports it. */
@@ -220,10 +221,22 @@ final class K3s {
         return ssh;
     }
 
-    /** The server's full join token (K10<ca-hash>::server:<secret>): a secret, kept in memory only. */
-    static byte[] nodeToken(Ssh server) {
-        String token = server.run(server.sudo() + "cat " + TOKEN_PATH, "reading the K3s join token (" + TOKEN_PATH + ")").strip();
-        if (token.isEmpty()) throw Cli.fail(Cli.FAILED, TOKEN_PATH + " is empty on " + server.target.label() + ": is K3s's server running?");
+    /**
+     * The agents' join token (K10<ca-hash>::node:<secret>): a secret, kept in memory only. The server token
+     * makes its holder an admin of the cluster, so a host that only runs an agent never gets it.
+     */
+    static byte[] agentToken(Ssh server, Cli.Log log) {
+        String token = server.run(server.sudo() + "cat " + AGENT_TOKEN_PATH,
+            "reading the K3s agent token (" + AGENT_TOKEN_PATH + ")").strip();
+        if (token.isEmpty()) {
+            throw Cli.fail(Cli.FAILED, AGENT_TOKEN_PATH + " is empty on " + server.target.label()
+                + ": is K3s's server running?");
+        }
+        // K3s writes the server token there when started without --agent-token (a cluster of an older k3s-up)
+        if (token.matches("K10[0-9a-f]*::server:.*")) {
+            log.warn("the server " + server.target.label() + " has no agent token of its own, "
+                + "so this host gets the server token: run k3s-up on the cluster (it gives the servers an agent token), then k3s-join again");
+        }
         return token.getBytes(StandardCharsets.UTF_8);
     }
 

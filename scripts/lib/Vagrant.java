@@ -181,6 +181,11 @@ final class Vagrant {
         return List.of("vagrant", "up", machine, "--no-color", "--provider", provider);
     }
 
+    /** `vagrant provision`: every machine in the Vagrantfile's order (servers first), lines on the log. */
+    void provision(Duration timeout) {
+        run(List.of("vagrant", "provision", "--no-color"), timeout, "vagrant provision", null);
+    }
+
     void destroy(Duration timeout) {
         run(List.of("vagrant", "destroy", "--force", "--no-color"), timeout, "vagrant destroy", null);
     }

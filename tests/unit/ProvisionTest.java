@@ -182,7 +182,8 @@ class ProvisionTest {
                 "K3S_VAGRANT_TOKEN_FILE", tmp.resolve("token").toString()), null, 60);
         assertEquals(0, run.exit(), run.stderr());
         List<String> uploaded = run.stdout().lines().map(line -> line.split(" ")[1]).toList();
-        assertEquals(List.of("k3s-common.sh", "install.sh", "k3s"), uploaded, run.stdout());
+        // the air-gap files without any .part, then the tokens (each a mode-600 file, never provisioner env)
+        assertEquals(List.of("k3s-common.sh", "install.sh", "k3s", "token", "k3s-agent-token"), uploaded, run.stdout());
     }
 
     // ---------------------------------------------------------------- helpers
@@ -397,6 +398,61 @@ class ProvisionTest {
         assertNotEquals(first, Files.readString(b.resolve(".vagrant/k3s-token")), "each cluster gets its own token");
     }
 
+    @Test
+    void theTokensReachTheMachinesAsMode600FilesAndAgentsGetOnlyTheAgentToken() throws IOException {
+        // Vagrant logs a provisioner's env at INFO (VAGRANT_LOG=info), and the server token makes its holder an
+        // admin: the provisioners are recorded by running the Vagrantfile under Ruby with a recorder for `config`
+        Path harness = tmp.resolve("record.rb");
+        Files.writeString(harness, """
+            $machine = nil
+            class Recorder
+              def method_missing(name, *args, **options, &block)
+                $machine = args[0] if name == :define
+                if name == :provision
+                  puts [$machine, args[0], options[:type], options[:source], options.inspect].join("\t")
+                end
+                block.call(Recorder.new, Recorder.new) if block
+                Recorder.new
+              end
+
+              def respond_to_missing?(*) = true
+            end
+
+            module Vagrant
+              def self.configure(_version) = yield(Recorder.new)
+            end
+
+            load ARGV[0]
+            """);
+        Path serverTokenFile = tmp.resolve("token");
+        Path agentTokenFile = tmp.resolve("agent-token");
+        Repo.Run run = Repo.exec(List.of("ruby", harness.toString(), Repo.root().resolve("provision/Vagrantfile").toString()), tmp,
+            Map.of("K3S_VAGRANT_SERVERS", "3", "K3S_VAGRANT_WORKERS", "2", "K3S_VAGRANT_LOGIN", "t",
+                "K3S_VAGRANT_TOKEN_FILE", serverTokenFile.toString(), "K3S_VAGRANT_AGENT_TOKEN_FILE", agentTokenFile.toString()),
+            null, 60);
+        assertEquals(0, run.exit(), run.stderr());
+        assertTrue(Files.isRegularFile(agentTokenFile), "the Vagrantfile makes the agent token beside the server token");
+        assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(agentTokenFile)));
+        String serverToken = Files.readString(serverTokenFile).strip();
+        String agentToken = Files.readString(agentTokenFile).strip();
+        assertTrue(agentToken.matches("[0-9a-f]{64}"), "32 random bytes: " + agentToken);
+        assertNotEquals(serverToken, agentToken);
+        List<String> lines = run.stdout().lines().toList();
+        assertFalse(lines.isEmpty(), "no provisioner recorded:\n" + run.stderr());
+        Map<String, List<String>> sources = new LinkedHashMap<>();
+        for (String line : lines) {
+            assertFalse(line.contains(serverToken) || line.contains(agentToken), "a token in a provisioner's options: " + line);
+            String[] f = line.split("\t", -1);
+            sources.computeIfAbsent(f[0], k -> new ArrayList<>()).add(f[3]);
+        }
+        assertEquals(List.of("tS", "tS2", "tS3", "tSW", "tSW2"), List.copyOf(sources.keySet()));
+        sources.forEach((machine, uploaded) -> {
+            boolean server = !machine.startsWith("tSW");
+            assertEquals(server, uploaded.contains(serverTokenFile.toString()), machine + " uploads " + uploaded);
+            assertTrue(uploaded.contains(agentTokenFile.toString()), machine + " gets the agent token file: " + uploaded);
+        });
+    }
+
     // ---------------------------------------------------------------- the scripts
 
     @Test
@@ -446,20 +502,15 @@ class ProvisionTest {
                 }
             }
         }
-        // Vagrantfile: the token reaches the machines only as the provisioner's env K3S_TOKEN.
+        // Vagrantfile: the tokens reach the machines only as uploaded files (theTokensReachTheMachinesAs...).
         String vagrantfile = Files.readString(provision.resolve("Vagrantfile"));
-        Matcher uses = Pattern.compile("\\bTOKEN\\b").matcher(vagrantfile);
-        int count = 0;
-        while (uses.find()) count++;
-        assertEquals(2, count, "TOKEN should appear only where it is made and in the provisioner's env");
-        assertTrue(vagrantfile.contains("TOKEN = cluster_token("), "the token is made by cluster_token");
-        assertTrue(Pattern.compile("\"K3S_TOKEN\"\\s*=>\\s*TOKEN,").matcher(vagrantfile).find(), "env: { \"K3S_TOKEN\" => TOKEN }");
+        assertFalse(vagrantfile.contains("\"K3S_TOKEN\""), "no K3S_TOKEN in a provisioner's env: Vagrant logs it");
         assertFalse(Pattern.compile("\\bargs:|inline:").matcher(vagrantfile).find(), "no provisioner arguments or inline scripts");
         assertTrue(problems.isEmpty(), String.join("\n", problems));
     }
 
     private static boolean expandsToken(String line) {
-        return line.contains("$K3S_TOKEN") || line.contains("${K3S_TOKEN");
+        return line.matches(".*\\$\\{?K3S_(AGENT_)?TOKEN.*"); // the agent token is a secret too
     }
 
     /**
@@ -467,7 +518,7 @@ class ProvisionTest {
      * variable, printf into a pipe): nothing of it reaches any process's argv.
      */
     private static boolean tokenUseIsBuiltin(String line) {
-        String s = line.strip().replaceAll("\\[ -[nz] \"\\$\\{K3S_TOKEN:-\\}\" \\]", "[ TEST ]");
+        String s = line.strip().replaceAll("\\[ -[nz] \"\\$\\{K3S_(AGENT_)?TOKEN:-\\}\" \\]", "[ TEST ]");
         return !expandsToken(s) || s.matches("(\\w+=\\$\\()?printf '[^']*' [^|]*\\| sha256sum.*")
             || s.equals("case \"$K3S_TOKEN\" in") || s.matches("\\w+=\\$\\{K3S_TOKEN[#%]{1,2}[^}$()`]*\\}");
     }

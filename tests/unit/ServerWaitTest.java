@@ -177,6 +177,31 @@ class ServerWaitTest {
     }
 
     @Test
+    void withAnAgentTokenAgentsJoinWithItAndTheServerTokenStillJoinsServers() throws Exception {
+        // K3s's --agent-token (K3S_AGENT_TOKEN in the service's env): its passwd gives the user "node" the
+        // agent token and "server" the server token, so the server token stays with the servers
+        int port = Sshd.freePort();
+        startStandIn(port, List.of(), Map.of("K3S_AGENT_TOKEN", "wait-test-agent-secret"));
+        awaitPing(port);
+        String url = "https://127.0.0.1:" + port;
+        Path serverDir = tmp.resolve("root-" + port + "/var/lib/rancher/k3s/server");
+        String agentToken = Files.readString(serverDir.resolve("agent-token")).strip();
+        assertTrue(agentToken.matches("K10[0-9a-f]{64}::node:wait-test-agent-secret"), agentToken);
+        assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(
+            Files.getPosixFilePermissions(serverDir.resolve("agent-token"))));
+        String serverToken = Files.readString(serverDir.resolve("node-token")).strip();
+        assertTrue(serverToken.endsWith("::server:wait-test-secret"), serverToken);
+
+        assertEquals(0, checkToken(url, agentToken).exit(), checkToken(url, agentToken).stderr());
+        assertEquals(0, checkToken(url, "wait-test-agent-secret").exit(), "the agent token's short form");
+        assertEquals(0, checkToken(url, serverToken).exit(), "the full server token names its user, server");
+        assertEquals(0, checkToken(url, "wait-test-secret", "server").exit(), "a joining server's short token");
+        Repo.Run bare = checkToken(url, "wait-test-secret");
+        assertNotEquals(0, bare.exit(), "the server token's bare secret is not the agents' password");
+        assertTrue(bare.stderr().contains("refused the join token (HTTP 401)"), bare.stderr());
+    }
+
+    @Test
     void anUploadedTokenFileIsRemovedAsSoonAsItIsReadAndAUsersOwnIsKept() throws IOException {
         Path uploaded = tmp.resolve("uploaded-token");
         Path own = tmp.resolve("own-token");
@@ -189,15 +214,26 @@ class ServerWaitTest {
         Repo.Run kept = Repo.exec(List.of("bash", "-c", script), Repo.root(), Map.of("TOKEN_FILE", own.toString()), null, 30);
         assertEquals(0, kept.exit(), kept.stderr());
         assertTrue(Files.exists(own), "a token file the user names stays");
+
+        Path agentToken = tmp.resolve("uploaded-agent-token");
+        Files.writeString(agentToken, "agent-s3cret");
+        Repo.Run agent = Repo.exec(List.of("bash", "-c", ". provision/k3s-common.sh && load_agent_token && [ \"$K3S_AGENT_TOKEN\" = agent-s3cret ]"),
+            Repo.root(), Map.of("AGENT_TOKEN_FILE", agentToken.toString(), "TOKEN_FILE_REMOVE", "1"), null, 30);
+        assertEquals(0, agent.exit(), agent.stderr());
+        assertTrue(Files.notExists(agentToken), "the Vagrantfile's upload of the agent token is gone once read");
     }
 
     private static Repo.Run checkToken(String url, String token) {
+        return checkToken(url, token, "node");
+    }
+
+    private static Repo.Run checkToken(String url, String token, String user) {
         // the token in a file, as k3s-join hands it over: never on a command line
         try {
             Path file = Files.createTempFile("k3sv-token", "");
             Files.writeString(file, token);
             try {
-                return Repo.exec(List.of("bash", "-c", ". provision/k3s-common.sh && check_token_against \"$1\"", "check", url),
+                return Repo.exec(List.of("bash", "-c", ". provision/k3s-common.sh && check_token_against \"$1\" \"$2\"", "check", url, user),
                     Repo.root(), Map.of("TOKEN_FILE", file.toString()), null, 60);
             } finally {
                 Files.delete(file);
@@ -226,6 +262,10 @@ class ServerWaitTest {
 
     /** The K3s stand-in's server on loopback, its files under a private root, optionally under a wrapper (faketime). */
     private void startStandIn(int port, List<String> wrapper) throws IOException {
+        startStandIn(port, wrapper, Map.of());
+    }
+
+    private void startStandIn(int port, List<String> wrapper, Map<String, String> env) throws IOException {
         List<String> command = new ArrayList<>(wrapper);
         command.addAll(List.of(Repo.root().resolve("tests/k3s-standin/k3s").toString(), "server",
             "--node-ip", "127.0.0.1", "--bind-address", "127.0.0.1", "--https-listen-port", Integer.toString(port), "--node-name", "wait-test"));
@@ -233,6 +273,7 @@ class ServerWaitTest {
             .redirectOutput(tmp.resolve("server-" + port + ".log").toFile());
         builder.environment().put("K3S_STANDIN_ROOT", tmp.resolve("root-" + port).toString());
         builder.environment().put("K3S_TOKEN", "wait-test-secret");
+        builder.environment().putAll(env);
         servers.add(builder.start());
     }
 

@@ -64,6 +64,8 @@ class ClusterFlowTest {
     final HostCommandLines hostCommandLines = new HostCommandLines();
     String clusterToken;
     String nodeToken;
+    /** The agents' token as the server keeps it: K10<hash>::node:<secret>. */
+    String agentToken;
 
     @BeforeAll
     void bringUpTheClusterTheReadmeWay() throws Exception {
@@ -120,6 +122,7 @@ class ClusterFlowTest {
         result = Cluster.JSON.readTree(run.stdout());
         clusterToken = Files.readString(clusterDir.resolve(".vagrant/k3s-token")).strip();
         nodeToken = vagrantSsh(SERVER, "sudo cat /var/lib/rancher/k3s/server/node-token").strip();
+        agentToken = vagrantSsh(SERVER, "sudo cat /var/lib/rancher/k3s/server/agent-token").strip();
     }
 
     @Test
@@ -171,13 +174,19 @@ class ClusterFlowTest {
 
     @Test
     @Order(4)
-    void theAgentGotTheServerUrlAndTheClustersTokenInPrivateFiles() throws IOException {
-        String token = Files.readString(clusterDir.resolve(".vagrant/k3s-token")).strip();
-        assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(clusterDir.resolve(".vagrant/k3s-token"))));
+    void theAgentGotTheServerUrlAndTheAgentTokenInPrivateFiles() throws IOException {
+        for (String file : List.of(".vagrant/k3s-token", ".vagrant/k3s-agent-token")) {
+            assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(clusterDir.resolve(file))), file);
+        }
+        String token = Files.readString(clusterDir.resolve(".vagrant/k3s-agent-token")).strip();
         assertEquals(64, token.length(), "32 random bytes, hex");
         String envFile = vagrantSsh(WORKER, "sudo cat /etc/systemd/system/k3s-agent.service.env");
-        assertTrue(envFile.matches("(?s).*K3S_URL=['\"]?https://" + SERVER_IP.replace(".", "\\.") + ":6443['\"]?\\s.*"), envFile.replace(token, "<token>"));
-        assertTrue(envFile.contains(token), "the agent's env file holds the cluster's token");
+        assertTrue(envFile.matches("(?s).*K3S_URL=['\"]?https://" + SERVER_IP.replace(".", "\\.") + ":6443['\"]?\\s.*"),
+            envFile.replace(token, "<token>").replace(clusterToken, "<server token>"));
+        assertTrue(envFile.contains(token), "the agent's env file holds the agent token");
+        assertFalse(envFile.contains(clusterToken), "and not the server token, which makes its holder an admin");
+        assertTrue(vagrantSsh(SERVER, "sudo cat /var/lib/rancher/k3s/server/agent-token").strip().endsWith("::node:" + token),
+            "the server started with that agent token (--agent-token)");
         assertEquals("600", vagrantSsh(WORKER, "sudo stat -c %a /etc/systemd/system/k3s-agent.service.env").strip());
         assertEquals("600", vagrantSsh(SERVER, "sudo stat -c %a /var/lib/rancher/k3s/server/node-token").strip());
         String unit = vagrantSsh(WORKER, "sudo cat /etc/systemd/system/k3s-agent.service");
@@ -220,6 +229,28 @@ class ClusterFlowTest {
         for (String name : List.of(SERVER, WORKER, THIRD)) {
             assertTrue(nodes.lines().anyMatch(l -> l.toLowerCase().startsWith(name.toLowerCase() + " ") && l.contains(" Ready ")), name + " Ready in\n" + nodes);
         }
+    }
+
+    @Test
+    @Order(6)
+    void noFileOnAnAgentHoldsTheServerToken() {
+        assertNoAgentFileHoldsTheServerToken();
+    }
+
+    /** Every small file where K3s, its installer or our uploads put things, on the worker and the joined host. */
+    private void assertNoAgentFileHoldsTheServerToken() {
+        // the files come back through vagrant ssh's output, so that no secret goes on a command line here
+        String dump = "sudo find /etc/rancher /etc/systemd/system /var/lib/rancher/k3s/agent /tmp -xdev -type f -size -1000k "
+            + "-exec sh -c 'for f; do printf \"\\n==> %s\\n\" \"$f\"; cat \"$f\"; done' sh {} + 2>/dev/null; true";
+        String secret = nodeToken.substring(nodeToken.lastIndexOf(':') + 1);
+        Map<String, String> dumps = Map.of(WORKER, vagrantSsh(WORKER, dump), THIRD, vagrantSshToThird(dump));
+        dumps.forEach((machine, files) -> {
+            assertTrue(files.contains("==> /etc/systemd/system/k3s-agent.service.env"), machine + ": the dump read the agent's files");
+            for (String file : files.split("\n==> ")) {
+                assertFalse(file.contains(clusterToken) || file.contains(secret),
+                    machine + " holds the server token in " + file.lines().findFirst().orElse(""));
+            }
+        });
     }
 
     @Test
@@ -271,6 +302,37 @@ class ClusterFlowTest {
         assertEquals(0, again.exit(), again.stderr());
         assertTrue(again.stdout().contains("\"serverUrl\" : \"https://" + SERVER_IP + ":6443\""), again.stdout());
         assertTrue(again.stdout().contains("\"address\" : \"vagrant@" + THIRD_IP + "\""), "the joined host is still part of the cluster: " + again.stdout());
+    }
+
+    @Test
+    @Order(11)
+    void aClusterOfAnOlderVersionIsMovedToTheAgentTokenAndVagrantsDebugLogHoldsNoToken() throws IOException {
+        // an older k3s-up started the server without --agent-token: no K3S_AGENT_TOKEN in its env file; the
+        // markers go so that provisioning installs again (with an unchanged marker it would skip)
+        vagrantSsh(SERVER, "sudo sed -i '/^K3S_AGENT_TOKEN=/d' /etc/systemd/system/k3s.service.env && "
+            + "sudo rm -f /etc/rancher/k3s/k3s-vagrant.sum");
+        vagrantSsh(WORKER, "sudo rm -f /etc/rancher/k3s/k3s-vagrant.sum");
+        Map<String, String> debug = new java.util.HashMap<>(env);
+        debug.put("VAGRANT_LOG", "debug"); // Vagrant logs a provisioner's env from INFO on
+        Repo.Run up = Repo.exec(inNetns("bin/jbang", "k3s-up", "-v", "--provider", "libvirt", "--login", LOGIN, "--name", CLUSTER,
+            "--box", BOX, "--libvirt-driver", "qemu", "--libvirt-cpu-model", "qemu64",
+            "--airgap-dir", repo.resolve("tests/k3s-standin").toString()), repo, debug, null, 1200);
+        String agentToken = Files.readString(clusterDir.resolve(".vagrant/k3s-agent-token")).strip();
+        String secret = nodeToken.substring(nodeToken.lastIndexOf(':') + 1);
+        for (String token : List.of(clusterToken, secret, agentToken)) {
+            assertFalse(up.stderr().contains(token) || up.stdout().contains(token), "a token in k3s-up's output with VAGRANT_LOG=debug");
+        }
+        assertEquals(0, up.exit(), up.stderr().lines().skip(Math.max(0, up.stderr().lines().count() - 40)).toList().toString());
+        assertTrue(up.stderr().contains("vagrant provision gives them an agent token of their own"), "k3s-up said why it provisions");
+        assertTrue(up.stderr().contains("DEBUG"), "Vagrant's debug log was on: the check is not vacuous");
+        assertEquals("1", vagrantSsh(SERVER, "sudo grep -c '^K3S_AGENT_TOKEN=' /etc/systemd/system/k3s.service.env").strip(),
+            "the server runs with the agent token again");
+        assertTrue(vagrantSsh(WORKER, "sudo cat /etc/systemd/system/k3s-agent.service.env").contains(agentToken));
+        for (String machine : List.of(SERVER, WORKER)) {
+            assertEquals("", vagrantSsh(machine, "ls /tmp/k3s-vagrant/token /tmp/k3s-vagrant/agent-token 2>/dev/null; true").strip(),
+                "the uploaded token files are removed once read on " + machine);
+        }
+        assertNoAgentFileHoldsTheServerToken();
     }
 
     @Test
@@ -453,7 +515,7 @@ class ClusterFlowTest {
             "the sampler saw the steps run: " + hostCommandLines.seen().size() + " command lines");
         String secret = nodeToken.substring(nodeToken.lastIndexOf(':') + 1);
         for (String commandLine : hostCommandLines.seen()) {
-            for (String token : List.of(clusterToken, nodeToken, secret)) {
+            for (String token : List.of(clusterToken, nodeToken, secret, agentToken, agentToken.substring(agentToken.lastIndexOf(':') + 1))) {
                 assertFalse(commandLine.contains(token), "a secret on a command line: " + commandLine.replace(token, "<secret>"));
             }
         }
