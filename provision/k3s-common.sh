@@ -149,12 +149,44 @@ check_token_against() {
   fi
 }
 
+# True when a `k3s --version` line names a K3s that has --write-kubeconfig-group: it first
+# shipped in v1.30.2, v1.29.6, v1.28.11 and v1.27.15 (K3s's own release notes), every v1.31 has it.
+has_kubeconfig_group() {
+  local minor patch
+  minor=$(printf '%s\n' "$1" | sed -n 's/.*v1\.\([0-9]*\)\.\([0-9]*\).*/\1/p' | head -1)
+  patch=$(printf '%s\n' "$1" | sed -n 's/.*v1\.\([0-9]*\)\.\([0-9]*\).*/\2/p' | head -1)
+  [ -n "$minor" ] || return 1
+  case "$minor" in
+    30) [ "$patch" -ge 2 ] ;;
+    29) [ "$patch" -ge 6 ] ;;
+    28) [ "$patch" -ge 11 ] ;;
+    27) [ "$patch" -ge 15 ] ;;
+    *) [ "$minor" -ge 31 ] ;;
+  esac
+}
+
+# The flags that let group $1 (empty: nobody) read the admin kubeconfig, chosen by the version
+# of the K3s binary $2 itself: a requested version string says nothing of an --airgap-dir binary.
+kubeconfig_access() {
+  local group=$1 binary=$2 version
+  if [ -z "$group" ]; then echo "--write-kubeconfig-mode 600"; return; fi
+  version=$("$binary" --version 2>/dev/null | head -1) || version=""
+  if has_kubeconfig_group "$version"; then
+    echo "--write-kubeconfig-mode 640 --write-kubeconfig-group $group"
+  else
+    log "K3s ${version:-of unknown version} has no --write-kubeconfig-group: the kubeconfig is mode 644"
+    echo "--write-kubeconfig-mode 644"
+  fi
+}
+
 # Runs K3s's installer unless the same install (role, flags, version, token) is
-# already in place and its service is running. $1: unit name, $2: INSTALL_K3S_EXEC.
+# already in place and its service is running. $1: unit name, $2: INSTALL_K3S_EXEC,
+# $3: a group to read the admin kubeconfig (servers; the flags for it follow the binary's version).
 install_k3s() {
-  local unit=$1 exec_line=$2 wanted marker=/etc/rancher/k3s/k3s-vagrant.sum
+  local unit=$1 exec_line=$2 group=${3:-} wanted marker=/etc/rancher/k3s/k3s-vagrant.sum
+  local bin_dir=${INSTALL_K3S_BIN_DIR:-/usr/local/bin} # K3s's installer's own setting
   load_token
-  wanted=$(printf '%s\n' "$unit" "$exec_line" "${INSTALL_K3S_VERSION:-}" "${INSTALL_K3S_CHANNEL:-}" "${K3S_URL:-}" "$K3S_TOKEN" "${K3S_AGENT_TOKEN:-}" | sha256sum | cut -d' ' -f1)
+  wanted=$(printf '%s\n' "$unit" "$exec_line" "$group" "${INSTALL_K3S_VERSION:-}" "${INSTALL_K3S_CHANNEL:-}" "${K3S_URL:-}" "$K3S_TOKEN" "${K3S_AGENT_TOKEN:-}" | sha256sum | cut -d' ' -f1)
   if [ -f "$marker" ] && [ "$(cat "$marker")" = "$wanted" ] && systemctl is-active --quiet "$unit"; then
     log "K3s is already installed as wanted ($unit is running): nothing to do"
     return 0
@@ -170,7 +202,7 @@ install_k3s() {
       die "$AIRGAP_DIR must hold install.sh and k3s (K3S_VAGRANT_AIRGAP_DIR or --airgap-dir on the host)"
     fi
     log "installing K3s from the air-gap folder (no download)"
-    install -m 755 "$AIRGAP_DIR/k3s" /usr/local/bin/k3s
+    install -m 755 "$AIRGAP_DIR/k3s" "$bin_dir/k3s"
     if compgen -G "$AIRGAP_DIR/k3s-airgap-images-*" >/dev/null; then
       install -d -m 755 /var/lib/rancher/k3s/agent/images
       cp "$AIRGAP_DIR"/k3s-airgap-images-* /var/lib/rancher/k3s/agent/images/
@@ -204,6 +236,17 @@ install_k3s() {
   # K3s's installer starts the service only when its files changed ("No change detected so
   # skipping service start"): a unit stopped by hand, by k3s-killall.sh or by a crash stayed down
   if ! systemctl is-active --quiet "$unit"; then export INSTALL_K3S_FORCE_RESTART=true; fi
+  if [ -n "$group" ] && [ -z "${AIRGAP_DIR:-}" ]; then
+    # the installer downloads the binary: install it without starting, read its version, then start
+    log "running K3s's installer to download K3s (not started yet)"
+    INSTALL_K3S_SKIP_START=true sh "$installer" \
+      || die "K3s's installer failed (see above); 'sudo journalctl -u $unit' on $(hostname) tells more"
+    export INSTALL_K3S_SKIP_DOWNLOAD=true INSTALL_K3S_FORCE_RESTART=true
+  fi
+  if [ -n "$group" ]; then
+    exec_line="$exec_line $(kubeconfig_access "$group" "$bin_dir/k3s")"
+    export INSTALL_K3S_EXEC=$exec_line
+  fi
   log "running K3s's installer: $exec_line"
   sh "$installer" || die "K3s's installer failed (see above); 'sudo journalctl -u $unit' on $(hostname) tells more"
   install -d -m 755 /etc/rancher/k3s

@@ -12,15 +12,9 @@ load_token # first: uploaded token files are removed at once (TOKEN_FILE_REMOVE)
 load_agent_token
 
 # The kubeconfig stays unreadable to other users; the vagrant user reads it through
-# its group so that `vagrant ssh -c kubectl` works without sudo.
-# K3s before v1.30 has no --write-kubeconfig-group: there, mode 644 is the only way.
-kubeconfig_access="--write-kubeconfig-mode 600"
-if getent group vagrant >/dev/null; then
-  case "${INSTALL_K3S_VERSION:-}" in
-    v1.[0-9].* | v1.[12][0-9].*) kubeconfig_access="--write-kubeconfig-mode 644" ;;
-    *) kubeconfig_access="--write-kubeconfig-mode 640 --write-kubeconfig-group vagrant" ;;
-  esac
-fi
+# its group so that `vagrant ssh -c kubectl` works without sudo (install_k3s picks the flags).
+kubeconfig_group=""
+if getent group vagrant >/dev/null; then kubeconfig_group=vagrant; fi
 
 # Several servers (HA=init|join): the first starts embedded etcd, the others join it
 # once its API answers. Every server's certificate names every server's address.
@@ -41,7 +35,7 @@ for ip in $(printf '%s\n' "$NODE_IP" "${SERVER_IPS:-}" | tr ',' '\n' | sort -u);
 done
 
 # shellcheck disable=SC2086 # EXTRA_FLAGS is a list of flags
-install_k3s k3s.service "server $ha_flags --node-ip $NODE_IP --advertise-address $NODE_IP$tls_sans --flannel-iface $iface $kubeconfig_access ${EXTRA_FLAGS:-}"
+install_k3s k3s.service "server $ha_flags --node-ip $NODE_IP --advertise-address $NODE_IP$tls_sans --flannel-iface $iface ${EXTRA_FLAGS:-}" "$kubeconfig_group"
 
 # Ready for kubectl before Vagrant says the machine is up.
 wait=${API_WAIT:-600}
