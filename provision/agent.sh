@@ -7,7 +7,7 @@ set -euo pipefail
 trap cleanup_airgap EXIT
 
 [ -n "${NODE_IP:-}" ] || die "NODE_IP must be set (the address of this machine that the server can reach)"
-[ -n "${SERVER_URL:-}" ] || die "SERVER_URL must be set (e.g. https://192.168.56.110:6443, the port K3s's --https-listen-port)"
+[ -n "${SERVER_URL:-}" ] || die "SERVER_URL must be set (e.g. https://192.168.56.110:6443)"
 iface=${FLANNEL_IFACE:-$(interface_of "$NODE_IP")}
 load_token # first: an uploaded token file is removed at once (TOKEN_FILE_REMOVE)
 

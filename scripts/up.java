@@ -89,7 +89,8 @@ class up implements Callable<Integer> {
     @Option(names = "--k3s-channel", paramLabel = "CHANNEL", defaultValue = "stable", description = "K3s channel: stable, latest, testing or v1.31 (default: ${DEFAULT-VALUE}).")
     String k3sChannel;
 
-    @Option(names = "--server-flags", paramLabel = "FLAGS", description = "Extra flags for 'k3s server', e.g. \"--disable traefik\"; "
+    @Option(names = "--server-flags", paramLabel = "FLAGS", description =
+        "Extra flags for 'k3s server', e.g. \"--disable traefik\"; "
         + "--https-listen-port N there is the API port of the whole cluster (default 6443).")
     String serverFlags;
 

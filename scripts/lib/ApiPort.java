@@ -70,8 +70,8 @@ final class ApiPort {
         Matcher matcher = SERVER.matcher(server);
         int port = matcher.matches() ? Integer.parseInt(matcher.group(1)) : 0;
         if (port < 1 || port > 65535) {
-            throw Cli.fail(Cli.FAILED, "the server's " + K3s.KUBECONFIG_PATH + " names the API as " + Cluster.shown(server)
-                + ", not https://ADDRESS:PORT as K3s writes it: is it K3s's?");
+            throw Cli.fail(Cli.FAILED, "the server's " + K3s.KUBECONFIG_PATH + " names the API as "
+                + Cluster.shown(server) + ", not https://ADDRESS:PORT as K3s writes it: is it K3s's?");
         }
         return port;
     }

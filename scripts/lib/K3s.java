@@ -134,7 +134,8 @@ final class K3s {
         Cluster withApiPortOf(Cluster cluster, String k3sYaml) {
             if (!givesServer()) return cluster;
             String url = ApiPort.url(cluster.server().ip(), ApiPort.fromK3sKubeconfig(k3sYaml));
-            return new Cluster(cluster.name(), cluster.provider(), cluster.vagrantDir(), url, cluster.nodes(), cluster.kubeconfig());
+            return new Cluster(cluster.name(), cluster.provider(), cluster.vagrantDir(), url, cluster.nodes(),
+                cluster.kubeconfig());
         }
 
         /** withApiPortOf, reading the kubeconfig over the server's SSH connection only when it is needed. */

@@ -43,7 +43,8 @@ class ApiPortTest {
             up step = new up();
             step.serverIp = "192.168.56.110";
             step.serverFlags = form.getKey();
-            assertEquals("https://192.168.56.110:" + form.getValue(), step.serverUrl(), "k3s-up's serverUrl for " + form.getKey());
+            assertEquals("https://192.168.56.110:" + form.getValue(), step.serverUrl(),
+                "k3s-up's serverUrl for " + form.getKey());
             Repo.Run run = vagrantfile(Map.of("K3S_VAGRANT_SERVER_FLAGS", form.getKey(), "K3S_VAGRANT_SERVERS", "3"));
             assertEquals(0, run.exit(), run.stderr());
             List<String> urls = run.stdout().lines().toList();
@@ -59,7 +60,8 @@ class ApiPortTest {
     void aPortThatIsNoneIsRefusedByK3sUpAndByTheVagrantfileBeforeAnythingStarts() throws IOException {
         for (String flags : List.of("--https-listen-port 0", "--https-listen-port=65536", "--https-listen-port abc",
                 "--https-listen-port 0x1f90", "--https-listen-port 07443", "--disable traefik --https-listen-port")) {
-            Cli.Failure failure = assertThrows(Cli.Failure.class, () -> ApiPort.fromServerFlags(flags, "--server-flags"), flags);
+            Cli.Failure failure = assertThrows(Cli.Failure.class,
+                () -> ApiPort.fromServerFlags(flags, "--server-flags"), flags);
             assertEquals(Cli.USAGE, failure.exitCode, flags);
             Repo.Run up = Repo.step(new up(), "--dry-run", "--provider", "libvirt", "--server-flags", flags);
             assertEquals(Cli.USAGE, up.exit(), flags + ": " + up.stderr());
@@ -67,7 +69,8 @@ class ApiPortTest {
             Repo.Run vagrant = vagrantfile(Map.of("K3S_VAGRANT_SERVER_FLAGS", flags));
             assertNotEquals(0, vagrant.exit(), flags + ": " + vagrant.stdout());
             assertTrue(vagrant.stderr().contains("k3s-vagrant: K3S_VAGRANT_SERVER_FLAGS=")
-                && vagrant.stderr().contains("K3s's API port is a number from 1 to 65535 (default 6443)"), vagrant.stderr());
+                && vagrant.stderr().contains("K3s's API port is a number from 1 to 65535 (default 6443)"),
+                vagrant.stderr());
         }
     }
 
@@ -88,9 +91,11 @@ class ApiPortTest {
         Files.copy(root.resolve("var/lib/rancher/k3s/server/node-token"), token);
         Repo.Run run = Repo.exec(List.of("bash", Repo.root().resolve("provision/agent.sh").toString()), tmp,
             Map.of("PATH", bin + ":" + System.getenv("PATH"), "NODE_IP", "127.0.0.1", "FLANNEL_IFACE", "lo",
-                "TOKEN_FILE", token.toString(), "SERVER_URL", url, "AIRGAP_DIR", airgap.toString(), "API_WAIT", "20"), null, 90);
+                "TOKEN_FILE", token.toString(), "SERVER_URL", url, "AIRGAP_DIR", airgap.toString(), "API_WAIT", "20"),
+            null, 90);
         assertTrue(run.stderr().contains("waiting up to 20 s for the K3s server at " + url), run.stderr());
-        assertTrue(run.stderr().contains("K3s's installer failed"), "past the waits and the token check: " + run.stderr());
+        assertTrue(run.stderr().contains("K3s's installer failed"),
+            "past the waits and the token check: " + run.stderr());
         assertEquals(url, Files.readString(recorded).strip());
     }
 
@@ -188,14 +193,15 @@ class ApiPortTest {
         Path root = tmp.resolve("root-" + port);
         ProcessBuilder builder = new ProcessBuilder(Repo.root().resolve("tests/k3s-standin/k3s").toString(), "server",
             "--node-ip", "127.0.0.1", "--bind-address", "127.0.0.1", "--https-listen-port", Integer.toString(port),
-            "--node-name", "port-test").redirectErrorStream(true).redirectOutput(tmp.resolve("server-" + port + ".log").toFile());
+            "--node-name", "port-test").redirectErrorStream(true)
+            .redirectOutput(tmp.resolve("server-" + port + ".log").toFile());
         builder.environment().put("K3S_STANDIN_ROOT", root.toString());
         builder.environment().put("K3S_TOKEN", "port-test-secret");
         servers.add(builder.start());
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         while (System.nanoTime() < deadline) {
-            Repo.Run ping = Repo.exec(List.of("curl", "-ksf", "--max-time", "2", "https://127.0.0.1:" + port + "/ping"), tmp,
-                Map.of(), null, 10);
+            Repo.Run ping = Repo.exec(List.of("curl", "-ksf", "--max-time", "2",
+                "https://127.0.0.1:" + port + "/ping"), tmp, Map.of(), null, 10);
             if (ping.exit() == 0 && Files.exists(root.resolve("etc/rancher/k3s/k3s.yaml"))) return root;
             Thread.sleep(300);
         }
