@@ -44,7 +44,7 @@ wait_for_server() {
   log "waiting up to ${wait} s for the K3s server at $url"
   deadline=$((SECONDS + wait))
   until api_answers "$url"; do
-    [ "$SECONDS" -lt "$deadline" ] || die "the K3s server at $url did not answer within ${wait} s: is it up (vagrant status; 'sudo systemctl status k3s' there), and is 6443/tcp open between the machines?"
+    [ "$SECONDS" -lt "$deadline" ] || die "the K3s server at $url did not answer within ${wait} s: is it up (vagrant status; 'sudo systemctl status k3s' there), and is ${url##*:}/tcp open between the machines?"
     sleep 3
   done
   check_clock_against "$url"

@@ -22,7 +22,7 @@ ha_flags=""
 case "${HA:-}" in
   init) ha_flags="--cluster-init" ;;
   join)
-    [ -n "${SERVER_URL:-}" ] || die "SERVER_URL must be set for a joining server (the first server's https://IP:6443)"
+    [ -n "${SERVER_URL:-}" ] || die "SERVER_URL must be set for a joining server (the first server's https://IP:PORT)"
     wait_for_server "$SERVER_URL"
     check_token_against "$SERVER_URL" server
     ha_flags="--server $SERVER_URL" ;;
@@ -46,4 +46,6 @@ until k3s kubectl get nodes -o wide --no-headers 2>/dev/null | awk -v ip="$NODE_
   [ "$SECONDS" -lt "$deadline" ] || die "K3s did not become Ready within ${wait} s; 'sudo journalctl -u k3s' on $(hostname) tells why"
   sleep 2
 done
-log "K3s server is Ready at https://$NODE_IP:6443"
+# the port is in SERVER_URL, which the Vagrantfile takes from --https-listen-port in the server flags
+port=${SERVER_URL:-:6443}
+log "K3s server is Ready at https://$NODE_IP:${port##*:}"

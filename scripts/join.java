@@ -101,6 +101,7 @@ class join implements Callable<Integer> {
         byte[] token;
         String serverVersion;
         try (Ssh serverSsh = K3s.connect(cluster, cluster.server(), check, hostKeys.knownHosts, Duration.ofSeconds(30), log)) {
+            cluster = server.withApiPortOf(cluster, serverSsh);
             token = K3s.agentToken(serverSsh, log);
             serverVersion = K3s.nodes(serverSsh).stream().filter(K3s.NodeStatus::controlPlane).map(K3s.NodeStatus::version)
                 .findFirst().orElse("");

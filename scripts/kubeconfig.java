@@ -82,6 +82,7 @@ class kubeconfig implements Callable<Integer> {
         try (Ssh serverSsh = K3s.connect(cluster, cluster.server(), check, hostKeys.knownHosts, Duration.ofSeconds(30), log)) {
             k3sYaml = K3s.kubeconfig(serverSsh);
         }
+        cluster = server.withApiPortOf(cluster, k3sYaml);
         ObjectNode ours = KubeconfigFile.forHost(k3sYaml, cluster.serverUrl(), name);
 
         if (target.print) {

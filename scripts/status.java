@@ -45,6 +45,7 @@ class status implements Callable<Integer> {
         List<K3s.NodeStatus> nodes;
         try (Ssh ssh = K3s.connect(cluster, cluster.server(), hostKeys.check(), hostKeys.knownHosts, Duration.ofSeconds(20), log)) {
             nodes = K3s.nodes(ssh);
+            cluster = server.withApiPortOf(cluster, ssh);
         }
         if (nodes.isEmpty()) {
             throw Cli.fail(Cli.FAILED, "the server " + cluster.server().name() + " lists no node: is K3s running there? ('sudo journalctl -u k3s')");

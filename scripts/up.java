@@ -89,7 +89,9 @@ class up implements Callable<Integer> {
     @Option(names = "--k3s-channel", paramLabel = "CHANNEL", defaultValue = "stable", description = "K3s channel: stable, latest, testing or v1.31 (default: ${DEFAULT-VALUE}).")
     String k3sChannel;
 
-    @Option(names = "--server-flags", paramLabel = "FLAGS", description = "Extra flags for 'k3s server', e.g. \"--disable traefik\".")
+    @Option(names = "--server-flags", paramLabel = "FLAGS", description =
+        "Extra flags for 'k3s server', e.g. \"--disable traefik\"; "
+        + "--https-listen-port N there is the API port of the whole cluster (default 6443).")
     String serverFlags;
 
     @Option(names = "--agent-flags", paramLabel = "FLAGS", description = "Extra flags for 'k3s agent'.")
@@ -198,7 +200,7 @@ class up implements Callable<Integer> {
                 nodes.add(new Cluster.Node(names.get(i), i < servers ? "server" : "agent", ips.get(i), Cluster.Access.vagrant(names.get(i))));
             }
             Cluster result = cluster.keepJoinedHosts(
-                new Cluster(clusterName, chosenProvider, folder.toString(), "https://" + serverIp + ":6443", List.copyOf(nodes), null));
+                new Cluster(clusterName, chosenProvider, folder.toString(), serverUrl(), List.copyOf(nodes), null));
 
             moveToTheAgentToken(vagrant, result, deadline, log);
             log.step("4/4 waiting for the nodes to be Ready");
@@ -295,6 +297,7 @@ class up implements Callable<Integer> {
         }
         // each value below becomes a line of cluster.env, which the Vagrantfile reads line by line
         K3s.requireFlags(serverFlags, "--server-flags");
+        serverUrl(); // refuses a bad --https-listen-port in them
         K3s.requireFlags(agentFlags, "--agent-flags");
         if (box != null) {
             K3s.require(box.matches("[A-Za-z0-9][A-Za-z0-9._/:-]{0,199}"), "--box", box,
@@ -355,6 +358,11 @@ class up implements Callable<Integer> {
         for (int i = 0; i < servers; i++) names.add(theLogin + "S" + (i == 0 ? "" : Integer.toString(i + 1)));
         for (int i = 0; i < workers; i++) names.add(theLogin + "SW" + (i == 0 ? "" : Integer.toString(i + 1)));
         return names;
+    }
+
+    /** The first server's API, on the port its flags give K3s (--https-listen-port), as agents and kubectl reach it. */
+    String serverUrl() {
+        return ApiPort.url(serverIp, ApiPort.fromServerFlags(serverFlags, "--server-flags"));
     }
 
     /** Every machine's address, in machineNames' order. */

@@ -5,6 +5,7 @@
 //SOURCES Addresses.java
 //SOURCES ClusterFolder.java
 //SOURCES KubeconfigFile.java
+//SOURCES ApiPort.java
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.charset.StandardCharsets;
@@ -121,8 +122,25 @@ final class K3s {
             }
             Addresses.requireIpv4(ip, "--server-ip");
             String clusterName = name != null ? name : nodeName;
+            // the port is K3s's default until withApiPortOf reads the server's own
             return new Cluster(clusterName, null, vagrantDir == null ? null : vagrantDir.toAbsolutePath().toString(),
-                "https://" + ip + ":6443", List.of(new Cluster.Node(nodeName, "server", ip, access)), null);
+                ApiPort.url(ip, ApiPort.DEFAULT), List.of(new Cluster.Node(nodeName, "server", ip, access)), null);
+        }
+
+        /**
+         * With --server-host/--server-machine, the cluster with the API port its server listens on, read from
+         * the server's kubeconfig (k3sYaml): nothing else tells it. A cluster JSON's serverUrl already holds it.
+         */
+        Cluster withApiPortOf(Cluster cluster, String k3sYaml) {
+            if (!givesServer()) return cluster;
+            String url = ApiPort.url(cluster.server().ip(), ApiPort.fromK3sKubeconfig(k3sYaml));
+            return new Cluster(cluster.name(), cluster.provider(), cluster.vagrantDir(), url, cluster.nodes(),
+                cluster.kubeconfig());
+        }
+
+        /** withApiPortOf, reading the kubeconfig over the server's SSH connection only when it is needed. */
+        Cluster withApiPortOf(Cluster cluster, Ssh server) {
+            return givesServer() ? withApiPortOf(cluster, kubeconfig(server)) : cluster;
         }
     }
 

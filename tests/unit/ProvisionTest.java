@@ -325,7 +325,9 @@ class ProvisionTest {
             Arguments.of(Map.of("K3S_VAGRANT_AIRGAP_DIR", "AIRGAP_WITHOUT_INSTALL_SH"), "has no install.sh"),
             // Vagrant's shell provisioner puts env values in double quotes: $(...) would run in the machine
             Arguments.of(Map.of("K3S_VAGRANT_SERVER_FLAGS", "--tls-san $(touch /tmp/x)"), "K3S_VAGRANT_SERVER_FLAGS"),
-            Arguments.of(Map.of("K3S_VAGRANT_AGENT_FLAGS", "--node-label \"a=b\""), "K3S_VAGRANT_AGENT_FLAGS"));
+            Arguments.of(Map.of("K3S_VAGRANT_AGENT_FLAGS", "--node-label \"a=b\""), "K3S_VAGRANT_AGENT_FLAGS"),
+            // issue 10, item 6: the API port is K3s's --https-listen-port in the server flags
+            Arguments.of(Map.of("K3S_VAGRANT_SERVER_FLAGS", "--https-listen-port=70000"), "which is not a port"));
     }
 
     @ParameterizedTest(name = "{1}")

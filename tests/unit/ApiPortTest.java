@@ -1,0 +1,211 @@
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Issue 10, item 6: a server started with K3s's --https-listen-port N is reached on N everywhere: the
+ * cluster JSON's serverUrl (k3s-up), the agents' K3S_URL (the Vagrantfile and agent.sh), the waits, the
+ * kubeconfig's server, and a server named with --server-host (its port read from the kubeconfig K3s wrote).
+ * The server is the K3s STAND-IN on loopback, listening on the port it is given, as K3s does.
+ */
+class ApiPortTest {
+
+    @TempDir Path tmp;
+    final List<Process> servers = new ArrayList<>();
+
+    /** Server flags and the port K3s would listen on: both of urfave/cli's forms, one dash or two, the last winning. */
+    static final Map<String, Integer> FORMS = Map.of(
+        "", 6443,
+        "--disable traefik", 6443,
+        "--https-listen-port 7443", 7443,
+        "--https-listen-port=16443 --disable traefik", 16443,
+        "-https-listen-port 1", 1,
+        "--https-listen-port 7443 --https-listen-port=65535", 65535);
+
+    @Test
+    void k3sUpAndTheVagrantfileTakeThePortFromTheServerFlagsAlike() throws IOException {
+        for (var form : FORMS.entrySet()) {
+            assertEquals(form.getValue(), ApiPort.fromServerFlags(form.getKey(), "--server-flags"), form.getKey());
+            up step = new up();
+            step.serverIp = "192.168.56.110";
+            step.serverFlags = form.getKey();
+            assertEquals("https://192.168.56.110:" + form.getValue(), step.serverUrl(),
+                "k3s-up's serverUrl for " + form.getKey());
+            Repo.Run run = vagrantfile(Map.of("K3S_VAGRANT_SERVER_FLAGS", form.getKey(), "K3S_VAGRANT_SERVERS", "3"));
+            assertEquals(0, run.exit(), run.stderr());
+            List<String> urls = run.stdout().lines().toList();
+            assertEquals(4, urls.size(), "three servers and a worker: " + run.stdout());
+            for (String line : urls) {
+                assertEquals("https://192.168.56.110:" + form.getValue(), line.split("\t")[1],
+                    "every machine joins the first server on its port (" + form.getKey() + "): " + line);
+            }
+        }
+    }
+
+    @Test
+    void aPortThatIsNoneIsRefusedByK3sUpAndByTheVagrantfileBeforeAnythingStarts() throws IOException {
+        for (String flags : List.of("--https-listen-port 0", "--https-listen-port=65536", "--https-listen-port abc",
+                "--https-listen-port 0x1f90", "--https-listen-port 07443", "--disable traefik --https-listen-port")) {
+            Cli.Failure failure = assertThrows(Cli.Failure.class,
+                () -> ApiPort.fromServerFlags(flags, "--server-flags"), flags);
+            assertEquals(Cli.USAGE, failure.exitCode, flags);
+            Repo.Run up = Repo.step(new up(), "--dry-run", "--provider", "libvirt", "--server-flags", flags);
+            assertEquals(Cli.USAGE, up.exit(), flags + ": " + up.stderr());
+            assertTrue(up.stderr().contains("K3s's API port is a number from 1 to 65535 (default 6443)"), up.stderr());
+            Repo.Run vagrant = vagrantfile(Map.of("K3S_VAGRANT_SERVER_FLAGS", flags));
+            assertNotEquals(0, vagrant.exit(), flags + ": " + vagrant.stdout());
+            assertTrue(vagrant.stderr().contains("k3s-vagrant: K3S_VAGRANT_SERVER_FLAGS=")
+                && vagrant.stderr().contains("K3s's API port is a number from 1 to 65535 (default 6443)"),
+                vagrant.stderr());
+        }
+    }
+
+    @Test
+    void anAgentJoinsAServerOnAnotherPortWithItInK3sUrl() throws Exception {
+        int port = Sshd.freePort();
+        Path root = startStandIn(port);
+        String url = "https://127.0.0.1:" + port;
+        // agent.sh up to K3s's installer, a stand-in here that records the K3S_URL it would keep;
+        // `install` (the copy to /usr/local/bin) is stubbed: the waits and the token check are real
+        Path bin = Files.createDirectories(tmp.resolve("bin"));
+        writeScript(bin.resolve("install"), "exit 0");
+        Path airgap = Files.createDirectories(tmp.resolve("airgap"));
+        Path recorded = tmp.resolve("k3s-url");
+        Files.writeString(airgap.resolve("install.sh"), "printf '%s\\n' \"$K3S_URL\" > " + recorded + "; exit 1\n");
+        Files.writeString(airgap.resolve("k3s"), "");
+        Path token = tmp.resolve("token");
+        Files.copy(root.resolve("var/lib/rancher/k3s/server/node-token"), token);
+        Repo.Run run = Repo.exec(List.of("bash", Repo.root().resolve("provision/agent.sh").toString()), tmp,
+            Map.of("PATH", bin + ":" + System.getenv("PATH"), "NODE_IP", "127.0.0.1", "FLANNEL_IFACE", "lo",
+                "TOKEN_FILE", token.toString(), "SERVER_URL", url, "AIRGAP_DIR", airgap.toString(), "API_WAIT", "20"),
+            null, 90);
+        assertTrue(run.stderr().contains("waiting up to 20 s for the K3s server at " + url), run.stderr());
+        assertTrue(run.stderr().contains("K3s's installer failed"),
+            "past the waits and the token check: " + run.stderr());
+        assertEquals(url, Files.readString(recorded).strip());
+    }
+
+    @Test
+    void theWaitForAServerThatIsDownNamesItsPort() {
+        ProvisionTest.requireTool("curl", "apt-get install curl");
+        int port = Sshd.freePort(); // nothing listens there
+        Repo.Run run = Repo.exec(List.of("bash", "-c", ". provision/k3s-common.sh && wait_for_server \"$1\"", "wait",
+            "https://127.0.0.1:" + port), Repo.root(), Map.of("API_WAIT", "2"), null, 60);
+        assertNotEquals(0, run.exit());
+        assertTrue(run.stderr().contains("is " + port + "/tcp open between the machines?"), run.stderr());
+    }
+
+    @Test
+    void aServerNamedByItsHostIsReachedOnThePortItsKubeconfigNames() throws Exception {
+        int port = Sshd.freePort();
+        Path root = startStandIn(port);
+        // K3s writes its --https-listen-port into the kubeconfig (pkg/server/server.go, writeKubeConfig)
+        String k3sYaml = Files.readString(root.resolve("etc/rancher/k3s/k3s.yaml"));
+        assertTrue(k3sYaml.contains("server: https://127.0.0.1:" + port + "\n"), k3sYaml);
+
+        K3s.ServerOptions options = new K3s.ServerOptions();
+        options.serverHost = "ubuntu@127.0.0.1";
+        Cluster named = options.cluster();
+        assertEquals("https://127.0.0.1:6443", named.serverUrl(), "K3s's default until the server is read");
+        Cluster cluster = options.withApiPortOf(named, k3sYaml);
+        assertEquals("https://127.0.0.1:" + port, cluster.serverUrl());
+        // the kubeconfig k3s-kubeconfig writes keeps it
+        assertEquals(cluster.serverUrl(), KubeconfigFile.forHost(k3sYaml, cluster.serverUrl(), "edge")
+            .get("clusters").get(0).get("cluster").get("server").asText());
+        // and the server answers there, as agents reach it
+        Repo.Run ping = Repo.exec(List.of("curl", "-ksf", cluster.serverUrl() + "/ping"), tmp, Map.of(), null, 30);
+        assertEquals("pong", ping.stdout().strip(), ping.stderr());
+
+        // a cluster JSON's serverUrl is kept as it is
+        K3s.ServerOptions piped = new K3s.ServerOptions();
+        assertEquals(cluster, piped.withApiPortOf(cluster, k3sYaml.replace(":" + port, ":1")));
+        Cli.Failure notK3s = assertThrows(Cli.Failure.class,
+            () -> options.withApiPortOf(named, k3sYaml.replace("https://127.0.0.1:" + port, "http://127.0.0.1")));
+        assertTrue(notK3s.getMessage().contains("not https://ADDRESS:PORT as K3s writes it"), notK3s.getMessage());
+    }
+
+    @AfterEach
+    void stopServers() {
+        for (Process server : servers) {
+            server.descendants().forEach(ProcessHandle::destroyForcibly);
+            server.destroyForcibly();
+        }
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    /** provision/Vagrantfile under Ruby with a recorder for Vagrant's config: each machine's SERVER_URL. */
+    private Repo.Run vagrantfile(Map<String, String> settings) throws IOException {
+        ProvisionTest.requireTool("ruby", "apt-get install ruby");
+        Path harness = tmp.resolve("record.rb");
+        Files.writeString(harness, """
+            $machine = nil
+            class Recorder
+              def method_missing(name, *args, **options, &block)
+                $machine = args[0] if name == :define
+                puts "#{$machine}\\t#{options[:env]["SERVER_URL"]}" if name == :provision && options[:env]
+                block.call(Recorder.new, Recorder.new) if block
+                Recorder.new
+              end
+
+              def respond_to_missing?(*) = true
+            end
+
+            module Vagrant
+              def self.configure(_version) = yield(Recorder.new)
+            end
+
+            load ARGV[0]
+            """);
+        Map<String, String> env = new java.util.HashMap<>(settings);
+        env.put("K3S_VAGRANT_TOKEN_FILE", tmp.resolve("vagrant-token").toString());
+        env.put("K3S_VAGRANT_AGENT_TOKEN_FILE", tmp.resolve("vagrant-agent-token").toString());
+        List<String> command = new ArrayList<>(List.of("env"));
+        for (String key : System.getenv().keySet()) {
+            if (key.startsWith("K3S_VAGRANT_") && !env.containsKey(key)) command.addAll(List.of("-u", key));
+        }
+        command.addAll(List.of("ruby", harness.toString(), Repo.root().resolve("provision/Vagrantfile").toString()));
+        return Repo.exec(command, tmp, env, null, 60);
+    }
+
+    private static void writeScript(Path file, String body) throws IOException {
+        Files.writeString(file, "#!/bin/sh\n" + body + "\n");
+        Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rwxr-xr-x"));
+    }
+
+    /** The K3s stand-in's server on loopback with --https-listen-port, its files under the returned root. */
+    private Path startStandIn(int port) throws Exception {
+        ProvisionTest.requireTool("curl", "apt-get install curl");
+        Path root = tmp.resolve("root-" + port);
+        ProcessBuilder builder = new ProcessBuilder(Repo.root().resolve("tests/k3s-standin/k3s").toString(), "server",
+            "--node-ip", "127.0.0.1", "--bind-address", "127.0.0.1", "--https-listen-port", Integer.toString(port),
+            "--node-name", "port-test").redirectErrorStream(true)
+            .redirectOutput(tmp.resolve("server-" + port + ".log").toFile());
+        builder.environment().put("K3S_STANDIN_ROOT", root.toString());
+        builder.environment().put("K3S_TOKEN", "port-test-secret");
+        servers.add(builder.start());
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (System.nanoTime() < deadline) {
+            Repo.Run ping = Repo.exec(List.of("curl", "-ksf", "--max-time", "2",
+                "https://127.0.0.1:" + port + "/ping"), tmp, Map.of(), null, 10);
+            if (ping.exit() == 0 && Files.exists(root.resolve("etc/rancher/k3s/k3s.yaml"))) return root;
+            Thread.sleep(300);
+        }
+        fail("the K3s stand-in did not answer on port " + port + " within 30 s");
+        return root;
+    }
+}
