@@ -3,6 +3,7 @@
 //SOURCES OwnerOnly.java
 //SOURCES Shell.java
 //SOURCES SshAgent.java
+//SOURCES Sudo.java
 
 import com.jcraft.jsch.ChannelExec;
 import com.jcraft.jsch.ChannelSftp;
@@ -144,9 +145,14 @@ final class Ssh implements AutoCloseable {
     private final Session session;
     final Target target;
 
+    /** What runs a command as root, or null when the user is root; tests point it at a stand-in. */
+    String sudoProgram;
+    private boolean sudoChecked;
+
     private Ssh(Session session, Target target) {
         this.session = session;
         this.target = target;
+        this.sudoProgram = target.user().equals("root") ? null : "sudo";
     }
 
     /**
@@ -265,7 +271,15 @@ final class Ssh implements AutoCloseable {
 
     /** "sudo -n " when the user is not root: commands that need root go through it. */
     String sudo() {
-        return target.user().equals("root") ? "" : "sudo -n ";
+        requireRoot();
+        return sudoProgram == null ? "" : sudoProgram + " -n ";
+    }
+
+    /** Fails, naming the fix, unless the user is root or may sudo without a password (asked once). */
+    void requireRoot() {
+        if (sudoProgram == null || sudoChecked) return;
+        Sudo.require(this, sudoProgram);
+        sudoChecked = true;
     }
 
     /** Writes content to remotePath with the given mode, via SFTP; the file is created with that mode. */
