@@ -58,7 +58,8 @@ class join implements Callable<Integer> {
     @Option(names = "--machine", paramLabel = "NAME", description = "The host to join: a Vagrant machine of the cluster's folder (or --vagrant-dir).")
     String machine;
 
-    @Option(names = "--ssh-key", paramLabel = "FILE", description = "Private key for --host (default: ~/.ssh/id_ed25519, id_ecdsa, id_rsa).")
+    @Option(names = "--ssh-key", paramLabel = "FILE", description = "Private key for --host (default: the keys of the ssh-agent at"
+        + " SSH_AUTH_SOCK, then ~/.ssh/id_ed25519, id_ecdsa, id_rsa). One with a passphrase must be in the agent (ssh-add FILE).")
     Path sshKey;
 
     @Option(names = "--ssh-port", paramLabel = "PORT", defaultValue = "22", description = "SSH port of --host (default: ${DEFAULT-VALUE}).")

@@ -101,8 +101,8 @@ final class SshAgent {
     /** What to run so that the agent offers the locked key files; the passphrase is typed into ssh-add only. */
     private static String lockedAdvice(List<Path> locked) {
         String files = String.join(" ", locked.stream().map(file -> Shell.quote(file.toString())).toList());
-        String which = (locked.size() == 1 ? locked.get(0) + " has a passphrase" : files + " have passphrases")
-            + ", which k3s-vagrant never asks for";
+        String which = locked.size() == 1 ? locked.get(0) + " has a passphrase, which k3s-vagrant never asks for"
+            : files + " have passphrases, which k3s-vagrant never asks for";
         if (socket == null || socket.isEmpty()) {
             return which + ", and no ssh-agent runs (SSH_AUTH_SOCK is not set): start one and add the key, "
                 + "eval \"$(ssh-agent)\" && ssh-add " + files + ", then run the step again in that shell";
