@@ -37,7 +37,9 @@ import picocli.CommandLine.Model.CommandSpec;
         "  k3s-join --cluster cluster.json --machine wilSW2 --airgap-dir ./k3s-offline"},
     exitCodeListHeading = "%nExit codes:%n", exitCodeList = {
         "0:joined, or already a node of this cluster", "1:the step failed (the message says why)", "2:bad flags or values, nothing done",
-        "4:stdin JSON missing, malformed or of another format", "5:SSH connection or authentication failed",
+        "4:stdin JSON missing, malformed or of another format",
+        "5:SSH connection or authentication failed (a key with a passphrase no ssh-agent holds),"
+            + " or the user's sudo asks for a password: nothing changed",
         "6:timed out waiting for the node to be Ready",
         "7:the host is a K3s agent of another cluster: nothing changed (--replace to uninstall it and join);"
             + " or joined, but another step held the cluster's folder too long to record it there: run it again",
@@ -56,7 +58,8 @@ class join implements Callable<Integer> {
     @Option(names = "--machine", paramLabel = "NAME", description = "The host to join: a Vagrant machine of the cluster's folder (or --vagrant-dir).")
     String machine;
 
-    @Option(names = "--ssh-key", paramLabel = "FILE", description = "Private key for --host (default: ~/.ssh/id_ed25519, id_ecdsa, id_rsa).")
+    @Option(names = "--ssh-key", paramLabel = "FILE", description = "Private key for --host (default: the keys of the ssh-agent at"
+        + " SSH_AUTH_SOCK, then ~/.ssh/id_ed25519, id_ecdsa, id_rsa). One with a passphrase must be in the agent (ssh-add FILE).")
     Path sshKey;
 
     @Option(names = "--ssh-port", paramLabel = "PORT", defaultValue = "22", description = "SSH port of --host (default: ${DEFAULT-VALUE}).")
@@ -144,7 +147,10 @@ class join implements Callable<Integer> {
     static final int INSTALL_ATTEMPTS = 3;
 
     /** Checks the host is not a server, then installs the agent unless it already belongs. */
-    private Cluster.Node joinHost(Ssh agent, Cluster cluster, byte[] token, String serverVersion, Duration timeout, Cli.Log log) {
+    Cluster.Node joinHost(Ssh agent, Cluster cluster, byte[] token, String serverVersion, Duration timeout,
+            Cli.Log log) {
+        // first: every later step needs root, and a sudo that asks for a password must stop the join before any upload
+        agent.requireRoot();
         String hostname = agent.run("hostname", "reading the host name").strip();
         // it becomes the node's name in the cluster JSON, which the next step reads and checks
         if (!Cluster.isNodeName(hostname)) {
@@ -286,8 +292,12 @@ class join implements Callable<Integer> {
         String command = host.sudo() + "sh -c " + Shell.quote(script) + " sh " + Shell.quote(root) + " "
             + Shell.quote(systemctl);
         Ssh.Result result = host.exec(command, null, Duration.ofSeconds(30));
-        // unreadable (no sudo): taken as no agent, and the install that follows says why it cannot run
-        if (!result.ok()) return new AgentFound(false, false, null, null, null);
+        // read as "no agent", a failure here would install over an agent it could not see
+        if (!result.ok()) {
+            throw Cli.fail(Cli.FAILED, "reading the K3s agent's settings on " + host.target.label() + " failed (exit "
+                + result.exitStatus() + "): " + Cli.lastLines(result.stderr() + result.stdout(), 5)
+                + "; nothing was changed");
+        }
         boolean present = false;
         boolean active = false;
         String url = null;

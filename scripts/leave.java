@@ -18,7 +18,8 @@ import picocli.CommandLine.Model.CommandSpec;
     footer = {"  k3s-leave --name wil --node edge1", "  k3s-up | k3s-leave --node wilSW2"},
     exitCodeListHeading = "%nExit codes:%n", exitCodeList = {
         "0:the node left (or was not there)", "1:the step failed (the message says why)", "2:bad flags: no such node, or the server",
-        "4:no cluster given, or its JSON is malformed", "5:SSH connection or authentication failed",
+        "4:no cluster given, or its JSON is malformed",
+        "5:SSH connection or authentication failed, or the user's sudo asks for a password",
         "7:left, but another step held the cluster's folder too long to record it there: run it again"})
 class leave implements Callable<Integer> {
 

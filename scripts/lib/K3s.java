@@ -48,7 +48,8 @@ final class K3s {
             description = "The address agents and kubectl use for the server's API (default: the address of --server-host).")
         String serverIp;
 
-        @Option(names = "--server-ssh-key", paramLabel = "FILE", description = "Private key for --server-host (default: ~/.ssh/id_*).")
+        @Option(names = "--server-ssh-key", paramLabel = "FILE",
+            description = "Private key for --server-host (default: the ssh-agent's keys, then ~/.ssh/id_*).")
         Path serverSshKey;
 
         @Option(names = "--server-ssh-port", paramLabel = "PORT", defaultValue = "22", description = "SSH port of --server-host (default: ${DEFAULT-VALUE}).")

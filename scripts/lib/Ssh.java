@@ -2,6 +2,8 @@
 //SOURCES Cli.java
 //SOURCES OwnerOnly.java
 //SOURCES Shell.java
+//SOURCES SshAgent.java
+//SOURCES Sudo.java
 
 import com.jcraft.jsch.ChannelExec;
 import com.jcraft.jsch.ChannelSftp;
@@ -95,10 +97,7 @@ final class Ssh implements AutoCloseable {
                 }
                 keys.add(key);
             } else {
-                Path home = Path.of(System.getProperty("user.home"), ".ssh");
-                for (String name : List.of("id_ed25519", "id_ecdsa", "id_rsa")) {
-                    if (Files.isReadable(home.resolve(name))) keys.add(home.resolve(name));
-                }
+                keys.addAll(SshAgent.defaultKeys());
             }
             return new Target(host, port, user, keys, knownHosts, check, user + "@" + host + (port == 22 ? "" : ":" + port));
         }
@@ -146,9 +145,14 @@ final class Ssh implements AutoCloseable {
     private final Session session;
     final Target target;
 
+    /** What runs a command as root, or null when the user is root; tests point it at a stand-in. */
+    String sudoProgram;
+    private boolean sudoChecked;
+
     private Ssh(Session session, Target target) {
         this.session = session;
         this.target = target;
+        this.sudoProgram = target.user().equals("root") ? null : "sudo";
     }
 
     /**
@@ -174,9 +178,7 @@ final class Ssh implements AutoCloseable {
 
     private static Session open(Target target) throws JSchException {
         JSch jsch = new JSch();
-        for (Path key : target.keys()) {
-            if (Files.isReadable(key)) jsch.addIdentity(key.toString());
-        }
+        SshAgent.offer(jsch, target.keys(), target.label());
         if (target.hostKeyCheck() != HostKeyCheck.OFF) {
             Path knownHosts = target.knownHosts() != null ? target.knownHosts()
                 : Path.of(System.getProperty("user.home"), ".ssh", "known_hosts");
@@ -269,7 +271,15 @@ final class Ssh implements AutoCloseable {
 
     /** "sudo -n " when the user is not root: commands that need root go through it. */
     String sudo() {
-        return target.user().equals("root") ? "" : "sudo -n ";
+        requireRoot();
+        return sudoProgram == null ? "" : sudoProgram + " -n ";
+    }
+
+    /** Fails, naming the fix, unless the user is root or may sudo without a password (asked once). */
+    void requireRoot() {
+        if (sudoProgram == null || sudoChecked) return;
+        Sudo.require(this, sudoProgram);
+        sudoChecked = true;
     }
 
     /** Writes content to remotePath with the given mode, via SFTP; the file is created with that mode. */
@@ -325,9 +335,10 @@ final class Ssh implements AutoCloseable {
         String message = String.valueOf(e.getMessage());
         String where = target.label();
         if (message.contains("Auth fail") || message.contains("USERAUTH fail")) {
-            return new Cli.Failure(Cli.SSH_FAILED, "SSH authentication failed for " + where + " with key "
-                + (target.keys().isEmpty() ? "(none found in ~/.ssh)" : target.keys().get(0))
-                + ": check the user name and --ssh-key, and that the key is in the host's ~/.ssh/authorized_keys", e);
+            return new Cli.Failure(Cli.SSH_FAILED, "SSH authentication failed for " + where + " with "
+                + SshAgent.describe(target.keys())
+                + ": check the user name and --ssh-key, and that the key is in the host's ~/.ssh/authorized_keys"
+                + SshAgent.lockedHint(target.keys()), e);
         }
         if (message.contains("HostKey has been changed") || message.contains("has been changed")) {
             return new Cli.Failure(Cli.SSH_FAILED, "the host key of " + where + " has CHANGED since it was recorded in known_hosts: "
