@@ -228,6 +228,27 @@ class SshConfigTest {
         assertTrue(failure.getMessage().startsWith("--server-jump \"a@b;c\" is not USER@HOST[:PORT]"), failure.getMessage());
     }
 
+    @Test
+    void joinReachesTheServerByItsAliasThroughTheJumpAndRefusesBadSshFlagsBeforeConnecting() throws IOException {
+        Path config = config("");
+        // the "server" is no K3s server: reading its agent token fails, after the connection through the jump
+        Repo.Run run = Repo.step(new join(), "--server-host", "edge", "--ssh-config", config.toString(),
+            "--host", "edge", "--timeout", "1");
+        assertEquals(Cli.FAILED, run.exit(), run.stderr());
+        assertTrue(run.stderr().contains("reading the K3s agent token") && run.stderr().contains("edge (" + target.user
+            + "@127.0.0.3:" + target.port + ")"), run.stderr());
+        assertThroughJump();
+
+        for (List<String> bad : List.of(List.of("--jump", "a@b;c"), List.of("--ssh-config", temp.resolve("none").toString()),
+                List.of("--ssh-port", "70000"))) {
+            List<String> args = new java.util.ArrayList<>(List.of("--server-host", "root@192.0.2.1", "--host", "edge"));
+            args.addAll(bad);
+            Repo.Run refused = Repo.step(new join(), args.toArray(String[]::new));
+            assertEquals(Cli.USAGE, refused.exit(), bad + ": " + refused.stderr());
+            assertTrue(refused.stderr().contains(bad.get(0)), refused.stderr());
+        }
+    }
+
     /** The jump's own log: a direct-tcpip channel to the target, which only a connection through it opens. */
     void assertThroughJump() {
         String log = jump.log().substring(logMark);
