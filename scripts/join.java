@@ -60,11 +60,13 @@ class join implements Callable<Integer> {
     @Option(names = "--ssh-key", paramLabel = "FILE", description = "Private key for --host (default: ~/.ssh/id_ed25519, id_ecdsa, id_rsa).")
     Path sshKey;
 
-    @Option(names = "--ssh-port", paramLabel = "PORT", description = "SSH port of --host (default: ssh_config's Port, else 22).")
+    @Option(names = "--ssh-port", paramLabel = "PORT",
+        description = "SSH port of --host (default: ssh_config's Port, else 22).")
     Integer sshPort;
 
     @Option(names = "--jump", paramLabel = "USER@HOST[:PORT]",
-        description = "Reach --host through this jump host (ssh -J; several joined by ','; default: ssh_config's ProxyJump).")
+        description = "Reach --host through this jump host (ssh -J; several joined by ','; "
+            + "default: ssh_config's ProxyJump).")
     String jump;
 
     @Option(names = "--node-ip", paramLabel = "ADDR", description = "The host's address the server reaches (default: the address of --host).")

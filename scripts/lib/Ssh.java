@@ -194,7 +194,10 @@ final class Ssh implements AutoCloseable {
                 if (!isUnreachable(e) || System.nanoTime() + backoffMillis * 1_000_000 > deadline) {
                     throw explain(failed, e);
                 }
-                if (log != null) log.info(failed.label() + " not reachable yet (" + Cli.rootMessage(e) + "), retrying in " + backoffMillis / 1000 + " s");
+                if (log != null) {
+                    log.info(failed.label() + " not reachable yet (" + Cli.rootMessage(e) + "), retrying in "
+                        + backoffMillis / 1000 + " s");
+                }
                 sleep(backoffMillis);
                 backoffMillis = Math.min(backoffMillis * 2, 10_000);
             }

@@ -83,7 +83,8 @@ final class SshConfig {
         String what = "ssh_config's settings for " + name;
         if (!Cluster.isSshAddress(resolved.user() + "@" + resolved.host())) {
             throw Cli.fail(Cli.USAGE, what + " give user " + Cluster.shown(resolved.user()) + " and HostName "
-                + Cluster.shown(resolved.host()) + ", not USER@HOST (HOST an IPv4 address or a DNS name): fix the ssh_config");
+                + Cluster.shown(resolved.host()) + ", not USER@HOST (HOST an IPv4 address or a DNS name): "
+                + "fix the ssh_config");
         }
         if (resolved.port() < 1 || resolved.port() > 65535) {
             throw Cli.fail(Cli.USAGE, what + " give Port " + resolved.port() + ", not a port number (1-65535)");
@@ -95,7 +96,8 @@ final class SshConfig {
         List<Path> keys = base.keys();
         if (key == null) keys = resolved.keys().stream().filter(Files::isReadable).toList();
         String label = name.equals(resolved.host()) ? base.label() : name + " (" + base.label() + ")";
-        return new Ssh.Target(base.host(), base.port(), base.user(), keys, base.knownHosts(), base.hostKeyCheck(), label);
+        return new Ssh.Target(base.host(), base.port(), base.user(), keys, base.knownHosts(), base.hostKeyCheck(),
+            label);
     }
 
     /** OpenSSH's StrictHostKeyChecking as ours; "ask" (its default; nobody can be asked here) is accept-new. */
@@ -157,15 +159,16 @@ final class SshConfig {
         command.add(name); // checked by isHost: it cannot start with '-' and be read as an option
         String shown = "ssh -G" + (configFile == null ? "" : " -F " + configFile) + " " + name;
         try {
-            Process process = new ProcessBuilder(command).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
-                .start();
+            Process process = new ProcessBuilder(command)
+                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
             byte[] out;
             byte[] err;
             var errText = java.util.concurrent.CompletableFuture.supplyAsync(() -> readAll(process.getErrorStream()));
             out = process.getInputStream().readAllBytes();
             if (!process.waitFor(30, TimeUnit.SECONDS)) {
                 process.destroyForcibly();
-                throw Cli.fail(Cli.FAILED, shown + " did not finish within 30 s: check the ssh_config's Match exec lines");
+                throw Cli.fail(Cli.FAILED, shown + " did not finish within 30 s: "
+                    + "check the ssh_config's Match exec lines");
             }
             err = errText.join();
             if (process.exitValue() != 0) {
@@ -208,7 +211,8 @@ final class SshConfig {
                 if (word.equals("match") || word.equals("include")) {
                     throw Cli.fail(Cli.USAGE, file + " uses " + line.strip().split("[\\s=]", 2)[0] + ", which only "
                         + "OpenSSH's own client resolves, and ssh is not installed here: install the OpenSSH client "
-                        + "(e.g. apt-get install openssh-client), or pass --ssh-config with a file without Match and Include");
+                        + "(e.g. apt-get install openssh-client), "
+                        + "or pass --ssh-config with a file without Match and Include");
                 }
             }
             OpenSSHConfig.Config config = OpenSSHConfig.parse(text).getConfig(name);

@@ -55,7 +55,7 @@ class SshConfigTest {
         logMark = jump.log().length();
     }
 
-    /** An alias whose HostName and ProxyJump come from the main file, User and key from a Match, the jump from an Include. */
+    /** An alias: HostName and ProxyJump from the main file, User and key from a Match, the jump from an Include. */
     Path config(String extra) throws IOException {
         Path included = Files.writeString(temp.resolve("bastions.conf"), String.join("\n",
             "Host bastion",
@@ -124,8 +124,8 @@ class SshConfigTest {
             "  IdentityFile " + target.unauthorizedKey,
             "  ProxyJump nowhere.invalid",
             ""));
-        Cluster.Access access = new Cluster.Access(null, target.user + "@edge", target.port, target.clientKey.toString(),
-            "none", config.toString());
+        Cluster.Access access = new Cluster.Access(null, target.user + "@edge", target.port,
+            target.clientKey.toString(), "none", config.toString());
         SshConfig.Route route = K3s.route(access, Ssh.HostKeyCheck.ACCEPT_NEW, knownHosts);
         assertEquals(List.of(), route.jumps());
         assertEquals(List.of(target.clientKey), route.target().keys());
@@ -197,7 +197,9 @@ class SshConfigTest {
             }
             assertThroughJump();
 
-            Cli.Failure failure = assertThrows(Cli.Failure.class, () -> SshConfig.resolve("edge", null, null, config("")));
+            Path withMatch = config("");
+            Cli.Failure failure = assertThrows(Cli.Failure.class,
+                () -> SshConfig.resolve("edge", null, null, withMatch));
             assertEquals(Cli.USAGE, failure.exitCode);
             assertTrue(failure.getMessage().contains("uses Include") && failure.getMessage().contains("install"),
                 failure.getMessage());
@@ -225,7 +227,8 @@ class SshConfigTest {
         options.serverJump = "a@b;c";
         Cli.Failure failure = assertThrows(Cli.Failure.class, options::cluster);
         assertEquals(Cli.USAGE, failure.exitCode);
-        assertTrue(failure.getMessage().startsWith("--server-jump \"a@b;c\" is not USER@HOST[:PORT]"), failure.getMessage());
+        assertTrue(failure.getMessage().startsWith("--server-jump \"a@b;c\" is not USER@HOST[:PORT]"),
+            failure.getMessage());
     }
 
     @Test
@@ -239,8 +242,8 @@ class SshConfigTest {
             + "@127.0.0.3:" + target.port + ")"), run.stderr());
         assertThroughJump();
 
-        for (List<String> bad : List.of(List.of("--jump", "a@b;c"), List.of("--ssh-config", temp.resolve("none").toString()),
-                List.of("--ssh-port", "70000"))) {
+        for (List<String> bad : List.of(List.of("--jump", "a@b;c"),
+                List.of("--ssh-config", temp.resolve("none").toString()), List.of("--ssh-port", "70000"))) {
             List<String> args = new java.util.ArrayList<>(List.of("--server-host", "root@192.0.2.1", "--host", "edge"));
             args.addAll(bad);
             Repo.Run refused = Repo.step(new join(), args.toArray(String[]::new));
