@@ -45,7 +45,7 @@ class down implements Callable<Integer> {
     @Override
     public Integer call() {
         Cli.Log log = new Cli.Log(spec.commandLine().getErr(), "k3s-down", logOptions);
-        Ssh.HostKeyCheck check = hostKeys.check();
+        Ssh.HostKeyCheck check = hostKeys.chosen();
         Cluster cluster = server.cluster();
         if (cluster.vagrantDir() == null) {
             throw Cli.fail(Cli.USAGE, "cluster " + cluster.name() + " has no Vagrant folder: k3s-down destroys clusters made by k3s-up; "

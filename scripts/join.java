@@ -52,7 +52,8 @@ class join implements Callable<Integer> {
     @Mixin Ssh.HostKeyOptions hostKeys;
     @Mixin K3sRelease.Options k3sSource;
 
-    @Option(names = "--host", paramLabel = "USER@ADDR", description = "The host to join, over SSH.")
+    @Option(names = "--host", paramLabel = "[USER@]ADDR",
+        description = "The host to join, over SSH: an address or an ssh_config alias (see --ssh-config).")
     String host;
 
     @Option(names = "--machine", paramLabel = "NAME", description = "The host to join: a Vagrant machine of the cluster's folder (or --vagrant-dir).")
@@ -62,8 +63,14 @@ class join implements Callable<Integer> {
         + " SSH_AUTH_SOCK, then ~/.ssh/id_ed25519, id_ecdsa, id_rsa). One with a passphrase must be in the agent (ssh-add FILE).")
     Path sshKey;
 
-    @Option(names = "--ssh-port", paramLabel = "PORT", defaultValue = "22", description = "SSH port of --host (default: ${DEFAULT-VALUE}).")
-    int sshPort;
+    @Option(names = "--ssh-port", paramLabel = "PORT",
+        description = "SSH port of --host (default: ssh_config's Port, else 22).")
+    Integer sshPort;
+
+    @Option(names = "--jump", paramLabel = "USER@HOST[:PORT]",
+        description = "Reach --host through this jump host (ssh -J; several joined by ','; "
+            + "default: ssh_config's ProxyJump).")
+    String jump;
 
     @Option(names = "--node-ip", paramLabel = "ADDR", description = "The host's address the server reaches (default: the address of --host).")
     String nodeIp;
@@ -95,7 +102,7 @@ class join implements Callable<Integer> {
     @Override
     public Integer call() {
         Cli.Log log = new Cli.Log(spec.commandLine().getErr(), "k3s-join", logOptions);
-        Ssh.HostKeyCheck check = hostKeys.check();
+        Ssh.HostKeyCheck check = hostKeys.chosen();
         checkFlags();
         Cluster cluster = server.cluster();
         Duration timeout = Duration.ofMinutes(timeoutMinutes);
@@ -228,6 +235,10 @@ class join implements Callable<Integer> {
         if (host != null) K3s.require(Cluster.isSshAddress(host), "--host", host, K3s.SSH_ADDRESS_RULE);
         if (machine != null) K3s.require(Cluster.isNodeName(machine), "--machine", machine, Cluster.NODE_NAME_RULE);
         if (sshKey != null) K3s.requirePath(sshKey, "--ssh-key");
+        if (machine != null && jump != null) {
+            throw Cli.fail(Cli.USAGE, "--jump is for --host: Vagrant says how to reach --machine");
+        }
+        K3s.requireSshFlags(sshPort, "--ssh-port", jump, "--jump", server.sshConfig);
         K3s.requireFlags(agentFlags, "--agent-flags");
         K3s.requireVersion(k3sVersion, "--k3s-version");
         K3s.requireAirgapDir(airgapDir, "--airgap-dir");
@@ -248,13 +259,15 @@ class join implements Callable<Integer> {
                 : cluster;
             return K3s.connect(withDir, new Cluster.Node(machine, "agent", "", access), check, hostKeys.knownHosts, Duration.ofMinutes(1), log);
         }
-        access = new Cluster.Access(null, host, sshPort, sshKey == null ? null : sshKey.toString());
+        access = new Cluster.Access(null, host, sshPort, sshKey == null ? null : sshKey.toString(), jump,
+            server.configPath());
         return K3s.connect(cluster, new Cluster.Node(host, "agent", "", access), check, hostKeys.knownHosts, Duration.ofSeconds(30), log);
     }
 
     private Cluster.Access access(Ssh agent) {
         if (machine != null) return Cluster.Access.vagrant(machine);
-        return new Cluster.Access(null, host, sshPort, sshKey == null ? null : sshKey.toAbsolutePath().toString());
+        return new Cluster.Access(null, host, sshPort, sshKey == null ? null : sshKey.toAbsolutePath().toString(), jump,
+            server.configPath());
     }
 
     /** What joining a host takes: nothing (a running agent of this cluster), an install, or a reinstall. */

@@ -72,7 +72,7 @@ class kubeconfig implements Callable<Integer> {
             log.warn("kubectl is not installed on this host: the kubeconfig is written all the same; install kubectl to use it "
                 + "(https://kubernetes.io/docs/tasks/tools/, or 'apt-get install kubectl' where your distribution has it)");
         }
-        Ssh.HostKeyCheck check = hostKeys.check();
+        Ssh.HostKeyCheck check = hostKeys.chosen();
         Cluster cluster = server.cluster();
         String name = context != null ? context : cluster.name();
         ClusterFolder.requireName(name, "--context");

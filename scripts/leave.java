@@ -48,11 +48,11 @@ class leave implements Callable<Integer> {
 
         // the agent first: a running kubelet registers its node again right after a delete
         log.step("1/2 uninstalling the K3s agent from " + leaving.name());
-        try (Ssh host = K3s.connect(cluster, leaving, hostKeys.check(), hostKeys.knownHosts, Duration.ofSeconds(30), log)) {
+        try (Ssh host = K3s.connect(cluster, leaving, hostKeys.chosen(), hostKeys.knownHosts, Duration.ofSeconds(30), log)) {
             K3s.uninstallAgent(host, log);
         }
         log.step("2/2 deleting node " + leaving.name() + " on the server");
-        try (Ssh serverSsh = K3s.connect(cluster, cluster.server(), hostKeys.check(), hostKeys.knownHosts, Duration.ofSeconds(30), log)) {
+        try (Ssh serverSsh = K3s.connect(cluster, cluster.server(), hostKeys.chosen(), hostKeys.knownHosts, Duration.ofSeconds(30), log)) {
             Ssh.Result deleted = K3s.deleteNode(serverSsh, leaving.name());
             if (!deleted.ok()) throw Cli.fail(Cli.FAILED, "deleting node " + leaving.name() + " failed: " + deleted.stderr().strip());
         }

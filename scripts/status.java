@@ -43,7 +43,7 @@ class status implements Callable<Integer> {
         Cli.Log log = new Cli.Log(spec.commandLine().getErr(), "k3s-status", logOptions);
         Cluster cluster = server.cluster();
         List<K3s.NodeStatus> nodes;
-        try (Ssh ssh = K3s.connect(cluster, cluster.server(), hostKeys.check(), hostKeys.knownHosts, Duration.ofSeconds(20), log)) {
+        try (Ssh ssh = K3s.connect(cluster, cluster.server(), hostKeys.chosen(), hostKeys.knownHosts, Duration.ofSeconds(20), log)) {
             nodes = K3s.nodes(ssh);
             cluster = server.withApiPortOf(cluster, ssh);
         }

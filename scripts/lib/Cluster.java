@@ -22,8 +22,15 @@ record Cluster(String name, String provider, String vagrantDir, String serverUrl
     private static final Pattern FORMAT_PATTERN = Pattern.compile("k3s-vagrant/cluster/v(\\d+)");
     static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
-    /** How a step reaches a node: a Vagrant machine of vagrantDir, or an SSH address. */
-    record Access(String vagrantMachine, String address, Integer port, String key) {
+    /**
+     * How a step reaches a node: a Vagrant machine of vagrantDir, or an SSH address (a host or an
+     * ssh_config alias), through jump hosts (a --jump list) and an ssh_config file when given.
+     */
+    record Access(String vagrantMachine, String address, Integer port, String key, String jump, String sshConfig) {
+        Access(String vagrantMachine, String address, Integer port, String key) {
+            this(vagrantMachine, address, port, key, null, null);
+        }
+
         static Access vagrant(String machine) {
             return new Access(machine, null, null, null);
         }
@@ -86,6 +93,8 @@ record Cluster(String name, String provider, String vagrantDir, String serverUrl
             if (access.address() != null) ssh.put("address", access.address());
             if (access.port() != null) ssh.put("port", access.port());
             if (access.key() != null) ssh.put("key", access.key());
+            if (access.jump() != null) ssh.put("jump", access.jump());
+            if (access.sshConfig() != null) ssh.put("config", access.sshConfig());
         }
         if (kubeconfig != null) {
             ObjectNode k = root.putObject("kubeconfig");
@@ -146,7 +155,7 @@ record Cluster(String name, String provider, String vagrantDir, String serverUrl
             check(Addresses.isIpv4(ip), where, "ip", ip, "an IPv4 address (e.g. 192.168.56.111)");
             JsonNode ssh = n.path("ssh");
             Access access = new Access(text(ssh, "vagrantMachine"), text(ssh, "address"), port(ssh, where),
-                text(ssh, "key"));
+                text(ssh, "key"), text(ssh, "jump"), text(ssh, "config"));
             if (access.vagrantMachine() == null && access.address() == null) {
                 throw Cli.fail(Cli.BAD_INPUT, where + " has neither ssh.vagrantMachine nor ssh.address: cannot reach it");
             }
@@ -159,6 +168,10 @@ record Cluster(String name, String provider, String vagrantDir, String serverUrl
                     "USER@HOST or HOST, HOST an IPv4 address or a DNS name (e.g. pi@192.168.56.20)");
             }
             if (access.key() != null) check(isPath(access.key()), where, "ssh.key", access.key(), "a file name");
+            if (access.jump() != null) check(isJumpList(access.jump()), where, "ssh.jump", access.jump(), JUMP_RULE);
+            if (access.sshConfig() != null) {
+                check(isPath(access.sshConfig()), where, "ssh.config", access.sshConfig(), "a file name");
+            }
             nodes.add(new Node(nodeName, role, ip, access));
         }
         String vagrantDir = text(root, "vagrantDir");
@@ -222,6 +235,24 @@ record Cluster(String name, String provider, String vagrantDir, String serverUrl
     static boolean isSshAddress(String text) {
         int at = text.lastIndexOf('@');
         return (at < 0 || SSH_USER.matcher(text.substring(0, at)).matches()) && isHost(text.substring(at + 1));
+    }
+
+    static final String JUMP_RULE = "USER@HOST[:PORT] jump hosts, several joined by ',' (as ssh -J takes them), "
+        + "or none";
+    private static final Pattern JUMP = Pattern.compile("(ssh://)?([^,:/]+)(:(\\d{1,5}))?");
+
+    /** ssh -J's list: [ssh://][USER@]HOST[:PORT],...; "none" is no jump host (ProxyJump none). */
+    static boolean isJumpList(String text) {
+        if (text == null || text.isEmpty()) return false;
+        if (text.equals("none")) return true;
+        for (String hop : text.split(",", -1)) {
+            var m = JUMP.matcher(hop);
+            if (!m.matches() || !isSshAddress(m.group(2))) return false;
+            if (m.group(4) != null && (Integer.parseInt(m.group(4)) < 1 || Integer.parseInt(m.group(4)) > 65535)) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** A local path: anything but control characters (a newline would split a line of cluster.env). */

@@ -1,6 +1,7 @@
 //SOURCES Cli.java
 //SOURCES Cluster.java
 //SOURCES Ssh.java
+//SOURCES SshConfig.java
 //SOURCES Vagrant.java
 //SOURCES Addresses.java
 //SOURCES ClusterFolder.java
@@ -52,8 +53,19 @@ final class K3s {
             description = "Private key for --server-host (default: the ssh-agent's keys, then ~/.ssh/id_*).")
         Path serverSshKey;
 
-        @Option(names = "--server-ssh-port", paramLabel = "PORT", defaultValue = "22", description = "SSH port of --server-host (default: ${DEFAULT-VALUE}).")
-        int serverSshPort;
+        @Option(names = "--server-ssh-port", paramLabel = "PORT",
+            description = "SSH port of --server-host (default: ssh_config's Port, else 22).")
+        Integer serverSshPort;
+
+        @Option(names = "--server-jump", paramLabel = "USER@HOST[:PORT]",
+            description = "Reach --server-host through this jump host (ssh -J; several joined by ','; "
+                + "default: ssh_config's ProxyJump).")
+        String serverJump;
+
+        @Option(names = "--ssh-config", paramLabel = "FILE",
+            description = "The ssh_config file for SSH hosts and their aliases, like ssh -F "
+                + "(default: ~/.ssh/config and the system's).")
+        Path sshConfig;
 
         @Option(names = "--name", paramLabel = "NAME", description = {
             "The cluster k3s-up made with this name (its folder's cluster.json);",
@@ -65,6 +77,11 @@ final class K3s {
 
         boolean givesServer() {
             return serverHost != null || serverMachine != null;
+        }
+
+        /** The --ssh-config file as the cluster JSON records it (absolute), or null. */
+        String configPath() {
+            return sshConfig == null ? null : sshConfig.toAbsolutePath().toString();
         }
 
         /** The cluster from --cluster, piped stdin, or the server flags, in that order. */
@@ -107,6 +124,7 @@ final class K3s {
             }
             if (vagrantDir != null) requirePath(vagrantDir, "--vagrant-dir");
             if (serverSshKey != null) requirePath(serverSshKey, "--server-ssh-key");
+            requireSshFlags(serverSshPort, "--server-ssh-port", serverJump, "--server-jump", sshConfig);
             String ip = serverIp;
             Cluster.Access access;
             String nodeName;
@@ -117,8 +135,10 @@ final class K3s {
                 nodeName = serverMachine;
             } else {
                 String host = serverHost.substring(serverHost.lastIndexOf('@') + 1);
-                if (ip == null) ip = host;
-                access = new Cluster.Access(null, serverHost, serverSshPort, serverSshKey == null ? null : serverSshKey.toString());
+                access = new Cluster.Access(null, serverHost, serverSshPort,
+                    serverSshKey == null ? null : serverSshKey.toString(), serverJump, configPath());
+                // an ssh_config alias: the server's address is its HostName
+                if (ip == null) ip = Addresses.isIpv4(host) ? host : route(access, null, null).target().host();
                 nodeName = host;
             }
             Addresses.requireIpv4(ip, "--server-ip");
@@ -156,6 +176,21 @@ final class K3s {
                 + "--server-machine NAME --vagrant-dir DIR");
         }
         return cluster;
+    }
+
+    /** Checks the flags that say how to reach an SSH host, as the cluster JSON will hold them. */
+    static void requireSshFlags(Integer port, String portOption, String jump, String jumpOption, Path sshConfig) {
+        if (port != null && (port < 1 || port > 65535)) {
+            throw Cli.fail(Cli.USAGE, portOption + " " + port + " is not a port number (1-65535)");
+        }
+        if (jump != null) require(Cluster.isJumpList(jump), jumpOption, jump, Cluster.JUMP_RULE);
+        if (sshConfig != null) {
+            requirePath(sshConfig, "--ssh-config");
+            if (!java.nio.file.Files.isReadable(sshConfig)) {
+                throw Cli.fail(Cli.USAGE, "--ssh-config " + sshConfig + " does not exist or is not readable: "
+                    + "name an ssh_config file (as ssh -F takes it)");
+            }
+        }
     }
 
     /** Refuses a --k3s-version that is not of K3s's form (v1.31.4+k3s1); null means "the default". */
@@ -209,15 +244,24 @@ final class K3s {
         }
     }
 
-    /** Opens SSH to a node of the cluster, the Vagrant way or the plain way. */
+    /**
+     * Opens SSH to a node of the cluster, the Vagrant way or the plain way: an address resolved
+     * through ssh_config (its jump hosts too). check null: ssh_config's StrictHostKeyChecking decides.
+     */
     static Ssh connect(Cluster cluster, Cluster.Node node, Ssh.HostKeyCheck check, Path knownHosts, Duration retryFor, Cli.Log log) {
         Cluster.Access access = node.ssh();
         if (access.vagrantMachine() != null) {
             return connectToVagrantMachine(Path.of(cluster.vagrantDir()), access.vagrantMachine(), retryFor, log);
         }
+        SshConfig.Route route = route(access, check, knownHosts);
+        return Ssh.connect(route.target(), route.jumps(), retryFor, log);
+    }
+
+    /** How an SSH address node is reached: its flags (recorded in the cluster JSON) over ssh_config's. */
+    static SshConfig.Route route(Cluster.Access access, Ssh.HostKeyCheck check, Path knownHosts) {
         Path key = access.key() == null ? null : Path.of(access.key());
-        int port = access.port() == null ? 22 : access.port();
-        return Ssh.connect(Ssh.Target.ofAddress(access.address(), port, key, knownHosts, check), retryFor, log);
+        Path config = access.sshConfig() == null ? null : Path.of(access.sshConfig());
+        return SshConfig.route(access.address(), access.port(), key, access.jump(), config, check, knownHosts);
     }
 
     /**

@@ -3,6 +3,7 @@
 //SOURCES OwnerOnly.java
 //SOURCES Shell.java
 //SOURCES SshAgent.java
+//SOURCES SshJump.java
 //SOURCES Sudo.java
 
 import com.jcraft.jsch.ChannelExec;
@@ -60,15 +61,21 @@ final class Ssh implements AutoCloseable {
 
     /** The host key options of every step that reaches SSH hosts (Vagrant machines are never checked). */
     static final class HostKeyOptions {
-        @picocli.CommandLine.Option(names = "--host-key-check", paramLabel = "MODE", defaultValue = "accept-new",
-            description = "For SSH hosts: accept-new (record a new host's key, refuse a changed one), strict, or off (default: ${DEFAULT-VALUE}).")
-        String hostKeyCheck = "accept-new";
+        @picocli.CommandLine.Option(names = "--host-key-check", paramLabel = "MODE",
+            description = "For SSH hosts: accept-new (record a new host's key, refuse a changed one), strict, or off "
+                + "(default: ssh_config's StrictHostKeyChecking, else accept-new).")
+        String hostKeyCheck;
 
         @picocli.CommandLine.Option(names = "--known-hosts", paramLabel = "FILE", description = "known_hosts file for SSH hosts (default: ~/.ssh/known_hosts).")
         Path knownHosts;
 
         HostKeyCheck check() {
-            return HostKeyCheck.parse(hostKeyCheck);
+            return hostKeyCheck == null ? HostKeyCheck.ACCEPT_NEW : HostKeyCheck.parse(hostKeyCheck);
+        }
+
+        /** The mode given, or null: then ssh_config's StrictHostKeyChecking decides (see SshConfig). */
+        HostKeyCheck chosen() {
+            return hostKeyCheck == null ? null : HostKeyCheck.parse(hostKeyCheck);
         }
     }
 
@@ -144,14 +151,17 @@ final class Ssh implements AutoCloseable {
 
     private final Session session;
     final Target target;
+    /** The sessions of the jump hosts this one goes through, first hop first. */
+    private final List<Session> jumpSessions;
 
     /** What runs a command as root, or null when the user is root; tests point it at a stand-in. */
     String sudoProgram;
     private boolean sudoChecked;
 
-    private Ssh(Session session, Target target) {
+    private Ssh(Session session, Target target, List<Session> jumpSessions) {
         this.session = session;
         this.target = target;
+        this.jumpSessions = jumpSessions;
         this.sudoProgram = target.user().equals("root") ? null : "sudo";
     }
 
@@ -160,23 +170,46 @@ final class Ssh implements AutoCloseable {
      * machine refuses connections), never after an authentication or host key failure.
      */
     static Ssh connect(Target target, Duration retryFor, Cli.Log log) {
+        return connect(target, List.of(), retryFor, log);
+    }
+
+    /** As connect, through the jump hosts in order (ssh -J), each host key checked like target's. */
+    static Ssh connect(Target target, List<Target> jumps, Duration retryFor, Cli.Log log) {
         long deadline = System.nanoTime() + retryFor.toNanos();
         long backoffMillis = 1000;
         while (true) {
+            List<Session> opened = new ArrayList<>();
+            Target hop = target;
             try {
-                return new Ssh(open(target), target);
-            } catch (JSchException e) {
-                if (!isUnreachable(e) || System.nanoTime() + backoffMillis * 1_000_000 > deadline) {
-                    throw explain(target, e);
+                for (Target jump : jumps) {
+                    hop = jump;
+                    opened.add(open(jump, opened.isEmpty() ? null : opened.get(opened.size() - 1)));
                 }
-                if (log != null) log.info(target.label() + " not reachable yet (" + Cli.rootMessage(e) + "), retrying in " + backoffMillis / 1000 + " s");
+                hop = target;
+                Session session = open(target, opened.isEmpty() ? null : opened.get(opened.size() - 1));
+                return new Ssh(session, target, List.copyOf(opened));
+            } catch (JSchException e) {
+                for (int i = opened.size() - 1; i >= 0; i--) opened.get(i).disconnect();
+                Target failed = hop;
+                if (failed != target) {
+                    failed = new Target(hop.host(), hop.port(), hop.user(), hop.keys(), hop.knownHosts(),
+                        hop.hostKeyCheck(), hop.label() + ", the jump host to " + target.label() + ",");
+                }
+                if (!isUnreachable(e) || System.nanoTime() + backoffMillis * 1_000_000 > deadline) {
+                    throw explain(failed, e);
+                }
+                if (log != null) {
+                    log.info(failed.label() + " not reachable yet (" + Cli.rootMessage(e) + "), retrying in "
+                        + backoffMillis / 1000 + " s");
+                }
                 sleep(backoffMillis);
                 backoffMillis = Math.min(backoffMillis * 2, 10_000);
             }
         }
     }
 
-    private static Session open(Target target) throws JSchException {
+    /** A session to target, directly or (through not null) over a channel of the jump host's session. */
+    private static Session open(Target target, Session through) throws JSchException {
         JSch jsch = new JSch();
         SshAgent.offer(jsch, target.keys(), target.label());
         if (target.hostKeyCheck() != HostKeyCheck.OFF) {
@@ -193,6 +226,7 @@ final class Ssh implements AutoCloseable {
         session.setConfig("PreferredAuthentications", "publickey");
         session.setServerAliveInterval(15_000);
         session.setServerAliveCountMax(4);
+        if (through != null) session.setProxy(new SshJump(through));
         session.connect(20_000);
         return session;
     }
@@ -319,6 +353,7 @@ final class Ssh implements AutoCloseable {
     @Override
     public void close() {
         session.disconnect();
+        for (int i = jumpSessions.size() - 1; i >= 0; i--) jumpSessions.get(i).disconnect();
     }
 
     private static boolean isUnreachable(JSchException e) {

@@ -40,13 +40,24 @@ final class SshAgent {
     }
 
     /**
+     * True when no key was named: every file is one of OpenSSH's default key files, in any order
+     * (`ssh -G` lists more of them, and in another order, than defaultKeys).
+     */
+    static boolean onlyDefaults(List<Path> keyFiles) {
+        Path home = Path.of(System.getProperty("user.home"), ".ssh");
+        List<String> names = List.of("id_rsa", "id_ecdsa", "id_ecdsa_sk", "id_ed25519", "id_ed25519_sk", "id_xmss", "id_dsa");
+        return keyFiles.stream().allMatch(key -> key.getParent() != null && key.getParent().equals(home)
+            && names.contains(key.getFileName().toString()));
+    }
+
+    /**
      * Gives jsch the keys to offer for keyFiles. Named key files (--ssh-key, Vagrant's) are offered
      * alone, as ssh's IdentitiesOnly: an agent holding many keys would use up the host's MaxAuthTries
      * before them. With no key named (keyFiles are the defaults), every key of the agent is offered
      * first, then the default files without a passphrase, as ssh does.
      */
     static void offer(JSch jsch, List<Path> keyFiles, String where) throws JSchException {
-        boolean named = !keyFiles.equals(defaultKeys());
+        boolean named = !onlyDefaults(keyFiles);
         List<Identity> agentKeys = agentKeys();
         List<Identity> offered = new ArrayList<>(named ? List.of() : agentKeys);
         List<Path> locked = new ArrayList<>();
@@ -74,7 +85,7 @@ final class SshAgent {
 
     /** The keys offered for keyFiles, for an authentication failure: "key FILE", "the ssh-agent's keys and ...". */
     static String describe(List<Path> keyFiles) {
-        boolean agent = keyFiles.equals(defaultKeys()) && !agentKeys().isEmpty();
+        boolean agent = onlyDefaults(keyFiles) && !agentKeys().isEmpty();
         String files = keyFiles.isEmpty() ? "" : (keyFiles.size() == 1 ? "key " : "keys ")
             + String.join(", ", keyFiles.stream().map(Path::toString).toList());
         if (agent) return "the ssh-agent's keys" + (files.isEmpty() ? "" : " and " + files);

@@ -27,6 +27,10 @@ final class Sshd implements AutoCloseable {
 
     final Path dir;
     final int port;
+    /** The loopback address it listens on (127.0.0.1 unless started on another, e.g. as a jump host). */
+    final String address;
+    /** Further sshd_config lines (e.g. LogLevel DEBUG1 for a jump host whose log shows its forwarding). */
+    private final List<String> extraConfig;
     final String user = System.getProperty("user.name");
     /** ed25519 key listed in authorized_keys. */
     final Path clientKey;
@@ -41,9 +45,11 @@ final class Sshd implements AutoCloseable {
     private int hostKeyGeneration;
     private Process process;
 
-    private Sshd(Path dir, int port) {
+    private Sshd(Path dir, String address, int port, List<String> extraConfig) {
         this.dir = dir;
+        this.address = address;
         this.port = port;
+        this.extraConfig = extraConfig;
         this.clientKey = dir.resolve("client_ed25519");
         this.rsaClientKey = dir.resolve("client_rsa");
         this.unauthorizedKey = dir.resolve("stranger_ed25519");
@@ -53,6 +59,11 @@ final class Sshd implements AutoCloseable {
 
     /** Generates the keys, writes the config and starts sshd; returns once it answers with its SSH banner. */
     static Sshd start() {
+        return start(HOST);
+    }
+
+    /** As start(), listening on address (any of 127.0.0.0/8), with further sshd_config lines. */
+    static Sshd start(String address, String... extraConfig) {
         if (!Files.isExecutable(Path.of(SSHD))) {
             throw new AssertionError(SSHD + " is not installed (apt-get install openssh-server): the SSH tests need a real sshd");
         }
@@ -62,7 +73,7 @@ final class Sshd implements AutoCloseable {
         } catch (IOException e) {
             throw new AssertionError("cannot create a temp folder for sshd: " + e, e);
         }
-        Sshd sshd = new Sshd(dir, freePort());
+        Sshd sshd = new Sshd(dir, address, freePort(address), List.of(extraConfig));
         try {
             sshd.keygen("ed25519", sshd.clientKey);
             sshd.keygen("rsa", sshd.rsaClientKey);
@@ -152,7 +163,7 @@ final class Sshd implements AutoCloseable {
 
     private void writeConfig() throws IOException {
         Files.writeString(config, String.join("\n",
-            "ListenAddress " + HOST,
+            "ListenAddress " + address,
             "Port " + port,
             "HostKey " + hostKey,
             "AuthorizedKeysFile " + dir.resolve("authorized_keys"),
@@ -167,7 +178,8 @@ final class Sshd implements AutoCloseable {
             "PermitRootLogin prohibit-password",
             // in-process SFTP: no dependency on where the distribution put sftp-server
             "Subsystem sftp internal-sftp",
-            "LogLevel VERBOSE",
+            extraConfig.stream().anyMatch(line -> line.startsWith("LogLevel")) ? "" : "LogLevel VERBOSE",
+            String.join("\n", extraConfig),
             ""));
     }
 
@@ -194,7 +206,7 @@ final class Sshd implements AutoCloseable {
                 throw new AssertionError("sshd exited with " + process.exitValue() + " before accepting connections; its log:\n" + log());
             }
             try (Socket socket = new Socket()) {
-                socket.connect(new InetSocketAddress(HOST, port), 500);
+                socket.connect(new InetSocketAddress(address, port), 500);
                 socket.setSoTimeout(2000);
                 if (readLine(socket.getInputStream()).startsWith("SSH-2.0-")) return;
             } catch (IOException notYet) {
@@ -203,7 +215,7 @@ final class Sshd implements AutoCloseable {
             sleep(50);
         }
         stop();
-        throw new AssertionError("sshd did not accept connections on " + HOST + ":" + port + " within 10 s; its log:\n" + log());
+        throw new AssertionError("sshd did not accept connections on " + address + ":" + port + " within 10 s; its log:\n" + log());
     }
 
     private static String readLine(InputStream in) throws IOException {
@@ -222,12 +234,16 @@ final class Sshd implements AutoCloseable {
 
     /** A port nothing listens on right now (the kernel picks it); used for sshd and for "closed port" cases. */
     static int freePort() {
+        return freePort(HOST);
+    }
+
+    static int freePort(String address) {
         try (ServerSocket socket = new ServerSocket()) {
             socket.setReuseAddress(true);
-            socket.bind(new InetSocketAddress(HOST, 0));
+            socket.bind(new InetSocketAddress(address, 0));
             return socket.getLocalPort();
         } catch (IOException e) {
-            throw new AssertionError("cannot find a free port on " + HOST + ": " + e, e);
+            throw new AssertionError("cannot find a free port on " + address + ": " + e, e);
         }
     }
 
