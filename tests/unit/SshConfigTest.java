@@ -234,11 +234,12 @@ class SshConfigTest {
     @Test
     void joinReachesTheServerByItsAliasThroughTheJumpAndRefusesBadSshFlagsBeforeConnecting() throws IOException {
         Path config = config("");
-        // the "server" is no K3s server: reading its agent token fails, after the connection through the jump
+        // the "server" is no K3s server: reading its kubeconfig (for the API port) fails, after the
+        // connection through the jump
         Repo.Run run = Repo.step(new join(), "--server-host", "edge", "--ssh-config", config.toString(),
             "--host", "edge", "--timeout", "1");
         assertEquals(Cli.FAILED, run.exit(), run.stderr());
-        assertTrue(run.stderr().contains("reading the K3s agent token") && run.stderr().contains("edge (" + target.user
+        assertTrue(run.stderr().contains("(is this a K3s server?) failed on edge (" + target.user
             + "@127.0.0.3:" + target.port + ")"), run.stderr());
         assertThroughJump();
 
