@@ -162,6 +162,19 @@ class ProxyTest {
         assertEquals("HTTPS_PROXY=http://lower:1\nHTTP_PROXY=plain:3\n", both.machineFile());
     }
 
+    @Test
+    void joinTellsTheHostWhereTheProxyFileIsAndTheClustersAddressesNeverTheUrl() {
+        Proxy proxy = Proxy.from(Map.of("HTTPS_PROXY", "http://user:s3cret@proxy.example:3128"));
+        Cluster cluster = new Cluster("c", null, null, "https://192.168.56.110:6443", List.of(
+            new Cluster.Node("s", "server", "192.168.56.110", new Cluster.Access(null, "u@192.168.56.110", 22, null)),
+            new Cluster.Node("w", "agent", "192.168.56.111", Cluster.Access.vagrant("w"))), null);
+        List<String> env = join.proxyEnvironment(proxy, "/tmp/k3s-join.abc123", cluster);
+        assertEquals(List.of("PROXY_FILE=/tmp/k3s-join.abc123/proxy.env",
+            "NO_PROXY_ADDRESSES=192.168.56.110,192.168.56.111"), env);
+        assertEquals(List.of(), join.proxyEnvironment(Proxy.from(Map.of()), "/tmp/k3s-join.abc123", cluster));
+        assertEquals("HTTPS_PROXY=http://user:s3cret@proxy.example:3128\n", proxy.machineFile(), "the file's text");
+    }
+
     static Stream<Arguments> badVariables() {
         return Stream.of(
             Arguments.of(Map.of("HTTPS_PROXY", "https://proxy.example:3128"), "HTTPS_PROXY names a https:// proxy"),
