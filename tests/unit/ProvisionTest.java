@@ -115,15 +115,19 @@ class ProvisionTest {
             + "HTTP_PROXY=http://proxy.corp.example:3128\nNO_PROXY=.corp.example,10.0.0.0/8\n");
         Files.setPosixFilePermissions(proxyFile, PosixFilePermissions.fromString("rw-------"));
         Map<String, String> env = new LinkedHashMap<>(Map.of("PATH", bin + ":" + System.getenv("PATH"),
-            "NODE_IP", "127.0.0.1", "FLANNEL_IFACE", "lo", "K3S_TOKEN", "t", "SERVER_URL", "https://192.168.56.110:6443",
+            "NODE_IP", "127.0.0.1", "FLANNEL_IFACE", "lo", "K3S_TOKEN", "t",
+            "SERVER_URL", "https://192.168.56.110:6443",
             "AIRGAP_DIR", airgap.toString(), "API_WAIT", "5", "PROXY_FILE", proxyFile.toString(),
             "TOKEN_FILE_REMOVE", "1"));
         env.putAll(Map.of("NO_PROXY_ADDRESSES", "192.168.56.0/24,192.168.56.110,192.168.56.111",
             "K3S_STANDIN_ROOT", root.toString(), "K3S_STANDIN_SYSTEMCTL", "true"));
-        Repo.Run run = Repo.exec(List.of("bash", Repo.root().resolve("provision/agent.sh").toString()), tmp, env, null, 60);
-        assertTrue(run.stderr().contains("K3s's installer failed"), "stops after the installer stand-in: " + run.stderr());
+        Repo.Run run = Repo.exec(List.of("bash", Repo.root().resolve("provision/agent.sh").toString()), tmp, env,
+            null, 60);
+        assertTrue(run.stderr().contains("K3s's installer failed"), "stops after the installer stand-in: "
+            + run.stderr());
         assertTrue(Files.notExists(proxyFile), "the uploaded proxy file is removed once read");
-        assertFalse((run.stdout() + run.stderr()).contains("s3cret"), "the proxy's password is never logged: " + run.stderr());
+        assertFalse((run.stdout() + run.stderr()).contains("s3cret"), "the proxy's password is never logged: "
+            + run.stderr());
         List<String> lines = Files.readAllLines(root.resolve("etc/systemd/system/k3s-agent.service.env"));
         for (String name : List.of("HTTPS_PROXY", "https_proxy")) {
             assertTrue(lines.contains(name + "=http://user:s3cret@proxy.corp.example:3128"), name + " in " + lines);
@@ -509,7 +513,8 @@ class ProvisionTest {
               def method_missing(name, *args, **options, &block)
                 $machine = args[0] if name == :define
                 if name == :provision
-                  detail = options[:type] == "file" ? "#{options[:source]} #{options[:destination]}" : options[:env].inspect
+                  file = "#{options[:source]} #{options[:destination]}"
+                  detail = options[:type] == "file" ? file : options[:env].inspect
                   puts [$machine, options[:type], detail].join("\t")
                 end
                 block.call(Recorder.new, Recorder.new) if block
