@@ -10,6 +10,7 @@ trap cleanup_airgap EXIT
 [ -n "${SERVER_URL:-}" ] || die "SERVER_URL must be set (e.g. https://192.168.56.110:6443)"
 iface=${FLANNEL_IFACE:-$(interface_of "$NODE_IP")}
 load_token # first: an uploaded token file is removed at once (TOKEN_FILE_REMOVE)
+load_proxy # before any download, and so that the server is reached directly
 
 # Machines boot in parallel: wait (bounded) for the server's API instead of failing.
 wait_for_server "$SERVER_URL"

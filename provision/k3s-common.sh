@@ -7,7 +7,8 @@
 # variable into the service's env file): K3S_TOKEN or TOKEN_FILE (the secret, never on a
 # command line), INSTALL_K3S_VERSION or INSTALL_K3S_CHANNEL (K3s's own), AIRGAP_DIR (a
 # folder holding install.sh, k3s and optional k3s-airgap-images-*), NODE_IP, EXTRA_FLAGS,
-# API_WAIT (seconds), FLANNEL_IFACE (default: the interface holding NODE_IP).
+# API_WAIT (seconds), FLANNEL_IFACE (default: the interface holding NODE_IP), PROXY_FILE and
+# NO_PROXY_ADDRESSES (load_proxy).
 
 log() { printf '[k3s-vagrant %s] %s\n' "$(hostname)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -79,6 +80,38 @@ load_token() {
     if [ "${TOKEN_FILE_REMOVE:-}" = 1 ]; then rm -f "$TOKEN_FILE"; fi
   fi
   [ -n "${K3S_TOKEN:-}" ] || die "no join token (K3S_TOKEN or TOKEN_FILE): the Vagrantfile or k3s-join hands it over"
+}
+
+# The host's proxy, from the file PROXY_FILE names (lines HTTPS_PROXY=, HTTP_PROXY=, NO_PROXY=;
+# mode 600, since a proxy URL may hold a password; removed like TOKEN_FILE), for curl here and
+# for K3s: its installer copies these variables, in either case, into K3s's env file, and K3s
+# hands them to containerd. NO_PROXY gains what must never go through the proxy: this machine,
+# the server, NO_PROXY_ADDRESSES (the cluster's addresses and network), K3s's pod and service
+# networks and its service names. The values are never logged.
+load_proxy() {
+  local line name server
+  [ -n "${PROXY_FILE:-}" ] || return 0
+  [ -f "$PROXY_FILE" ] || die "PROXY_FILE $PROXY_FILE is missing: run the step again"
+  while IFS= read -r line || [ -n "$line" ]; do
+    name=${line%%=*}
+    case $name in
+      HTTPS_PROXY | HTTP_PROXY | NO_PROXY) export "$name=${line#*=}" ;;
+      "") ;;
+      *) die "$PROXY_FILE holds a line that is not HTTPS_PROXY=, HTTP_PROXY= or NO_PROXY=" ;;
+    esac
+  done < "$PROXY_FILE"
+  if [ "${TOKEN_FILE_REMOVE:-}" = 1 ]; then rm -f "$PROXY_FILE"; fi
+  server=${SERVER_URL:-}
+  server=${server#https://}
+  server=${server%:*}
+  NO_PROXY=$({ printf '%s\n' "${NO_PROXY:-}" "${SERVER_IPS:-}" "${NO_PROXY_ADDRESSES:-}" | tr ',' '\n'
+    printf '%s\n' 127.0.0.1 localhost "${NODE_IP:-}" "$server" 10.42.0.0/16 10.43.0.0/16 .svc .cluster.local
+  } | awk 'NF && !seen[$0]++ { printf "%s%s", (n++ ? "," : ""), $0 }')
+  # curl reads http_proxy in lower case only; Go (K3s, containerd) reads either
+  export NO_PROXY no_proxy=$NO_PROXY
+  if [ -n "${HTTPS_PROXY:-}" ]; then export https_proxy=$HTTPS_PROXY; fi
+  if [ -n "${HTTP_PROXY:-}" ]; then export http_proxy=$HTTP_PROXY; fi
+  log "using the host's proxy ($(env | sed -n 's/^\(HTTPS*_PROXY\)=.*/\1/p' | sort | tr '\n' ' ')and NO_PROXY)"
 }
 
 # Servers only: the agent token (K3s's --agent-token, which agents join with) from the file
@@ -186,7 +219,9 @@ install_k3s() {
   local unit=$1 exec_line=$2 group=${3:-} wanted marker=/etc/rancher/k3s/k3s-vagrant.sum
   local bin_dir=${INSTALL_K3S_BIN_DIR:-/usr/local/bin} # K3s's installer's own setting
   load_token
-  wanted=$(printf '%s\n' "$unit" "$exec_line" "$group" "${INSTALL_K3S_VERSION:-}" "${INSTALL_K3S_CHANNEL:-}" "${K3S_URL:-}" "$K3S_TOKEN" "${K3S_AGENT_TOKEN:-}" | sha256sum | cut -d' ' -f1)
+  # a changed proxy changes K3s's env file: install again
+  local proxies="${HTTPS_PROXY:-} ${HTTP_PROXY:-} ${NO_PROXY:-}"
+  wanted=$(printf '%s\n' "$unit" "$exec_line" "$group" "${INSTALL_K3S_VERSION:-}" "${INSTALL_K3S_CHANNEL:-}" "${K3S_URL:-}" "$proxies" "$K3S_TOKEN" "${K3S_AGENT_TOKEN:-}" | sha256sum | cut -d' ' -f1)
   if [ -f "$marker" ] && [ "$(cat "$marker")" = "$wanted" ] && systemctl is-active --quiet "$unit"; then
     log "K3s is already installed as wanted ($unit is running): nothing to do"
     return 0
@@ -258,5 +293,5 @@ install_k3s() {
 # the uploaded token files too should the script stop before reading them.
 cleanup_airgap() {
   if [ -n "${AIRGAP_DIR:-}" ] && [ -d "$AIRGAP_DIR" ]; then rm -rf "$AIRGAP_DIR"; fi
-  if [ "${TOKEN_FILE_REMOVE:-}" = 1 ]; then rm -f "${TOKEN_FILE:-}" "${AGENT_TOKEN_FILE:-}"; fi
+  if [ "${TOKEN_FILE_REMOVE:-}" = 1 ]; then rm -f "${TOKEN_FILE:-}" "${AGENT_TOKEN_FILE:-}" "${PROXY_FILE:-}"; fi
 }

@@ -10,6 +10,7 @@ trap cleanup_airgap EXIT
 iface=${FLANNEL_IFACE:-$(interface_of "$NODE_IP")}
 load_token # first: uploaded token files are removed at once (TOKEN_FILE_REMOVE)
 load_agent_token
+load_proxy # before any download, and so that the server is reached directly
 
 # The kubeconfig stays unreadable to other users; the vagrant user reads it through
 # its group so that `vagrant ssh -c kubectl` works without sudo (install_k3s picks the flags).

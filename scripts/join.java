@@ -379,7 +379,7 @@ class join implements Callable<Integer> {
     }
 
     /** What install uploads into its private folder, in order; airgapSource may be null. */
-    static List<String> uploads(Path airgapSource) {
+    static List<String> uploads(Path airgapSource, Proxy proxy) {
         List<String> names = new ArrayList<>(List.of("agent.sh", "k3s-common.sh"));
         if (airgapSource != null) {
             try (var files = Files.list(airgapSource)) {
@@ -391,8 +391,19 @@ class join implements Callable<Integer> {
                 throw Cli.fail(Cli.FAILED, "cannot read " + airgapSource + ": " + e.getMessage());
             }
         }
+        if (!proxy.isEmpty()) names.add("proxy.env"); // a proxy URL may hold a password: a mode-600 file
         names.add("token"); // last: the secret lies on the host for the shortest time, not through the large uploads
         return names;
+    }
+
+    /**
+     * What agent.sh is told of the proxy on its command line: the file's path only (the URLs, which may
+     * hold a password, stay in the mode-600 file), and the cluster's addresses for NO_PROXY.
+     */
+    static List<String> proxyEnvironment(Proxy proxy, String dir, Cluster cluster) {
+        if (proxy.isEmpty()) return List.of();
+        return List.of("PROXY_FILE=" + dir + "/proxy.env", "NO_PROXY_ADDRESSES=" + String.join(",",
+            cluster.nodes().stream().map(Cluster.Node::ip).filter(Addresses::isIpv4).toList()));
     }
 
     private static long size(Path file) {
@@ -419,6 +430,7 @@ class join implements Callable<Integer> {
                 + "files (with the token) removed: run k3s-join again to finish, or k3s-leave to remove what it installed", removeDir)) {
             String airgap = "";
             Path source = airgapDir;
+            Proxy proxy = K3sRelease.proxy();
             if (source == null) {
                 // K3s fetched once on this host, for the host's architecture, unless --no-host-cache
                 String arch = K3sRelease.arch(agent.run("uname -m", "reading the host's architecture").strip());
@@ -431,10 +443,12 @@ class join implements Callable<Integer> {
                 agent.run("mkdir -m 700 " + Shell.quote(dir + "/airgap"), "creating the air-gap folder");
                 airgap = dir + "/airgap";
             }
-            for (String name : uploads(source)) {
+            for (String name : uploads(source, proxy)) {
                 String remote = dir + "/" + name;
                 if (name.equals("token")) {
                     agent.upload(token, remote, "600");
+                } else if (name.equals("proxy.env")) {
+                    agent.upload(proxy.machineFile().getBytes(java.nio.charset.StandardCharsets.UTF_8), remote, "600");
                 } else if (name.startsWith("airgap/")) {
                     Path file = source.resolve(name.substring("airgap/".length()));
                     log.info("uploading " + file.getFileName() + " (" + size(file) / 1_000_000 + " MB)");
@@ -447,6 +461,7 @@ class join implements Callable<Integer> {
                 "NODE_IP=" + ip, "SERVER_URL=" + cluster.serverUrl(), "TOKEN_FILE=" + dir + "/token", "TOKEN_FILE_REMOVE=1",
                 "AIRGAP_DIR=" + airgap, "INSTALL_K3S_VERSION=" + version, "API_WAIT=" + (apiWait != null ? apiWait : Math.min(timeout.toSeconds(), 300))));
             if (agentFlags != null) environment.add("EXTRA_FLAGS=" + agentFlags);
+            environment.addAll(proxyEnvironment(proxy, dir, cluster));
             StringBuilder command = new StringBuilder(agent.sudo()).append("env");
             for (String variable : environment) command.append(' ').append(Shell.quote(variable));
             command.append(" bash ").append(Shell.quote(dir + "/agent.sh"));

@@ -1,6 +1,7 @@
 //SOURCES Cli.java
 //SOURCES OwnerOnly.java
 //SOURCES KubeconfigFile.java
+//SOURCES Proxy.java
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -48,6 +49,13 @@ final class K3sRelease {
     /** Set by tests; null: $K3S_VAGRANT_DOWNLOAD_IDLE_TIMEOUT seconds, else 60. */
     static Duration idleTimeout;
 
+    /** Set by tests; null: the proxy the host's environment names (HTTPS_PROXY, NO_PROXY, ...). */
+    static Proxy proxy;
+
+    static Proxy proxy() {
+        return proxy != null ? proxy : Proxy.fromEnvironment();
+    }
+
     /** Where the releases come from: K3s's own addresses, or a mirror's. */
     record Source(String releases, String channels, String installer) {
         static Source of(String mirror) {
@@ -79,8 +87,12 @@ final class K3sRelease {
             description = "Allow an http:// --k3s-mirror: anyone on the way could then swap K3s and its checksums.")
         boolean insecureMirror;
 
-        /** Refuses a mirror that is not https (http only with --insecure-mirror): its checksums come from it too. */
+        /**
+         * Refuses a proxy variable that is not a proxy URL, and a mirror that is not https (http only
+         * with --insecure-mirror): its checksums come from it too.
+         */
         void validate() {
+            proxy();
             if (mirror == null) return;
             String scheme = mirror.contains("://") ? mirror.substring(0, mirror.indexOf("://")) : "";
             boolean hasHost = mirror.length() > scheme.length() + 3 && mirror.matches("[a-z]+://[^\\s/?#]+(/\\S*)?");
@@ -206,6 +218,7 @@ final class K3sRelease {
             String base = releaseBase(source, version);
             String expected = checksum(base, asset, arch, version, deadline);
             log.info("downloading K3s " + version + " (" + arch + ") once, for every machine");
+            if (!proxy().isEmpty()) log.info("downloads go " + proxy().describe());
             Path temp = downloadChecked(base, asset, expected, dir, "the K3s binary", deadline, log);
             try {
                 OwnerOnly.restrictProgram(temp);
@@ -363,6 +376,7 @@ final class K3sRelease {
     private static void get(String url, OutputStream out, long deadline) {
         try {
             HttpResponse<Void> response = exchange(url, HttpClient.Redirect.NORMAL, out, deadline);
+            if (response.statusCode() == 407) throw proxyRefused(url, "HTTP 407");
             if (response.statusCode() != 200) {
                 throw Cli.fail(Cli.FAILED, "downloading " + url + " failed: HTTP " + response.statusCode());
             }
@@ -527,12 +541,38 @@ final class K3sRelease {
     }
 
     private static Cli.Failure unreachable(String url, IOException e) {
-        return new Cli.Failure(Cli.FAILED, "cannot download " + url + " (" + Cli.rootMessage(e) + "): no internet on this host? "
-            + "Use --airgap-dir, or --no-host-cache to let each VM download K3s itself", e);
+        String reason = Cli.rootMessage(e);
+        // HttpClient reports a CONNECT answered with 407, and credentials refused 3 times, as IOExceptions
+        if (reason.contains("407") || reason.contains("too many authentication attempts")) {
+            return proxyRefused(url, reason);
+        }
+        Proxy.Endpoint through = proxy().forUri(URI.create(url));
+        if (through != null) {
+            return new Cli.Failure(Cli.FAILED, "cannot download " + url + " (" + reason + ") through the proxy "
+                + through.host() + ":" + through.port() + " (" + through.variable() + "): is the proxy up and its"
+                + " address right? A host your network reaches directly belongs in NO_PROXY; or use --airgap-dir", e);
+        }
+        return new Cli.Failure(Cli.FAILED, "cannot download " + url + " (" + reason + "): no internet on this host? "
+            + "Use --airgap-dir, or --no-host-cache to let each VM download K3s itself; behind a proxy, set"
+            + " HTTPS_PROXY (see the README's Proxies)", e);
+    }
+
+    /** The proxy wants credentials it was not given, or refused those it was. */
+    private static Cli.Failure proxyRefused(String url, String reason) {
+        Proxy.Endpoint through = proxy().forUri(URI.create(url));
+        String proxyName = through == null ? "the proxy" : "the proxy " + through.host() + ":" + through.port()
+            + " (" + through.variable() + ")";
+        return Cli.fail(Cli.FAILED, proxyName + " refused to fetch " + url + " (" + reason + "): it asks for"
+            + " credentials; give them in the URL, http://USER:PASSWORD@HOST:PORT (percent-encoded), and check them");
     }
 
     /** Release downloads redirect to a CDN; a channel's answer is the redirect itself. */
     private static HttpClient client(HttpClient.Redirect redirects) {
-        return HttpClient.newBuilder().followRedirects(redirects).connectTimeout(Duration.ofSeconds(20)).build();
+        Proxy through = proxy(); // first: it sets what HttpClient reads once, when its classes load
+        HttpClient.Builder builder = HttpClient.newBuilder().followRedirects(redirects)
+            .connectTimeout(Duration.ofSeconds(20)).proxy(through.selector());
+        java.net.Authenticator authenticator = through.authenticator();
+        if (authenticator != null) builder.authenticator(authenticator);
+        return builder.build();
     }
 }

@@ -303,8 +303,11 @@ class K3sReleaseTest {
             Files.writeString(folder.resolve(name), name);
         }
         assertEquals(List.of("agent.sh", "k3s-common.sh", "airgap/install.sh", "airgap/k3s",
-            "airgap/k3s-airgap-images-amd64.tar.zst", "token"), join.uploads(folder));
-        assertEquals(List.of("agent.sh", "k3s-common.sh", "token"), join.uploads(null));
+            "airgap/k3s-airgap-images-amd64.tar.zst", "token"), join.uploads(folder, Proxy.from(Map.of())));
+        assertEquals(List.of("agent.sh", "k3s-common.sh", "token"), join.uploads(null, Proxy.from(Map.of())));
+        // the proxy's file (a URL may hold a password) before the token, which stays last
+        assertEquals(List.of("agent.sh", "k3s-common.sh", "proxy.env", "token"),
+            join.uploads(null, Proxy.from(Map.of("HTTPS_PROXY", "http://proxy.example:3128"))));
     }
 
     // issue 9, item 10: get.k3s.io serves whatever installer is current, for every version

@@ -92,6 +92,56 @@ class ProvisionTest {
         }
     }
 
+    // issue 10, item 12: K3s's installer copies HTTP(S)_PROXY and NO_PROXY (either case) into K3s's env file
+    @Test
+    void theHostsProxyReachesK3sEnvFileWithTheClusterInNoProxyAndItsFileIsGoneOnceRead() throws IOException {
+        // agent.sh up to K3s's installer, the stand-in's (tests/k3s-standin/install.sh, which writes the env file
+        // as K3s's does) under a private root, then stopped: `install`, systemctl and curl are stand-ins too
+        Path bin = Files.createDirectories(tmp.resolve("proxy-bin"));
+        writeScript(bin.resolve("install"), "exit 0");
+        writeScript(bin.resolve("systemctl"), "exit 3");
+        writeScript(bin.resolve("curl"), "case \"$*\" in *'-D -'*) printf 'HTTP/1.1 200 OK\\r\\nDate: %s\\r\\n\\r\\n' "
+            + "\"$(date -u '+%a, %d %b %Y %H:%M:%S GMT')\" ;;\n"
+            + "*/cacerts) prev=; for a; do [ \"$prev\" = -o ] && echo the-ca > \"$a\"; prev=$a; done ;; esac; exit 0");
+        Path root = Files.createDirectories(tmp.resolve("proxy-root"));
+        Files.createDirectories(root.resolve("usr/local/bin"));
+        writeScript(root.resolve("usr/local/bin/k3s"), "exit 0");
+        Path airgap = Files.createDirectories(tmp.resolve("proxy-airgap"));
+        Files.writeString(airgap.resolve("install.sh"), "sh " + Repo.root().resolve("tests/k3s-standin/install.sh")
+            + " \"$@\"; exit 1\n"); // stopped before the marker in /etc
+        Files.writeString(airgap.resolve("k3s"), "");
+        Path proxyFile = tmp.resolve("proxy.env");
+        Files.writeString(proxyFile, "HTTPS_PROXY=http://user:s3cret@proxy.corp.example:3128\n"
+            + "HTTP_PROXY=http://proxy.corp.example:3128\nNO_PROXY=.corp.example,10.0.0.0/8\n");
+        Files.setPosixFilePermissions(proxyFile, PosixFilePermissions.fromString("rw-------"));
+        Map<String, String> env = new LinkedHashMap<>(Map.of("PATH", bin + ":" + System.getenv("PATH"),
+            "NODE_IP", "127.0.0.1", "FLANNEL_IFACE", "lo", "K3S_TOKEN", "t",
+            "SERVER_URL", "https://192.168.56.110:6443",
+            "AIRGAP_DIR", airgap.toString(), "API_WAIT", "5", "PROXY_FILE", proxyFile.toString(),
+            "TOKEN_FILE_REMOVE", "1"));
+        env.putAll(Map.of("NO_PROXY_ADDRESSES", "192.168.56.0/24,192.168.56.110,192.168.56.111",
+            "K3S_STANDIN_ROOT", root.toString(), "K3S_STANDIN_SYSTEMCTL", "true"));
+        Repo.Run run = Repo.exec(List.of("bash", Repo.root().resolve("provision/agent.sh").toString()), tmp, env,
+            null, 60);
+        assertTrue(run.stderr().contains("K3s's installer failed"), "stops after the installer stand-in: "
+            + run.stderr());
+        assertTrue(Files.notExists(proxyFile), "the uploaded proxy file is removed once read");
+        assertFalse((run.stdout() + run.stderr()).contains("s3cret"), "the proxy's password is never logged: "
+            + run.stderr());
+        List<String> lines = Files.readAllLines(root.resolve("etc/systemd/system/k3s-agent.service.env"));
+        for (String name : List.of("HTTPS_PROXY", "https_proxy")) {
+            assertTrue(lines.contains(name + "=http://user:s3cret@proxy.corp.example:3128"), name + " in " + lines);
+        }
+        assertTrue(lines.contains("http_proxy=http://proxy.corp.example:3128"), "curl reads only this case: " + lines);
+        for (String name : List.of("NO_PROXY", "no_proxy")) {
+            String value = lines.stream().filter(line -> line.startsWith(name + "=")).findFirst()
+                .orElseThrow(() -> new AssertionError(name + " missing from " + lines)).substring(name.length() + 1);
+            assertEquals(List.of(".corp.example", "10.0.0.0/8", "192.168.56.0/24", "192.168.56.110", "192.168.56.111",
+                "127.0.0.1", "localhost", "10.42.0.0/16", "10.43.0.0/16", ".svc", ".cluster.local"),
+                List.of(value.split(",")), "the user's entries, the cluster's, then K3s's own (no duplicates)");
+        }
+    }
+
     private static void writeScript(Path file, String body) throws IOException {
         Files.writeString(file, "#!/bin/sh\n" + body + "\n");
         Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rwxr-xr-x"));
@@ -453,6 +503,84 @@ class ProvisionTest {
             assertEquals(server, uploaded.contains(serverTokenFile.toString()), machine + " uploads " + uploaded);
             assertTrue(uploaded.contains(agentTokenFile.toString()), machine + " gets the agent token file: " + uploaded);
         });
+    }
+
+    // issue 10, item 12: a proxy URL may hold a password: a mode-600 file, never a provisioner's env (Vagrant logs it)
+    @Test
+    void theHostsProxyReachesTheMachinesAsAMode600FileWithTheClusterForNoProxy() throws IOException {
+        Path harness = tmp.resolve("record.rb");
+        Files.writeString(harness, """
+            $machine = nil
+            class Recorder
+              def method_missing(name, *args, **options, &block)
+                $machine = args[0] if name == :define
+                if name == :provision
+                  file = "#{options[:source]} #{options[:destination]}"
+                  detail = options[:type] == "file" ? file : options[:env].inspect
+                  puts [$machine, options[:type], detail].join("\t")
+                end
+                block.call(Recorder.new, Recorder.new) if block
+                Recorder.new
+              end
+
+              def respond_to_missing?(*) = true
+            end
+
+            module Vagrant
+              def self.configure(_version) = yield(Recorder.new)
+            end
+
+            load ARGV[0]
+            """);
+        Path proxyFile = tmp.resolve("folder/.vagrant/k3s-proxy.env");
+        Map<String, String> settings = Map.of("K3S_VAGRANT_WORKERS", "2", "K3S_VAGRANT_LOGIN", "t",
+            "K3S_VAGRANT_TOKEN_FILE", tmp.resolve("token").toString(),
+            "K3S_VAGRANT_AGENT_TOKEN_FILE", tmp.resolve("agent-token").toString(),
+            "K3S_VAGRANT_PROXY_FILE", proxyFile.toString());
+        Map<String, String> proxied = new LinkedHashMap<>(settings);
+        proxied.putAll(Map.of("HTTPS_PROXY", "http://user:s3cret@proxy.corp.example:3128",
+            "http_proxy", "proxy.corp.example:3128", "no_proxy", ".corp.example, 10.0.0.0/8"));
+        Repo.Run run = recordVagrantfile(harness, proxied);
+        assertEquals(0, run.exit(), run.stderr());
+        assertFalse((run.stdout() + run.stderr()).contains("s3cret"), "no password in a provisioner: " + run.stdout());
+        assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(proxyFile)));
+        assertEquals("HTTPS_PROXY=http://user:s3cret@proxy.corp.example:3128\nHTTP_PROXY=proxy.corp.example:3128\n"
+            + "NO_PROXY=.corp.example,10.0.0.0/8\n", Files.readString(proxyFile));
+        List<String> lines = run.stdout().lines().toList();
+        for (String machine : List.of("tS", "tSW", "tSW2")) {
+            List<String> own = lines.stream().filter(line -> line.startsWith(machine + "\t")).toList();
+            assertTrue(own.contains(machine + "\tfile\t" + proxyFile + " /tmp/k3s-vagrant/proxy.env"), own.toString());
+            String env = own.stream().filter(line -> line.contains("\tshell\t")).findFirst().orElseThrow();
+            assertTrue(env.contains("\"PROXY_FILE\"=>\"/tmp/k3s-vagrant/proxy.env\""), env);
+            assertTrue(env.contains("\"NO_PROXY_ADDRESSES\"=>\"192.168.56.0/24,192.168.56.110,192.168.56.111,"
+                + "192.168.56.112\""), env);
+        }
+
+        Repo.Run none = recordVagrantfile(harness, settings);
+        assertEquals(0, none.exit(), none.stderr());
+        assertFalse(none.stdout().contains("proxy.env"), "no proxy, no upload: " + none.stdout());
+        assertTrue(Files.notExists(proxyFile), "a proxy no longer set leaves no file holding its password");
+
+        for (var bad : Map.of("http://user:s3cret@proxy.corp.example:3128/path", "HTTPS_PROXY is not a proxy URL",
+                "https://user:s3cret@proxy.corp.example:3128", "HTTPS_PROXY names a https:// proxy").entrySet()) {
+            Map<String, String> refused = new LinkedHashMap<>(settings);
+            refused.put("HTTPS_PROXY", bad.getKey());
+            Repo.Run badRun = recordVagrantfile(harness, refused);
+            assertNotEquals(0, badRun.exit(), bad.getKey());
+            assertTrue(badRun.stderr().contains(bad.getValue()) && badRun.stderr().contains("http://HOST:PORT"),
+                badRun.stderr());
+            assertFalse(badRun.stderr().contains("s3cret"), badRun.stderr());
+        }
+    }
+
+    /** The Vagrantfile run by Ruby under harness, with only the given proxy variables of the environment. */
+    private Repo.Run recordVagrantfile(Path harness, Map<String, String> env) {
+        List<String> command = new ArrayList<>(List.of("env"));
+        for (String name : List.of("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy")) {
+            if (!env.containsKey(name)) command.addAll(List.of("-u", name));
+        }
+        command.addAll(List.of("ruby", harness.toString(), Repo.root().resolve("provision/Vagrantfile").toString()));
+        return Repo.exec(command, tmp, env, null, 60);
     }
 
     // ---------------------------------------------------------------- the scripts

@@ -1,0 +1,241 @@
+//SOURCES Cli.java
+//SOURCES Cluster.java
+//SOURCES Addresses.java
+
+import java.net.Authenticator;
+import java.net.InetSocketAddress;
+import java.net.PasswordAuthentication;
+import java.net.SocketAddress;
+import java.net.URI;
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * The host's HTTP proxy, from the variables curl reads: https_proxy or HTTPS_PROXY for https
+ * URLs, http_proxy or HTTP_PROXY for http ones, no_proxy or NO_PROXY for the hosts reached
+ * directly (the lower-case form first, as curl). Java's HttpClient ignores them unless given
+ * a ProxySelector; the machines get them in a mode-600 file (a proxy URL may hold a password).
+ */
+final class Proxy {
+    static {
+        // HttpClient refuses Basic credentials for an https tunnel (CONNECT) unless this says otherwise;
+        // read once, when its classes load: K3sRelease touches this class before it builds a client
+        if (System.getProperty("jdk.http.auth.tunneling.disabledSchemes") == null) {
+            System.setProperty("jdk.http.auth.tunneling.disabledSchemes", "");
+        }
+    }
+
+    /** What a proxy URL may hold: nothing a shell, systemd's or openrc's env file would read otherwise. */
+    static final String URL_CHARACTERS = "[A-Za-z0-9._~%!*+,;=:@/\\[\\]-]";
+
+    final Endpoint https;
+    final Endpoint http;
+    /** The user's NO_PROXY entries, checked; empty when none. */
+    final List<String> noProxy;
+
+    /** A proxy from its variable: where it is, and who to say we are (null: no credentials). */
+    record Endpoint(String variable, String url, String host, int port, String user, String password) { }
+
+    private Proxy(Endpoint https, Endpoint http, List<String> noProxy) {
+        this.https = https;
+        this.http = http;
+        this.noProxy = noProxy;
+    }
+
+    static Proxy fromEnvironment() {
+        return from(System.getenv());
+    }
+
+    /** The proxy the variables name, each checked; a bad one is a usage error naming it and the fix. */
+    static Proxy from(Map<String, String> env) {
+        Endpoint https = endpoint(env, "https_proxy", "HTTPS_PROXY");
+        Endpoint http = endpoint(env, "http_proxy", "HTTP_PROXY");
+        String noProxyVariable = variable(env, "no_proxy", "NO_PROXY");
+        List<String> entries = new ArrayList<>();
+        if (noProxyVariable != null) {
+            for (String entry : env.get(noProxyVariable).split(",")) {
+                entry = entry.strip();
+                if (entry.isEmpty()) continue;
+                if (!entry.matches("[A-Za-z0-9.*:/\\[\\]_-]+")) {
+                    throw Cli.fail(Cli.USAGE, noProxyVariable + " holds " + Cluster.shown(entry) + ", which is not a host"
+                        + " name, a domain (.example.com), an address or a CIDR (10.0.0.0/8): separate the entries with"
+                        + " commas only");
+                }
+                entries.add(entry);
+            }
+        }
+        return new Proxy(https, http, List.copyOf(entries));
+    }
+
+    boolean isEmpty() {
+        return https == null && http == null;
+    }
+
+    /** The variable set (non-empty) among the names, the first found: curl's order. */
+    private static String variable(Map<String, String> env, String... names) {
+        for (String name : names) {
+            String value = env.get(name);
+            if (value != null && !value.isBlank()) return name;
+        }
+        return null;
+    }
+
+    private static Endpoint endpoint(Map<String, String> env, String lower, String upper) {
+        String variable = variable(env, lower, upper);
+        if (variable == null) return null;
+        String url = env.get(variable).strip();
+        // the URL itself is not shown: it may hold a password
+        String fix = ": give http://HOST:PORT (http://USER:PASSWORD@HOST:PORT with credentials)";
+        if (!url.matches(URL_CHARACTERS + "+")) {
+            throw Cli.fail(Cli.USAGE, variable + " holds a space, quote, '$', '\\' or another character a proxy URL"
+                + " does not need" + fix + "; percent-encode such characters in a user name or password (%40 for @)");
+        }
+        String withScheme = url.contains("://") ? url : "http://" + url;
+        String scheme = withScheme.substring(0, withScheme.indexOf("://")).toLowerCase(Locale.ROOT);
+        if (!scheme.equals("http")) {
+            throw Cli.fail(Cli.USAGE, variable + " names a " + scheme + ":// proxy: Java's HTTP client, which downloads"
+                + " K3s on this host, speaks to a proxy in plain http only (https goes through it in a CONNECT tunnel)"
+                + fix);
+        }
+        URI uri;
+        try {
+            uri = new URI(withScheme);
+        } catch (java.net.URISyntaxException e) {
+            throw Cli.fail(Cli.USAGE, variable + " is not a URL (" + e.getReason() + ")" + fix);
+        }
+        String path = uri.getRawPath() == null ? "" : uri.getRawPath();
+        if (uri.getHost() == null || uri.getRawQuery() != null || uri.getRawFragment() != null
+                || !(path.isEmpty() || path.equals("/"))) {
+            throw Cli.fail(Cli.USAGE, variable + " is not a proxy URL" + fix);
+        }
+        if (uri.getPort() < 1) {
+            // curl would take 1080 and Go (K3s, containerd) 80: the machines' tools would disagree
+            throw Cli.fail(Cli.USAGE, variable + " names no port" + fix);
+        }
+        String user = null;
+        String password = null;
+        if (uri.getRawUserInfo() != null) {
+            String info = uri.getRawUserInfo();
+            int colon = info.indexOf(':');
+            // percent-decoded, a '+' kept (URLDecoder would make it a space)
+            user = decode(colon < 0 ? info : info.substring(0, colon));
+            password = colon < 0 ? "" : decode(info.substring(colon + 1));
+        }
+        return new Endpoint(variable, url, uri.getHost(), uri.getPort(), user, password);
+    }
+
+    private static String decode(String userInfo) {
+        return URLDecoder.decode(userInfo.replace("+", "%2B"), StandardCharsets.UTF_8);
+    }
+
+    /** The proxy for a URL: null when it goes directly (no proxy for its scheme, NO_PROXY, or loopback). */
+    Endpoint forUri(URI uri) {
+        Endpoint proxy = "https".equalsIgnoreCase(uri.getScheme()) ? https : http;
+        if (proxy == null || uri.getHost() == null || bypasses(uri.getHost())) return null;
+        return proxy;
+    }
+
+    /**
+     * True when a host is reached directly: a loopback name or address (as Go's net/http does),
+     * or a NO_PROXY entry matches it as curl matches them (*, the name or a domain it is in, an
+     * address, a CIDR).
+     */
+    boolean bypasses(String host) {
+        String name = host.toLowerCase(Locale.ROOT);
+        if (name.startsWith("[") && name.endsWith("]")) name = name.substring(1, name.length() - 1);
+        if (name.equals("localhost") || name.endsWith(".localhost") || name.startsWith("127.") || name.equals("::1")) {
+            return true;
+        }
+        for (String entry : noProxy) {
+            String e = entry.toLowerCase(Locale.ROOT);
+            if (e.equals("*")) return true;
+            if (e.contains("/")) {
+                if (inCidr(name, e)) return true;
+                continue;
+            }
+            if (e.startsWith("[")) e = e.substring(1, Math.max(1, e.indexOf(']')));
+            else if (e.indexOf(':') == e.lastIndexOf(':') && e.contains(":")) e = e.substring(0, e.indexOf(':'));
+            if (e.startsWith("*.")) e = e.substring(1);
+            if (e.startsWith(".")) e = e.substring(1);
+            if (name.equals(e) || name.endsWith("." + e)) return true;
+        }
+        return false;
+    }
+
+    private static boolean inCidr(String host, String cidr) {
+        String[] parts = cidr.split("/", 2);
+        if (!Addresses.isIpv4(host) || !Addresses.isIpv4(parts[0]) || !parts[1].matches("\\d{1,2}")) return false;
+        int bits = Integer.parseInt(parts[1]);
+        if (bits > 32) return false;
+        long mask = bits == 0 ? 0 : (0xffffffffL << (32 - bits)) & 0xffffffffL;
+        return (toLong(host) & mask) == (toLong(parts[0]) & mask);
+    }
+
+    private static long toLong(String ipv4) {
+        long value = 0;
+        for (String octet : ipv4.split("\\.")) value = value << 8 | Integer.parseInt(octet);
+        return value;
+    }
+
+    /** HttpClient's proxy: this one's choice for each URL (redirects included). */
+    java.net.ProxySelector selector() {
+        return new java.net.ProxySelector() {
+            @Override
+            public List<java.net.Proxy> select(URI uri) {
+                Endpoint proxy = forUri(uri);
+                if (proxy == null) return List.of(java.net.Proxy.NO_PROXY);
+                SocketAddress address = InetSocketAddress.createUnresolved(proxy.host(), proxy.port());
+                return List.of(new java.net.Proxy(java.net.Proxy.Type.HTTP, address));
+            }
+
+            @Override
+            public void connectFailed(URI uri, SocketAddress address, java.io.IOException e) {
+                // nothing to fall back on: the download fails naming the URL
+            }
+        };
+    }
+
+    /** Answers a proxy's 407 with the credentials of its URL, and nobody else; null when no URL has any. */
+    Authenticator authenticator() {
+        if ((https == null || https.user() == null) && (http == null || http.user() == null)) return null;
+        return new Authenticator() {
+            @Override
+            protected PasswordAuthentication getPasswordAuthentication() {
+                if (getRequestorType() != RequestorType.PROXY) return null;
+                for (Endpoint proxy : java.util.Arrays.asList(https, http)) {
+                    if (proxy != null && proxy.user() != null && proxy.host().equalsIgnoreCase(getRequestingHost())
+                            && proxy.port() == getRequestingPort()) {
+                        return new PasswordAuthentication(proxy.user(), proxy.password().toCharArray());
+                    }
+                }
+                return null;
+            }
+        };
+    }
+
+    /**
+     * The variables for a machine's K3s (its installer copies them into K3s's env file) as
+     * NAME=VALUE lines; provision/k3s-common.sh adds the cluster's own addresses to NO_PROXY.
+     * A secret when a URL holds credentials: it goes only into mode-600 files.
+     */
+    String machineFile() {
+        StringBuilder file = new StringBuilder();
+        if (https != null) file.append("HTTPS_PROXY=").append(https.url()).append('\n');
+        if (http != null) file.append("HTTP_PROXY=").append(http.url()).append('\n');
+        if (!noProxy.isEmpty()) file.append("NO_PROXY=").append(String.join(",", noProxy)).append('\n');
+        return file.toString();
+    }
+
+    /** For the log: where the proxies are, never who we are to them. */
+    String describe() {
+        List<String> parts = new ArrayList<>();
+        if (https != null) parts.add("https through " + https.host() + ":" + https.port());
+        if (http != null) parts.add("http through " + http.host() + ":" + http.port());
+        if (!noProxy.isEmpty()) parts.add("not for " + String.join(",", noProxy));
+        return String.join(", ", parts);
+    }
+}
