@@ -109,7 +109,8 @@ ca_hash() {
     for ((i = 2; i <= count; i++)); do
       text=$(openssl x509 -noout -text -in "$dir/$i.pem" 2>/dev/null) || continue
       # the id on the line after the extension's name (OpenSSL 1.1 writes "keyid:" before it)
-      akid=$(printf '%s\n' "$text" | sed -n '/Authority Key Identifier/{n;s/^ *\(keyid:\)\{0,1\}\([0-9A-F:]*\)$/\2/p;}')
+      akid=$(printf '%s\n' "$text" |
+        sed -n '/Authority Key Identifier/{n;s/^ *\(keyid:\)\{0,1\}\([0-9A-F:]*\)$/\2/p;}')
       skid=$(printf '%s\n' "$text" | sed -n '/Subject Key Identifier/{n;s/^ *\([0-9A-F:]*\)$/\1/p;}')
       if [ -z "$akid" ] || [ "$akid" = "$skid" ]; then roots+=("$i"); else cat "$dir/$i.pem" >>"$dir/intermediates"; fi
     done
@@ -153,32 +154,35 @@ curl_config_quoted() {
 # $2: the user: node (an agent, the default) or server (a joining server); K3s checks each
 # user's own token once the agents have one of their own.
 check_token_against() {
-  local url=$1 user=${2:-node} hash='' creds actual password='' bearer='' code dir status=0 credentials
+  local url=$1 user=${2:-node} hash='' full='' creds actual password='' bearer='' code dir status=0 credentials
   local rerun="Run the step again so it reads the server's current token (k3s-join does), or fix K3S_VAGRANT_TOKEN_FILE"
   command -v curl >/dev/null || return 0
   load_token
   local bootstrap='^[a-z0-9]{6}\.[a-z0-9]{16}$'
   case "$K3S_TOKEN" in
     K10*)
+      full=1
       creds=${K3S_TOKEN#K10}
       case "$creds" in *::*) hash=${creds%%::*} creds=${creds#*::} ;; esac
       if [ -n "$hash" ] && [ "${#hash}" -ne 64 ]; then
         die "the join token's CA hash (between K10 and ::) is ${#hash} characters long, not 64: K3s would refuse" \
           "it (invalid token CA hash length). Use the token as the server wrote it ($rerun)"
       fi
-      if [[ $creds =~ $bootstrap ]]; then
-        bearer=$creds
-      elif [[ $creds == *:?* ]]; then
-        password=${creds#*:}
-      else
-        die "the join token K10...::<credentials> names no <user>:<password> nor bootstrap token <id>.<secret>:" \
-          "K3s would refuse it (invalid token format). Use the token as the server wrote it ($rerun)"
-      fi
       ;;
     *)
-      if [[ $K3S_TOKEN =~ $bootstrap ]]; then bearer=$K3S_TOKEN; else password=$K3S_TOKEN; fi
+      creds=$K3S_TOKEN
       ;;
   esac
+  if [[ $creds =~ $bootstrap ]]; then
+    bearer=$creds
+  elif [ -z "$full" ]; then
+    password=$creds
+  elif [[ $creds == *:?* ]]; then
+    password=${creds#*:}
+  else
+    die "the join token K10...::<credentials> names no <user>:<password> nor bootstrap token <id>.<secret>:" \
+      "K3s would refuse it (invalid token format). Use the token as the server wrote it ($rerun)"
+  fi
   if [ -n "$bearer" ] && [ "$user" = server ]; then
     die "the join token is a bootstrap token (<id>.<secret>, from k3s token create): K3s joins only agents" \
       "with those. A server joins with the server token (/var/lib/rancher/k3s/server/token on a server)"

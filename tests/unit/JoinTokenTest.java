@@ -38,7 +38,7 @@ class JoinTokenTest {
         String url = startStandIn(Map.of("K3S_TOKEN", ODD_SECRET));
         String full = Files.readString(serverDir(url).resolve("node-token")).strip();
         assertTrue(full.endsWith("::server:" + ODD_SECRET), full);
-        assertOk(checkToken(url, full, "node"), "the full token: the password is all after the first ':' of server:...");
+        assertOk(checkToken(url, full, "node"), "the full token: the password is all after server:");
         assertOk(checkToken(url, full, "server"), "the same, for a joining server");
         assertOk(checkToken(url, ODD_SECRET, "node"), "the short token: the password whole, colons and all");
         Repo.Run wrong = checkToken(url, ODD_SECRET + "x", "node");
@@ -64,7 +64,7 @@ class JoinTokenTest {
     void aBootstrapTokenFromK3sTokenCreateJoinsAgentsAsBearerAndNotServers() throws Exception {
         String url = startStandIn(Map.of());
         String created = standIn(url, "token", "create", "--ttl", "1h").strip();
-        assertTrue(created.matches("K10[0-9a-f]{64}::[a-z0-9]{6}\\.[a-z0-9]{16}"), "K3s prints the full form: " + created);
+        assertTrue(created.matches("K10[0-9a-f]{64}::[a-z0-9]{6}\\.[a-z0-9]{16}"), "the full form: " + created);
         String bare = created.substring(created.indexOf("::") + 2);
         assertOk(checkToken(url, created, "node"), "the full bootstrap token");
         assertOk(checkToken(url, bare, "node"), "the bare <id>.<secret>");
@@ -87,7 +87,8 @@ class JoinTokenTest {
         assertTrue(shortHash.stderr().contains("is 3 characters long, not 64"), shortHash.stderr());
         Repo.Run noPassword = checkToken(url, "K10" + "0".repeat(64) + "::secret", "node");
         assertNotEquals(0, noPassword.exit());
-        assertTrue(noPassword.stderr().contains("names no <user>:<password> nor bootstrap token"), noPassword.stderr());
+        assertTrue(noPassword.stderr().contains("names no <user>:<password> nor bootstrap token"),
+            noPassword.stderr());
     }
 
     @Test
@@ -114,7 +115,8 @@ class JoinTokenTest {
     static String customCa(Path tls) throws Exception {
         Path work = Files.createTempDirectory("k3sv-ca");
         String cnf = "[req]\ndistinguished_name=dn\n[dn]\n[v3]\nbasicConstraints=critical,CA:TRUE\n"
-            + "keyUsage=critical,keyCertSign,cRLSign,digitalSignature\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n";
+            + "keyUsage=critical,keyCertSign,cRLSign,digitalSignature\nsubjectKeyIdentifier=hash\n"
+            + "authorityKeyIdentifier=keyid\n";
         Files.writeString(work.resolve("ca.cnf"), cnf);
         run(work, "openssl", "ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "root.key");
         run(work, "openssl", "req", "-x509", "-new", "-key", "root.key", "-subj", "/CN=custom-root", "-days", "30",
@@ -122,14 +124,14 @@ class JoinTokenTest {
         run(work, "openssl", "ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "int.key");
         run(work, "openssl", "req", "-new", "-key", "int.key", "-subj", "/CN=custom-intermediate", "-config", "ca.cnf",
             "-out", "int.csr");
-        run(work, "openssl", "x509", "-req", "-in", "int.csr", "-CA", "root.crt", "-CAkey", "root.key", "-set_serial", "7",
-            "-days", "30", "-extfile", "ca.cnf", "-extensions", "v3", "-out", "int.crt");
+        run(work, "openssl", "x509", "-req", "-in", "int.csr", "-CA", "root.crt", "-CAkey", "root.key",
+            "-set_serial", "7", "-days", "30", "-extfile", "ca.cnf", "-extensions", "v3", "-out", "int.crt");
         Files.writeString(tls.resolve("server-ca.crt"),
             Files.readString(work.resolve("int.crt")) + Files.readString(work.resolve("root.crt")));
         Files.copy(work.resolve("int.key"), tls.resolve("server-ca.key"));
         try (InputStream in = Files.newInputStream(work.resolve("root.crt"))) {
-            X509Certificate rootCert = (X509Certificate) CertificateFactory.getInstance("X.509").generateCertificate(in);
-            return sha256(rootCert.getEncoded());
+            CertificateFactory x509 = CertificateFactory.getInstance("X.509");
+            return sha256(((X509Certificate) x509.generateCertificate(in)).getEncoded());
         }
     }
 
@@ -148,12 +150,13 @@ class JoinTokenTest {
         assertEquals(0, run.exit(), what + ": " + run.stderr());
     }
 
-    /** check_token_against as agent.sh (user node) or a joining server.sh (user server) runs it; the token in a file. */
+    /** check_token_against as agent.sh (user node) or a joining server.sh (server) runs it; the token in a file. */
     private Repo.Run checkToken(String url, String token, String user) throws IOException {
         Path file = Files.createTempFile(tmp, "token", "");
         Files.writeString(file, token);
-        return Repo.exec(List.of("bash", "-c", ". provision/k3s-common.sh && check_token_against \"$1\" \"$2\"", "check", url, user),
-            Repo.root(), Map.of("TOKEN_FILE", file.toString()), null, 60);
+        String script = ". provision/k3s-common.sh && check_token_against \"$1\" \"$2\"";
+        return Repo.exec(List.of("bash", "-c", script, "check", url, user), Repo.root(),
+            Map.of("TOKEN_FILE", file.toString()), null, 60);
     }
 
     private final Map<String, Path> roots = new java.util.HashMap<>();
@@ -181,7 +184,8 @@ class JoinTokenTest {
         int port = Sshd.freePort();
         ProcessBuilder builder = new ProcessBuilder(Repo.root().resolve("tests/k3s-standin/k3s").toString(), "server",
             "--node-ip", "127.0.0.1", "--bind-address", "127.0.0.1", "--https-listen-port", Integer.toString(port),
-            "--node-name", "token-test").redirectErrorStream(true).redirectOutput(tmp.resolve("server-" + port + ".log").toFile());
+            "--node-name", "token-test").redirectErrorStream(true)
+            .redirectOutput(tmp.resolve("server-" + port + ".log").toFile());
         builder.environment().put("K3S_STANDIN_ROOT", root.toString());
         builder.environment().put("K3S_TOKEN", "token-test-secret");
         builder.environment().putAll(env);
@@ -190,11 +194,13 @@ class JoinTokenTest {
         roots.put(url, root);
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         while (System.nanoTime() < deadline) {
-            Repo.Run ping = Repo.exec(List.of("curl", "-ksf", "--max-time", "2", url + "/ping"), Repo.root(), Map.of(), null, 10);
+            Repo.Run ping = Repo.exec(List.of("curl", "-ksf", "--max-time", "2", url + "/ping"), Repo.root(), Map.of(),
+                null, 10);
             if (ping.exit() == 0) return url;
             Thread.sleep(300);
         }
-        fail("the K3s stand-in did not answer at " + url + " within 30 s: " + Files.readString(tmp.resolve("server-" + port + ".log")));
+        fail("the K3s stand-in did not answer at " + url + " within 30 s: "
+            + Files.readString(tmp.resolve("server-" + port + ".log")));
         return url;
     }
 

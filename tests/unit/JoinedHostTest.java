@@ -95,7 +95,7 @@ class JoinedHostTest {
         }
     }
 
-    /** A custom or rotated CA: /cacerts (the agent's server-ca.crt) is a bundle, known by its root's DER hash as K3s's hashCA. */
+    /** A custom or rotated CA: /cacerts (the agent's server-ca.crt) is a bundle, known by its root's DER hash. */
     @Test
     void anAgentOfACustomCaClusterIsKnownByTheRootOfTheBundleItFetched() throws Exception {
         ProvisionTest.requireTool("openssl", "apt-get install openssl");

@@ -194,7 +194,7 @@ class ServerWaitTest {
 
         assertEquals(0, checkToken(url, agentToken).exit(), checkToken(url, agentToken).stderr());
         assertEquals(0, checkToken(url, "wait-test-agent-secret").exit(), "the agent token's short form");
-        // K3s's agent sends the user node whatever user a full token names (JoinTokenTest): a joining server sends server
+        // K3s's agent sends the user node whatever a full token names (JoinTokenTest); a joining server sends server
         assertEquals(0, checkToken(url, serverToken, "server").exit(), "the full server token, for a joining server");
         assertEquals(0, checkToken(url, "wait-test-secret", "server").exit(), "a joining server's short token");
         Repo.Run bare = checkToken(url, "wait-test-secret");
