@@ -123,46 +123,128 @@ load_agent_token() {
   fi
 }
 
+# The CA hash K3s puts in its full token, of a /cacerts bundle in a file (pkg/clientaccess/token.go,
+# hashCA): the sha256 of the file when it holds one certificate; when it holds more (a custom or
+# rotated CA), the sha256 of the DER of the root the first certificate chains to. As there, the
+# roots are the later certificates without an authority key id or with one equal to their subject
+# key id, the others intermediates, and with no chain the file is hashed. Fails, printing nothing,
+# when a bundle needs openssl and the machine has none.
+ca_hash() {
+  local file=$1 count dir i text akid skid
+  local -a roots=() untrusted=()
+  count=$(grep -c -- '-----BEGIN CERTIFICATE-----' "$file" || true)
+  if [ "$count" -gt 1 ]; then
+    command -v openssl >/dev/null || return 1
+    dir=$(mktemp -d) || return 1
+    awk -v dir="$dir" '/-----BEGIN CERTIFICATE-----/ { f = dir "/" ++n ".pem" } f { print > f }
+      /-----END CERTIFICATE-----/ { close(f); f = "" }' "$file"
+    : >"$dir/intermediates"
+    for ((i = 2; i <= count; i++)); do
+      text=$(openssl x509 -noout -text -in "$dir/$i.pem" 2>/dev/null) || continue
+      # the id on the line after the extension's name (OpenSSL 1.1 writes "keyid:" before it)
+      akid=$(printf '%s\n' "$text" |
+        sed -n '/Authority Key Identifier/{n;s/^ *\(keyid:\)\{0,1\}\([0-9A-F:]*\)$/\2/p;}')
+      skid=$(printf '%s\n' "$text" | sed -n '/Subject Key Identifier/{n;s/^ *\([0-9A-F:]*\)$/\1/p;}')
+      if [ -z "$akid" ] || [ "$akid" = "$skid" ]; then roots+=("$i"); else cat "$dir/$i.pem" >>"$dir/intermediates"; fi
+    done
+    if [ -s "$dir/intermediates" ]; then untrusted=(-untrusted "$dir/intermediates"); fi
+    for i in ${roots[@]+"${roots[@]}"}; do
+      # -partial_chain: like Go's, a root here need not be self-signed
+      if openssl verify -partial_chain -trusted "$dir/$i.pem" ${untrusted[@]+"${untrusted[@]}"} "$dir/1.pem" \
+        >/dev/null 2>&1; then
+        openssl x509 -in "$dir/$i.pem" -outform DER | sha256sum | cut -d' ' -f1
+        rm -rf "$dir"
+        return 0
+      fi
+    done
+    rm -rf "$dir"
+  fi
+  sha256sum <"$file" | cut -d' ' -f1
+}
+
+# A string as a double-quoted value of curl's config format (curl -K), where \ escapes.
+curl_config_quoted() {
+  local s=${1//\\/\\\\}
+  s=${s//\"/\\\"}
+  s=${s//$'\n'/\\n}
+  s=${s//$'\r'/\\r}
+  printf '"%s"' "$s"
+}
+
 # Fails, naming it, when the server would refuse this machine's join token, instead of
 # installing an agent that then retries in the background: a full token
-# (K10<CA hash>::<user>:<secret>) must name the server's CA (/cacerts), and K3s's
-# supervisor must take the secret (/v1-k3s/readyz answers 401 to a wrong one). The
-# secret reaches curl on stdin (-K -), never on its command line. Without curl: skipped.
+# (K10<CA hash>::<credentials>) must name the server's CA (/cacerts, hashed as ca_hash), and
+# K3s's supervisor must take the credentials (/v1-k3s/readyz answers 401 to a wrong one). The
+# token is read as K3s's parseToken reads it (pkg/clientaccess/token.go): the credentials are a
+# bootstrap token (<id>.<secret>, k3s token create; sent as Bearer) or <user>:<password>, split at
+# the first ':' after the '::'; a short token is the password whole (colons and all), or a bootstrap
+# token. The user is not the token's: K3s's agent authenticates as node, a joining server as server.
+# The credentials reach curl on stdin (-K -), never on its command line. Without curl: skipped.
 # The secret goes only to a server whose certificate that CA signed (--cacert, never -k):
 # with a full token (k3s-join's) the CA is the one the token names; a short token (the
 # Vagrantfile's, made before the server exists) names none, so the CA is taken as the
 # server sends it, as K3s's own agent does: that trusts the private network (README, Secrets).
-# $2: the user a bare secret authenticates as: node (an agent, the default) or server (a
-# joining server); K3s checks each user's own token once the agents have one of their own.
+# $2: the user: node (an agent, the default) or server (a joining server); K3s checks each
+# user's own token once the agents have one of their own.
 check_token_against() {
-  local url=$1 user=${2:-node} hash actual secret code dir status=0
+  local url=$1 user=${2:-node} hash='' full='' creds actual password='' bearer='' code dir status=0 credentials
   local rerun="Run the step again so it reads the server's current token (k3s-join does), or fix K3S_VAGRANT_TOKEN_FILE"
   command -v curl >/dev/null || return 0
   load_token
+  local bootstrap='^[a-z0-9]{6}\.[a-z0-9]{16}$'
+  case "$K3S_TOKEN" in
+    K10*)
+      full=1
+      creds=${K3S_TOKEN#K10}
+      case "$creds" in *::*) hash=${creds%%::*} creds=${creds#*::} ;; esac
+      if [ -n "$hash" ] && [ "${#hash}" -ne 64 ]; then
+        die "the join token's CA hash (between K10 and ::) is ${#hash} characters long, not 64: K3s would refuse" \
+          "it (invalid token CA hash length). Use the token as the server wrote it ($rerun)"
+      fi
+      ;;
+    *)
+      creds=$K3S_TOKEN
+      ;;
+  esac
+  if [[ $creds =~ $bootstrap ]]; then
+    bearer=$creds
+  elif [ -z "$full" ]; then
+    password=$creds
+  elif [[ $creds == *:?* ]]; then
+    password=${creds#*:}
+  else
+    die "the join token K10...::<credentials> names no <user>:<password> nor bootstrap token <id>.<secret>:" \
+      "K3s would refuse it (invalid token format). Use the token as the server wrote it ($rerun)"
+  fi
+  if [ -n "$bearer" ] && [ "$user" = server ]; then
+    die "the join token is a bootstrap token (<id>.<secret>, from k3s token create): K3s joins only agents" \
+      "with those. A server joins with the server token (/var/lib/rancher/k3s/server/token on a server)"
+  fi
   dir=$(mktemp -d) || die "cannot make a temporary folder for the server's CA (mktemp -d)"
   # /cacerts is public: fetching it unverified sends nothing secret
   if ! curl -ksf --max-time 10 -o "$dir/cacerts" "$url/cacerts" || [ ! -s "$dir/cacerts" ]; then
     rm -rf "$dir"
     die "the K3s server at $url sent no CA (/cacerts): is it K3s's server, and is SERVER_URL its address?"
   fi
-  case "$K3S_TOKEN" in
-    K10*::*)
-      hash=${K3S_TOKEN#K10}
-      hash=${hash%%::*}
-      actual=$(sha256sum "$dir/cacerts" | cut -d' ' -f1)
-      if [ "$hash" != "$actual" ]; then
-        rm -rf "$dir"
-        die "the join token belongs to another cluster: its CA hash is not the one of the server at $url. $rerun"
-      fi
-      ;;
-  esac
-  case "$K3S_TOKEN" in
-    K10*::*:*) # a full token names its user
-      user=${K3S_TOKEN#*::}
-      user=${user%%:*} ;;
-  esac
-  secret=${K3S_TOKEN##*:}
-  code=$(printf 'user = "%s:%s"\n' "$user" "$secret" | curl -sS --cacert "$dir/cacerts" --max-time 10 -o /dev/null \
+  if [ -n "$hash" ]; then
+    if ! actual=$(ca_hash "$dir/cacerts"); then
+      rm -rf "$dir"
+      # no secret is sent to a server whose CA is unchecked: K3s's agent checks it before it sends one
+      log "the server's CA is a bundle of several certificates and this machine has no openssl to find" \
+        "its root: not checking the join token here (K3s's agent checks the CA hash itself)"
+      return 0
+    fi
+    if [ "$hash" != "$actual" ]; then
+      rm -rf "$dir"
+      die "the join token belongs to another cluster: its CA hash is not the one of the server at $url. $rerun"
+    fi
+  fi
+  if [ -n "$bearer" ]; then
+    credentials="header = $(curl_config_quoted "Authorization: Bearer $bearer")"
+  else
+    credentials="user = $(curl_config_quoted "$user:$password")"
+  fi
+  code=$(printf '%s\n' "$credentials" | curl -sS --cacert "$dir/cacerts" --max-time 10 -o /dev/null \
     -w '%{http_code}' -K - "$url/v1-k3s/readyz" 2>"$dir/error") || status=$?
   # 35, 51, 60: the TLS handshake failed or the certificate is not the CA's for this address
   case $status in
@@ -178,7 +260,7 @@ check_token_against() {
   rm -rf "$dir"
   if [ "$code" = 401 ]; then
     die "the K3s server at $url refused the join token (HTTP 401): the token was changed there" \
-      "(k3s token rotate, a reinstall) or belongs to another cluster. $rerun"
+      "(k3s token rotate, k3s token delete, a reinstall) or belongs to another cluster. $rerun"
   fi
 }
 

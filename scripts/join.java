@@ -280,8 +280,8 @@ class join implements Callable<Integer> {
     /**
      * A K3s agent's settings on a host, none of them secret: whether its service runs, the
      * server URL and the CA hash its env file names (from a full token), and the hash of the
-     * CA its agent fetched from the server (agent/server-ca.crt; K3s's /cacerts, as hashCA
-     * hashes a single certificate). present is false when the host has no agent.
+     * CA its agent fetched from the server (agent/server-ca.crt, K3s's /cacerts, hashed as K3s's
+     * hashCA by k3s-common.sh's ca_hash). present is false when the host has no agent.
      */
     record AgentFound(boolean present, boolean active, String serverUrl, String tokenCa, String fetchedCa) {
         /** The cluster it belongs to: the CA its token names, else the one it fetched; null when neither tells. */
@@ -293,7 +293,7 @@ class join implements Callable<Integer> {
     /**
      * Reads the agent's env file (K3s's installer writes K3S_URL='URL'; older ones "URL") and
      * prints only the URL and the token's CA hash: the secret never leaves the host. The values
-     * reach the fixed script as $1 and $2, each quoted.
+     * reach the fixed script as $1 and $2, each quoted; k3s-common.sh (for ca_hash) comes on stdin.
      */
     static AgentFound agentOn(Ssh host, String root, String systemctl) {
         String script = "env=\"$1\"/etc/systemd/system/k3s-agent.service.env; [ -f \"$env\" ] || exit 0; echo present; "
@@ -301,10 +301,10 @@ class join implements Callable<Integer> {
             + "sed -n -e \"s/^K3S_URL=[\\\"']\\{0,1\\}\\([^\\\"']*\\)[\\\"']\\{0,1\\}\\$/url=\\1/p\" "
             + "-e \"s/^K3S_TOKEN=[\\\"']\\{0,1\\}K10\\([0-9a-f]\\{64\\}\\)::.*/token-ca=\\1/p\" \"$env\"; "
             + "ca=\"$1\"/var/lib/rancher/k3s/agent/server-ca.crt; "
-            + "if [ -f \"$ca\" ]; then echo \"fetched-ca=$(sha256sum < \"$ca\" | cut -d' ' -f1)\"; fi";
-        String command = host.sudo() + "sh -c " + Shell.quote(script) + " sh " + Shell.quote(root) + " "
+            + "if [ -f \"$ca\" ]; then . /dev/stdin && echo \"fetched-ca=$(ca_hash \"$ca\")\"; fi";
+        String command = host.sudo() + "bash -c " + Shell.quote(script) + " bash " + Shell.quote(root) + " "
             + Shell.quote(systemctl);
-        Ssh.Result result = host.exec(command, null, Duration.ofSeconds(30));
+        Ssh.Result result = host.exec(command, resource("k3s-common.sh"), Duration.ofSeconds(30));
         // read as "no agent", a failure here would install over an agent it could not see
         if (!result.ok()) {
             throw Cli.fail(Cli.FAILED, "reading the K3s agent's settings on " + host.target.label() + " failed (exit "

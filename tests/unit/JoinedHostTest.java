@@ -95,6 +95,21 @@ class JoinedHostTest {
         }
     }
 
+    /** A custom or rotated CA: /cacerts (the agent's server-ca.crt) is a bundle, known by its root's DER hash. */
+    @Test
+    void anAgentOfACustomCaClusterIsKnownByTheRootOfTheBundleItFetched() throws Exception {
+        ProvisionTest.requireTool("openssl", "apt-get install openssl");
+        Path root = agentInstalled(URL, "short-secret");
+        Path agentDir = Files.createDirectories(root.resolve("var/lib/rancher/k3s/agent"));
+        String rootHash = JoinTokenTest.customCa(Files.createDirectories(tmp.resolve("tls")));
+        Files.copy(tmp.resolve("tls/server-ca.crt"), agentDir.resolve("server-ca.crt"));
+        try (Ssh ssh = connect()) {
+            join step = joinWith(root, running());
+            assertEquals(join.Plan.NOTHING, step.plan(ssh, "edge1", "https://10.0.0.9:6443", rootHash),
+                "the CA it fetched is this cluster's, whatever the URL");
+        }
+    }
+
     @Test
     void aHostWithoutAnAgentIsInstalled() throws IOException {
         try (Ssh ssh = connect()) {

@@ -644,12 +644,13 @@ class ProvisionTest {
     }
 
     /**
-     * Expanded only by the shell itself (test, case, a parameter expansion assigned to a
-     * variable, printf into a pipe): nothing of it reaches any process's argv.
+     * Expanded only by the shell itself (test, case, an assignment of it or a parameter expansion
+     * of it to a variable, printf into a pipe): nothing of it reaches any process's argv.
      */
     private static boolean tokenUseIsBuiltin(String line) {
         String s = line.strip().replaceAll("\\[ -[nz] \"\\$\\{K3S_(AGENT_)?TOKEN:-\\}\" \\]", "[ TEST ]");
         return !expandsToken(s) || s.matches("(\\w+=\\$\\()?printf '[^']*' [^|]*\\| sha256sum.*")
-            || s.equals("case \"$K3S_TOKEN\" in") || s.matches("\\w+=\\$\\{K3S_TOKEN[#%]{1,2}[^}$()`]*\\}");
+            || s.equals("case \"$K3S_TOKEN\" in") || s.matches("\\w+=\\$\\{K3S_TOKEN[#%]{1,2}[^}$()`]*\\}")
+            || s.matches("\\w+=\\$K3S_TOKEN");
     }
 }
