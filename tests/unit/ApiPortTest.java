@@ -152,24 +152,8 @@ class ApiPortTest {
     private Repo.Run vagrantfile(Map<String, String> settings) throws IOException {
         ProvisionTest.requireTool("ruby", "apt-get install ruby");
         Path harness = tmp.resolve("record.rb");
-        Files.writeString(harness, """
-            $machine = nil
-            class Recorder
-              def method_missing(name, *args, **options, &block)
-                $machine = args[0] if name == :define
-                puts "#{$machine}\\t#{options[:env]["SERVER_URL"]}" if name == :provision && options[:env]
-                block.call(Recorder.new, Recorder.new) if block
-                Recorder.new
-              end
-
-              def respond_to_missing?(*) = true
-            end
-
-            module Vagrant
-              def self.configure(_version) = yield(Recorder.new)
-            end
-
-            load ARGV[0]
+        Repo.vagrantfileRecorder(harness, """
+            puts "#{$machine}\\t#{options[:env]["SERVER_URL"]}" if name == :provision && options[:env]
             """);
         Map<String, String> env = new java.util.HashMap<>(settings);
         env.put("K3S_VAGRANT_TOKEN_FILE", tmp.resolve("vagrant-token").toString());

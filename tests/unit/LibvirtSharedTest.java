@@ -47,22 +47,8 @@ class LibvirtSharedTest {
         // vagrant-libvirt uses that one (found by address) yet attaches the machine by name, which fails
         // provision/Vagrantfile run by Ruby under a recorder standing for Vagrant's configuration object
         Path harness = tmp.resolve("record.rb");
-        Files.writeString(harness, """
-            class Recorder
-              def method_missing(name, *args, **options, &block)
-                puts "#{options[:ip]} #{options[:libvirt__network_name]} #{options[:libvirt__always_destroy]}" if name == :network
-                block.call(Recorder.new, Recorder.new) if block
-                Recorder.new
-              end
-
-              def respond_to_missing?(*) = true
-            end
-
-            module Vagrant
-              def self.configure(_version) = yield(Recorder.new)
-            end
-
-            load ARGV[0]
+        Repo.vagrantfileRecorder(harness, """
+            puts "#{options[:ip]} #{options[:libvirt__network_name]} #{options[:libvirt__always_destroy]}" if name == :network
             """);
         Repo.Run run = Repo.exec(List.of("ruby", harness.toString(), Repo.root().resolve("provision/Vagrantfile").toString()), tmp,
             Map.of("K3S_VAGRANT_WORKERS", "2", "K3S_VAGRANT_WORKER_IP", "192.168.57.11", "K3S_VAGRANT_LOGIN", "t",

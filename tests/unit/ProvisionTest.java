@@ -207,24 +207,10 @@ class ProvisionTest {
         }
         // provision/Vagrantfile run by Ruby under a recorder standing for Vagrant's configuration object
         Path harness = tmp.resolve("record.rb");
-        Files.writeString(harness, """
-            class Recorder
-              def method_missing(name, *args, **options, &block)
-                if name == :provision && options[:type] == "file"
-                  puts "#{args[0]} #{File.basename(options[:source].to_s)}"
-                end
-                block.call(Recorder.new, Recorder.new) if block
-                Recorder.new
-              end
-
-              def respond_to_missing?(*) = true
+        Repo.vagrantfileRecorder(harness, """
+            if name == :provision && options[:type] == "file"
+              puts "#{args[0]} #{File.basename(options[:source].to_s)}"
             end
-
-            module Vagrant
-              def self.configure(_version) = yield(Recorder.new)
-            end
-
-            load ARGV[0]
             """);
         Path vagrantfile = Repo.root().resolve("provision/Vagrantfile");
         Repo.Run run = Repo.exec(List.of("ruby", harness.toString(), vagrantfile.toString()),
@@ -455,26 +441,10 @@ class ProvisionTest {
         // Vagrant logs a provisioner's env at INFO (VAGRANT_LOG=info), and the server token makes its holder an
         // admin: the provisioners are recorded by running the Vagrantfile under Ruby with a recorder for `config`
         Path harness = tmp.resolve("record.rb");
-        Files.writeString(harness, """
-            $machine = nil
-            class Recorder
-              def method_missing(name, *args, **options, &block)
-                $machine = args[0] if name == :define
-                if name == :provision
-                  puts [$machine, args[0], options[:type], options[:source], options.inspect].join("\t")
-                end
-                block.call(Recorder.new, Recorder.new) if block
-                Recorder.new
-              end
-
-              def respond_to_missing?(*) = true
+        Repo.vagrantfileRecorder(harness, """
+            if name == :provision
+              puts [$machine, args[0], options[:type], options[:source], options.inspect].join("\t")
             end
-
-            module Vagrant
-              def self.configure(_version) = yield(Recorder.new)
-            end
-
-            load ARGV[0]
             """);
         Path serverTokenFile = tmp.resolve("token");
         Path agentTokenFile = tmp.resolve("agent-token");
@@ -509,28 +479,12 @@ class ProvisionTest {
     @Test
     void theHostsProxyReachesTheMachinesAsAMode600FileWithTheClusterForNoProxy() throws IOException {
         Path harness = tmp.resolve("record.rb");
-        Files.writeString(harness, """
-            $machine = nil
-            class Recorder
-              def method_missing(name, *args, **options, &block)
-                $machine = args[0] if name == :define
-                if name == :provision
-                  file = "#{options[:source]} #{options[:destination]}"
-                  detail = options[:type] == "file" ? file : options[:env].inspect
-                  puts [$machine, options[:type], detail].join("\t")
-                end
-                block.call(Recorder.new, Recorder.new) if block
-                Recorder.new
-              end
-
-              def respond_to_missing?(*) = true
+        Repo.vagrantfileRecorder(harness, """
+            if name == :provision
+              file = "#{options[:source]} #{options[:destination]}"
+              detail = options[:type] == "file" ? file : options[:env].inspect
+              puts [$machine, options[:type], detail].join("\t")
             end
-
-            module Vagrant
-              def self.configure(_version) = yield(Recorder.new)
-            end
-
-            load ARGV[0]
             """);
         Path proxyFile = tmp.resolve("folder/.vagrant/k3s-proxy.env");
         Map<String, String> settings = Map.of("K3S_VAGRANT_WORKERS", "2", "K3S_VAGRANT_LOGIN", "t",

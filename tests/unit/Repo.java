@@ -25,6 +25,33 @@ final class Repo {
     /** A finished process. */
     record Run(int exit, String stdout, String stderr) { }
 
+    /**
+     * Writes to harness a Ruby program that loads the Vagrantfile named by its first argument under a
+     * recorder standing for Vagrant's configuration object: record is Ruby run on every call made on it
+     * (name, args, options; $machine is the machine being defined), to print what the test asserts.
+     */
+    static void vagrantfileRecorder(Path harness, String record) throws IOException {
+        Files.writeString(harness, """
+            $machine = nil
+            class Recorder
+              def method_missing(name, *args, **options, &block)
+                $machine = args[0] if name == :define
+                RECORD
+                block.call(Recorder.new, Recorder.new) if block
+                Recorder.new
+              end
+
+              def respond_to_missing?(*) = true
+            end
+
+            module Vagrant
+              def self.configure(_version) = yield(Recorder.new)
+            end
+
+            load ARGV[0]
+            """.replace("RECORD", record.stripTrailing().indent(4).strip()));
+    }
+
     /** Runs a real command with extra environment and optional stdin, bounded in time. */
     static Run exec(List<String> command, Path dir, Map<String, String> env, String stdin, long timeoutSeconds) {
         try {
