@@ -35,7 +35,8 @@ class InstallerCheckTest {
         Path recorded = tmp.resolve("runs");
         serveInstaller(site(), installerRecordingTo(recorded), null);
         Repo.Run run = server(Map.of("INSTALL_K3S_VERSION", VERSION));
-        assertTrue(run.stderr().contains("K3s's installer failed"), "stops at the installer stand-in: " + run.stderr());
+        assertTrue(run.stderr().contains("K3s's installer failed"), "stops at the installer stand-in: "
+            + run.stderr());
         assertEquals(List.of(INSTALLER + ".sha256sum", INSTALLER), requested(), run.stderr());
         assertEquals(List.of("version=" + VERSION), Files.readAllLines(recorded));
     }
