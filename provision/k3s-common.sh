@@ -294,6 +294,56 @@ kubeconfig_access() {
   fi
 }
 
+# K3s's install.sh in its repository at a release's tag ({tag}), as the host fetches it (K3sRelease.INSTALLER)
+INSTALLER_URL='https://raw.githubusercontent.com/k3s-io/k3s/{tag}/install.sh'
+# What to do instead when the machine cannot fetch, or check, K3s itself
+ON_THE_HOST="set K3S_VAGRANT_AIRGAP_DIR to a folder holding install.sh and k3s,"
+ON_THE_HOST+=" or let k3s-up/k3s-join fetch K3s on the host (without --no-host-cache)"
+
+# Retries a download (curl's arguments after $1, what it is) up to 5 times, each bounded.
+fetch() {
+  local what=$1 attempt
+  shift
+  for attempt in 1 2 3 4 5; do
+    curl -sfL --connect-timeout 10 --max-time 120 "$@" && return 0
+    [ "$attempt" = 5 ] && die "cannot download $what (no internet?): $ON_THE_HOST"
+    log "download of $what failed (attempt $attempt/5), retrying in $((attempt * 2)) s"
+    sleep $((attempt * 2))
+  done
+}
+
+# The K3s version a channel (INSTALL_K3S_CHANNEL, default stable) names now: where its URL leads,
+# as K3s's installer asks it (INSTALL_K3S_CHANNEL_URL is the installer's setting too).
+channel_version() {
+  local channel=${INSTALL_K3S_CHANNEL:-stable} url version
+  url=${INSTALL_K3S_CHANNEL_URL:-https://update.k3s.io/v1-release/channels}/$channel
+  version=$(fetch "the K3s channel $url" -o /dev/null -w '%{url_effective}' "$url") || exit 1
+  version=${version##*/}
+  version=${version//%2[Bb]/+}
+  [[ $version =~ ^v[0-9]+\.[0-9]+\.[0-9]+(-rc[0-9]+)?\+k3s[0-9]+$ ]] \
+    || die "$url led to no K3s version: set K3S_VAGRANT_K3S_VERSION (k3s-up/k3s-join --k3s-version)"
+  log "channel $channel is $version"
+  printf '%s\n' "$version"
+}
+
+# install.sh of release $1 (not whatever get.k3s.io serves today) into file $2, checked against the
+# install.sh.sha256sum beside it, as the host checks it (K3sRelease): a mismatch installs nothing.
+fetch_installer() {
+  local version=$1 file=$2 url sums expected actual
+  url=${INSTALLER_URL/\{tag\}/${version//+/%2B}}
+  log "downloading K3s's installer of $version from $url"
+  sums=$(fetch "$url.sha256sum" "$url.sha256sum") || exit 1
+  expected=$(printf '%s\n' "$sums" | awk '$2 == "install.sh" { print $1; exit }')
+  [ -n "$expected" ] || die "$url.sha256sum lists no install.sh: K3s was not installed; check the K3s version"
+  fetch "$url" -o "$file" "$url"
+  actual=$(sha256sum "$file" | cut -d' ' -f1)
+  if [ "$actual" != "$expected" ]; then
+    rm -f "$file"
+    die "install.sh from $url does not match its checksum (sha256 $actual, expected $expected from" \
+      "$url.sha256sum): K3s was not installed. Run again (a download broken on the way), or $ON_THE_HOST"
+  fi
+}
+
 # Runs K3s's installer unless the same install (role, flags, version, token) is
 # already in place and its service is running. $1: unit name, $2: INSTALL_K3S_EXEC,
 # $3: a group to read the admin kubeconfig (servers; the flags for it follow the binary's version).
@@ -327,21 +377,17 @@ install_k3s() {
     installer="$AIRGAP_DIR/install.sh"
     export INSTALL_K3S_SKIP_DOWNLOAD=true
   else
-    log "downloading K3s's installer from https://get.k3s.io"
     if ! command -v curl >/dev/null; then
       log "installing curl (K3s's installer needs it)"
       DEBIAN_FRONTEND=noninteractive apt-get install -y -q curl ca-certificates >/dev/null 2>&1 \
         || { apt-get update -q >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q curl ca-certificates >/dev/null; } \
         || die "cannot install curl (no internet?): set K3S_VAGRANT_AIRGAP_DIR to a folder holding install.sh and k3s"
     fi
+    # a channel is resolved here, as K3s's installer would, so that its install.sh is that tag's, checked
+    if [ -z "${INSTALL_K3S_VERSION:-}" ]; then INSTALL_K3S_VERSION=$(channel_version) || exit 1; fi
+    export INSTALL_K3S_VERSION
     installer=$(mktemp)
-    local attempt
-    for attempt in 1 2 3 4 5; do
-      curl -sfL --connect-timeout 10 https://get.k3s.io -o "$installer" && break
-      [ "$attempt" = 5 ] && die "cannot download https://get.k3s.io (no internet?): set K3S_VAGRANT_AIRGAP_DIR to a folder holding install.sh and k3s"
-      log "download failed (attempt $attempt/5), retrying in $((attempt * 2)) s"
-      sleep $((attempt * 2))
-    done
+    fetch_installer "$INSTALL_K3S_VERSION" "$installer"
   fi
 
   # an empty setting means "the installer's default"

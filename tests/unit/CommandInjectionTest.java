@@ -56,7 +56,7 @@ class CommandInjectionTest {
 
     @org.junit.jupiter.api.AfterEach
     void removeMarkerFolder() {
-        Sshd.deleteTree(markers);
+        Repo.deleteTree(markers);
     }
 
     /** A cluster whose server and one agent are this sshd, as k3s-join writes SSH hosts. */

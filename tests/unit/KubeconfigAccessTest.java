@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -58,12 +57,14 @@ class KubeconfigAccessTest {
         // K3s's installer downloads the binary itself: only after its first run is there a version to read
         Path binDir = tmp.resolve("bin-dir");
         Path recorded = tmp.resolve("runs");
-        Path installer = Files.writeString(tmp.resolve("get.k3s.io"), record(recorded)
+        // the machine fetches the installer of the tag (InstallerCheckTest): served here, its checksum beside it
+        InstallerCheckTest.serveInstaller(Files.createDirectories(tmp.resolve("site")), record(recorded)
             + "if [ \"$INSTALL_K3S_SKIP_DOWNLOAD\" != true ]; then mkdir -p " + binDir + "; printf '#!/bin/sh\\n"
-            + "echo k3s version " + version + "\\n' > " + binDir + "/k3s; chmod 755 " + binDir + "/k3s; exit 0; fi\nexit 1\n");
+            + "echo k3s version " + version + "\\n' > " + binDir + "/k3s; chmod 755 " + binDir + "/k3s; exit 0; fi\nexit 1\n",
+            null);
         Map<String, String> env = env();
         env.put("INSTALL_K3S_BIN_DIR", binDir.toString());
-        env.put("CURL_SERVES", installer.toString());
+        env.put("INSTALL_K3S_VERSION", InstallerCheckTest.VERSION);
         Repo.Run run = Repo.exec(List.of("bash", Repo.root().resolve("provision/server.sh").toString()), tmp, env, null, 60);
         assertTrue(run.stderr().contains("K3s's installer failed"), "stops at the installer's second run: " + run.stderr());
         List<String> runs = Files.readAllLines(recorded).stream().map(l -> l.replaceAll(" +", " ").strip()).toList();
@@ -80,20 +81,9 @@ class KubeconfigAccessTest {
             + "\"$INSTALL_K3S_FORCE_RESTART\" \"$INSTALL_K3S_EXEC\" >> " + recorded + "\n";
     }
 
-    /** server.sh's settings, with `install`, `getent` (a vagrant group) and curl (serving CURL_SERVES) stood in. */
+    /** server.sh's settings, with `install`, `getent` (a vagrant group) and curl (serving site/) stood in. */
     private Map<String, String> env() throws IOException {
-        Path bin = Files.createDirectories(tmp.resolve("stubs"));
-        script(bin.resolve("install"), "[ \"$1\" = -m ] && cp \"$3\" \"$4\" && chmod 755 \"$4\"; exit 0");
-        script(bin.resolve("getent"), "[ \"$*\" = 'group vagrant' ]");
-        script(bin.resolve("curl"), "prev=; for a; do [ \"$prev\" = -o ] && cp \"$CURL_SERVES\" \"$a\"; prev=$a; done; exit 0");
-        Map<String, String> env = new HashMap<>(Map.of("PATH", bin + ":" + System.getenv("PATH"), "NODE_IP", "127.0.0.1",
-            "FLANNEL_IFACE", "lo", "K3S_TOKEN", "t", "API_WAIT", "5"));
-        env.put("INSTALL_K3S_BIN_DIR", Files.createDirectories(tmp.resolve("bin-dir")).toString());
-        return env;
-    }
-
-    private static void script(Path file, String body) throws IOException {
-        Files.writeString(file, "#!/bin/sh\n" + body + "\n");
-        Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rwxr-xr-x"));
+        Path site = Files.createDirectories(tmp.resolve("site"));
+        return new HashMap<>(InstallerCheckTest.environment(tmp, site, tmp.resolve("curl.log")));
     }
 }

@@ -46,7 +46,7 @@ class KubeconfigFileTest {
 
     @AfterAll
     static void deleteCertificates() {
-        Sshd.deleteTree(pems);
+        Repo.deleteTree(pems);
     }
 
     /** /etc/rancher/k3s/k3s.yaml as K3s writes it. */

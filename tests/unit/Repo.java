@@ -52,10 +52,18 @@ final class Repo {
             """.replace("RECORD", record.stripTrailing().indent(4).strip()));
     }
 
-    /** Runs a real command with extra environment and optional stdin, bounded in time. */
+    /**
+     * Runs a real command with extra environment and optional stdin, bounded in time. A step it
+     * starts sees a fresh K3S_VAGRANT_HOME unless env names one: never the user's own clusters.
+     */
     static Run exec(List<String> command, Path dir, Map<String, String> env, String stdin, long timeoutSeconds) {
+        Path home = null;
         try {
             ProcessBuilder builder = new ProcessBuilder(command).directory(dir.toFile());
+            if (!env.containsKey(HOME_VARIABLE)) {
+                home = Files.createTempDirectory("k3sv-test-home");
+                builder.environment().put(HOME_VARIABLE, home.toString());
+            }
             builder.environment().putAll(env);
             Path out = Files.createTempFile("k3sv-test-out", ".txt");
             Path err = Files.createTempFile("k3sv-test-err", ".txt");
@@ -81,6 +89,8 @@ final class Repo {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new AssertionError("interrupted", e);
+        } finally {
+            deleteTree(home);
         }
     }
 
@@ -91,7 +101,38 @@ final class Repo {
         var cmd = Cli.commandLine(command);
         cmd.setOut(new PrintWriter(out));
         cmd.setErr(new PrintWriter(err));
-        int exit = cmd.execute(args);
-        return new Run(exit, out.toString(), err.toString());
+        // a fresh clusters folder unless the test chose one: the user's own clusters (k3s-up checks
+        // them for clashes) must not change a test's result, nor a test touch them
+        Path home = null;
+        if (ClusterFolder.clustersRoot == null) {
+            try {
+                home = Files.createTempDirectory("k3sv-test-home");
+            } catch (IOException e) {
+                throw new AssertionError("cannot make a k3s-vagrant home for the step: " + e, e);
+            }
+            ClusterFolder.clustersRoot = home.resolve("clusters");
+        }
+        try {
+            int exit = cmd.execute(args);
+            return new Run(exit, out.toString(), err.toString());
+        } finally {
+            if (home != null) {
+                ClusterFolder.clustersRoot = null;
+                deleteTree(home);
+            }
+        }
+    }
+
+    /** The variable naming the k3s-vagrant home (its clusters/ folder) to a step run as a process. */
+    static final String HOME_VARIABLE = "K3S_VAGRANT_HOME";
+
+    /** Removes a test-made folder and everything in it; null: nothing. */
+    static void deleteTree(Path folder) {
+        if (folder == null || !Files.exists(folder)) return;
+        try (var paths = Files.walk(folder)) {
+            for (Path path : paths.sorted(java.util.Comparator.reverseOrder()).toList()) Files.deleteIfExists(path);
+        } catch (IOException e) {
+            throw new AssertionError("cannot remove " + folder + ": " + e, e);
+        }
     }
 }

@@ -83,7 +83,7 @@ class SshAgentTest {
             }
         }
         if (sshd != null) sshd.close();
-        Sshd.deleteTree(dir);
+        Repo.deleteTree(dir);
     }
 
     @BeforeEach

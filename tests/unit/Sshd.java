@@ -6,11 +6,9 @@ import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 
 /**
  * A real OpenSSH server for tests: /usr/sbin/sshd on 127.0.0.1, on a free port, as the
@@ -139,16 +137,7 @@ final class Sshd implements AutoCloseable {
     @Override
     public void close() {
         stop();
-        deleteTree(dir);
-    }
-
-    static void deleteTree(Path root) {
-        if (root == null || !Files.exists(root)) return;
-        try (Stream<Path> files = Files.walk(root)) {
-            for (Path p : files.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
-        } catch (IOException e) {
-            throw new AssertionError("cannot delete " + root + ": " + e, e);
-        }
+        Repo.deleteTree(dir);
     }
 
     static Path pub(Path privateKey) {
