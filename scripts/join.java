@@ -141,7 +141,8 @@ class join implements Callable<Integer> {
 
         log.step("4/4 waiting for " + node.name() + " to be Ready");
         try (Ssh serverSsh = K3s.connect(cluster, cluster.server(), check, hostKeys.knownHosts, Duration.ofSeconds(30), log)) {
-            K3s.waitReady(serverSsh, Set.of(node.name()), timeout, log);
+            List<K3s.NodeStatus> ready = K3s.waitReady(serverSsh, Set.of(node.name()), timeout, log);
+            node = K3s.withVersion(node, ready);
         }
         log.step(node.name() + " is a Ready agent of " + cluster.name());
         Cluster.Node joinedNode = node;

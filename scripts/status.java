@@ -18,7 +18,8 @@ import picocli.CommandLine.Model.CommandSpec;
 @Command(name = "k3s-status", mixinStandardHelpOptions = true, version = "k3s-vagrant 0.1",
     description = {
         "Shows a cluster's nodes as its server sees them: name, role, Ready, internal IP, K3s version.",
-        "A table on a terminal; in a pipe (or with --json), the cluster JSON with a 'status' list of the nodes."},
+        "A table on a terminal; in a pipe (or with --json), the cluster JSON, each node's k3sVersion as read now,",
+        "with a 'status' list of the nodes."},
     footerHeading = "%nExamples:%n",
     footer = {"  k3s-status --name wil", "  k3s-up | k3s-status", "  k3s-status --name wil --json | jq '.nodes[].status.ready'"},
     exitCodeListHeading = "%nExit codes:%n", exitCodeList = {
@@ -47,6 +48,8 @@ class status implements Callable<Integer> {
             nodes = K3s.nodes(ssh);
             cluster = server.withApiPortOf(cluster, ssh);
         }
+        // the JSON this step prints carries the versions the nodes report now (after an upgrade too)
+        cluster = K3s.withVersions(cluster, nodes);
         if (nodes.isEmpty()) {
             throw Cli.fail(Cli.FAILED, "the server " + cluster.server().name() + " lists no node: is K3s running there? ('sudo journalctl -u k3s')");
         }

@@ -210,9 +210,11 @@ class up implements Callable<Integer> {
                 // the machines of this folder; a host k3s-join added is reported, not waited for
                 java.util.Set<String> machines = new java.util.TreeSet<>();
                 result.nodes().stream().filter(node -> node.ssh().vagrantMachine() != null).forEach(node -> machines.add(node.name()));
-                for (K3s.NodeStatus node : K3s.waitReady(server, machines, remaining(deadline), log)) {
+                List<K3s.NodeStatus> ready = K3s.waitReady(server, machines, remaining(deadline), log);
+                for (K3s.NodeStatus node : ready) {
                     log.info(node.name() + " Ready " + node.internalIp() + " " + node.version());
                 }
+                result = K3s.withVersions(result, ready);
             }
             cluster.save(result);
             log.step("cluster " + clusterName + " is Ready: " + result.serverUrl());

@@ -36,7 +36,16 @@ record Cluster(String name, String provider, String vagrantDir, String serverUrl
         }
     }
 
-    record Node(String name, String role, String ip, Access ssh) {
+    /** k3sVersion: the node's K3s version (its kubeletVersion) when last seen Ready; null when not known. */
+    record Node(String name, String role, String ip, Access ssh, String k3sVersion) {
+        Node(String name, String role, String ip, Access ssh) {
+            this(name, role, ip, ssh, null);
+        }
+
+        Node withK3sVersion(String version) {
+            return new Node(name, role, ip, ssh, version);
+        }
+
         boolean isServer() {
             return role.equals("server");
         }
@@ -95,6 +104,7 @@ record Cluster(String name, String provider, String vagrantDir, String serverUrl
             if (access.key() != null) ssh.put("key", access.key());
             if (access.jump() != null) ssh.put("jump", access.jump());
             if (access.sshConfig() != null) ssh.put("config", access.sshConfig());
+            if (node.k3sVersion() != null) n.put("k3sVersion", node.k3sVersion());
         }
         if (kubeconfig != null) {
             ObjectNode k = root.putObject("kubeconfig");
@@ -172,7 +182,12 @@ record Cluster(String name, String provider, String vagrantDir, String serverUrl
             if (access.sshConfig() != null) {
                 check(isPath(access.sshConfig()), where, "ssh.config", access.sshConfig(), "a file name");
             }
-            nodes.add(new Node(nodeName, role, ip, access));
+            // a document of an older k3s-vagrant has none: the version is then not known until read again
+            String k3sVersion = text(n, "k3sVersion");
+            if (k3sVersion != null) {
+                check(isK3sVersion(k3sVersion), where, "k3sVersion", k3sVersion, K3S_VERSION_RULE);
+            }
+            nodes.add(new Node(nodeName, role, ip, access, k3sVersion));
         }
         String vagrantDir = text(root, "vagrantDir");
         if (vagrantDir != null) {
@@ -219,6 +234,14 @@ record Cluster(String name, String provider, String vagrantDir, String serverUrl
     /** An IPv4 address or a DNS name (not an IPv4-looking name that is no address, such as 1.2.3.999). */
     static boolean isHost(String text) {
         return Addresses.isIpv4(text) || (isNodeName(text) && !text.matches("[\\d.]+"));
+    }
+
+    static final String K3S_VERSION_RULE = "a K3s version as its nodes report it (e.g. v1.31.4+k3s1)";
+    /** What a kubelet reports: vMAJOR.MINOR.PATCH, then semver's pre-release and build parts. */
+    private static final Pattern K3S_VERSION = Pattern.compile("v\\d{1,4}\\.\\d{1,4}\\.\\d{1,4}[0-9A-Za-z.+-]{0,64}");
+
+    static boolean isK3sVersion(String text) {
+        return text != null && K3S_VERSION.matcher(text).matches();
     }
 
     static boolean isClusterName(String text) {

@@ -361,6 +361,21 @@ final class K3s {
         return nodes;
     }
 
+    /**
+     * The cluster with each node's K3s version as the server lists it (its kubeletVersion, read in the
+     * same `get nodes` that found it Ready); a node the server does not list keeps what was recorded.
+     */
+    static Cluster withVersions(Cluster cluster, List<NodeStatus> seen) {
+        List<Cluster.Node> nodes = cluster.nodes().stream().map(node -> withVersion(node, seen)).toList();
+        return new Cluster(cluster.name(), cluster.provider(), cluster.vagrantDir(), cluster.serverUrl(), nodes,
+            cluster.kubeconfig());
+    }
+
+    static Cluster.Node withVersion(Cluster.Node node, List<NodeStatus> seen) {
+        return node.withK3sVersion(seen.stream().filter(status -> status.name().equals(nodeName(node.name())))
+            .map(NodeStatus::version).filter(Cluster::isK3sVersion).findFirst().orElse(node.k3sVersion()));
+    }
+
     /** Kubernetes lowercases host names for node names. */
     static String nodeName(String hostname) {
         return hostname.toLowerCase(Locale.ROOT);
