@@ -334,7 +334,8 @@ final class K3sRelease {
             String actual;
             log.download(label, 0, -1); // the rate counts from here
             try {
-                actual = downloadTo(base + asset, temp, deadline, (received, total) -> log.download(label, received, total));
+                actual = downloadTo(base + asset, temp, deadline,
+                    (received, total) -> log.download(label, received, total));
             } finally {
                 log.downloadEnd(label);
             }

@@ -38,7 +38,7 @@ final class Progress {
         ALL.add(this);
     }
 
-    /** The terminal's width: $COLUMNS when the shell exports it, else 80; longer lines are cut, as a wrapped one breaks the redraw. */
+    /** The terminal's width: $COLUMNS if exported, else 80; longer lines are cut (a wrapped one breaks the redraw). */
     private static int columns() {
         try {
             int columns = Integer.parseInt(System.getenv().getOrDefault("COLUMNS", "80").strip());
@@ -156,7 +156,7 @@ final class Progress {
 
     static String downloadText(String what, Line line, long now) {
         double seconds = Math.max(0.001, (now - line.started) / 1e9);
-        String size = line.total >= 0 ? megabytes(line.received) + " of " + megabytes(line.total) : megabytes(line.received);
+        String size = megabytes(line.received) + (line.total >= 0 ? " of " + megabytes(line.total) : "");
         return "  " + what + "  " + size + "  " + megabytes((long) (line.received / seconds)) + "/s";
     }
 

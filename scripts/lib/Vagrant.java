@@ -363,16 +363,18 @@ final class Vagrant {
             Thread.currentThread().interrupt();
             throw Cli.fail(Cli.FAILED, what + " was interrupted");
         } finally {
-            for (String machine : seen) log.phaseEnd(machine, finished ? DONE.getOrDefault(command.get(1), "done") : "failed");
+            String last = finished ? DONE.getOrDefault(command.get(1), "done") : "failed";
+            for (String machine : seen) log.phaseEnd(machine, last);
         }
     }
 
-    /** A step of one machine, "==> NAME: Booting VM...": its live line shows it ("==> vagrant:" is Vagrant's own notice). */
-    private static final java.util.regex.Pattern MACHINE_STEP = java.util.regex.Pattern.compile("==> (?!vagrant:)([^:\\s]+): (.+)");
+    /** A machine's step, "==> NAME: Booting VM...", for its live line ("==> vagrant:" is Vagrant's own notice). */
+    private static final java.util.regex.Pattern MACHINE_STEP =
+        java.util.regex.Pattern.compile("==> (?!vagrant:)([^:\\s]+): (.+)");
 
     /** A machine's live line once its vagrant command has finished well. */
-    private static final Map<String, String> DONE = Map.of("up", "up (booted and provisioned)", "provision", "provisioned",
-        "destroy", "destroyed");
+    private static final Map<String, String> DONE =
+        Map.of("up", "up (booted and provisioned)", "provision", "provisioned", "destroy", "destroyed");
 
     private static final java.util.regex.Pattern RUBY_BACKTRACE = java.util.regex.Pattern.compile("^\\s*(from )?\\S+\\.rb:\\d+:in ");
 

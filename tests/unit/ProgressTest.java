@@ -97,7 +97,8 @@ class ProgressTest {
         // redrawn in place: the cursor goes up over the live lines and clears them
         assertTrue(screen.contains("\u001b[") && screen.contains("A\r\u001b[J"), screen);
         assertTrue(screen.matches("(?s).*  wilS +\\d+s  Booting VM\\.\\.\\.\\r?\\n.*"), screen);
-        assertTrue(screen.matches("(?s).*  wilSW +\\d+s  Running provisioner: k3s \\(shell\\)\\.\\.\\.\\r?\\n.*"), screen);
+        assertTrue(screen.matches("(?s).*  wilSW +\\d+s  Running provisioner: k3s \\(shell\\)\\.\\.\\.\\r?\\n.*"),
+            screen);
         assertTrue(screen.matches("(?s).*  wilS +[1-9]\\d*s  up \\(booted and provisioned\\)\\r?\\n.*"), screen);
         assertTrue(screen.matches("(?s).*  k3s v1\\.31\\.4\\+k3s1  [0-9.]+ MB of 3\\.0 MB  [0-9.]+ MB/s.*"), screen);
         // the log's own lines stay, once each; Vagrant's per-machine lines are on the live lines only
@@ -126,7 +127,9 @@ class ProgressTest {
     static void assertPlain(String err) {
         assertFalse(err.contains("\r") || err.contains("\u001b"), err);
         for (String line : err.split("\n")) {
-            assertTrue(line.matches("k3s-up \\[ *\\d+s\\] .*") || line.startsWith("k3s-up: ") || !line.startsWith("k3s-up"), line);
+            // a log line, or the failure's message (and the lines it quotes)
+            boolean logLine = line.matches("k3s-up \\[ *\\d+s\\] .*");
+            assertTrue(logLine || !line.startsWith("k3s-up") || line.startsWith("k3s-up: "), line);
         }
         for (String expected : List.of("==> 3/4 vagrant up: booting wilS, wilSW and installing K3s",
                 "]     downloading K3s " + VERSION + " (" + arch() + ") once, for every machine",
