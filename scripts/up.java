@@ -210,10 +210,14 @@ class up implements Callable<Integer> {
                 // the machines of this folder; a host k3s-join added is reported, not waited for
                 java.util.Set<String> machines = new java.util.TreeSet<>();
                 result.nodes().stream().filter(node -> node.ssh().vagrantMachine() != null).forEach(node -> machines.add(node.name()));
+                for (String machine : machines) log.phase(machine, "waiting for the node to be Ready");
                 List<K3s.NodeStatus> ready = K3s.waitReady(server, machines, remaining(deadline), log);
+                List<List<String>> rows = new java.util.ArrayList<>();
                 for (K3s.NodeStatus node : ready) {
-                    log.info(node.name() + " Ready " + node.internalIp() + " " + node.version());
+                    if (machines.contains(node.name())) log.phaseEnd(node.name(), "Ready");
+                    rows.add(List.of(node.name(), "Ready", node.internalIp(), node.version()));
                 }
+                log.table(List.of("NAME", "STATUS", "ADDRESS", "VERSION"), rows);
                 result = K3s.withVersions(result, ready);
             }
             cluster.save(result);

@@ -1,5 +1,6 @@
 //DEPS info.picocli:picocli:4.7.7
 //DEPS org.slf4j:slf4j-nop:2.0.17
+//SOURCES Progress.java
 // short-lived, I/O-bound steps: C1 only and the serial GC start faster and use less memory
 //RUNTIME_OPTIONS -XX:TieredStopAtLevel=1 -XX:+UseSerialGC
 
@@ -55,6 +56,7 @@ final class Cli {
         cmd.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
             PrintWriter err = commandLine.getErr();
             String name = commandLine.getCommandName();
+            Progress.settleAll(); // the live lines stay above the message, and nothing redraws over it
             if (shuttingDown) {
                 return FAILED; // interrupted: the interruption's own message says what is left
             }
@@ -76,7 +78,19 @@ final class Cli {
     }
 
     static int run(Callable<Integer> command, String... args) {
+        live = liveProgressWanted(System.getenv());
         return commandLine(command).execute(args);
+    }
+
+    /** Set by run(), a step's main: live progress on its own stderr, never in a step run in-process by a test. */
+    private static volatile boolean live;
+
+    /**
+     * Live progress when stderr is a terminal: fd 2 itself, since stdout is a pipe in `k3s-up | k3s-join`
+     * (System.console() asks about stdin and stdout); not on a terminal that cannot move the cursor.
+     */
+    static boolean liveProgressWanted(java.util.Map<String, String> env) {
+        return isTerminal(2) && !"dumb".equals(env.get("TERM")) && env.get("TERM") != null;
     }
 
     private static volatile boolean shuttingDown;
@@ -134,11 +148,49 @@ final class Cli {
         private final String name;
         private final LogOptions options;
         private final long started = System.nanoTime();
+        /** The live lines on a terminal; null in a pipe, with -v (every line then) or -q. */
+        private final Progress progress;
 
         Log(PrintWriter err, String name, LogOptions options) {
             this.err = err;
             this.name = name;
             this.options = options == null ? new LogOptions() : options;
+            this.progress = live && !this.options.verbose && !this.options.quiet ? new Progress(err) : null;
+        }
+
+        /** Whether machines and downloads are shown as live lines (a terminal) rather than log lines (a pipe). */
+        boolean live() {
+            return progress != null;
+        }
+
+        /** A machine's phase, on its live line; nothing in a pipe (the caller logs its own line there). */
+        void phase(String machine, String phase) {
+            if (progress != null) progress.phase(machine, phase);
+        }
+
+        /** A machine's last phase, its seconds stopped; nothing in a pipe. */
+        void phaseEnd(String machine, String phase) {
+            if (progress != null) progress.end(machine, phase);
+        }
+
+        /** Bytes received of a download (total -1: unknown), on its live line; nothing in a pipe. */
+        void download(String what, long received, long total) {
+            if (progress != null) progress.download(what, received, total);
+        }
+
+        void downloadEnd(String what) {
+            if (progress != null) progress.downloadEnd(what);
+        }
+
+        /** Rows as a table with a header on a terminal; in a pipe one log line per row, its cells joined by spaces. */
+        void table(java.util.List<String> header, java.util.List<java.util.List<String>> rows) {
+            if (options.quiet) return;
+            if (progress == null) {
+                for (java.util.List<String> row : rows) info(String.join(" ", row));
+                return;
+            }
+            progress.settle();
+            for (String line : Progress.table(header, rows)) progress.above(line);
         }
 
         void step(String message) {
@@ -164,6 +216,10 @@ final class Cli {
 
         private synchronized void print(String line) {
             long seconds = (System.nanoTime() - started) / 1_000_000_000L;
+            if (progress != null) {
+                progress.above(String.format("%s [%3ds] %s", name, seconds, line));
+                return;
+            }
             err.printf("%s [%3ds] %s%n", name, seconds, line);
             err.flush();
         }

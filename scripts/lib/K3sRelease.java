@@ -176,7 +176,7 @@ final class K3sRelease {
         String url = source.channels() + "/" + channel;
         try {
             HttpResponse<Void> response = exchange(url, HttpClient.Redirect.NEVER, OutputStream.nullOutputStream(),
-                deadline);
+                deadline, null);
             String location = response.headers().firstValue("location").orElse("");
             // the tag in the redirect, its '+' sometimes escaped (URLDecoder would turn a bare '+' into a space)
             String version = location.substring(location.lastIndexOf('/') + 1).replace("%2B", "+").replace("%2b", "+");
@@ -329,7 +329,16 @@ final class K3sRelease {
         Path temp = partFile(dir, asset);
         try (Cli.Interruption onInterrupt = Cli.onInterrupt(log, "the download of " + what + " was stopped and its partial file removed: "
                 + "run the step again to download it", () -> deleteQuietly(temp))) {
-            String actual = downloadTo(base + asset, temp, deadline);
+            String label = asset + " " + base.substring(base.lastIndexOf('/', base.length() - 2) + 1, base.length() - 1)
+                .replace("%2B", "+");
+            String actual;
+            log.download(label, 0, -1); // the rate counts from here
+            try {
+                actual = downloadTo(base + asset, temp, deadline,
+                    (received, total) -> log.download(label, received, total));
+            } finally {
+                log.downloadEnd(label);
+            }
             if (!actual.equals(expected)) {
                 throw Cli.fail(Cli.FAILED, what + " from " + base + asset + " does not match its checksum (sha256 " + actual
                     + ", expected " + expected + "): nothing was cached; try again, or check your mirror");
@@ -353,16 +362,16 @@ final class K3sRelease {
 
     private static byte[] download(String url, long deadline) {
         ByteArrayOutputStream body = new ByteArrayOutputStream();
-        get(url, body, deadline);
+        get(url, body, deadline, null);
         return body.toByteArray();
     }
 
     /** Streams url into file; returns the sha256 of what was written. */
-    private static String downloadTo(String url, Path file, long deadline) {
+    private static String downloadTo(String url, Path file, long deadline, Received received) {
         try {
             MessageDigest sha256 = MessageDigest.getInstance("SHA-256");
             try (OutputStream out = new DigestOutputStream(Files.newOutputStream(file), sha256)) {
-                get(url, out, deadline);
+                get(url, out, deadline, received);
             }
             return HexFormat.of().formatHex(sha256.digest());
         } catch (IOException e) {
@@ -373,9 +382,9 @@ final class K3sRelease {
     }
 
     /** GET url into out, following redirects; anything but 200 is a failure naming the url. */
-    private static void get(String url, OutputStream out, long deadline) {
+    private static void get(String url, OutputStream out, long deadline, Received received) {
         try {
-            HttpResponse<Void> response = exchange(url, HttpClient.Redirect.NORMAL, out, deadline);
+            HttpResponse<Void> response = exchange(url, HttpClient.Redirect.NORMAL, out, deadline, received);
             if (response.statusCode() == 407) throw proxyRefused(url, "HTTP 407");
             if (response.statusCode() != 200) {
                 throw Cli.fail(Cli.FAILED, "downloading " + url + " failed: HTTP " + response.statusCode());
@@ -391,7 +400,7 @@ final class K3sRelease {
      * forever: this gives up when nothing arrives for the idle timeout, and at deadline.
      */
     private static HttpResponse<Void> exchange(String url, HttpClient.Redirect redirects, OutputStream out,
-            long deadline) throws IOException {
+            long deadline, Received received) throws IOException {
         Duration idle = idleTimeout();
         Body body = new Body(out);
         CompletableFuture<HttpResponse<Void>> response = client(redirects)
@@ -402,6 +411,7 @@ final class K3sRelease {
                 try {
                     return response.get(tick, TimeUnit.MILLISECONDS);
                 } catch (TimeoutException e) {
+                    if (received != null && body.answered) received.bytes(body.received, body.length);
                     long now = System.nanoTime();
                     if (now - body.lastProgress >= idle.toNanos()) {
                         body.stop();
@@ -430,6 +440,11 @@ final class K3sRelease {
             Thread.currentThread().interrupt();
             throw Cli.fail(Cli.FAILED, "interrupted");
         }
+    }
+
+    /** Told the bytes of a download so far, a few times a second (total -1: the server did not say). */
+    interface Received {
+        void bytes(long received, long total);
     }
 
     /** The idle timeout: set by a test, else $K3S_VAGRANT_DOWNLOAD_IDLE_TIMEOUT seconds, else 60 s. */

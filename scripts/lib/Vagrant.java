@@ -308,6 +308,8 @@ final class Vagrant {
     /** Runs a vagrant command, its lines on the log (and to watcher, if any), its last lines in the failure. */
     private void run(List<String> command, Duration timeout, String what, java.util.function.Consumer<String> watcher) {
         Deque<String> tail = new ArrayDeque<>();
+        java.util.Set<String> seen = java.util.concurrent.ConcurrentHashMap.newKeySet(); // machines with a live line
+        boolean finished = false;
         LogOutputStream lines = new LogOutputStream() {
             @Override
             protected void processLine(String line) {
@@ -322,7 +324,13 @@ final class Vagrant {
                 // Vagrant's own step lines ("==> wilS: Booting VM...") are the progress;
                 // their indented details ("==> wilS:  -- Memory: 1024M") are for -v
                 if (line.startsWith("==> ") && !line.matches("==> [^:]+: +(--|\\s).*")) {
-                    log.info(line.substring(4));
+                    java.util.regex.Matcher machine = MACHINE_STEP.matcher(line);
+                    if (log.live() && machine.matches()) {
+                        seen.add(machine.group(1));
+                        log.phase(machine.group(1), machine.group(2));
+                    } else {
+                        log.info(line.substring(4));
+                    }
                 } else {
                     log.detail(line);
                 }
@@ -337,6 +345,7 @@ final class Vagrant {
             org.zeroturnaround.exec.StartedProcess started = executor(command).redirectOutput(lines).redirectErrorStream(true).start();
             running.set(started.getProcess());
             ProcessResult result = started.getFuture().get(timeout.toSeconds(), TimeUnit.SECONDS);
+            finished = result.getExitValue() == 0;
             if (result.getExitValue() != 0) {
                 String lastLines = String.join("\n", tail);
                 throw Cli.fail(Cli.FAILED, what + " failed (exit " + result.getExitValue() + ") in " + dir + hint(lastLines)
@@ -353,8 +362,19 @@ final class Vagrant {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw Cli.fail(Cli.FAILED, what + " was interrupted");
+        } finally {
+            String last = finished ? DONE.getOrDefault(command.get(1), "done") : "failed";
+            for (String machine : seen) log.phaseEnd(machine, last);
         }
     }
+
+    /** A machine's step, "==> NAME: Booting VM...", for its live line ("==> vagrant:" is Vagrant's own notice). */
+    private static final java.util.regex.Pattern MACHINE_STEP =
+        java.util.regex.Pattern.compile("==> (?!vagrant:)([^:\\s]+): (.+)");
+
+    /** A machine's live line once its vagrant command has finished well. */
+    private static final Map<String, String> DONE =
+        Map.of("up", "up (booted and provisioned)", "provision", "provisioned", "destroy", "destroyed");
 
     private static final java.util.regex.Pattern RUBY_BACKTRACE = java.util.regex.Pattern.compile("^\\s*(from )?\\S+\\.rb:\\d+:in ");
 
