@@ -162,6 +162,8 @@ class up implements Callable<Integer> {
         log.step("1/4 checking vagrant and the " + chosenProvider + " provider");
         log.info(Vagrant.requireInstalled());
         Vagrant.requireProvider(chosenProvider);
+        Vagrant.armHostBoxNote(System.getProperty("os.arch", ""), chosenProvider, box == null && settings.get("BOX") == null)
+            .ifPresent(log::info);
 
         log.step("2/4 preparing " + folder);
         ClusterFolder.claim(folder, dir != null);

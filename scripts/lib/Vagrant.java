@@ -34,6 +34,18 @@ final class Vagrant {
         this.log = log;
     }
 
+    /**
+     * A note for an arm64 host (Apple Silicon, a Raspberry Pi 5) on the default box: VirtualBox there runs arm64
+     * guests only, and Vagrant takes the box's build for the host's architecture, so the box must have one.
+     */
+    static java.util.Optional<String> armHostBoxNote(String hostArch, String provider, boolean defaultBox) {
+        if (!defaultBox || !List.of("aarch64", "arm64").contains(hostArch)) return java.util.Optional.empty();
+        return java.util.Optional.of("this host is arm64: the " + provider + " box needs an arm64 build (Vagrant "
+            + "takes the build for the host's architecture); should vagrant up find none for the default box, pass "
+            + "--box NAME of a box that has one (vagrant box add NAME --architecture arm64 --provider " + provider
+            + " tells)");
+    }
+
     /** Fails with MISSING_TOOL, naming the fix, when vagrant is not installed. */
     static String requireInstalled() {
         try {

@@ -124,4 +124,17 @@ class HostFactsTest {
         assertEquals(java.util.List.of(".COM", ".EXE", ".BAT", ".CMD"),
             new HostFacts("Windows 10", Map.of(), home).pathExt(), "cmd.exe's default without PATHEXT");
     }
+
+    /** Issue 15, Apple Silicon: VirtualBox 7.1 runs arm64 guests only; k3s-up says which box that needs. */
+    @Test
+    void anArm64HostOnTheDefaultBoxIsToldTheBoxNeedsAnArm64BuildAndHowToPickOne() {
+        for (String arch : new String[] {"aarch64", "arm64"}) {
+            String note = Vagrant.armHostBoxNote(arch, "virtualbox", true).orElseThrow();
+            assertTrue(note.contains("arm64 build") && note.contains("--box NAME")
+                && note.contains("vagrant box add NAME --architecture arm64 --provider virtualbox"), note);
+        }
+        assertEquals(Optional.empty(), Vagrant.armHostBoxNote("aarch64", "virtualbox", false), "a box the user named");
+        assertEquals(Optional.empty(), Vagrant.armHostBoxNote("amd64", "virtualbox", true), "an Intel Mac or a PC");
+        assertEquals(Optional.empty(), Vagrant.armHostBoxNote("x86_64", "libvirt", true));
+    }
 }
