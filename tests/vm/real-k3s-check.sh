@@ -185,7 +185,7 @@ deadline=$((SECONDS + wait_s))
 while :; do
   missing=()
   for i in "${!nodes[@]}"; do
-    line=$(probe_on "${nodes[$i]}")
+    line=$(probe_on "${nodes[$i]}" || true)  # kubectl may fail a moment: the deadline decides
     if [ -n "$line" ]; then pods[i]=${line%% *} ips[i]=${line#* }; else missing+=("${nodes[$i]}"); fi
   done
   if [ ${#missing[@]} = 0 ]; then break; fi
@@ -239,7 +239,12 @@ if [ "$dns_ok" = 0 ]; then
   echo "FAIL CoreDNS (on ${dns_nodes:-no node}) not available after 180 s"
   fail=1
 else
-  want=$(kubectl -n default get service kubernetes -o jsonpath='{.spec.clusterIP}')
+  want=$(kubectl -n default get service kubernetes -o jsonpath='{.spec.clusterIP}' || true)
+  if [ -z "$want" ]; then
+    echo "FAIL the kubernetes Service has no ClusterIP to look up"
+    echo "real K3s check FAILED"
+    exit 1
+  fi
   # is $1 (nslookup's output) an answer of $want? busybox prints "Address: IP" (1.36) or "Address 1: IP NAME"
   # (older); the "Address: IP:53" of the server it asked is not one
   answers() { printf '%s\n' "$1" | awk -v ip="$want" '/^Address/ { for (i = 2; i <= NF; i++) if ($i == ip) found = 1 }
