@@ -551,6 +551,8 @@ class ProvisionTest {
         try (Stream<Path> files = Files.walk(root.resolve("tests"))) {
             files.filter(p -> p.toString().endsWith(".sh") && Files.isRegularFile(p)).forEach(scripts::add);
         }
+        // the script people run against real K3s is checked here only: CI cannot run it
+        assertTrue(scripts.contains(root.resolve("tests/vm/real-k3s-check.sh")), "tests/vm/real-k3s-check.sh: " + scripts);
         scripts.add(root.resolve("tests/unit/shims/VBoxManage"));
         List<String> problems = new ArrayList<>();
         for (Path script : scripts) {

@@ -1,54 +1,128 @@
 #!/usr/bin/env bash
 # The VM tier's flow against REAL K3s, for a machine that has what this project's CI
 # lacks: internet in the VMs (K3s's installer downloads K3s) and Vagrant with VirtualBox
-# or libvirt. It brings the cluster up with k3s-up, merges its kubeconfig into a private
-# KUBECONFIG, checks with kubectl that every node is Ready with its 192.168.56.x
-# address, and destroys everything it made (unless --keep).
+# or libvirt. It brings the cluster up with k3s-up, joins --join-host to it with k3s-join
+# when one is given (through --jump), merges its kubeconfig into a private KUBECONFIG,
+# checks with kubectl that every node is Ready with its address, then that workloads run
+# across the nodes (Ready alone does not show it: a wrong flannel interface still leaves
+# every node Ready): a probe pod on each node, HTTP from each pod to every other node's pod
+# over the pod network, and a cluster DNS lookup from each pod. It destroys everything it
+# made (unless --keep).
 #
-# Usage: tests/vm/real-k3s-check.sh [--provider virtualbox|libvirt] [--keep] [k3s-up flags...]
+# Usage: tests/vm/real-k3s-check.sh [--provider virtualbox|libvirt] [--keep]
+#          [--join-host [USER@]HOST [--jump USER@BASTION[:PORT]] [--ssh-key FILE] [--ssh-config FILE]
+#           [--node-ip ADDR]] [--image IMAGE] [k3s-up flags...]
 #   e.g. tests/vm/real-k3s-check.sh --servers 3 --workers 3 --server-memory 2048
+#        tests/vm/real-k3s-check.sh --join-host pi@10.0.0.7 --jump me@bastion --ssh-key ~/.ssh/id_ed25519
 set -euo pipefail
+caller_dir=$PWD  # relative --ssh-key / --ssh-config are the caller's, not the repository's
 cd "$(dirname "$0")/../.."
 
+usage() { echo "real-k3s-check: $1 (see the usage at the top of $0)" >&2; exit 2; }
 keep=0
+join_host='' jump='' ssh_key='' ssh_config='' node_ip=''
+# busybox (httpd, wget, nslookup) as K3s's own air-gap image list names it, on Docker Hub
+image=rancher/mirrored-library-busybox:1.36.1
 args=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --keep) keep=1 ;;
+    --join-host|--jump|--ssh-key|--ssh-config|--node-ip|--image)
+      if [ $# -lt 2 ] || [ -z "$2" ]; then usage "$1 needs a value"; fi
+      case "$1" in
+        --join-host) join_host=$2 ;;
+        --jump) jump=$2 ;;
+        --ssh-key) ssh_key=$2 ;;
+        --ssh-config) ssh_config=$2 ;;
+        --node-ip) node_ip=$2 ;;
+        --image) image=$2 ;;
+      esac
+      shift ;;
     *) args+=("$1") ;;
   esac
   shift
 done
+if [ -z "$join_host" ] && [ -n "$jump$ssh_key$ssh_config$node_ip" ]; then
+  usage "--jump, --ssh-key, --ssh-config and --node-ip are for --join-host: give the host to join"
+fi
+case $ssh_key in /* | '') ;; *) ssh_key=$caller_dir/$ssh_key ;; esac
+case $ssh_config in /* | '') ;; *) ssh_config=$caller_dir/$ssh_config ;; esac
 
 work=$(mktemp -d)
 export K3S_VAGRANT_HOME="$work/home" KUBECONFIG="$work/kubeconfig"
 login=realk3s
+ns=real-k3s-check  # everything the workload check makes is in this namespace
+ns_made=0 joined=''
 cleanup() {
   if [ "$keep" = 1 ]; then
     echo "kept: cluster folder $K3S_VAGRANT_HOME/clusters/$login, KUBECONFIG=$KUBECONFIG" >&2
-  elif [ -d "$K3S_VAGRANT_HOME/clusters/$login" ]; then
-    (cd "$K3S_VAGRANT_HOME/clusters/$login" && vagrant destroy -f) || echo "vagrant destroy failed: clean up $K3S_VAGRANT_HOME/clusters/$login by hand" >&2
-    rm -rf "$work"
+    if [ "$ns_made" = 1 ]; then echo "kept: namespace $ns (kubectl delete namespace $ns)" >&2; fi
+    if [ -n "$joined" ]; then
+      echo "kept: $join_host joined as node $joined" \
+        "(bin/jbang k3s-leave --cluster $work/cluster.json --node $joined)" >&2
+    fi
+    return
   fi
+  if [ "$ns_made" = 1 ]; then
+    kubectl delete namespace "$ns" --timeout=120s >/dev/null || echo "deleting namespace $ns failed" >&2
+  fi
+  # the joined host outlives the VMs: take K3s off it while its server is still there
+  if [ -n "$joined" ]; then
+    bin/jbang k3s-leave --cluster "$work/cluster.json" --node "$joined" >/dev/null \
+      || echo "k3s-leave failed: on $join_host run 'sudo /usr/local/bin/k3s-agent-uninstall.sh'" >&2
+  elif [ -n "$join_host" ]; then
+    echo "if k3s-join got as far as installing on $join_host," \
+      "run 'sudo /usr/local/bin/k3s-agent-uninstall.sh' there" >&2
+  fi
+  if [ -d "$K3S_VAGRANT_HOME/clusters/$login" ]; then
+    if ! (cd "$K3S_VAGRANT_HOME/clusters/$login" && vagrant destroy -f); then
+      echo "vagrant destroy failed: clean up $K3S_VAGRANT_HOME/clusters/$login by hand" >&2
+      return
+    fi
+  fi
+  rm -rf "$work"
 }
 trap cleanup EXIT
 
 echo "== warming JBang's cache" >&2
-for step in up join kubeconfig; do bin/jbang build "scripts/$step.java" >/dev/null; done
+for step in up join kubeconfig leave; do bin/jbang build "scripts/$step.java" >/dev/null; done
 
-echo "== k3s-up | k3s-kubeconfig --merge (real K3s from the internet)" >&2
-start=$SECONDS
-bin/jbang k3s-up --login "$login" "${args[@]}" | bin/jbang k3s-kubeconfig --merge > "$work/cluster.json"
+# ${args[@]+...}: bash 3.2 (macOS) calls an empty array unbound under set -u
+if [ -z "$join_host" ]; then
+  echo "== k3s-up | k3s-kubeconfig --merge (real K3s from the internet)" >&2
+  start=$SECONDS
+  bin/jbang k3s-up --login "$login" ${args[@]+"${args[@]}"} | tee "$work/up.json" \
+    | bin/jbang k3s-kubeconfig --merge > "$work/cluster.json"
+else
+  join=(--host "$join_host")
+  if [ -n "$jump" ]; then join+=(--jump "$jump"); fi
+  if [ -n "$ssh_key" ]; then join+=(--ssh-key "$ssh_key"); fi
+  if [ -n "$ssh_config" ]; then join+=(--ssh-config "$ssh_config"); fi
+  if [ -n "$node_ip" ]; then join+=(--node-ip "$node_ip"); fi
+  echo "== k3s-up | k3s-join ${join[*]} | k3s-kubeconfig --merge (real K3s from the internet)" >&2
+  start=$SECONDS
+  bin/jbang k3s-up --login "$login" ${args[@]+"${args[@]}"} | tee "$work/up.json" \
+    | bin/jbang k3s-join "${join[@]}" | bin/jbang k3s-kubeconfig --merge > "$work/cluster.json"
+  # the joined node: the one k3s-join added to k3s-up's cluster JSON
+  joined=$(python3 -c 'import json, sys
+up = {n["name"] for n in json.load(open(sys.argv[1]))["nodes"]}
+print(" ".join(n["name"] for n in json.load(open(sys.argv[2]))["nodes"] if n["name"] not in up))' \
+    "$work/up.json" "$work/cluster.json")
+  echo "== $join_host joined as node $joined" >&2
+fi
 echo "== Ready after $((SECONDS - start)) s; kubectl get nodes -o wide:" >&2
 kubectl get nodes -o wide
 
 fail=0
-# every node k3s-up made (e.g. with --servers 3 --workers 3), by name and address
-pairs=$(python3 -c 'import json, sys; [print(n["name"].lower() + "=" + n["ip"]) for n in json.load(open(sys.argv[1]))["nodes"]]' "$work/cluster.json")
+# every node k3s-up made (e.g. with --servers 3 --workers 3) and k3s-join added, by name and address
+pairs=$(python3 -c 'import json, sys
+[print(n["name"].lower() + "=" + n["ip"]) for n in json.load(open(sys.argv[1]))["nodes"]]' "$work/cluster.json")
 for pair in $pairs; do
   node=${pair%%=*} ip=${pair#*=}
-  ready=$(kubectl get node "$node" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null || true)
-  internal=$(kubectl get node "$node" -o jsonpath='{.status.addresses[?(@.type=="InternalIP")].address}' 2>/dev/null || true)
+  ready=$(kubectl get node "$node" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null \
+    || true)
+  internal=$(kubectl get node "$node" -o jsonpath='{.status.addresses[?(@.type=="InternalIP")].address}' \
+    2>/dev/null || true)
   if [ "$ready" = True ] && [ "$internal" = "$ip" ]; then
     echo "ok   $node Ready with INTERNAL-IP $internal"
   else
@@ -56,6 +130,144 @@ for pair in $pairs; do
     fail=1
   fi
 done
+if [ "$fail" != 0 ]; then
+  echo "real K3s check FAILED"
+  exit 1
+fi
+
+echo "== workloads across the nodes: a $image pod on each node (namespace $ns)" >&2
+ns_made=1
+# an httpd on 8080 in each pod answering with its node's name; tolerating every taint so that
+# tainted servers get one too
+kubectl apply -f - >/dev/null <<YAML
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: $ns
+---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata:
+  name: probe
+  namespace: $ns
+spec:
+  selector:
+    matchLabels: {app: probe}
+  template:
+    metadata:
+      labels: {app: probe}
+    spec:
+      tolerations: [{operator: Exists}]
+      terminationGracePeriodSeconds: 1
+      containers:
+      - name: probe
+        image: $image
+        env:
+        - name: NODE_NAME
+          valueFrom: {fieldRef: {fieldPath: spec.nodeName}}
+        command: [sh, -c, 'mkdir -p /www && echo "\$NODE_NAME" > /www/index.html && exec httpd -f -p 8080 -h /www']
+        ports: [{containerPort: 8080}]
+        readinessProbe:
+          tcpSocket: {port: 8080}
+          periodSeconds: 2
+YAML
+
+# "POD IP" of the Ready probe pod on node $1, or nothing
+probe_on() {
+  local row='{.metadata.name} {.status.podIP} {.status.conditions[?(@.type=="Ready")].status}{"\n"}'
+  kubectl -n "$ns" get pods -l app=probe --field-selector "spec.nodeName=$1" -o jsonpath="{range .items[*]}$row{end}" \
+    2>/dev/null | awk '$3 == "True" { print $1, $2; exit }'
+}
+read -r -a nodes <<< "$(kubectl get nodes -o jsonpath='{.items[*].metadata.name}')"
+pods=() ips=()
+wait_s=300
+deadline=$((SECONDS + wait_s))
+while :; do
+  missing=()
+  for i in "${!nodes[@]}"; do
+    line=$(probe_on "${nodes[$i]}" || true)  # kubectl may fail a moment: the deadline decides
+    if [ -n "$line" ]; then pods[i]=${line%% *} ips[i]=${line#* }; else missing+=("${nodes[$i]}"); fi
+  done
+  if [ ${#missing[@]} = 0 ]; then break; fi
+  if [ "$SECONDS" -ge "$deadline" ]; then
+    for node in "${missing[@]}"; do
+      state='{.items[*].status.phase} {.items[*].status.containerStatuses[*].state.waiting.reason}'
+      why=$(kubectl -n "$ns" get pods -l app=probe --field-selector "spec.nodeName=$node" -o jsonpath="$state" \
+        2>/dev/null || true)
+      echo "FAIL node $node: no Ready probe pod after $wait_s s" \
+        "(pod: ${why:-none scheduled}; could the node pull $image?)"
+    done
+    echo "real K3s check FAILED"
+    exit 1
+  fi
+  sleep 5
+done
+for i in "${!nodes[@]}"; do echo "ok   pod ${pods[$i]} Ready on ${nodes[$i]} at ${ips[$i]}"; done
+
+echo "== pod network: every pod fetches every other node's pod by pod IP" >&2
+for i in "${!nodes[@]}"; do
+  for j in "${!nodes[@]}"; do
+    if [ "$i" = "$j" ]; then continue; fi
+    url_host=${ips[$j]}
+    case $url_host in *:*) url_host="[$url_host]" ;; esac
+    got=''
+    # a few tries: a node's flannel routes may reach the others a moment after its pod is Ready
+    for _ in 1 2 3 4 5 6; do
+      if got=$(kubectl --request-timeout=30s -n "$ns" exec "${pods[$i]}" -- \
+          wget -q -O - -T 5 "http://$url_host:8080/" 2>&1) && [ "$got" = "${nodes[$j]}" ]; then
+        break
+      fi
+      sleep 5
+    done
+    if [ "$got" = "${nodes[$j]}" ]; then
+      echo "ok   ${nodes[$i]} -> ${nodes[$j]}: pod ${ips[$i]} reached pod ${ips[$j]}"
+    else
+      echo "FAIL ${nodes[$i]} -> ${nodes[$j]}: pod ${pods[$i]} (${ips[$i]}) got no answer from pod" \
+        "${pods[$j]} (http://$url_host:8080/) in 6 tries: ${got:-nothing}" \
+        "(a wrong --flannel-iface, or UDP 8472 blocked between them?)"
+      fail=1
+    fi
+  done
+done
+
+echo "== cluster DNS: nslookup kubernetes.default.svc.cluster.local from each node's pod" >&2
+dns_ok=1
+kubectl -n kube-system rollout status deployment/coredns --timeout=180s >/dev/null || dns_ok=0
+dns_nodes=$(kubectl -n kube-system get pods -l k8s-app=kube-dns -o jsonpath='{.items[*].spec.nodeName}' \
+  2>/dev/null || true)
+if [ "$dns_ok" = 0 ]; then
+  echo "FAIL CoreDNS (on ${dns_nodes:-no node}) not available after 180 s"
+  fail=1
+else
+  want=$(kubectl -n default get service kubernetes -o jsonpath='{.spec.clusterIP}' || true)
+  if [ -z "$want" ]; then
+    echo "FAIL the kubernetes Service has no ClusterIP to look up"
+    echo "real K3s check FAILED"
+    exit 1
+  fi
+  # is $1 (nslookup's output) an answer of $want? busybox prints "Address: IP" (1.36) or "Address 1: IP NAME"
+  # (older); the "Address: IP:53" of the server it asked is not one
+  answers() { printf '%s\n' "$1" | awk -v ip="$want" '/^Address/ { for (i = 2; i <= NF; i++) if ($i == ip) found = 1 }
+    END { exit !found }'; }
+  for i in "${!nodes[@]}"; do
+    got=''
+    for _ in 1 2 3 4 5 6; do
+      got=$(kubectl --request-timeout=30s -n "$ns" exec "${pods[$i]}" -- \
+        nslookup kubernetes.default.svc.cluster.local 2>&1 || true)
+      # busybox's nslookup may exit non-zero for the missing AAAA: the A answer is what counts
+      if answers "$got"; then break; fi
+      sleep 5
+    done
+    if answers "$got"; then
+      echo "ok   ${nodes[$i]} -> CoreDNS on $dns_nodes: kubernetes.default.svc.cluster.local is $want"
+    else
+      echo "FAIL ${nodes[$i]} -> CoreDNS on $dns_nodes: pod ${pods[$i]} did not resolve" \
+        "kubernetes.default.svc.cluster.local to $want in 6 tries: $(printf '%s' "$got" | tr '\n' ' ')"
+      fail=1
+    fi
+  done
+fi
+
 if [ "$fail" != 0 ]; then
   echo "real K3s check FAILED"
   exit 1
