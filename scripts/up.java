@@ -1,6 +1,7 @@
 ///usr/bin/env jbang "$0" "$@" ; exit $?
 //JAVA 17+
 //SOURCES lib/K3s.java
+//SOURCES lib/AddressProbe.java
 //SOURCES lib/ClusterFolder.java
 //SOURCES lib/K3sRelease.java
 //SOURCES lib/LibvirtBoxVolume.java
@@ -39,7 +40,7 @@ import picocli.CommandLine.Model.CommandSpec;
         "2:bad flags or values, or --dir is a folder k3s-up did not make: nothing done",
         "3:a required tool (vagrant, a provider) is missing", "6:timed out waiting for nodes to be Ready",
         "7:refused: the cluster exists with other settings, another k3s-up runs on it, or another cluster"
-            + " of this host has one of its machine names or addresses",
+            + " of this host has one of its machine names or addresses, or a machine already answers at one",
         "130:interrupted (Ctrl-C): the message says what is left and what to run"})
 class up implements Callable<Integer> {
 
@@ -148,6 +149,16 @@ class up implements Callable<Integer> {
             throw Cli.fail(Cli.REFUSED, "another cluster of this host would share with this one: "
                 + String.join("; ", clashes) + ". Choose another --login, --server-ip or --worker-ip, or remove that"
                 + " cluster first (k3s-down --name NAME)");
+        }
+        // a machine outside k3s-vagrant (another Vagrant project's, any host) already on one of the addresses
+        Map<String, String> taken = AddressProbe.answering(AddressProbe.notMadeYet(folder, planned), AddressProbe.PORT,
+            AddressProbe.TIMEOUT_MILLIS);
+        if (!taken.isEmpty()) {
+            List<String> named = new java.util.ArrayList<>();
+            taken.forEach((machine, ip) -> named.add(ip + " (planned for " + machine + ")"));
+            throw Cli.fail(Cli.REFUSED, "a machine already answers at " + String.join(", ", named)
+                + ": another Vagrant project's machine or a host on that network holds it. Choose another"
+                + " --server-ip or --worker-ip, or stop that machine first (vagrant halt in its project)");
         }
 
         if (dryRun) {

@@ -209,12 +209,28 @@ class ClusterFlowTest {
         offline.put("K3S_VAGRANT_HOME", work.resolve("nobox-home").toString());
         offline.put("VAGRANT_SERVER_URL", "http://127.0.0.1:9"); // Vagrant's box catalog: nothing answers, as offline
         Repo.Run run = Repo.exec(inNetns("bin/jbang", "k3s-up", "--provider", "libvirt", "--login", "nobox", "--name", "k3sv-test-nobox",
-            "--box", "nosuch/box", "--libvirt-driver", "qemu", "--airgap-dir", repo.resolve("tests/k3s-standin").toString()), repo, offline, null, 300);
+            "--box", "nosuch/box", "--server-ip", "192.168.56.130", "--workers", "0", // addresses nothing holds
+            "--libvirt-driver", "qemu", "--airgap-dir", repo.resolve("tests/k3s-standin").toString()), repo, offline, null, 300);
         assertEquals(1, run.exit(), run.stderr());
         assertTrue(run.stderr().contains("the box 'nosuch/box' is not installed and could not be downloaded") && run.stderr().contains("vagrant box add nosuch/box"),
             run.stderr());
         assertEquals("", run.stdout());
         assertFalse(String.join("\n", virsh("list", "--all", "--name")).contains("nobox"), "no machine was created");
+    }
+
+    @Test
+    @Order(6)
+    void aClusterOnTheAddressOfAnotherProjectsRunningMachineIsRefusedBeforeAnythingBoots() {
+        // the third machine is a plain Vagrant project's, unknown to k3s-vagrant, running at THIRD_IP
+        Repo.Run run = Repo.exec(inNetns("bin/jbang", "k3s-up", "--provider", "libvirt", "--login", "taken",
+            "--name", "k3sv-test-taken", "--server-ip", THIRD_IP, "--workers", "0", "--box", BOX,
+            "--libvirt-driver", "qemu", "--airgap-dir", repo.resolve("tests/k3s-standin").toString()),
+            repo, env, null, 300);
+        assertEquals(7, run.exit(), run.stderr());
+        assertTrue(run.stderr().contains("a machine already answers at " + THIRD_IP + " (planned for takenS)"),
+            run.stderr());
+        assertFalse(Files.exists(work.resolve("home/clusters/k3sv-test-taken")), "no folder was made");
+        assertFalse(String.join("\n", virsh("list", "--all", "--name")).contains("taken"), "no machine was made");
     }
 
     @Test
