@@ -13,6 +13,17 @@
 log() { printf '[k3s-vagrant %s] %s\n' "$(hostname)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
+# The service manager K3s's installer chose: openrc where /sbin/openrc-run exists (it looks there
+# first: Alpine, Gentoo, Devuan), else systemd. $1: the service, k3s or k3s-agent.
+uses_openrc() { [ -x /sbin/openrc-run ]; }
+service_active() {
+  if uses_openrc; then rc-service "$1" status >/dev/null 2>&1; else systemctl is-active --quiet "$1"; fi
+}
+# Where the service's log is read on this machine, for messages.
+service_log() {
+  if uses_openrc; then printf '%s' "/var/log/$1.log"; else printf '%s' "'sudo journalctl -u $1'"; fi
+}
+
 # The interface that carries an address: on Vagrant's machines eth0 is the NAT
 # interface with the same address everywhere, so K3s must be told which one to use.
 interface_of() {
@@ -345,16 +356,17 @@ fetch_installer() {
 }
 
 # Runs K3s's installer unless the same install (role, flags, version, token) is
-# already in place and its service is running. $1: unit name, $2: INSTALL_K3S_EXEC,
+# already in place and its service is running. $1: unit name (k3s.service; the service is k3s under
+# openrc), $2: INSTALL_K3S_EXEC,
 # $3: a group to read the admin kubeconfig (servers; the flags for it follow the binary's version).
 install_k3s() {
-  local unit=$1 exec_line=$2 group=${3:-} wanted marker=/etc/rancher/k3s/k3s-vagrant.sum
+  local unit=$1 exec_line=$2 group=${3:-} wanted marker=/etc/rancher/k3s/k3s-vagrant.sum service=${1%.service}
   local bin_dir=${INSTALL_K3S_BIN_DIR:-/usr/local/bin} # K3s's installer's own setting
   load_token
   # a changed proxy changes K3s's env file: install again
   local proxies="${HTTPS_PROXY:-} ${HTTP_PROXY:-} ${NO_PROXY:-}"
   wanted=$(printf '%s\n' "$unit" "$exec_line" "$group" "${INSTALL_K3S_VERSION:-}" "${INSTALL_K3S_CHANNEL:-}" "${K3S_URL:-}" "$proxies" "$K3S_TOKEN" "${K3S_AGENT_TOKEN:-}" | sha256sum | cut -d' ' -f1)
-  if [ -f "$marker" ] && [ "$(cat "$marker")" = "$wanted" ] && systemctl is-active --quiet "$unit"; then
+  if [ -f "$marker" ] && [ "$(cat "$marker")" = "$wanted" ] && service_active "$service"; then
     log "K3s is already installed as wanted ($unit is running): nothing to do"
     return 0
   fi
@@ -398,12 +410,12 @@ install_k3s() {
   if [ -n "${K3S_AGENT_TOKEN:-}" ]; then export K3S_AGENT_TOKEN; fi
   # K3s's installer starts the service only when its files changed ("No change detected so
   # skipping service start"): a unit stopped by hand, by k3s-killall.sh or by a crash stayed down
-  if ! systemctl is-active --quiet "$unit"; then export INSTALL_K3S_FORCE_RESTART=true; fi
+  if ! service_active "$service"; then export INSTALL_K3S_FORCE_RESTART=true; fi
   if [ -n "$group" ] && [ -z "${AIRGAP_DIR:-}" ]; then
     # the installer downloads the binary: install it without starting, read its version, then start
     log "running K3s's installer to download K3s (not started yet)"
     INSTALL_K3S_SKIP_START=true sh "$installer" \
-      || die "K3s's installer failed (see above); 'sudo journalctl -u $unit' on $(hostname) tells more"
+      || die "K3s's installer failed (see above); $(service_log "$service") on $(hostname) tells more"
     export INSTALL_K3S_SKIP_DOWNLOAD=true INSTALL_K3S_FORCE_RESTART=true
   fi
   if [ -n "$group" ]; then
@@ -411,7 +423,7 @@ install_k3s() {
     export INSTALL_K3S_EXEC=$exec_line
   fi
   log "running K3s's installer: $exec_line"
-  sh "$installer" || die "K3s's installer failed (see above); 'sudo journalctl -u $unit' on $(hostname) tells more"
+  sh "$installer" || die "K3s's installer failed (see above); $(service_log "$service") on $(hostname) tells more"
   install -d -m 755 /etc/rancher/k3s
   printf '%s\n' "$wanted" > "$marker"
   chmod 600 "$marker"

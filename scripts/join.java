@@ -274,9 +274,17 @@ class join implements Callable<Integer> {
     /** What joining a host takes: nothing (a running agent of this cluster), an install, or a reinstall. */
     enum Plan { NOTHING, INSTALL, REPLACE }
 
-    /** Where K3s keeps an agent's files on the host, and its service manager: tests point them elsewhere. */
+    /** Where K3s keeps an agent's files on the host, and its service managers: tests point them elsewhere. */
     String hostRoot = "";
     String systemctl = "systemctl";
+    String rcService = "rc-service";
+
+    /**
+     * Sets $env to the agent's env file under the root $1: K3s's installer takes openrc where
+     * /sbin/openrc-run exists (it looks there first), else systemd, and keeps the file where each reads it.
+     */
+    static final String AGENT_ENV_FILE = "if [ -x \"$1\"/sbin/openrc-run ]; then env=\"$1\"/etc/rancher/k3s/k3s-agent.env;"
+        + " else env=\"$1\"/etc/systemd/system/k3s-agent.service.env; fi; ";
 
     /**
      * A K3s agent's settings on a host, none of them secret: whether its service runs, the
@@ -296,15 +304,16 @@ class join implements Callable<Integer> {
      * prints only the URL and the token's CA hash: the secret never leaves the host. The values
      * reach the fixed script as $1 and $2, each quoted; k3s-common.sh (for ca_hash) comes on stdin.
      */
-    static AgentFound agentOn(Ssh host, String root, String systemctl) {
-        String script = "env=\"$1\"/etc/systemd/system/k3s-agent.service.env; [ -f \"$env\" ] || exit 0; echo present; "
-            + "if \"$2\" is-active --quiet k3s-agent; then echo active; fi; "
+    static AgentFound agentOn(Ssh host, String root, String systemctl, String rcService) {
+        String script = AGENT_ENV_FILE + "[ -f \"$env\" ] || exit 0; echo present; "
+            + "if [ -x \"$1\"/sbin/openrc-run ]; then \"$3\" k3s-agent status >/dev/null 2>&1 && echo active;"
+            + " elif \"$2\" is-active --quiet k3s-agent; then echo active; fi; "
             + "sed -n -e \"s/^K3S_URL=[\\\"']\\{0,1\\}\\([^\\\"']*\\)[\\\"']\\{0,1\\}\\$/url=\\1/p\" "
             + "-e \"s/^K3S_TOKEN=[\\\"']\\{0,1\\}K10\\([0-9a-f]\\{64\\}\\)::.*/token-ca=\\1/p\" \"$env\"; "
             + "ca=\"$1\"/var/lib/rancher/k3s/agent/server-ca.crt; "
             + "if [ -f \"$ca\" ]; then . /dev/stdin && echo \"fetched-ca=$(ca_hash \"$ca\")\"; fi";
         String command = host.sudo() + "bash -c " + Shell.quote(script) + " bash " + Shell.quote(root) + " "
-            + Shell.quote(systemctl);
+            + Shell.quote(systemctl) + " " + Shell.quote(rcService);
         Ssh.Result result = host.exec(command, resource("k3s-common.sh"), Duration.ofSeconds(30));
         // read as "no agent", a failure here would install over an agent it could not see
         if (!result.ok()) {
@@ -334,7 +343,7 @@ class join implements Callable<Integer> {
      * An agent of another cluster is refused (exit 7) unless --replace.
      */
     Plan plan(Ssh agent, String hostname, String serverUrl, String clusterCa) {
-        AgentFound found = agentOn(agent, hostRoot, systemctl);
+        AgentFound found = agentOn(agent, hostRoot, systemctl, rcService);
         if (!found.present()) return Plan.INSTALL;
         String theirs = found.clusterCa();
         // a short token and an agent that never reached its server: its URL is all there is to go by
@@ -360,7 +369,7 @@ class join implements Callable<Integer> {
      * reaches the host's shell on stdin and only builtins expand it: never on a command line.
      */
     static boolean holdsToken(Ssh agent, String root, byte[] token) {
-        String script = "IFS= read -r t; env=\"$1\"/etc/systemd/system/k3s-agent.service.env;"
+        String script = "IFS= read -r t; " + AGENT_ENV_FILE
             + " { printf 'K3S_TOKEN=%s\\n' \"$t\"; printf \"K3S_TOKEN='%s'\\n\" \"$t\";"
             + " printf 'K3S_TOKEN=\"%s\"\\n' \"$t\"; } | grep -qxF -f - \"$env\"";
         String command = agent.sudo() + "sh -c " + Shell.quote(script) + " sh " + Shell.quote(root);

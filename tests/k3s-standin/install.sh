@@ -18,6 +18,7 @@ set -o noglob
 # empty on a real (virtual) machine.
 R="${K3S_STANDIN_ROOT:-}"
 SYSTEMCTL="${K3S_STANDIN_SYSTEMCTL:-systemctl}"
+RC_UPDATE="${K3S_STANDIN_RC_UPDATE:-rc-update}"
 
 info()  { echo '[INFO] ' "$@"; }
 warn()  { echo '[WARN] ' "$@" >&2; }
@@ -41,8 +42,14 @@ quote_indent() {
 # shellcheck disable=SC2046  # word splitting of INSTALL_K3S_EXEC is the contract
 eval set -- $(printf '%s' "${INSTALL_K3S_EXEC:-}" | sed -e 's/\([][!#$%&()*;<=>?\_`{|}]\)/\\\1/g;') $(quote "$@")
 
-# --- verify_system ---
-if [ -z "$R" ] && ! command -v "$SYSTEMCTL" >/dev/null 2>&1; then
+# --- verify_system: openrc first, as K3s's installer looks ---
+HAS_OPENRC=false
+HAS_SYSTEMD=false
+if [ -x "$R/sbin/openrc-run" ]; then
+    HAS_OPENRC=true
+elif [ -n "$R" ] || command -v "$SYSTEMCTL" >/dev/null 2>&1; then
+    HAS_SYSTEMD=true
+else
     fatal 'Can not find systemd or openrc to use as a process supervisor for k3s'
 fi
 
@@ -99,8 +106,14 @@ SYSTEMD_DIR="${INSTALL_K3S_SYSTEMD_DIR:-/etc/systemd/system}"
 SERVICE_K3S="${SYSTEM_NAME}.service"
 UNINSTALL_K3S_SH="${BIN_DIR}/${SYSTEM_NAME}-uninstall.sh"
 KILLALL_K3S_SH="${BIN_DIR}/k3s-killall.sh"
-FILE_K3S_SERVICE="${SYSTEMD_DIR}/${SERVICE_K3S}"
-FILE_K3S_ENV="${SYSTEMD_DIR}/${SERVICE_K3S}.env"
+if [ "$HAS_OPENRC" = true ]; then
+    mkdir -p "$R/etc/rancher/k3s"
+    FILE_K3S_SERVICE="/etc/init.d/${SYSTEM_NAME}"
+    FILE_K3S_ENV="/etc/rancher/k3s/${SYSTEM_NAME}.env"
+else
+    FILE_K3S_SERVICE="${SYSTEMD_DIR}/${SERVICE_K3S}"
+    FILE_K3S_ENV="${SYSTEMD_DIR}/${SERVICE_K3S}.env"
+fi
 INSTALL_K3S_CHANNEL="${INSTALL_K3S_CHANNEL:-stable}"
 
 installed_hashes() {
@@ -161,6 +174,9 @@ set -x
 for service in ${SYSTEMD_DIR}/k3s*.service; do
     [ -s "\$service" ] && ${SYSTEMCTL} stop "\$(basename "\$service")"
 done
+for service in /etc/init.d/k3s*; do
+    [ -x "\$service" ] && "\$service" stop
+done
 # the stand-in's processes name themselves k3s-server / k3s-agent, like real k3s
 ${PKILL} -9 -x k3s-server || true
 ${PKILL} -9 -x k3s-agent || true
@@ -184,6 +200,9 @@ if command -v ${SYSTEMCTL}; then
     ${SYSTEMCTL} reset-failed ${SYSTEM_NAME}
     ${SYSTEMCTL} daemon-reload
 fi
+if command -v ${RC_UPDATE}; then
+    ${RC_UPDATE} delete ${SYSTEM_NAME} default
+fi
 
 rm -f ${FILE_K3S_SERVICE}
 rm -f ${FILE_K3S_ENV}
@@ -193,7 +212,7 @@ remove_uninstall() {
 }
 trap remove_uninstall EXIT
 
-if ls ${SYSTEMD_DIR}/k3s*.service >/dev/null 2>&1; then
+if (ls ${SYSTEMD_DIR}/k3s*.service || ls /etc/init.d/k3s*) >/dev/null 2>&1; then
     set +x; echo 'Additional k3s services installed, skipping uninstall of k3s'; set -x
     exit
 fi
@@ -216,15 +235,16 @@ if [ -n "$R" ]; then
     # tests of the stand-in: point the scripts at the temporary root
     sed -i "s# \(/etc/\)# $R\1#g; s# \(/run/\)# $R\1#g; s# \(/var/\)# $R\1#g; s# \(${BIN_DIR}\)# $R\1#g; s# \(${SYSTEMD_DIR}\)# $R\1#g" \
         "$R$UNINSTALL_K3S_SH" "$R$KILLALL_K3S_SH"
+    sed -i "s#in /etc/init.d/#in $R/etc/init.d/#; s#ls /etc/init.d/#ls $R/etc/init.d/#" "$R$UNINSTALL_K3S_SH" "$R$KILLALL_K3S_SH"
 fi
 
-# --- systemd_disable: drop a previous unit of that name ---
+# --- systemd_disable: drop a previous unit of that name (K3s's installer does it on openrc too) ---
 "$SYSTEMCTL" disable "$SYSTEM_NAME" >/dev/null 2>&1 || true
-rm -f "$R$FILE_K3S_SERVICE" "$R$FILE_K3S_ENV"
+rm -f "$R/etc/systemd/system/${SERVICE_K3S}" "$R/etc/systemd/system/${SERVICE_K3S}.env"
 
 # --- create_env_file: every K3S_* / CONTAINERD_* and proxy variable, mode 600 ---
 info "env: Creating environment file ${FILE_K3S_ENV}"
-mkdir -p "$R$SYSTEMD_DIR"
+mkdir -p "$R$(dirname "$FILE_K3S_ENV")"
 (umask 077; : > "$R$FILE_K3S_ENV")
 chmod 0600 "$R$FILE_K3S_ENV"
 env | grep -E '^(K3S|CONTAINERD)_[A-Za-z0-9_]*=' | grep -v '^K3S_STANDIN_ROOT=' | sort | while IFS='=' read -r name value; do
@@ -233,8 +253,9 @@ done >> "$R$FILE_K3S_ENV" || true
 env | grep -Ei '^(NO|HTTP|HTTPS)_PROXY=' | sort >> "$R$FILE_K3S_ENV" || true
 
 # --- create_systemd_service_file ---
-info "systemd: Creating service file ${FILE_K3S_SERVICE}"
-cat > "$R$FILE_K3S_SERVICE" <<EOF
+if [ "$HAS_SYSTEMD" = true ]; then
+    info "systemd: Creating service file ${FILE_K3S_SERVICE}"
+    cat > "$R$FILE_K3S_SERVICE" <<EOF
 # Written by the k3s TEST STAND-IN installer (tests/k3s-standin of k3s-vagrant).
 [Unit]
 Description=Lightweight Kubernetes (k3s TEST STAND-IN)
@@ -264,17 +285,67 @@ ExecStart=${BIN_DIR}/k3s \\
     ${CMD_K3S_EXEC}
 
 EOF
+fi
+
+# --- create_openrc_service_file: as K3s's installer writes it ---
+if [ "$HAS_OPENRC" = true ]; then
+    LOG_FILE="/var/log/${SYSTEM_NAME}.log"
+    info "openrc: Creating service file ${FILE_K3S_SERVICE}"
+    mkdir -p "$R/etc/init.d"
+    cat > "$R$FILE_K3S_SERVICE" <<EOF
+#!/sbin/openrc-run
+# Written by the k3s TEST STAND-IN installer (tests/k3s-standin of k3s-vagrant).
+
+depend() {
+    after network-online
+    want cgroups
+}
+
+start_pre() {
+    rm -f /tmp/k3s.*
+}
+
+supervisor=supervise-daemon
+name=${SYSTEM_NAME}
+command="${BIN_DIR}/k3s"
+command_args="$(printf '%s' "${CMD_K3S_EXEC}" | sed -e 's/"/\\"/g')
+    >>${LOG_FILE} 2>&1"
+
+output_log=${LOG_FILE}
+error_log=${LOG_FILE}
+
+pidfile="/var/run/${SYSTEM_NAME}.pid"
+respawn_delay=5
+respawn_max=0
+
+set -o allexport
+if [ -f /etc/environment ]; then . /etc/environment; fi
+if [ -f ${FILE_K3S_ENV} ]; then . ${FILE_K3S_ENV}; fi
+set +o allexport
+EOF
+    chmod 0755 "$R$FILE_K3S_SERVICE"
+fi
 
 # --- service_enable_and_start ---
 [ "${INSTALL_K3S_SKIP_ENABLE:-}" = true ] && exit 0
-info "systemd: Enabling ${SYSTEM_NAME} unit"
-"$SYSTEMCTL" enable "$R$FILE_K3S_SERVICE" >/dev/null
-"$SYSTEMCTL" daemon-reload >/dev/null
+if [ "$HAS_OPENRC" = true ]; then
+    info "openrc: Enabling ${SYSTEM_NAME} service for default runlevel"
+    [ -n "$R" ] || "$RC_UPDATE" add "$SYSTEM_NAME" default >/dev/null
+else
+    info "systemd: Enabling ${SYSTEM_NAME} unit"
+    "$SYSTEMCTL" enable "$R$FILE_K3S_SERVICE" >/dev/null
+    "$SYSTEMCTL" daemon-reload >/dev/null
+fi
 [ "${INSTALL_K3S_SKIP_START:-}" = true ] && exit 0
 POST_INSTALL_HASHES="$(installed_hashes)"
 if [ "$PRE_INSTALL_HASHES" = "$POST_INSTALL_HASHES" ] && [ "${INSTALL_K3S_FORCE_RESTART:-}" != true ]; then
     info 'No change detected so skipping service start'
     exit 0
 fi
-info "systemd: Starting ${SYSTEM_NAME}"
-"$SYSTEMCTL" restart "$SYSTEM_NAME"
+if [ "$HAS_OPENRC" = true ]; then
+    info "openrc: Starting ${SYSTEM_NAME}"
+    [ -n "$R" ] || "$FILE_K3S_SERVICE" restart
+else
+    info "systemd: Starting ${SYSTEM_NAME}"
+    "$SYSTEMCTL" restart "$SYSTEM_NAME"
+fi

@@ -110,6 +110,32 @@ class JoinedHostTest {
         }
     }
 
+    /**
+     * An openrc host (Alpine, Gentoo, Devuan): K3s's installer writes /etc/init.d/k3s-agent and
+     * /etc/rancher/k3s/k3s-agent.env there, and rc-service, not systemctl, says whether it runs.
+     */
+    @Test
+    void anOpenrcHostsAgentIsFoundInItsEnvFileAndAskedThroughRcService() throws IOException {
+        Path root = Files.createTempDirectory(tmp, "openrc");
+        Path openrcRun = Files.createDirectories(root.resolve("sbin")).resolve("openrc-run");
+        Files.writeString(openrcRun, "#!/bin/sh\n");
+        Files.setPosixFilePermissions(openrcRun, PosixFilePermissions.fromString("rwxr-xr-x"));
+        String token = "K10" + THIS_CA + "::node:this-secret";
+        agentInstalled(root, URL, token);
+        assertTrue(Files.isRegularFile(root.resolve("etc/init.d/k3s-agent")), "K3s's openrc service file");
+        assertTrue(Files.isRegularFile(root.resolve("etc/rancher/k3s/k3s-agent.env")), "K3s's openrc env file");
+        assertFalse(Files.exists(root.resolve("etc/systemd/system/k3s-agent.service.env")), "no systemd file");
+        try (Ssh ssh = connect()) {
+            join step = joinWith(root, "false"); // systemctl would say "not running": openrc is asked
+            step.rcService = running();
+            assertEquals(join.Plan.NOTHING, step.plan(ssh, "edge1", URL, THIS_CA));
+            assertTrue(join.holdsToken(ssh, root.toString(), token.getBytes(StandardCharsets.UTF_8)));
+            step.rcService = "false";
+            step.systemctl = running();
+            assertEquals(join.Plan.INSTALL, step.plan(ssh, "edge1", URL, THIS_CA), "stopped under openrc");
+        }
+    }
+
     @Test
     void aHostWithoutAnAgentIsInstalled() throws IOException {
         try (Ssh ssh = connect()) {
@@ -144,14 +170,18 @@ class JoinedHostTest {
 
     /** An agent installed by the K3s stand-in's installer under a private root, as K3s's installer writes it. */
     private Path agentInstalled(String url, String token) throws IOException {
-        Path root = Files.createTempDirectory(tmp, "host");
+        Path root = agentInstalled(Files.createTempDirectory(tmp, "host"), url, token);
+        assertTrue(Files.isRegularFile(root.resolve("etc/systemd/system/k3s-agent.service.env")));
+        return root;
+    }
+
+    private Path agentInstalled(Path root, String url, String token) throws IOException {
         Path bin = Files.createDirectories(root.resolve("usr/local/bin"));
         Files.copy(Repo.root().resolve("tests/k3s-standin/k3s"), bin.resolve("k3s"));
         Repo.Run run = Repo.exec(List.of("sh", Repo.root().resolve("tests/k3s-standin/install.sh").toString()), tmp,
             Map.of("K3S_STANDIN_ROOT", root.toString(), "K3S_STANDIN_SYSTEMCTL", "true", "INSTALL_K3S_SKIP_DOWNLOAD", "true",
                 "INSTALL_K3S_EXEC", "agent --node-ip 127.0.0.1", "K3S_URL", url, "K3S_TOKEN", token), null, 60);
         assertEquals(0, run.exit(), run.stdout() + run.stderr());
-        assertTrue(Files.isRegularFile(root.resolve("etc/systemd/system/k3s-agent.service.env")));
         return root;
     }
 

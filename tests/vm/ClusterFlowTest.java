@@ -49,6 +49,9 @@ class ClusterFlowTest {
     static final String SERVER_IP = "192.168.56.110";
     static final String WORKER_IP = "192.168.56.111";
     static final String THIRD_IP = "192.168.56.112";
+    /** A host without systemd (sysvinit and openrc): tests/vm/openrc, its box built with BOX_INIT=openrc. */
+    static final String OPENRC = "rc1";
+    static final String OPENRC_IP = "192.168.56.113";
     static final String BOX = VmTier.BOX;
 
     final Path repo = Repo.root();
@@ -56,6 +59,9 @@ class ClusterFlowTest {
     Path work;
     Path clusterDir;
     Path thirdDir;
+    Path openrcDir;
+    /** The openrc host's box build and boot, started once the cluster is up, done by its test. */
+    CompletableFuture<Repo.Run> openrcUp;
     Path kubeconfigFile;
     JsonNode result;
     Map<String, String> env;
@@ -73,12 +79,13 @@ class ClusterFlowTest {
         work = Files.createTempDirectory("k3sv-vm-tier");
         clusterDir = work.resolve("home/clusters/" + CLUSTER);
         thirdDir = work.resolve("k3sv-test-third");
+        openrcDir = work.resolve("k3sv-test-openrc");
         kubeconfigFile = work.resolve("kube/config");
         env = Map.of(
             "K3S_VAGRANT_HOME", work.resolve("home").toString(),
             "VAGRANT_DEFAULT_PROVIDER", "libvirt",
             "KUBECONFIG", kubeconfigFile.toString(),
-            "THIRD_NAME", THIRD, "THIRD_IP", THIRD_IP);
+            "THIRD_NAME", THIRD, "THIRD_IP", THIRD_IP, "OPENRC_NAME", OPENRC, "OPENRC_IP", OPENRC_IP);
 
         networksBefore = virsh("net-list", "--all", "--name");
         hostCommandLines.start();
@@ -120,6 +127,13 @@ class ClusterFlowTest {
                 + tail("join.log") + "\n--- k3s-kubeconfig:\n" + tail("kubeconfig.log"));
         }
         result = Cluster.JSON.readTree(run.stdout());
+        // the host without systemd boots while the tests below run (its own box, so no upload race)
+        copyFolder(repo.resolve("tests/vm/openrc"), openrcDir);
+        openrcUp = CompletableFuture.supplyAsync(() -> {
+            Repo.Run box = Repo.exec(List.of("bash", "tests/vm/build-box.sh"), repo, Map.of("BOX_INIT", "openrc"), null, 1200);
+            if (box.exit() != 0) return box;
+            return Repo.exec(inNetns("vagrant", "up", "--provider", "libvirt", "--no-color"), openrcDir, env, null, 1200);
+        });
         clusterToken = Files.readString(clusterDir.resolve(".vagrant/k3s-token")).strip();
         nodeToken = vagrantSsh(SERVER, "sudo cat /var/lib/rancher/k3s/server/node-token").strip();
         agentToken = vagrantSsh(SERVER, "sudo cat /var/lib/rancher/k3s/server/agent-token").strip();
@@ -492,25 +506,80 @@ class ClusterFlowTest {
         assertEquals("", vagrantSshToThird("ls -d /tmp/k3s-join.* 2>/dev/null || true").strip(), "no temporary folder (with the token) is left");
     }
 
+    /**
+     * Alpine, Gentoo and Devuan have no systemd: K3s's installer writes /etc/init.d/k3s-agent and
+     * /etc/rancher/k3s/k3s-agent.env there. Joined, joined again (nothing to do), left, and joined again.
+     */
     @Test
     @Order(18)
+    void aHostWithoutSystemdJoinsLeavesAndJoinsAgain() throws Exception {
+        long start = System.nanoTime();
+        check(openrcUp.get(20, TimeUnit.MINUTES), "the openrc host's box build and vagrant up");
+        timings.put("openrc host: box and vagrant up (waited for)", seconds(start));
+        assertEquals("no systemctl", vagrantSshToOpenrc("command -v systemctl || echo no systemctl").strip());
+
+        start = System.nanoTime();
+        Repo.Run join = joinOpenrc();
+        timings.put("openrc host: k3s-join", seconds(start));
+        assertEquals(0, join.exit(), join.stderr());
+        assertTrue(join.stderr().contains(OPENRC + " is a Ready agent of " + CLUSTER), join.stderr());
+        assertEquals("600", vagrantSshToOpenrc("sudo test -x /etc/init.d/k3s-agent && sudo stat -c %a "
+            + "/etc/rancher/k3s/k3s-agent.env").strip(), "K3s's openrc service and its private env file");
+        assertEquals("none", vagrantSshToOpenrc("test -e /etc/systemd/system/k3s-agent.service.env || echo none").strip());
+        vagrantSshToOpenrc("sudo rc-service k3s-agent status"); // fails the test unless started
+
+        Repo.Run again = joinOpenrc();
+        assertEquals(0, again.exit(), again.stderr());
+        assertTrue(again.stderr().contains("already an agent of https://" + SERVER_IP + ":6443: nothing to install"),
+            "the agent is found through openrc: " + again.stderr());
+
+        Repo.Run left = Repo.exec(inNetns("bin/jbang", "k3s-leave", "--name", CLUSTER, "--node", OPENRC,
+            "--known-hosts", work.resolve("known_hosts").toString()), repo, env, null, 300);
+        assertEquals(0, left.exit(), left.stderr());
+        assertFalse(vagrantSsh(SERVER, "sudo k3s kubectl get nodes").contains(OPENRC), "the node is deleted");
+        assertEquals("gone", vagrantSshToOpenrc("test -e /etc/init.d/k3s-agent || test -e /usr/local/bin/k3s"
+            + " || echo gone").strip(), "K3s and its openrc service are uninstalled");
+
+        Repo.Run rejoined = joinOpenrc();
+        assertEquals(0, rejoined.exit(), rejoined.stderr());
+        assertTrue(rejoined.stderr().contains(OPENRC + " is a Ready agent of " + CLUSTER), rejoined.stderr());
+    }
+
+    private Repo.Run joinOpenrc() {
+        return Repo.exec(inNetns("bin/jbang", "k3s-join", "--name", CLUSTER, "--host", "vagrant@" + OPENRC_IP,
+            "--ssh-key", openrcDir.resolve(".vagrant/machines/" + OPENRC + "/libvirt/private_key").toString(),
+            "--known-hosts", work.resolve("known_hosts").toString(),
+            "--airgap-dir", repo.resolve("tests/k3s-standin").toString()), repo, env, null, 900);
+    }
+
+    private String vagrantSshToOpenrc(String command) {
+        return VmTier.vagrantSsh(openrcDir, env, OPENRC, command);
+    }
+
+    @Test
+    @Order(19)
     void k3sDownLeavesNoDomainVolumeNetworkContextOrSecretBehind() throws IOException {
         long start = System.nanoTime();
         Repo.Run down = Repo.exec(inNetns("bin/jbang", "k3s-down", "--name", CLUSTER, "--known-hosts", work.resolve("known_hosts").toString()),
             repo, env, null, 900);
         timings.put("k3s-down", seconds(start));
         assertEquals(0, down.exit(), down.stderr());
-        assertTrue(down.stdout().contains("\"uninstalledHosts\" : [ \"" + THIRD + "\" ]"), down.stdout());
+        assertTrue(down.stdout().contains("\"uninstalledHosts\" : [ \"" + THIRD + "\", \"" + OPENRC + "\" ]"),
+            down.stdout());
+        assertEquals("gone", vagrantSshToOpenrc("test -e /usr/local/bin/k3s || echo gone").strip(),
+            "k3s-down uninstalled the openrc host's agent too");
         // the third machine (another Vagrant project) still runs on the network k3s-up made: it stays, named
         String network = LibvirtShared.privateNetwork(SERVER_IP).name();
         assertTrue(down.stdout().contains("\"networksRemoved\" : [ ]"), down.stdout());
-        assertTrue(down.stderr().contains("keeping libvirt network " + network + ": domain k3sv-test-third_" + THIRD + " still uses it"),
-            down.stderr());
+        assertTrue(down.stderr().matches("(?s).*keeping libvirt network " + network + ": domain k3sv-test-(third_"
+            + THIRD + "|openrc_" + OPENRC + ") still uses it.*"), down.stderr());
         assertTrue(virsh("net-list", "--all", "--name").contains(network), "the third machine's network is still there");
         check(Repo.exec(inNetns("vagrant", "destroy", "-f", "--no-color"), thirdDir, env, null, 600), "vagrant destroy (third)");
+        check(Repo.exec(inNetns("vagrant", "destroy", "-f", "--no-color"), openrcDir, env, null, 600),
+            "vagrant destroy (openrc)");
         String domains = String.join("\n", virsh("list", "--all", "--name"));
         String volumes = String.join("\n", virsh("vol-list", "default"));
-        for (String machine : List.of(SERVER, WORKER, THIRD)) {
+        for (String machine : List.of(SERVER, WORKER, THIRD, OPENRC)) {
             assertFalse(domains.contains(machine), "domain of " + machine + " left behind:\n" + domains);
             assertFalse(volumes.contains(machine), "volume of " + machine + " left behind:\n" + volumes);
         }
@@ -524,7 +593,7 @@ class ClusterFlowTest {
     }
 
     @Test
-    @Order(19)
+    @Order(20)
     void noSecretWasEverOnACommandLineOnThisHost() {
         hostCommandLines.stop();
         assertTrue(hostCommandLines.seen().size() > 20 && hostCommandLines.seen().stream().anyMatch(c -> c.contains("k3s-join")),
@@ -541,7 +610,8 @@ class ClusterFlowTest {
     void tearDownAndReport() {
         hostCommandLines.stop();
         if (work == null) return;
-        for (Path dir : List.of(clusterDir, thirdDir)) {
+        if (openrcUp != null) openrcUp.join(); // never destroy a machine vagrant is still making
+        for (Path dir : List.of(clusterDir, thirdDir, openrcDir)) {
             if (Files.isDirectory(dir.resolve(".vagrant"))) Repo.exec(inNetns("vagrant", "destroy", "-f"), dir, env, null, 600);
         }
         // netns.sh down also removes anything a failed run left in libvirt

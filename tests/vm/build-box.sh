@@ -8,19 +8,28 @@
 # and `vagrant box add --force` runs only when the installed box is not this hash
 # (the box carries a recipe-hash file, which is the marker).
 # Usage: tests/vm/build-box.sh            (needs root: mmdebstrap, chroot)
-# Env:   K3S_VAGRANT_CACHE   cache root (default /var/cache/k3s-vagrant)
+# Env:   BOX_INIT            systemd (default) or openrc: a host without systemd, as on Alpine,
+#                            Gentoo or Devuan (sysvinit-core and openrc, which gives /sbin/openrc-run,
+#                            where K3s's installer looks for openrc); box k3s-vagrant/debian12-openrc-test
+#        K3S_VAGRANT_CACHE   cache root (default /var/cache/k3s-vagrant)
 #        K3S_VAGRANT_MIRROR  Debian mirror URL (default http://deb.debian.org/debian;
 #                            security from the same host's debian-security)
 #        BOX_NAME            box name (default k3s-vagrant/debian12-test)
 #        FORCE_REBUILD=1     ignore the cache
 set -euo pipefail
 
-BOX_NAME="${BOX_NAME:-k3s-vagrant/debian12-test}"
+BOX_INIT="${BOX_INIT:-systemd}"
+case "$BOX_INIT" in
+  systemd) INIT_PACKAGES=(systemd-sysv); VARIANT=debian12-test ;;
+  openrc) INIT_PACKAGES=(sysvinit-core openrc); VARIANT=debian12-openrc-test ;;
+  *) printf '[build-box] ERROR: BOX_INIT=%s: use systemd or openrc\n' "$BOX_INIT" >&2; exit 2 ;;
+esac
+BOX_NAME="${BOX_NAME:-k3s-vagrant/$VARIANT}"
 SELF="$(readlink -f "${BASH_SOURCE[0]}")"
 CACHE_ROOT="${K3S_VAGRANT_CACHE:-/var/cache/k3s-vagrant}"
 KERNEL_PKG="linux-image-cloud-amd64"
 PACKAGES=(
-  "$KERNEL_PKG" systemd-sysv udev kmod ifupdown isc-dhcp-client iproute2
+  "$KERNEL_PKG" "${INIT_PACKAGES[@]}" udev kmod ifupdown isc-dhcp-client iproute2
   openssh-server sudo curl ca-certificates procps iputils-ping python3 openssl
 )
 IMAGE_SIZE=3G
@@ -33,9 +42,9 @@ for tool in mmdebstrap mkfs.ext4 qemu-img vagrant tar sha256sum chroot; do
   command -v "$tool" >/dev/null 2>&1 || die "missing tool '$tool' (apt-get install mmdebstrap e2fsprogs qemu-utils vagrant)"
 done
 
-HASH="$(sha256sum "$SELF" | cut -c1-16)"
+HASH="$( (cat "$SELF"; echo "$BOX_INIT") | sha256sum | cut -c1-16)"
 CACHE_DIR="$CACHE_ROOT/boxes/$HASH"
-BOX_FILE="$CACHE_DIR/debian12-test.box"
+BOX_FILE="$CACHE_DIR/$VARIANT.box"
 VAGRANT_HOME_DIR="${VAGRANT_HOME:-$HOME/.vagrant.d}"
 INSTALLED_MARKER="$VAGRANT_HOME_DIR/boxes/${BOX_NAME//\//-VAGRANTSLASH-}/0/libvirt/recipe-hash"
 
@@ -107,9 +116,11 @@ iface lo inet loopback
 auto eth0
 iface eth0 inet dhcp
 EOF
-  # Each clone gets its own SSH host keys, made on first boot.
-  rm -f "$rootfs"/etc/ssh/ssh_host_*
-  cat > "$rootfs/etc/systemd/system/ssh-hostkeys.service" <<'EOF'
+  printf 'UseDNS no\n' > "$rootfs/etc/ssh/sshd_config.d/vagrant.conf"
+  if [ "$BOX_INIT" = systemd ]; then
+    # Each clone gets its own SSH host keys, made on first boot.
+    rm -f "$rootfs"/etc/ssh/ssh_host_*
+    cat > "$rootfs/etc/systemd/system/ssh-hostkeys.service" <<'EOF'
 [Unit]
 Description=Generate SSH host keys on first boot
 Before=ssh.service
@@ -122,10 +133,18 @@ ExecStart=/usr/bin/ssh-keygen -A
 [Install]
 WantedBy=multi-user.target
 EOF
-  chroot "$rootfs" systemctl enable ssh-hostkeys.service >/dev/null 2>&1
-  printf 'UseDNS no\n' > "$rootfs/etc/ssh/sshd_config.d/vagrant.conf"
-  # Boot faster: no waiting for the network online target beyond eth0, no apt timers.
-  chroot "$rootfs" systemctl mask apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer >/dev/null 2>&1 || true
+    chroot "$rootfs" systemctl enable ssh-hostkeys.service >/dev/null 2>&1
+    # Boot faster: no waiting for the network online target beyond eth0, no apt timers.
+    chroot "$rootfs" systemctl mask apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer >/dev/null 2>&1 || true
+  else
+    # openrc: the host keys made at install stay (the VM tier boots one machine of this box), and
+    # the services Debian's packages register run in openrc's runlevels
+    [ -x "$rootfs/sbin/openrc-run" ] || die "openrc gave no /sbin/openrc-run, where K3s's installer looks for it"
+    [ ! -e "$rootfs/bin/systemctl" ] || die "the openrc box has systemctl: it would not stand for a host without systemd"
+    chroot "$rootfs" rc-update add networking boot >/dev/null 2>&1 || true
+    chroot "$rootfs" rc-update add ssh default >/dev/null 2>&1 || true
+    sed -i 's/^#\?rc_parallel=.*/rc_parallel="NO"/' "$rootfs/etc/rc.conf" 2>/dev/null || true
+  fi
   rm -rf "$rootfs"/var/cache/apt/*.bin "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/log/*.log "$rootfs"/tmp/*
 
   log "copying kernel and initrd out of the image"
@@ -151,7 +170,7 @@ EOF
   printf '{"provider":"libvirt","format":"qcow2","virtual_size":3}\n' > "$out/metadata.json"
   printf '%s\n' "$HASH" > "$out/recipe-hash"
   cat > "$out/Vagrantfile" <<'EOF'
-# Box Vagrantfile of k3s-vagrant/debian12-test (built by tests/vm/build-box.sh):
+# Box Vagrantfile of a k3s-vagrant test box (built by tests/vm/build-box.sh):
 # direct kernel boot, no boot loader in the image.
 Vagrant.configure("2") do |config|
   config.vm.provider :libvirt do |lv|
