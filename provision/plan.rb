@@ -72,7 +72,7 @@ module K3sVagrantPlan
       ips = (0...count).map { |i| IPAddr.new(first + i * group["step"], Socket::AF_INET).to_s }
       low, high = table["addresses"]["room"]
       network = s[group["address"]].split(".")[0, 3]
-      if ips.any? { |ip| ip.split(".")[0, 3] != network || !ip.split(".").last.to_i.between?(low, high) }
+      if ips.drop(1).any? { |ip| ip.split(".")[0, 3] != network || !ip.split(".").last.to_i.between?(low, high) }
         raise Refused, say(group["no_room"], setting: PREFIX + group["address"], value: s[group["address"]],
                                              count: count)
       end

@@ -32,7 +32,8 @@ import java.util.stream.Stream;
  * for a cluster JSON, and loses those files (never others) to k3s-down.
  */
 final class ClusterFolder implements AutoCloseable {
-    static final List<String> PROVISIONING = List.of("Vagrantfile", "server.sh", "agent.sh", "k3s-common.sh");
+    static final List<String> PROVISIONING = List.of("Vagrantfile", "settings.yaml", "plan.rb", "server.sh", "agent.sh",
+        "k3s-common.sh");
     static final String SETTINGS_FILE = "cluster.env";
     static final String LOCK_FILE = ".k3s-vagrant.lock";
     static final String MARKER = ".k3s-vagrant-cluster";
