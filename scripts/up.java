@@ -26,7 +26,8 @@ import picocli.CommandLine.Model.CommandSpec;
 @Command(name = "k3s-up", mixinStandardHelpOptions = true, version = "k3s-vagrant 0.1",
     defaultValueProvider = Settings.Defaults.class,
     description = {
-        "Brings up a K3s cluster on Vagrant machines: <login>S (K3s server) and <login>SW (K3s agent; --workers for more),",
+        "Brings up a K3s cluster on Vagrant machines: <login>S (K3s server) and <login>SW (K3s agent; --workers "
+                + "for more),",
         "waits until every node is Ready, and prints the cluster as JSON on stdout (progress goes to stderr).",
         "Run it again to check or resume a cluster: what is already up is left as it is."},
     footerHeading = "%nExamples:%n",
@@ -49,47 +50,58 @@ class up implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin Cli.LogOptions logOptions;
 
-    @Option(names = {"-l", "--login"}, paramLabel = "LOGIN", description = "Names the machines <LOGIN>S and <LOGIN>SW (default: your login name, here ${DEFAULT-VALUE}).")
+    @Option(names = {"-l", "--login"}, paramLabel = "LOGIN", description = "Names the machines <LOGIN>S and "
+            + "<LOGIN>SW (default: your login name, here ${DEFAULT-VALUE}).")
     String login;
 
-    @Option(names = "--name", paramLabel = "NAME", description = "Cluster name: its folder, its kubeconfig context (default: the login).")
+    @Option(names = "--name", paramLabel = "NAME", description = "Cluster name: its folder, its kubeconfig "
+            + "context (default: the login).")
     String name;
 
     @Option(names = "--provider", paramLabel = "PROVIDER",
         description = "virtualbox or libvirt (default: $VAGRANT_DEFAULT_PROVIDER, else whichever is installed).")
     String provider;
 
-    @Option(names = "--box", paramLabel = "BOX", description = "Vagrant box for every machine (default: Debian 13: debian/trixie64 on libvirt, bento/debian-13 on VirtualBox).")
+    @Option(names = "--box", paramLabel = "BOX", description = "Vagrant box for every machine (default: Debian "
+            + "13: debian/trixie64 on libvirt, bento/debian-13 on VirtualBox).")
     String box;
 
-    @Option(names = "--server-ip", paramLabel = "ADDR", description = "Server address on eth1 (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--server-ip", paramLabel = "ADDR", description = "Server address on eth1 (default: "
+            + "${DEFAULT-VALUE}).")
     String serverIp;
 
     @Option(names = "--servers", paramLabel = "N",
         description = {"K3s servers: 1, or 3, 5, 7 for an HA control plane on embedded etcd (the first --cluster-init,",
-            "the others joining it): <login>S, <login>S2, ..., addresses counting down from --server-ip (default: ${DEFAULT-VALUE})."})
+            "the others joining it): <login>S, <login>S2, ..., addresses counting down from --server-ip "
+                    + "(default: ${DEFAULT-VALUE})."})
     String servers;
 
-    @Option(names = "--worker-ip", paramLabel = "ADDR", description = "Agent address on eth1 (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--worker-ip", paramLabel = "ADDR", description = "Agent address on eth1 (default: "
+            + "${DEFAULT-VALUE}).")
     String workerIp;
 
     @Option(names = "--workers", paramLabel = "N",
-        description = "Agents, 0 to 9: <login>SW, <login>SW2, ..., addresses counting up from --worker-ip (default: ${DEFAULT-VALUE}).")
+        description = "Agents, 0 to 9: <login>SW, <login>SW2, ..., addresses counting up from --worker-ip "
+                + "(default: ${DEFAULT-VALUE}).")
     String workers;
 
     @Option(names = "--cpus", paramLabel = "N", description = "CPUs per machine (default: ${DEFAULT-VALUE}).")
     String cpus;
 
-    @Option(names = "--server-memory", paramLabel = "MB", description = "Server memory, at least 1024 (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--server-memory", paramLabel = "MB", description = "Server memory, at least 1024 (default: "
+            + "${DEFAULT-VALUE}).")
     String serverMemory;
 
-    @Option(names = "--worker-memory", paramLabel = "MB", description = "Agent memory, at least 512 (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--worker-memory", paramLabel = "MB", description = "Agent memory, at least 512 (default: "
+            + "${DEFAULT-VALUE}).")
     String workerMemory;
 
-    @Option(names = "--k3s-version", paramLabel = "VERSION", description = "K3s version, e.g. v1.31.4+k3s1 (default: the channel's).")
+    @Option(names = "--k3s-version", paramLabel = "VERSION", description = "K3s version, e.g. v1.31.4+k3s1 "
+            + "(default: the channel's).")
     String k3sVersion;
 
-    @Option(names = "--k3s-channel", paramLabel = "CHANNEL", description = "K3s channel: stable, latest, testing or v1.31 (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--k3s-channel", paramLabel = "CHANNEL", description = "K3s channel: stable, latest, testing "
+            + "or v1.31 (default: ${DEFAULT-VALUE}).")
     String k3sChannel;
 
     @Option(names = "--server-flags", paramLabel = "FLAGS", description =
@@ -101,33 +113,41 @@ class up implements Callable<Integer> {
     String agentFlags;
 
     @Option(names = "--airgap-dir", paramLabel = "DIR",
-        description = "Install K3s from DIR (K3s's install.sh and k3s binary, optional k3s-airgap-images-*) instead of the internet.")
+        description = "Install K3s from DIR (K3s's install.sh and k3s binary, optional k3s-airgap-images-*) "
+                + "instead of the internet.")
     String airgapDir;
 
     @Mixin K3sRelease.Options k3sSource;
 
-    @Option(names = "--libvirt-driver", paramLabel = "DRIVER", description = "libvirt domain type: kvm, or qemu where KVM is not usable (default: kvm).")
+    @Option(names = "--libvirt-driver", paramLabel = "DRIVER", description = "libvirt domain type: kvm, or qemu "
+            + "where KVM is not usable (default: kvm).")
     String libvirtDriver;
 
-    @Option(names = "--libvirt-cpu-model", paramLabel = "MODEL", description = "libvirt CPU model, e.g. qemu64 with --libvirt-driver qemu.")
+    @Option(names = "--libvirt-cpu-model", paramLabel = "MODEL", description = "libvirt CPU model, e.g. qemu64 "
+            + "with --libvirt-driver qemu.")
     String libvirtCpuModel;
 
     @Option(names = "--separate-up", negatable = true,
-        description = {"One 'vagrant up NAME' per machine, the others starting once the first has booted: a parallel boot",
-            "where 'vagrant up' is serial (default: on for VirtualBox; off for libvirt, whose 'vagrant up' is parallel)."})
+        description = {"One 'vagrant up NAME' per machine, the others starting once the first has booted: a "
+                + "parallel boot",
+            "where 'vagrant up' is serial (default: on for VirtualBox; off for libvirt, whose 'vagrant up' is "
+                    + "parallel)."})
     Boolean separateUp;
 
-    @Option(names = "--dir", paramLabel = "DIR", description = "The cluster's folder (default: ~/.k3s-vagrant/clusters/NAME, or $K3S_VAGRANT_HOME/clusters/NAME).")
+    @Option(names = "--dir", paramLabel = "DIR", description = "The cluster's folder (default: "
+            + "~/.k3s-vagrant/clusters/NAME, or $K3S_VAGRANT_HOME/clusters/NAME).")
     Path dir;
 
-    @Option(names = "--timeout", paramLabel = "MINUTES", description = "Give up after this many minutes (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--timeout", paramLabel = "MINUTES", description = "Give up after this many minutes "
+            + "(default: ${DEFAULT-VALUE}).")
     String timeoutMinutes;
 
-    @Option(names = "--dry-run", description = "Check the settings, print them and the vagrant command, and start nothing.")
+    @Option(names = "--dry-run", description = "Check the settings, print them and the vagrant command, and "
+            + "start nothing.")
     boolean dryRun;
 
     /** The plan settings() made: the machines and the first server's API. */
-    List<Plan.Machine> machines;
+    List<Plan.Machine> plannedMachines;
     String serverUrl;
 
     public static void main(String... args) {
@@ -148,7 +168,7 @@ class up implements Callable<Integer> {
         ClusterFolder.requireFreeOrOurs(folder, dir != null);
         // two clusters on one machine name or address break each other once both are up: refused before either boots
         Map<String, String> planned = new LinkedHashMap<>();
-        for (Plan.Machine machine : machines) planned.put(machine.name(), machine.ip());
+        for (Plan.Machine machine : plannedMachines) planned.put(machine.name(), machine.ip());
         List<String> clashes = ClusterFolder.clashes(folder, planned);
         if (!clashes.isEmpty()) {
             throw Cli.fail(Cli.REFUSED, "another cluster of this host would share with this one: "
@@ -158,8 +178,10 @@ class up implements Callable<Integer> {
 
         if (dryRun) {
             spec.commandLine().getErr().println("cluster folder: " + folder);
-            settings.forEach((key, value) -> spec.commandLine().getErr().println(Vagrant.SETTINGS_PREFIX + key + "=" + value));
-            spec.commandLine().getErr().println("command: vagrant up --provider " + chosenProvider + "   (in " + folder + ")");
+            settings.forEach((key, value) ->
+                spec.commandLine().getErr().println(Vagrant.SETTINGS_PREFIX + key + "=" + value));
+            spec.commandLine().getErr().println("command: vagrant up --provider " + chosenProvider + "   (in "
+                    + "" + folder + ")");
             return Cli.OK;
         }
 
@@ -168,7 +190,8 @@ class up implements Callable<Integer> {
         log.step("1/4 checking vagrant and the " + chosenProvider + " provider");
         log.info(Vagrant.requireInstalled());
         Vagrant.requireProvider(chosenProvider);
-        Vagrant.armHostBoxNote(System.getProperty("os.arch", ""), chosenProvider, box == null && settings.get("BOX") == null)
+        boolean defaultBox = box == null && settings.get("BOX") == null;
+        Vagrant.armHostBoxNote(System.getProperty("os.arch", ""), chosenProvider, defaultBox)
             .ifPresent(log::info);
 
         log.step("2/4 preparing " + folder);
@@ -191,7 +214,8 @@ class up implements Callable<Integer> {
                 if (image != null) LibvirtBoxVolume.ensure(image, log);
             }
 
-            Vagrant vagrant = new Vagrant(folder, log).whenInterrupted("run the same k3s-up again to resume (what is up stays up),"
+            Vagrant vagrant = new Vagrant(folder, log).whenInterrupted("run the same k3s-up again to resume "
+                    + "(what is up stays up),"
                 + " or 'k3s-down --name " + clusterName + "' to remove it");
             log.step("3/4 vagrant up: booting " + String.join(", ", machineNames()) + " and installing K3s");
             boolean perMachine = separateUp != null ? separateUp : chosenProvider.equals("virtualbox");
@@ -201,19 +225,23 @@ class up implements Callable<Integer> {
                 vagrant.up(chosenProvider, remaining(deadline));
             }
 
-            List<Cluster.Node> nodes = machines.stream().map(machine -> new Cluster.Node(machine.name(), machine.role(),
-                machine.ip(), Cluster.Access.vagrant(machine.name()))).toList();
+            List<Cluster.Node> nodes = plannedMachines.stream().map(machine -> new Cluster.Node(machine.name(),
+                machine.role(), machine.ip(), Cluster.Access.vagrant(machine.name()))).toList();
             Cluster result = cluster.keepJoinedHosts(
                 new Cluster(clusterName, chosenProvider, folder.toString(), serverUrl, nodes, null));
 
             moveToTheAgentToken(vagrant, result, deadline, log);
             log.step("4/4 waiting for the nodes to be Ready");
-            try (Cli.Interruption onInterrupt = Cli.onInterrupt(log, "the machines are up and K3s is installed; run the same k3s-up again to "
-                    + "wait for the nodes and print the cluster, or 'k3s-down --name " + clusterName + "' to remove it", () -> { });
-                 Ssh server = K3s.connect(result, result.server(), Ssh.HostKeyCheck.OFF, null, Duration.ofMinutes(2), log)) {
+            try (Cli.Interruption onInterrupt = Cli.onInterrupt(log, "the machines are up and K3s is installed; "
+                    + "run the same k3s-up again to "
+                    + "wait for the nodes and print the cluster, or 'k3s-down --name " + clusterName + "' to "
+                        + "remove it", () -> { });
+                 Ssh server = K3s.connect(result, result.server(), Ssh.HostKeyCheck.OFF, null, Duration.ofMinutes(2),
+                     log)) {
                 // the machines of this folder; a host k3s-join added is reported, not waited for
                 java.util.Set<String> machines = new java.util.TreeSet<>();
-                result.nodes().stream().filter(node -> node.ssh().vagrantMachine() != null).forEach(node -> machines.add(node.name()));
+                result.nodes().stream().filter(node -> node.ssh().vagrantMachine() != null)
+                    .forEach(node -> machines.add(node.name()));
                 for (String machine : machines) log.phase(machine, "waiting for the node to be Ready");
                 List<K3s.NodeStatus> ready = K3s.waitReady(server, machines, remaining(deadline), log);
                 List<List<String>> rows = new java.util.ArrayList<>();
@@ -239,12 +267,15 @@ class up implements Callable<Integer> {
      */
     static void moveToTheAgentToken(Vagrant vagrant, Cluster cluster, long deadline, Cli.Log log) {
         boolean hasAgentToken;
-        try (Ssh server = K3s.connect(cluster, cluster.server(), Ssh.HostKeyCheck.OFF, null, Duration.ofMinutes(2), log)) {
+        try (Ssh server = K3s.connect(cluster, cluster.server(), Ssh.HostKeyCheck.OFF, null, Duration.ofMinutes(2),
+                log)) {
             String script = "grep -q '^K3S_AGENT_TOKEN=' /etc/systemd/system/k3s.service.env";
-            hasAgentToken = server.exec(server.sudo() + "sh -c " + Shell.quote(script), null, Duration.ofSeconds(30)).ok();
+            hasAgentToken = server.exec(server.sudo() + "sh -c "
+                    + "" + Shell.quote(script), null, Duration.ofSeconds(30)).ok();
         }
         if (hasAgentToken) return;
-        log.info("the servers run without an agent token (a cluster of an older k3s-up), so the agents hold the server token: "
+        log.info("the servers run without an agent token (a cluster of an older k3s-up), so the agents hold the "
+                + "server token: "
             + "vagrant provision gives them an agent token of their own");
         vagrant.provision(remaining(deadline));
     }
@@ -261,7 +292,7 @@ class up implements Callable<Integer> {
         Map<String, String> settings = Settings.fromOptions(flag -> spec.findOption(flag).getValue(), chosenProvider);
         Settings.require("TIMEOUT", timeoutMinutes, "--timeout", chosenProvider);
         if (airgapDir != null) settings.put("AIRGAP_DIR", Path.of(airgapDir).toAbsolutePath().toString());
-        machines = Plan.machines(settings);
+        plannedMachines = Plan.machines(settings);
         serverUrl = ApiPort.url(settings.get("SERVER_IP"), ApiPort.fromServerFlags(serverFlags, "--server-flags"));
         if (dir != null) K3s.requirePath(dir, "--dir");
         k3sSource.validate();
@@ -289,7 +320,7 @@ class up implements Callable<Integer> {
 
     /** The machines' names, in the plan's order. */
     List<String> machineNames() {
-        return machines.stream().map(Plan.Machine::name).toList();
+        return plannedMachines.stream().map(Plan.Machine::name).toList();
     }
 
     /** $VAGRANT_DEFAULT_PROVIDER, else VirtualBox or libvirt when installed; null when there is none. */
@@ -303,7 +334,8 @@ class up implements Callable<Integer> {
 
     static Cli.Failure noProvider() {
         return Cli.fail(Cli.MISSING_TOOL, "no Vagrant provider found: install VirtualBox (https://www.virtualbox.org) "
-            + "or libvirt with vagrant-libvirt (Debian: apt-get install libvirt-daemon-system vagrant-libvirt), or pass --provider");
+            + "or libvirt with vagrant-libvirt (Debian: apt-get install libvirt-daemon-system vagrant-libvirt), "
+                + "or pass --provider");
     }
 
     private static Duration remaining(long deadlineNanos) {

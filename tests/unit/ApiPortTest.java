@@ -42,7 +42,8 @@ class ApiPortTest {
             assertEquals(form.getValue(), ApiPort.fromServerFlags(form.getKey(), "--server-flags"), form.getKey());
             // picocli takes no value that starts like an option ("-https-listen-port 1"): that form is checked above
             if (!form.getKey().startsWith("-https")) {
-                Repo.Run dry = Repo.step(new up(), "--dry-run", "--provider", "libvirt", "--server-flags=" + form.getKey());
+                Repo.Run dry = Repo.step(new up(), "--dry-run", "--provider", "libvirt",
+                    "--server-flags=" + form.getKey());
                 assertEquals(0, dry.exit(), form.getKey() + ": " + dry.stderr());
             }
             Repo.Run run = vagrantfile(Map.of("K3S_VAGRANT_SERVER_FLAGS", form.getKey(), "K3S_VAGRANT_SERVERS", "3"));

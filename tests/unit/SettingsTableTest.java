@@ -80,7 +80,7 @@ class SettingsTableTest {
 
     private static Repo.Run k3sUp(JsonNode settings) {
         List<String> args = new ArrayList<>(List.of("--dry-run", "--provider", "libvirt"));
-        settings.fields().forEachRemaining(e -> args.add(Settings.flagOf(e.getKey()) + "=" + e.getValue().asText()));
+        settings.properties().forEach(e -> args.add(Settings.flagOf(e.getKey()) + "=" + e.getValue().asText()));
         return Repo.step(new up(), args.toArray(String[]::new));
     }
 
@@ -95,7 +95,7 @@ class SettingsTableTest {
         Path harness = tmp.resolve("harness.rb");
         Repo.vagrantfileRecorder(harness, "nil");
         Map<String, String> env = new HashMap<>();
-        settings.fields().forEachRemaining(e -> env.put("K3S_VAGRANT_" + e.getKey(), e.getValue().asText()));
+        settings.properties().forEach(e -> env.put("K3S_VAGRANT_" + e.getKey(), e.getValue().asText()));
         List<String> command = new ArrayList<>(List.of("env"));
         // the caller's own settings must not change the result
         System.getenv().keySet().stream().filter(key -> key.startsWith("K3S_VAGRANT_") && !env.containsKey(key))
