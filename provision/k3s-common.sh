@@ -52,7 +52,7 @@ api_answers() {
 # tokens are checked against the clock, and a skewed node fails later with TLS errors
 # that do not say why. The join fails here instead, naming the cause.
 wait_for_server() {
-  local url=$1 wait=${API_WAIT:-600} deadline
+  local url=$1 wait=${API_WAIT:?API_WAIT (seconds) must be set: its default is in settings.yaml} deadline
   log "waiting up to ${wait} s for the K3s server at $url"
   deadline=$((SECONDS + wait))
   until api_answers "$url"; do

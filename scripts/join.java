@@ -240,9 +240,9 @@ class join implements Callable<Integer> {
             throw Cli.fail(Cli.USAGE, "--jump is for --host: Vagrant says how to reach --machine");
         }
         K3s.requireSshFlags(sshPort, "--ssh-port", jump, "--jump", server.sshConfig);
-        K3s.requireFlags(agentFlags, "--agent-flags");
-        K3s.requireVersion(k3sVersion, "--k3s-version");
-        K3s.requireAirgapDir(airgapDir, "--airgap-dir");
+        Settings.require("AGENT_FLAGS", agentFlags, "--agent-flags", null);
+        Settings.require("K3S_VERSION", k3sVersion, "--k3s-version", null);
+        Settings.require("AIRGAP_DIR", airgapDir == null ? null : airgapDir.toString(), "--airgap-dir", null);
         if (timeoutMinutes < 1) throw Cli.fail(Cli.USAGE, "--timeout must be at least 1 minute");
         if (apiWait != null && apiWait < 1) throw Cli.fail(Cli.USAGE, "--api-wait must be at least 1 second");
         k3sSource.validate();

@@ -5,7 +5,9 @@
 //SOURCES lib/ClusterFolder.java
 //SOURCES lib/K3sRelease.java
 //SOURCES lib/LibvirtBoxVolume.java
+//SOURCES lib/Plan.java
 //FILES provision/Vagrantfile=../provision/Vagrantfile
+//FILES provision/plan.rb=../provision/plan.rb
 //FILES provision/server.sh=../provision/server.sh
 //FILES provision/agent.sh=../provision/agent.sh
 //FILES provision/k3s-common.sh=../provision/k3s-common.sh
@@ -23,8 +25,10 @@ import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
 @Command(name = "k3s-up", mixinStandardHelpOptions = true, version = "k3s-vagrant 0.1",
+    defaultValueProvider = Settings.Defaults.class,
     description = {
-        "Brings up a K3s cluster on Vagrant machines: <login>S (K3s server) and <login>SW (K3s agent; --workers for more),",
+        "Brings up a K3s cluster on Vagrant machines: <login>S (K3s server) and <login>SW (K3s agent; --workers "
+                + "for more),",
         "waits until every node is Ready, and prints the cluster as JSON on stdout (progress goes to stderr).",
         "Run it again to check or resume a cluster: what is already up is left as it is."},
     footerHeading = "%nExamples:%n",
@@ -47,47 +51,58 @@ class up implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin Cli.LogOptions logOptions;
 
-    @Option(names = {"-l", "--login"}, paramLabel = "LOGIN", description = "Names the machines <LOGIN>S and <LOGIN>SW (default: your login name).")
+    @Option(names = {"-l", "--login"}, paramLabel = "LOGIN", description = "Names the machines <LOGIN>S and "
+            + "<LOGIN>SW (default: your login name, here ${DEFAULT-VALUE}).")
     String login;
 
-    @Option(names = "--name", paramLabel = "NAME", description = "Cluster name: its folder, its kubeconfig context (default: the login).")
+    @Option(names = "--name", paramLabel = "NAME", description = "Cluster name: its folder, its kubeconfig "
+            + "context (default: the login).")
     String name;
 
     @Option(names = "--provider", paramLabel = "PROVIDER",
         description = "virtualbox or libvirt (default: $VAGRANT_DEFAULT_PROVIDER, else whichever is installed).")
     String provider;
 
-    @Option(names = "--box", paramLabel = "BOX", description = "Vagrant box for every machine (default: Debian 13: debian/trixie64 on libvirt, bento/debian-13 on VirtualBox).")
+    @Option(names = "--box", paramLabel = "BOX", description = "Vagrant box for every machine (default: Debian "
+            + "13: debian/trixie64 on libvirt, bento/debian-13 on VirtualBox).")
     String box;
 
-    @Option(names = "--server-ip", paramLabel = "ADDR", defaultValue = "192.168.56.110", description = "Server address on eth1 (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--server-ip", paramLabel = "ADDR", description = "Server address on eth1 (default: "
+            + "${DEFAULT-VALUE}).")
     String serverIp;
 
-    @Option(names = "--servers", paramLabel = "N", defaultValue = "1",
+    @Option(names = "--servers", paramLabel = "N",
         description = {"K3s servers: 1, or 3, 5, 7 for an HA control plane on embedded etcd (the first --cluster-init,",
-            "the others joining it): <login>S, <login>S2, ..., addresses counting down from --server-ip (default: ${DEFAULT-VALUE})."})
-    int servers;
+            "the others joining it): <login>S, <login>S2, ..., addresses counting down from --server-ip "
+                    + "(default: ${DEFAULT-VALUE})."})
+    String servers;
 
-    @Option(names = "--worker-ip", paramLabel = "ADDR", defaultValue = "192.168.56.111", description = "Agent address on eth1 (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--worker-ip", paramLabel = "ADDR", description = "Agent address on eth1 (default: "
+            + "${DEFAULT-VALUE}).")
     String workerIp;
 
-    @Option(names = "--workers", paramLabel = "N", defaultValue = "1",
-        description = "Agents, 0 to 9: <login>SW, <login>SW2, ..., addresses counting up from --worker-ip (default: ${DEFAULT-VALUE}).")
-    int workers;
+    @Option(names = "--workers", paramLabel = "N",
+        description = "Agents, 0 to 9: <login>SW, <login>SW2, ..., addresses counting up from --worker-ip "
+                + "(default: ${DEFAULT-VALUE}).")
+    String workers;
 
-    @Option(names = "--cpus", paramLabel = "N", defaultValue = "1", description = "CPUs per machine (default: ${DEFAULT-VALUE}).")
-    int cpus;
+    @Option(names = "--cpus", paramLabel = "N", description = "CPUs per machine (default: ${DEFAULT-VALUE}).")
+    String cpus;
 
-    @Option(names = "--server-memory", paramLabel = "MB", defaultValue = "1024", description = "Server memory, at least 1024 (default: ${DEFAULT-VALUE}).")
-    int serverMemory;
+    @Option(names = "--server-memory", paramLabel = "MB", description = "Server memory, at least 1024 (default: "
+            + "${DEFAULT-VALUE}).")
+    String serverMemory;
 
-    @Option(names = "--worker-memory", paramLabel = "MB", defaultValue = "512", description = "Agent memory, at least 512 (default: ${DEFAULT-VALUE}).")
-    int workerMemory;
+    @Option(names = "--worker-memory", paramLabel = "MB", description = "Agent memory, at least 512 (default: "
+            + "${DEFAULT-VALUE}).")
+    String workerMemory;
 
-    @Option(names = "--k3s-version", paramLabel = "VERSION", description = "K3s version, e.g. v1.31.4+k3s1 (default: the channel's).")
+    @Option(names = "--k3s-version", paramLabel = "VERSION", description = "K3s version, e.g. v1.31.4+k3s1 "
+            + "(default: the channel's).")
     String k3sVersion;
 
-    @Option(names = "--k3s-channel", paramLabel = "CHANNEL", defaultValue = "stable", description = "K3s channel: stable, latest, testing or v1.31 (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--k3s-channel", paramLabel = "CHANNEL", description = "K3s channel: stable, latest, testing "
+            + "or v1.31 (default: ${DEFAULT-VALUE}).")
     String k3sChannel;
 
     @Option(names = "--server-flags", paramLabel = "FLAGS", description =
@@ -99,30 +114,42 @@ class up implements Callable<Integer> {
     String agentFlags;
 
     @Option(names = "--airgap-dir", paramLabel = "DIR",
-        description = "Install K3s from DIR (K3s's install.sh and k3s binary, optional k3s-airgap-images-*) instead of the internet.")
-    Path airgapDir;
+        description = "Install K3s from DIR (K3s's install.sh and k3s binary, optional k3s-airgap-images-*) "
+                + "instead of the internet.")
+    String airgapDir;
 
     @Mixin K3sRelease.Options k3sSource;
 
-    @Option(names = "--libvirt-driver", paramLabel = "DRIVER", description = "libvirt domain type: kvm, or qemu where KVM is not usable (default: kvm).")
+    @Option(names = "--libvirt-driver", paramLabel = "DRIVER", description = "libvirt domain type: kvm, or qemu "
+            + "where KVM is not usable (default: kvm).")
     String libvirtDriver;
 
-    @Option(names = "--libvirt-cpu-model", paramLabel = "MODEL", description = "libvirt CPU model, e.g. qemu64 with --libvirt-driver qemu.")
+    @Option(names = "--libvirt-cpu-model", paramLabel = "MODEL", description = "libvirt CPU model, e.g. qemu64 "
+            + "with --libvirt-driver qemu.")
     String libvirtCpuModel;
 
     @Option(names = "--separate-up", negatable = true,
-        description = {"One 'vagrant up NAME' per machine, the others starting once the first has booted: a parallel boot",
-            "where 'vagrant up' is serial (default: on for VirtualBox; off for libvirt, whose 'vagrant up' is parallel)."})
+        description = {"One 'vagrant up NAME' per machine, the others starting once the first has booted: a "
+                + "parallel boot",
+            "where 'vagrant up' is serial (default: on for VirtualBox; off for libvirt, whose 'vagrant up' is "
+                    + "parallel)."})
     Boolean separateUp;
 
-    @Option(names = "--dir", paramLabel = "DIR", description = "The cluster's folder (default: ~/.k3s-vagrant/clusters/NAME, or $K3S_VAGRANT_HOME/clusters/NAME).")
+    @Option(names = "--dir", paramLabel = "DIR", description = "The cluster's folder (default: "
+            + "~/.k3s-vagrant/clusters/NAME, or $K3S_VAGRANT_HOME/clusters/NAME).")
     Path dir;
 
-    @Option(names = "--timeout", paramLabel = "MINUTES", defaultValue = "30", description = "Give up after this many minutes (default: ${DEFAULT-VALUE}).")
-    int timeoutMinutes;
+    @Option(names = "--timeout", paramLabel = "MINUTES", description = "Give up after this many minutes "
+            + "(default: ${DEFAULT-VALUE}).")
+    String timeoutMinutes;
 
-    @Option(names = "--dry-run", description = "Check the settings, print them and the vagrant command, and start nothing.")
+    @Option(names = "--dry-run", description = "Check the settings, print them and the vagrant command, and "
+            + "start nothing.")
     boolean dryRun;
+
+    /** The plan settings() made: the machines and the first server's API. */
+    List<Plan.Machine> plannedMachines;
+    String serverUrl;
 
     public static void main(String... args) {
         System.exit(Cli.run(new up(), args));
@@ -142,8 +169,7 @@ class up implements Callable<Integer> {
         ClusterFolder.requireFreeOrOurs(folder, dir != null);
         // two clusters on one machine name or address break each other once both are up: refused before either boots
         Map<String, String> planned = new LinkedHashMap<>();
-        List<String> plannedNames = machineNames(settings.get("LOGIN"));
-        for (int i = 0; i < plannedNames.size(); i++) planned.put(plannedNames.get(i), allIps().get(i));
+        for (Plan.Machine machine : plannedMachines) planned.put(machine.name(), machine.ip());
         List<String> clashes = ClusterFolder.clashes(folder, planned);
         if (!clashes.isEmpty()) {
             throw Cli.fail(Cli.REFUSED, "another cluster of this host would share with this one: "
@@ -163,17 +189,20 @@ class up implements Callable<Integer> {
 
         if (dryRun) {
             spec.commandLine().getErr().println("cluster folder: " + folder);
-            settings.forEach((key, value) -> spec.commandLine().getErr().println(Vagrant.SETTINGS_PREFIX + key + "=" + value));
-            spec.commandLine().getErr().println("command: vagrant up --provider " + chosenProvider + "   (in " + folder + ")");
+            settings.forEach((key, value) ->
+                spec.commandLine().getErr().println(Vagrant.SETTINGS_PREFIX + key + "=" + value));
+            spec.commandLine().getErr().println("command: vagrant up --provider " + chosenProvider + "   (in "
+                    + "" + folder + ")");
             return Cli.OK;
         }
 
         // --timeout is for the whole step: the K3s download too
-        long deadline = System.nanoTime() + Duration.ofMinutes(timeoutMinutes).toNanos();
+        long deadline = System.nanoTime() + Duration.ofMinutes(Long.parseLong(timeoutMinutes)).toNanos();
         log.step("1/4 checking vagrant and the " + chosenProvider + " provider");
         log.info(Vagrant.requireInstalled());
         Vagrant.requireProvider(chosenProvider);
-        Vagrant.armHostBoxNote(System.getProperty("os.arch", ""), chosenProvider, box == null && settings.get("BOX") == null)
+        boolean defaultBox = box == null && settings.get("BOX") == null;
+        Vagrant.armHostBoxNote(System.getProperty("os.arch", ""), chosenProvider, defaultBox)
             .ifPresent(log::info);
 
         log.step("2/4 preparing " + folder);
@@ -186,7 +215,7 @@ class up implements Callable<Integer> {
             cluster.writeSettings(settings, chosenProvider);
             if (chosenProvider.equals("libvirt")) {
                 // made before vagrant up, under a host-wide lock: two vagrant processes making one network race
-                LibvirtShared.ensure(LibvirtShared.needed(allIps()), log);
+                LibvirtShared.ensure(LibvirtShared.needed(List.copyOf(planned.values())), log);
                 // and the box's disk: vagrant processes starting one box at once race to upload it
                 Map<String, String> recorded = cluster.readSettings();
                 LibvirtBoxVolume.Image image = LibvirtBoxVolume.find(vagrantHome(),
@@ -196,33 +225,34 @@ class up implements Callable<Integer> {
                 if (image != null) LibvirtBoxVolume.ensure(image, log);
             }
 
-            Vagrant vagrant = new Vagrant(folder, log).whenInterrupted("run the same k3s-up again to resume (what is up stays up),"
+            Vagrant vagrant = new Vagrant(folder, log).whenInterrupted("run the same k3s-up again to resume "
+                    + "(what is up stays up),"
                 + " or 'k3s-down --name " + clusterName + "' to remove it");
-            log.step("3/4 vagrant up: booting " + String.join(", ", machineNames(settings.get("LOGIN"))) + " and installing K3s");
+            log.step("3/4 vagrant up: booting " + String.join(", ", machineNames()) + " and installing K3s");
             boolean perMachine = separateUp != null ? separateUp : chosenProvider.equals("virtualbox");
             if (perMachine) {
-                vagrant.upEach(chosenProvider, machineNames(settings.get("LOGIN")), remaining(deadline));
+                vagrant.upEach(chosenProvider, machineNames(), remaining(deadline));
             } else {
                 vagrant.up(chosenProvider, remaining(deadline));
             }
 
-            List<String> names = machineNames(settings.get("LOGIN"));
-            List<String> ips = allIps();
-            List<Cluster.Node> nodes = new java.util.ArrayList<>();
-            for (int i = 0; i < names.size(); i++) {
-                nodes.add(new Cluster.Node(names.get(i), i < servers ? "server" : "agent", ips.get(i), Cluster.Access.vagrant(names.get(i))));
-            }
+            List<Cluster.Node> nodes = plannedMachines.stream().map(machine -> new Cluster.Node(machine.name(),
+                machine.role(), machine.ip(), Cluster.Access.vagrant(machine.name()))).toList();
             Cluster result = cluster.keepJoinedHosts(
-                new Cluster(clusterName, chosenProvider, folder.toString(), serverUrl(), List.copyOf(nodes), null));
+                new Cluster(clusterName, chosenProvider, folder.toString(), serverUrl, nodes, null));
 
             moveToTheAgentToken(vagrant, result, deadline, log);
             log.step("4/4 waiting for the nodes to be Ready");
-            try (Cli.Interruption onInterrupt = Cli.onInterrupt(log, "the machines are up and K3s is installed; run the same k3s-up again to "
-                    + "wait for the nodes and print the cluster, or 'k3s-down --name " + clusterName + "' to remove it", () -> { });
-                 Ssh server = K3s.connect(result, result.server(), Ssh.HostKeyCheck.OFF, null, Duration.ofMinutes(2), log)) {
+            try (Cli.Interruption onInterrupt = Cli.onInterrupt(log, "the machines are up and K3s is installed; "
+                    + "run the same k3s-up again to "
+                    + "wait for the nodes and print the cluster, or 'k3s-down --name " + clusterName + "' to "
+                        + "remove it", () -> { });
+                 Ssh server = K3s.connect(result, result.server(), Ssh.HostKeyCheck.OFF, null, Duration.ofMinutes(2),
+                     log)) {
                 // the machines of this folder; a host k3s-join added is reported, not waited for
                 java.util.Set<String> machines = new java.util.TreeSet<>();
-                result.nodes().stream().filter(node -> node.ssh().vagrantMachine() != null).forEach(node -> machines.add(node.name()));
+                result.nodes().stream().filter(node -> node.ssh().vagrantMachine() != null)
+                    .forEach(node -> machines.add(node.name()));
                 for (String machine : machines) log.phase(machine, "waiting for the node to be Ready");
                 List<K3s.NodeStatus> ready = K3s.waitReady(server, machines, remaining(deadline), log);
                 List<List<String>> rows = new java.util.ArrayList<>();
@@ -248,107 +278,35 @@ class up implements Callable<Integer> {
      */
     static void moveToTheAgentToken(Vagrant vagrant, Cluster cluster, long deadline, Cli.Log log) {
         boolean hasAgentToken;
-        try (Ssh server = K3s.connect(cluster, cluster.server(), Ssh.HostKeyCheck.OFF, null, Duration.ofMinutes(2), log)) {
+        try (Ssh server = K3s.connect(cluster, cluster.server(), Ssh.HostKeyCheck.OFF, null, Duration.ofMinutes(2),
+                log)) {
             String script = "grep -q '^K3S_AGENT_TOKEN=' /etc/systemd/system/k3s.service.env";
-            hasAgentToken = server.exec(server.sudo() + "sh -c " + Shell.quote(script), null, Duration.ofSeconds(30)).ok();
+            hasAgentToken = server.exec(server.sudo() + "sh -c "
+                    + "" + Shell.quote(script), null, Duration.ofSeconds(30)).ok();
         }
         if (hasAgentToken) return;
-        log.info("the servers run without an agent token (a cluster of an older k3s-up), so the agents hold the server token: "
+        log.info("the servers run without an agent token (a cluster of an older k3s-up), so the agents hold the "
+                + "server token: "
             + "vagrant provision gives them an agent token of their own");
         vagrant.provision(remaining(deadline));
     }
 
-    /** Checks every value, then returns the settings as the Vagrantfile names them (K3S_VAGRANT_ less its prefix). */
+    /**
+     * Checks every value by settings.yaml's rules, then returns the settings as the Vagrantfile names them
+     * (K3S_VAGRANT_ less its prefix), and counts the machines (refusing bad counts and addresses).
+     */
     Map<String, String> settings(String chosenProvider) {
-        String theLogin = login != null ? login : ClusterFolder.defaultLogin();
-        // LOGIN+SW9, the longest machine name, must fit a 63-character host name
-        if (!theLogin.matches("[A-Za-z][A-Za-z0-9-]{0,59}")) {
-            throw Cli.fail(Cli.USAGE, "--login '" + theLogin + "' is not a valid host name: use letters, digits and '-', "
-                + "starting with a letter, at most 60 characters (the machines are named LOGIN+S, LOGIN+SW ... "
-                + "LOGIN+SW9)");
-        }
-        Addresses.requireIpv4(serverIp, "--server-ip");
-        Addresses.requireIpv4(workerIp, "--worker-ip");
-        if (workers < 0 || workers > 9) throw Cli.fail(Cli.USAGE, "--workers must be from 0 to 9, not " + workers);
-        if (!List.of(1, 3, 5, 7).contains(servers)) {
-            throw Cli.fail(Cli.USAGE, "--servers must be 1, 3, 5 or 7, not " + servers
-                + " (embedded etcd needs a majority: an even count survives no more failures than one server fewer)");
-        }
-        if (serverIp.equals(workerIp) && workers > 0) {
-            throw Cli.fail(Cli.USAGE, "--server-ip and --worker-ip are both " + serverIp + ": give each machine its own address");
-        }
-        List<String> serverIps = serverIps();
-        List<String> workerIps = workerIps();
-        for (String ip : serverIps) {
-            if (workerIps.contains(ip)) {
-                throw Cli.fail(Cli.USAGE, ip + " would be both a server's and a worker's address (servers count down from --server-ip "
-                    + serverIp + ", workers up from --worker-ip " + workerIp + "): give each machine its own address");
-            }
-        }
-        for (String ip : allIps()) {
-            Addresses.requireHostAddress(ip, serverIps.contains(ip) ? "--server-ip" : "--worker-ip");
-            if (!Addresses.isPrivate(ip)) {
-                throw Cli.fail(Cli.USAGE, ip + " is not a private address: use one in 192.168.56.0/21 (VirtualBox's host-only range)");
-            }
-            if ("virtualbox".equals(chosenProvider) && !Addresses.inVirtualBoxHostOnlyRange(ip)) {
-                throw Cli.fail(Cli.USAGE, ip + " is outside 192.168.56.0/21, the only host-only range VirtualBox allows by default: "
-                    + "use an address there, or allow yours in /etc/vbox/networks.conf first");
-            }
-        }
-        if (workers > 0 && !Addresses.sameSlash24(serverIp, workerIp)) {
-            throw Cli.fail(Cli.USAGE, "--server-ip " + serverIp + " and --worker-ip " + workerIp
-                + " are not in one /24: the machines"
-                + " share one private network, so give both addresses in the same x.y.z.0/24");
-        }
-        if (cpus < 1) throw Cli.fail(Cli.USAGE, "--cpus must be at least 1");
-        if (serverMemory < 1024) throw Cli.fail(Cli.USAGE, "--server-memory " + serverMemory + " MB is below what a K3s server needs: use at least 1024");
-        if (workerMemory < 512) throw Cli.fail(Cli.USAGE, "--worker-memory " + workerMemory + " MB is below what a K3s agent needs: use at least 512");
-        K3s.requireVersion(k3sVersion, "--k3s-version");
-        if (!k3sChannel.matches("stable|latest|testing|v\\d+\\.\\d+")) {
-            throw Cli.fail(Cli.USAGE, "--k3s-channel '" + k3sChannel + "' is not a channel: use stable, latest, testing or v1.31");
-        }
         if (chosenProvider != null && !List.of("virtualbox", "libvirt").contains(chosenProvider)) {
-            throw Cli.fail(Cli.USAGE, "provider '" + chosenProvider + "' (" + (provider != null ? "--provider" : "$VAGRANT_DEFAULT_PROVIDER")
-                + ") is not supported: use virtualbox or libvirt");
+            throw Cli.fail(Cli.USAGE, "provider '" + chosenProvider + "' (" + (provider != null ? "--provider"
+                : "$VAGRANT_DEFAULT_PROVIDER") + ") is not supported: use virtualbox or libvirt");
         }
-        if (libvirtDriver != null && !List.of("kvm", "qemu").contains(libvirtDriver)) {
-            throw Cli.fail(Cli.USAGE, "--libvirt-driver must be kvm or qemu, not '" + libvirtDriver + "'");
-        }
-        // each value below becomes a line of cluster.env, which the Vagrantfile reads line by line
-        K3s.requireFlags(serverFlags, "--server-flags");
-        serverUrl(); // refuses a bad --https-listen-port in them
-        K3s.requireFlags(agentFlags, "--agent-flags");
-        if (box != null) {
-            K3s.require(box.matches("[A-Za-z0-9][A-Za-z0-9._/:-]{0,199}"), "--box", box,
-                "a Vagrant box name: letters, digits, '.', '_', '-', ':' and '/' (e.g. bento/debian-13)");
-        }
-        if (libvirtCpuModel != null) {
-            K3s.require(libvirtCpuModel.matches("[A-Za-z0-9][A-Za-z0-9._-]{0,99}"), "--libvirt-cpu-model",
-                libvirtCpuModel, "a libvirt CPU model: letters, digits, '.', '_' and '-' (e.g. qemu64)");
-        }
-        if (airgapDir != null) K3s.requirePath(airgapDir, "--airgap-dir");
+        Map<String, String> settings = Settings.fromOptions(flag -> spec.findOption(flag).getValue(), chosenProvider);
+        Settings.require("TIMEOUT", timeoutMinutes, "--timeout", chosenProvider);
+        if (airgapDir != null) settings.put("AIRGAP_DIR", Path.of(airgapDir).toAbsolutePath().toString());
+        plannedMachines = Plan.machines(settings);
+        serverUrl = ApiPort.url(settings.get("SERVER_IP"), ApiPort.fromServerFlags(serverFlags, "--server-flags"));
         if (dir != null) K3s.requirePath(dir, "--dir");
-        K3s.requireAirgapDir(airgapDir, "--airgap-dir");
-        if (timeoutMinutes < 1) throw Cli.fail(Cli.USAGE, "--timeout must be at least 1 minute");
         k3sSource.validate();
-
-        Map<String, String> settings = new LinkedHashMap<>();
-        settings.put("LOGIN", theLogin);
-        settings.put("SERVER_IP", serverIp);
-        settings.put("SERVERS", Integer.toString(servers));
-        settings.put("WORKER_IP", workerIp);
-        settings.put("WORKERS", Integer.toString(workers));
-        settings.put("CPUS", Integer.toString(cpus));
-        settings.put("SERVER_MEMORY", Integer.toString(serverMemory));
-        settings.put("WORKER_MEMORY", Integer.toString(workerMemory));
-        if (box != null) settings.put("BOX", box);
-        if (k3sVersion != null) settings.put("K3S_VERSION", k3sVersion);
-        settings.put("K3S_CHANNEL", k3sChannel);
-        if (serverFlags != null) settings.put("SERVER_FLAGS", serverFlags);
-        if (agentFlags != null) settings.put("AGENT_FLAGS", agentFlags);
-        if (airgapDir != null) settings.put("AIRGAP_DIR", airgapDir.toAbsolutePath().toString());
-        if (libvirtDriver != null) settings.put("LIBVIRT_DRIVER", libvirtDriver);
-        if (libvirtCpuModel != null) settings.put("LIBVIRT_CPU_MODEL", libvirtCpuModel);
         return settings;
     }
 
@@ -371,49 +329,9 @@ class up implements Callable<Integer> {
         return home != null && !home.isEmpty() ? Path.of(home) : Path.of(System.getProperty("user.home"), ".vagrant.d");
     }
 
-    /** The machines, as the Vagrantfile names them: LOGINS (LOGINS2, ...), then LOGINSW, LOGINSW2, ... */
-    List<String> machineNames(String theLogin) {
-        List<String> names = new java.util.ArrayList<>();
-        for (int i = 0; i < servers; i++) names.add(theLogin + "S" + (i == 0 ? "" : Integer.toString(i + 1)));
-        for (int i = 0; i < workers; i++) names.add(theLogin + "SW" + (i == 0 ? "" : Integer.toString(i + 1)));
-        return names;
-    }
-
-    /** The first server's API, on the port its flags give K3s (--https-listen-port), as agents and kubectl reach it. */
-    String serverUrl() {
-        return ApiPort.url(serverIp, ApiPort.fromServerFlags(serverFlags, "--server-flags"));
-    }
-
-    /** Every machine's address, in machineNames' order. */
-    List<String> allIps() {
-        List<String> ips = new java.util.ArrayList<>(serverIps());
-        ips.addAll(workerIps());
-        return ips;
-    }
-
-    /** Server addresses: --server-ip, then counting down within its /24. */
-    List<String> serverIps() {
-        return countFrom(serverIp, servers, -1,
-            "--server-ip " + serverIp + " leaves no room for " + servers + " servers below it in its /24: start higher");
-    }
-
-    /** Worker addresses: --worker-ip, then counting up within its /24. */
-    List<String> workerIps() {
-        return countFrom(workerIp, workers, +1,
-            "--worker-ip " + workerIp + " leaves no room for " + workers + " workers in its /24: start lower");
-    }
-
-    /** count addresses from first, one step (+1 or -1) apart in its last byte; past .1 or .254 that way is a usage error. */
-    private static List<String> countFrom(String first, int count, int step, String noRoom) {
-        String prefix = first.substring(0, first.lastIndexOf('.') + 1);
-        int last = Integer.parseInt(first.substring(first.lastIndexOf('.') + 1));
-        List<String> ips = new java.util.ArrayList<>();
-        for (int i = 0; i < count; i++) {
-            int octet = last + i * step;
-            if (step < 0 ? octet < 1 : octet > 254) throw Cli.fail(Cli.USAGE, noRoom);
-            ips.add(prefix + octet);
-        }
-        return ips;
+    /** The machines' names, in the plan's order. */
+    List<String> machineNames() {
+        return plannedMachines.stream().map(Plan.Machine::name).toList();
     }
 
     /** $VAGRANT_DEFAULT_PROVIDER, else VirtualBox or libvirt when installed; null when there is none. */
@@ -427,7 +345,8 @@ class up implements Callable<Integer> {
 
     static Cli.Failure noProvider() {
         return Cli.fail(Cli.MISSING_TOOL, "no Vagrant provider found: install VirtualBox (https://www.virtualbox.org) "
-            + "or libvirt with vagrant-libvirt (Debian: apt-get install libvirt-daemon-system vagrant-libvirt), or pass --provider");
+            + "or libvirt with vagrant-libvirt (Debian: apt-get install libvirt-daemon-system vagrant-libvirt), "
+                + "or pass --provider");
     }
 
     private static Duration remaining(long deadlineNanos) {

@@ -4,6 +4,7 @@
 //SOURCES KubeconfigFile.java
 //SOURCES Cluster.java
 //SOURCES Addresses.java
+//SOURCES Plan.java
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -32,7 +33,8 @@ import java.util.stream.Stream;
  * for a cluster JSON, and loses those files (never others) to k3s-down.
  */
 final class ClusterFolder implements AutoCloseable {
-    static final List<String> PROVISIONING = List.of("Vagrantfile", "server.sh", "agent.sh", "k3s-common.sh");
+    static final List<String> PROVISIONING = List.of("Vagrantfile", "settings.yaml", "plan.rb", "server.sh", "agent.sh",
+        "k3s-common.sh");
     static final String SETTINGS_FILE = "cluster.env";
     static final String LOCK_FILE = ".k3s-vagrant.lock";
     static final String MARKER = ".k3s-vagrant-cluster";
@@ -62,11 +64,6 @@ final class ClusterFolder implements AutoCloseable {
         String home = System.getenv("K3S_VAGRANT_HOME");
         Path base = home != null && !home.isBlank() ? Path.of(home) : Path.of(System.getProperty("user.home"), ".k3s-vagrant");
         return base.resolve("clusters").resolve(name).toAbsolutePath();
-    }
-
-    static String defaultLogin() {
-        String login = System.getProperty("user.name", "").toLowerCase(java.util.Locale.ROOT).replaceAll("[^a-z0-9-]", "");
-        return login.isEmpty() || login.equals("root") || !Character.isLetter(login.charAt(0)) ? "k3s" : login;
     }
 
     static void requireName(String name, String option) {
@@ -360,22 +357,15 @@ final class ClusterFolder implements AutoCloseable {
     /** A cluster.env's machines, name to address, counted as k3s-up and the Vagrantfile count them. */
     static Map<String, String> readMachines(Map<String, String> settings) {
         Map<String, String> machines = new LinkedHashMap<>();
-        String login = settings.get("LOGIN");
+        Map<String, String> plan = new LinkedHashMap<>(settings);
+        // a cluster.env of an older k3s-up may lack a count: the table's default then
+        for (String count : List.of("SERVERS", "WORKERS")) plan.putIfAbsent(count, Settings.defaultOf(count));
         try {
-            int servers = Integer.parseInt(settings.getOrDefault("SERVERS", "1"));
-            int workers = Integer.parseInt(settings.getOrDefault("WORKERS", "1"));
-            long server = Addresses.toLong(settings.get("SERVER_IP"));
-            long worker = Addresses.toLong(settings.get("WORKER_IP"));
-            for (int i = 0; i < servers; i++) machines.put(login + "S" + (i == 0 ? "" : i + 1), ipOf(server - i));
-            for (int i = 0; i < workers; i++) machines.put(login + "SW" + (i == 0 ? "" : i + 1), ipOf(worker + i));
+            for (Plan.Machine machine : Plan.machines(plan)) machines.put(machine.name(), machine.ip());
         } catch (RuntimeException e) {
             return Map.of(); // not a cluster.env k3s-up wrote: nothing known to clash with
         }
         return machines;
-    }
-
-    private static String ipOf(long value) {
-        return (value >> 24 & 255) + "." + (value >> 16 & 255) + "." + (value >> 8 & 255) + "." + (value & 255);
     }
 
     static Map<String, String> readSettings(Path file) {

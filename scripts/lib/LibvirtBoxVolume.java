@@ -1,6 +1,7 @@
 //DEPS com.fasterxml.jackson.core:jackson-databind:2.20.1
 //SOURCES Cli.java
 //SOURCES LibvirtShared.java
+//SOURCES Plan.java
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -30,7 +31,7 @@ final class LibvirtBoxVolume {
     private LibvirtBoxVolume() {}
 
     /** The box the Vagrantfile uses on libvirt when none is given (provision/Vagrantfile, libvirt_box). */
-    static final String DEFAULT_BOX = "debian/trixie64";
+    static final String DEFAULT_BOX = Plan.defaultBox("libvirt");
 
     /** How long a volume another process is writing may stay the same size before it counts as abandoned. */
     static final long STALLED_MILLIS = 60_000;

@@ -58,7 +58,7 @@ class ProvisionTest {
         Map<String, String> settings = Map.of("K3S_VAGRANT_LOGIN", "wil", "K3S_VAGRANT_SERVERS", "3", "K3S_VAGRANT_WORKERS", "2");
         assertEquals(Set.of("wilS", "wilS2", "wilS3", "wilSW", "wilSW2"), machines(dir, settings));
         Repo.Run even = validate(dir, "libvirt", Map.of("K3S_VAGRANT_SERVERS", "2"));
-        assertTrue(even.exit() != 0 && even.stderr().contains("K3S_VAGRANT_SERVERS=\"2\" is not 1, 3, 5 or 7 servers"), even.stderr());
+        assertTrue(even.exit() != 0 && even.stderr().contains("K3S_VAGRANT_SERVERS \"2\" is not 1, 3, 5 or 7 servers"), even.stderr());
         Repo.Run low = validate(dir, "libvirt", Map.of("K3S_VAGRANT_SERVERS", "3", "K3S_VAGRANT_SERVER_IP", "192.168.56.2"));
         assertTrue(low.exit() != 0 && low.stderr().contains("leaves no room for 3 servers below it"), low.stderr());
         Repo.Run clash = validate(dir, "libvirt", Map.of("K3S_VAGRANT_SERVERS", "3", "K3S_VAGRANT_WORKER_IP", "192.168.56.108"));
@@ -155,7 +155,7 @@ class ProvisionTest {
         assertEquals(Cli.USAGE, tooMany.exit(), tooMany.stderr());
         Repo.Run even = Repo.step(new up(), "--dry-run", "--provider", "libvirt", "--servers", "2");
         assertEquals(Cli.USAGE, even.exit(), even.stderr());
-        assertTrue(even.stderr().contains("--servers must be 1, 3, 5 or 7, not 2"), even.stderr());
+        assertTrue(even.stderr().contains("--servers \"2\" is not 1, 3, 5 or 7 servers"), even.stderr());
         Repo.Run clashHa = Repo.step(new up(), "--dry-run", "--provider", "libvirt", "--servers", "3", "--worker-ip", "192.168.56.109");
         assertEquals(Cli.USAGE, clashHa.exit(), clashHa.stderr());
         assertTrue(clashHa.stderr().contains("192.168.56.109 would be both a server's and a worker's address"), clashHa.stderr());
@@ -352,11 +352,11 @@ class ProvisionTest {
                 "ends in .1, which no machine may take"),
             Arguments.of(Map.of("K3S_VAGRANT_WORKER_IP", "192.168.57.111"), "not in one /24"),
             Arguments.of(Map.of("K3S_VAGRANT_SERVER_IP", "192.168.56.300"), "K3S_VAGRANT_SERVER_IP"),
-            Arguments.of(Map.of("K3S_VAGRANT_WORKER_IP", "8.8.8.8"), "K3S_VAGRANT_WORKER_IP=8.8.8.8 is not a private address"),
+            Arguments.of(Map.of("K3S_VAGRANT_WORKER_IP", "8.8.8.8"), "K3S_VAGRANT_WORKER_IP \"8.8.8.8\" is not a private address"),
             Arguments.of(Map.of("K3S_VAGRANT_SERVER_IP", "192.168.56.120", "K3S_VAGRANT_WORKER_IP", "192.168.56.120"),
                 "K3S_VAGRANT_SERVER_IP and K3S_VAGRANT_WORKER_IP are both"),
-            Arguments.of(Map.of("K3S_VAGRANT_SERVER_MEMORY", "1023"), "K3S_VAGRANT_SERVER_MEMORY=1023 MB is below"),
-            Arguments.of(Map.of("K3S_VAGRANT_WORKER_MEMORY", "256"), "K3S_VAGRANT_WORKER_MEMORY=256 MB is below"),
+            Arguments.of(Map.of("K3S_VAGRANT_SERVER_MEMORY", "1023"), "K3S_VAGRANT_SERVER_MEMORY \"1023\" MB is below"),
+            Arguments.of(Map.of("K3S_VAGRANT_WORKER_MEMORY", "256"), "K3S_VAGRANT_WORKER_MEMORY \"256\" MB is below"),
             Arguments.of(Map.of("K3S_VAGRANT_K3S_VERSION", "1.31.4"), "K3S_VAGRANT_K3S_VERSION"),
             Arguments.of(Map.of("K3S_VAGRANT_AIRGAP_DIR", "AIRGAP_WITHOUT_INSTALL_SH"), "has no install.sh"),
             // Vagrant's shell provisioner puts env values in double quotes: $(...) would run in the machine

@@ -146,18 +146,18 @@ class StepInputTest {
 
     static Stream<Arguments> badUpFlags() {
         return Stream.of(
-            Arguments.of(List.of("--login", "1wil"), "--login '1wil' is not a valid host name"),
-            Arguments.of(List.of("--login", "wil_s"), "--login 'wil_s'"),
-            Arguments.of(List.of("--server-ip", "192.168.56.256"), "--server-ip '192.168.56.256' is not an IPv4 address"),
-            Arguments.of(List.of("--worker-ip", "wilsw"), "--worker-ip 'wilsw' is not an IPv4 address"),
+            Arguments.of(List.of("--login", "1wil"), "--login \"1wil\" is not a valid host name"),
+            Arguments.of(List.of("--login", "wil_s"), "--login \"wil_s\""),
+            Arguments.of(List.of("--server-ip", "192.168.56.256"), "--server-ip \"192.168.56.256\" is not an IPv4 address"),
+            Arguments.of(List.of("--worker-ip", "wilsw"), "--worker-ip \"wilsw\" is not an IPv4 address"),
             Arguments.of(List.of("--server-ip", "192.168.56.120", "--worker-ip", "192.168.56.120"), "are both 192.168.56.120"),
             Arguments.of(List.of("--provider", "virtualbox", "--server-ip", "192.168.100.10", "--worker-ip", "192.168.100.11"),
-                "192.168.100.10 is outside 192.168.56.0/21"),
-            Arguments.of(List.of("--worker-ip", "8.8.8.8"), "8.8.8.8 is not a private address"),
-            Arguments.of(List.of("--server-memory", "1023"), "--server-memory 1023 MB"),
-            Arguments.of(List.of("--worker-memory", "511"), "--worker-memory 511 MB"),
-            Arguments.of(List.of("--k3s-version", "1.31.4"), "--k3s-version '1.31.4' is not a K3s version"),
-            Arguments.of(List.of("--k3s-version", "v1.31.4"), "--k3s-version 'v1.31.4' is not a K3s version"),
+                "\"192.168.100.10\" is outside 192.168.56.0/21"),
+            Arguments.of(List.of("--worker-ip", "8.8.8.8"), "\"8.8.8.8\" is not a private address"),
+            Arguments.of(List.of("--server-memory", "1023"), "--server-memory \"1023\" MB"),
+            Arguments.of(List.of("--worker-memory", "511"), "--worker-memory \"511\" MB"),
+            Arguments.of(List.of("--k3s-version", "1.31.4"), "--k3s-version \"1.31.4\" is not a K3s version"),
+            Arguments.of(List.of("--k3s-version", "v1.31.4"), "--k3s-version \"v1.31.4\" is not a K3s version"),
             Arguments.of(List.of("--provider", "docker"), "'docker' (--provider) is not supported"),
             Arguments.of(List.of("--airgap-dir", "AIRGAP"), "has no install.sh"));
     }
