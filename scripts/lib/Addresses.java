@@ -19,4 +19,24 @@ final class Addresses {
         }
         return text;
     }
+
+    static long toLong(String ip) {
+        long value = 0;
+        for (String octet : ip.split("\\.")) value = value << 8 | Integer.parseInt(octet);
+        return value;
+    }
+
+    static String ipOf(long value) {
+        return (value >> 24 & 255) + "." + (value >> 16 & 255) + "." + (value >> 8 & 255) + "." + (value & 255);
+    }
+
+    /** Whether an IPv4 address lies in a network given as ADDRESS/BITS; false for anything else. */
+    static boolean inCidr(String ip, String cidr) {
+        String[] parts = cidr.split("/", 2);
+        if (parts.length != 2 || !isIpv4(ip) || !isIpv4(parts[0]) || !parts[1].matches("\\d{1,2}")) return false;
+        int bits = Integer.parseInt(parts[1]);
+        if (bits > 32) return false;
+        long mask = bits == 0 ? 0 : (0xffffffffL << (32 - bits)) & 0xffffffffL;
+        return (toLong(ip) & mask) == (toLong(parts[0]) & mask);
+    }
 }

@@ -25,16 +25,16 @@ final class Plan {
             int count = Integer.parseInt(settings.get(group.path("count").asText()));
             List<String> ips = new ArrayList<>();
             for (int i = 0; i < count; i++) {
-                long ip = Settings.toLong(first) + (long) i * group.path("step").asInt();
+                long ip = Addresses.toLong(first) + (long) i * group.path("step").asInt();
                 long last = ip & 255;
                 // the first address is checked by the address rules; the counted ones must stay in its /24
-                boolean room = ip >> 8 == Settings.toLong(first) >> 8 && last >= rules.path("room").path(0).asInt()
+                boolean room = ip >> 8 == Addresses.toLong(first) >> 8 && last >= rules.path("room").path(0).asInt()
                     && last <= rules.path("room").path(1).asInt();
                 if (i > 0 && !room) {
                     throw usage(group.path("no_room").asText(), Map.of("setting", flag(group.path("address")),
                         "value", first, "count", Integer.toString(count)));
                 }
-                ips.add(Settings.ipOf(ip));
+                ips.add(Addresses.ipOf(ip));
             }
             groups.add(ips);
         }
@@ -60,7 +60,7 @@ final class Plan {
         Map<String, String> words = Map.of("setting", flag(first), "value", a, "other", flag(second), "other_value", b);
         if (!groups.get(1).isEmpty()) {
             if (a.equals(b)) throw usage(rules.path("same").asText(), words);
-            boolean oneNetwork = Settings.toLong(a) >> 8 == Settings.toLong(b) >> 8;
+            boolean oneNetwork = Addresses.toLong(a) >> 8 == Addresses.toLong(b) >> 8;
             if (!oneNetwork) throw usage(rules.path("one_network").asText(), words);
         }
         for (int g = 0; g < groups.size(); g++) {

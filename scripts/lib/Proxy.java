@@ -154,7 +154,7 @@ final class Proxy {
             String e = entry.toLowerCase(Locale.ROOT);
             if (e.equals("*")) return true;
             if (e.contains("/")) {
-                if (inCidr(name, e)) return true;
+                if (Addresses.inCidr(name, e)) return true;
                 continue;
             }
             if (e.startsWith("[")) e = e.substring(1, Math.max(1, e.indexOf(']')));
@@ -164,21 +164,6 @@ final class Proxy {
             if (name.equals(e) || name.endsWith("." + e)) return true;
         }
         return false;
-    }
-
-    private static boolean inCidr(String host, String cidr) {
-        String[] parts = cidr.split("/", 2);
-        if (!Addresses.isIpv4(host) || !Addresses.isIpv4(parts[0]) || !parts[1].matches("\\d{1,2}")) return false;
-        int bits = Integer.parseInt(parts[1]);
-        if (bits > 32) return false;
-        long mask = bits == 0 ? 0 : (0xffffffffL << (32 - bits)) & 0xffffffffL;
-        return (toLong(host) & mask) == (toLong(parts[0]) & mask);
-    }
-
-    private static long toLong(String ipv4) {
-        long value = 0;
-        for (String octet : ipv4.split("\\.")) value = value << 8 | Integer.parseInt(octet);
-        return value;
     }
 
     /** HttpClient's proxy: this one's choice for each URL (redirects included). */

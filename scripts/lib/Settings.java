@@ -1,4 +1,5 @@
 //SOURCES Cli.java
+//SOURCES Addresses.java
 //FILES provision/settings.yaml=../../provision/settings.yaml
 //SOURCES Cluster.java
 //SOURCES KubeconfigFile.java
@@ -114,7 +115,7 @@ final class Settings {
                 ok = Long.parseLong(value) >= rule.path("min").asLong();
             } else if (rule.has("networks")) {
                 ok = false;
-                for (JsonNode network : rule.path("networks")) ok |= inNetwork(value, network.asText());
+                for (JsonNode network : rule.path("networks")) ok |= Addresses.inCidr(value, network.asText());
             } else if (rule.has("files")) {
                 for (JsonNode file : rule.path("files")) {
                     if (missing == null && !Files.isRegularFile(Path.of(value).resolve(file.asText()))) {
@@ -170,19 +171,4 @@ final class Settings {
         return matcher.appendTail(out).toString();
     }
 
-    static long toLong(String ip) {
-        long value = 0;
-        for (String part : ip.split("\\.")) value = value * 256 + Integer.parseInt(part);
-        return value;
-    }
-
-    static String ipOf(long value) {
-        return (value >> 24 & 255) + "." + (value >> 16 & 255) + "." + (value >> 8 & 255) + "." + (value & 255);
-    }
-
-    private static boolean inNetwork(String ip, String cidr) {
-        int bits = Integer.parseInt(cidr.substring(cidr.indexOf('/') + 1));
-        long mask = bits == 0 ? 0 : (0xffffffffL << (32 - bits)) & 0xffffffffL;
-        return (toLong(ip) & mask) == (toLong(cidr.substring(0, cidr.indexOf('/'))) & mask);
-    }
 }

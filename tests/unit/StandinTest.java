@@ -96,6 +96,10 @@ class StandinTest {
         assertEquals(1, absent.exit());
         assertTrue(absent.stderr().startsWith("Error from server (NotFound): nodes \"nosuch\" not found"),
             absent.stderr());
+        // stopped first, as k3s-leave does: a running agent registers its node again, as K3s's kubelet does
+        Process agent = started.get(started.size() - 1);
+        agent.destroy();
+        assertTrue(agent.waitFor(30, TimeUnit.SECONDS), "the agent stopped");
         assertEquals(0, kubectl("delete", "node", "edge").exit());
         assertFalse(nodes().contains("edge"), nodes());
     }
