@@ -2,6 +2,7 @@
 //SOURCES Cli.java
 //SOURCES HostFacts.java
 //SOURCES OwnerOnly.java
+//SOURCES AtomicFile.java
 //SOURCES KubeconfigLock.java
 
 import com.fasterxml.jackson.core.JsonProcessingException;
@@ -13,19 +14,20 @@ import com.fasterxml.jackson.dataformat.yaml.YAMLGenerator;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import com.fasterxml.jackson.dataformat.yaml.util.StringQuotingChecker;
 import java.io.IOException;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 
 /**
@@ -35,6 +37,10 @@ import java.util.stream.Collectors;
  */
 final class KubeconfigFile {
     private KubeconfigFile() {}
+
+    /** What to do when a kubeconfig (or its backup) cannot be written. */
+    static final String FIX_WRITE = "fix the permissions of that file and its folder, or name another kubeconfig "
+        + "first in $KUBECONFIG";
 
     static final YAMLMapper YAML = new YAMLMapper(YAMLFactory.builder()
         .disable(YAMLGenerator.Feature.WRITE_DOC_START_MARKER)
@@ -75,11 +81,13 @@ final class KubeconfigFile {
         }
         if (root == null || root.isMissingNode() || root.isNull()) return parse("", source);
         if (!root.isObject() || (root.has("kind") && !"Config".equals(root.get("kind").asText()))) {
-            throw Cli.fail(Cli.REFUSED, source + " is not a kubeconfig (no 'kind: Config' mapping), so it was left untouched");
+            throw Cli.fail(Cli.REFUSED, source
+                + " is not a kubeconfig (no 'kind: Config' mapping), so it was left untouched");
         }
         for (String section : SECTIONS) {
             if (root.has(section) && !root.get(section).isNull() && !root.get(section).isArray()) {
-                throw Cli.fail(Cli.REFUSED, source + ": '" + section + "' is not a list, so the file was left untouched");
+                throw Cli.fail(Cli.REFUSED, source + ": '" + section
+                    + "' is not a list, so the file was left untouched");
             }
         }
         return (ObjectNode) root;
@@ -130,7 +138,8 @@ final class KubeconfigFile {
         if (!merged.has("apiVersion")) merged.put("apiVersion", "v1");
         if (!merged.has("kind")) merged.put("kind", "Config");
         for (String section : SECTIONS) {
-            ArrayNode list = merged.has(section) && merged.get(section).isArray() ? (ArrayNode) merged.get(section) : merged.putArray(section);
+            ArrayNode list = merged.has(section) && merged.get(section).isArray() ? (ArrayNode) merged.get(section)
+                : merged.putArray(section);
             JsonNode entry = ours.get(section).get(0);
             boolean replaced = false;
             for (int i = 0; i < list.size(); i++) {
@@ -246,7 +255,7 @@ final class KubeconfigFile {
     }
 
     private static Set<String> fieldNames(JsonNode node) {
-        Set<String> names = new java.util.HashSet<>();
+        Set<String> names = new HashSet<>();
         node.fieldNames().forEachRemaining(names::add);
         return names;
     }
@@ -284,21 +293,22 @@ final class KubeconfigFile {
      * Merges ours into file: read, merged, the old file backed up, written, all under kubectl's
      * lock, so merges (and kubectl config commands) at the same moment each keep the others' change.
      */
-    static void mergeInto(Path file, ObjectNode ours, boolean replace, Cli.Log log) {
+    static void mergeInto(Path file, ObjectNode ours, boolean replace, Log log) {
         try (KubeconfigLock lock = KubeconfigLock.acquire(file, KubeconfigLock.WAIT, log)) {
             ObjectNode merged = merge(parse(read(file), file.toString()), ours, replace, file.toString());
             if (Files.exists(file)) log.info("backed up " + file + " to " + backup(file));
-            writeAtomically(file, toYaml(merged));
+            AtomicFile.write(file, toYaml(merged), FIX_WRITE);
         }
     }
 
     /** Removes context name (its cluster, user) of serverUrl from file, under its lock; whether there was one. */
-    static boolean removeFrom(Path file, String name, String serverUrl, Cli.Log log) {
+    static boolean removeFrom(Path file, String name, String serverUrl, Log log) {
         if (!Files.exists(file)) return false;
         try (KubeconfigLock lock = KubeconfigLock.acquire(file, KubeconfigLock.WAIT, log)) {
             ObjectNode config = parse(read(file), file.toString());
             if (!remove(config, name, serverUrl)) return false;
-            writeAtomically(file, toYaml(config)); // no backup: one more copy of a destroyed cluster's credentials
+            // no backup: one more copy of a destroyed cluster's credentials
+            AtomicFile.write(file, toYaml(config), FIX_WRITE);
             return true;
         }
     }
@@ -346,7 +356,7 @@ final class KubeconfigFile {
             }
         }
         Path copy = file.resolveSibling(newest == 0 ? base : base + "-" + (newest + 1));
-        writeAtomically(copy, read(file));
+        AtomicFile.write(copy, read(file), FIX_WRITE);
         List<Path> all = backups(file);
         for (Path old : all.subList(0, Math.max(0, all.size() - KEPT_BACKUPS))) {
             try {
@@ -364,7 +374,7 @@ final class KubeconfigFile {
         Path dir = file.toAbsolutePath().getParent();
         try (var files = Files.list(dir)) {
             return files.filter(f -> f.getFileName().toString().startsWith(prefix) && Files.isRegularFile(f))
-                .sorted(java.util.Comparator.comparing(
+                .sorted(Comparator.comparing(
                     f -> backupOrder(f.getFileName().toString().substring(prefix.length()))))
                 .toList();
         } catch (IOException e) {
@@ -373,7 +383,7 @@ final class KubeconfigFile {
     }
 
     private static String backupOrder(String suffix) {
-        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d{8}-\\d{6})(?:-(\\d+))?").matcher(suffix);
+        Matcher m = Pattern.compile("(\\d{8}-\\d{6})(?:-(\\d+))?").matcher(suffix);
         if (!m.matches()) return suffix; // not one of ours: named otherwise, sorted before them
         return m.group(1) + String.format("-%09d", m.group(2) == null ? 1 : Integer.parseInt(m.group(2)));
     }
@@ -383,60 +393,16 @@ final class KubeconfigFile {
      * copy of its credentials is left. Returns the backups it could not read, left as they are.
      */
     static List<Path> removeFromBackups(Path file, String name, String serverUrl) {
-        List<Path> unreadable = new java.util.ArrayList<>();
+        List<Path> unreadable = new ArrayList<>();
         for (Path copy : backups(file)) {
             try {
                 ObjectNode config = parse(read(copy), copy.toString());
-                if (remove(config, name, serverUrl)) writeAtomically(copy, toYaml(config));
+                if (remove(config, name, serverUrl)) AtomicFile.write(copy, toYaml(config), FIX_WRITE);
             } catch (Cli.Failure e) {
                 unreadable.add(copy);
             }
         }
         return unreadable;
-    }
-
-    /**
-     * Writes text to file with mode 600 through a temporary file in the same folder and a
-     * rename, so a reader sees the old file or the new one, never half of one.
-     */
-    static void writeAtomically(Path file, String text) {
-        // a symlinked ~/.kube/config (dotfile managers) stays a symlink: write its target
-        if (Files.isSymbolicLink(file)) {
-            try {
-                file = file.toRealPath();
-            } catch (IOException e) {
-                throw Cli.fail(Cli.FAILED, file + " is a symlink to a missing file: nothing was changed; fix the link or write elsewhere with --output");
-            }
-        }
-        Path dir = file.toAbsolutePath().getParent();
-        Path temp = null;
-        try {
-            if (!Files.isDirectory(dir)) {
-                OwnerOnly.createDirectories(dir);
-            }
-            temp = OwnerOnly.createTempFile(dir, "." + file.getFileName() + ".", ".tmp");
-            try (FileChannel channel = FileChannel.open(temp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
-                // write() may write only part: loop until all is written (a full disk then throws)
-                java.nio.ByteBuffer bytes = java.nio.ByteBuffer.wrap(text.getBytes(StandardCharsets.UTF_8));
-                while (bytes.hasRemaining()) channel.write(bytes);
-                channel.force(true);
-            }
-            Files.move(temp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            temp = null;
-        } catch (AccessDeniedException e) {
-            throw Cli.fail(Cli.FAILED, "cannot write " + file + " (permission denied on " + e.getFile() + "): nothing was changed; "
-                + "fix the permissions or write elsewhere with --output");
-        } catch (IOException e) {
-            throw Cli.fail(Cli.FAILED, "cannot write " + file + ": " + e.getMessage() + "; nothing was changed");
-        } finally {
-            if (temp != null) {
-                try {
-                    Files.deleteIfExists(temp);
-                } catch (IOException ignored) {
-                    // the write already failed; that failure is the one to report
-                }
-            }
-        }
     }
 
     private static String firstLine(String text) {

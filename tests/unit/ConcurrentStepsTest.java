@@ -79,7 +79,7 @@ class ConcurrentStepsTest {
         public static void main(String... args) throws Exception {
             Path start = Path.of(args[0]);
             while (!Files.exists(start)) Thread.onSpinWait();
-            Cli.Log log = new Cli.Log(new PrintWriter(System.err, true), args[3], null);
+            Log log = new Log(new PrintWriter(System.err, true), args[3], null);
             Ssh.Target target = Ssh.Target.ofAddress(args[5] + "@127.0.0.1", Integer.parseInt(args[6]),
                 Path.of(args[7]), Path.of(args[4]), Ssh.HostKeyCheck.ACCEPT_NEW);
             Ssh.connect(target, java.time.Duration.ofSeconds(10), log).close();

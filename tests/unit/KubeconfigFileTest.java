@@ -369,7 +369,7 @@ class KubeconfigFileTest {
     @Test
     void writeAtomicallyMakesAMode600FileInAMode700FolderAndLeavesNoTempFile() throws IOException {
         Path file = temp.resolve("new-kube/config"); // the folder does not exist yet, like a first ~/.kube
-        KubeconfigFile.writeAtomically(file, "apiVersion: v1\n");
+        AtomicFile.write(file, "apiVersion: v1\n");
         assertEquals("apiVersion: v1\n", Files.readString(file));
         assertEquals("rw-------", permissions(file));
         assertEquals("rwx------", permissions(file.getParent()));
@@ -380,7 +380,7 @@ class KubeconfigFileTest {
     void writeAtomicallyReplacesAnOpenFileWithAMode600One() throws IOException {
         Path file = write("config", "old content, longer than the new one\n");
         Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-r--r--"));
-        KubeconfigFile.writeAtomically(file, "new\n");
+        AtomicFile.write(file, "new\n");
         assertEquals("new\n", Files.readString(file));
         assertEquals("rw-------", permissions(file));
         assertEquals(List.of("config"), filesIn(temp));
@@ -391,7 +391,7 @@ class KubeconfigFileTest {
         // a non-empty folder where the file should go: the temp file is written, the rename fails
         Path blocked = Files.createDirectories(temp.resolve("config"));
         Files.writeString(blocked.resolve("inside"), "x");
-        Cli.Failure failure = assertThrows(Cli.Failure.class, () -> KubeconfigFile.writeAtomically(blocked, "new\n"));
+        Cli.Failure failure = assertThrows(Cli.Failure.class, () -> AtomicFile.write(blocked, "new\n"));
         assertEquals(Cli.FAILED, failure.exitCode);
         assertTrue(failure.getMessage().contains("nothing was changed"), failure.getMessage());
         assertEquals(List.of("config"), filesIn(temp), "the temp file must be gone");
@@ -413,7 +413,7 @@ class KubeconfigFileTest {
             Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("r-x------"));
         }
         try {
-            Cli.Failure failure = assertThrows(Cli.Failure.class, () -> KubeconfigFile.writeAtomically(file, "new\n"));
+            Cli.Failure failure = assertThrows(Cli.Failure.class, () -> AtomicFile.write(file, "new\n"));
             assertEquals(Cli.FAILED, failure.exitCode);
             assertTrue(failure.getMessage().startsWith("cannot write " + file), failure.getMessage());
             assertTrue(failure.getMessage().contains("nothing was changed"), failure.getMessage());
@@ -497,7 +497,7 @@ class KubeconfigFileTest {
     void aSymlinkedKubeconfigStaysASymlinkAndItsTargetIsWritten() throws IOException {
         Path target = write("dotfiles-config", existingKubeconfig());
         Path link = Files.createSymbolicLink(temp.resolve("config"), target);
-        KubeconfigFile.writeAtomically(link, "apiVersion: v1\nkind: Config\n");
+        AtomicFile.write(link, "apiVersion: v1\nkind: Config\n");
         assertTrue(Files.isSymbolicLink(link), "the link was replaced by a file");
         assertEquals("apiVersion: v1\nkind: Config\n", Files.readString(target));
         assertEquals("rw-------", permissions(target));

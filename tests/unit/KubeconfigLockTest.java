@@ -26,7 +26,7 @@ import org.junit.jupiter.api.io.TempDir;
 class KubeconfigLockTest {
     @TempDir Path temp;
     final StringWriter logText = new StringWriter();
-    final Cli.Log log = new Cli.Log(new PrintWriter(logText, true), "test", null);
+    final Log log = new Log(new PrintWriter(logText, true), "test", null);
 
     /** K3s's k3s.yaml, reduced to what forHost needs. */
     static final String K3S_YAML = """

@@ -38,7 +38,7 @@ class LifecycleTest {
 
     @Test
     void oneStepAtATimeMayWorkOnAClusterFolder(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) {
-        Cli.Log log = new Cli.Log(new java.io.PrintWriter(new java.io.StringWriter()), "test", null);
+        Log log = new Log(new java.io.PrintWriter(new java.io.StringWriter()), "test", null);
         try (ClusterFolder first = ClusterFolder.open(dir, log)) {
             Cli.Failure refused = org.junit.jupiter.api.Assertions.assertThrows(Cli.Failure.class, () -> ClusterFolder.open(dir, log).close());
             assertEquals(Cli.REFUSED, refused.exitCode);
