@@ -5,6 +5,7 @@
 //SOURCES lib/NodeSsh.java
 //SOURCES lib/Nodes.java
 //SOURCES lib/K3sServer.java
+//SOURCES lib/ApiPort.java
 //SOURCES lib/ClusterFolder.java
 //SOURCES lib/K3sRelease.java
 //SOURCES lib/LibvirtBoxVolume.java
