@@ -21,6 +21,7 @@ import java.util.Map;
 import java.util.Set;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 
 @Command(name = "k3s-join",
@@ -48,18 +49,8 @@ class join extends ClusterStep {
     @Option(names = "--machine", paramLabel = "NAME", description = "The host to join: a Vagrant machine of the cluster's folder (or --vagrant-dir).")
     String machine;
 
-    @Option(names = "--ssh-key", paramLabel = "FILE", description = "Private key for --host (default: the keys of the ssh-agent at"
-        + " SSH_AUTH_SOCK, then ~/.ssh/id_ed25519, id_ecdsa, id_rsa). One with a passphrase must be in the agent (ssh-add FILE).")
-    Path sshKey;
-
-    @Option(names = "--ssh-port", paramLabel = "PORT",
-        description = "SSH port of --host (default: ssh_config's Port, else 22).")
-    Integer sshPort;
-
-    @Option(names = "--jump", paramLabel = "USER@HOST[:PORT]",
-        description = "Reach --host through this jump host (ssh -J; several joined by ','; "
-            + "default: ssh_config's ProxyJump).")
-    String jump;
+    /** --ssh-key, --ssh-port, --jump. */
+    final SshHostOptions hostSsh = new SshHostOptions("", "--host");
 
     @Option(names = "--node-ip", paramLabel = "ADDR", description = "The host's address the server reaches (default: the address of --host).")
     String nodeIp;
@@ -86,6 +77,12 @@ class join extends ClusterStep {
 
     public static void main(String... args) {
         System.exit(Cli.run(new join(), args));
+    }
+
+    @Override
+    void addOptions(CommandSpec command) {
+        super.addOptions(command);
+        hostSsh.addTo(command);
     }
 
     @Override
@@ -240,11 +237,10 @@ class join extends ClusterStep {
         if (nodeIp != null) Addresses.requireIpv4(nodeIp, "--node-ip");
         if (host != null) K3s.require(Cluster.isSshAddress(host), "--host", host, K3s.SSH_ADDRESS_RULE);
         if (machine != null) K3s.require(Cluster.isNodeName(machine), "--machine", machine, Cluster.NODE_NAME_RULE);
-        if (sshKey != null) K3s.requirePath(sshKey, "--ssh-key");
-        if (machine != null && jump != null) {
+        if (machine != null && hostSsh.jump != null) {
             throw Cli.fail(Cli.USAGE, "--jump is for --host: Vagrant says how to reach --machine");
         }
-        K3s.requireSshFlags(sshPort, "--ssh-port", jump, "--jump", server.sshConfig);
+        hostSsh.check(server.sshConfig);
         K3s.requireFlags(agentFlags, "--agent-flags");
         K3s.requireVersion(k3sVersion, "--k3s-version");
         K3s.requireAirgapDir(airgapDir, "--airgap-dir");
@@ -266,16 +262,14 @@ class join extends ClusterStep {
             return NodeSsh.connect(withDir, new Cluster.Node(machine, "agent", "", access), check, hostKeys.knownHosts,
                 Duration.ofMinutes(1), log);
         }
-        access = new Cluster.Access(null, host, sshPort, sshKey == null ? null : sshKey.toString(), jump,
-            server.configPath());
+        access = hostSsh.access(host, server.configPath());
         return NodeSsh.connect(cluster, new Cluster.Node(host, "agent", "", access), check, hostKeys.knownHosts,
             Duration.ofSeconds(30), log);
     }
 
     private Cluster.Access access(Ssh agent) {
         if (machine != null) return Cluster.Access.vagrant(machine);
-        return new Cluster.Access(null, host, sshPort, sshKey == null ? null : sshKey.toAbsolutePath().toString(), jump,
-            server.configPath());
+        return hostSsh.access(host, server.configPath());
     }
 
     /** What joining a host takes: nothing (a running agent of this cluster), an install, or a reinstall. */

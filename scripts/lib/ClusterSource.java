@@ -7,6 +7,7 @@
 //SOURCES ApiPort.java
 //SOURCES K3sServer.java
 //SOURCES NodeSsh.java
+//SOURCES SshHostOptions.java
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -40,18 +41,8 @@ final class ClusterSource {
             + "(default: the address of --server-host).")
     String serverIp;
 
-    @Option(names = "--server-ssh-key", paramLabel = "FILE",
-        description = "Private key for --server-host (default: the ssh-agent's keys, then ~/.ssh/id_*).")
-    Path serverSshKey;
-
-    @Option(names = "--server-ssh-port", paramLabel = "PORT",
-        description = "SSH port of --server-host (default: ssh_config's Port, else 22).")
-    Integer serverSshPort;
-
-    @Option(names = "--server-jump", paramLabel = "USER@HOST[:PORT]",
-        description = "Reach --server-host through this jump host (ssh -J; several joined by ','; "
-            + "default: ssh_config's ProxyJump).")
-    String serverJump;
+    /** --server-ssh-key, --server-ssh-port, --server-jump: added to the step's command by ClusterStep. */
+    final SshHostOptions serverSsh = new SshHostOptions("server-", "--server-host");
 
     @Option(names = "--ssh-config", paramLabel = "FILE",
         description = "The ssh_config file for SSH hosts and their aliases, like ssh -F "
@@ -114,8 +105,7 @@ final class ClusterSource {
             K3s.require(Cluster.isSshAddress(serverHost), "--server-host", serverHost, K3s.SSH_ADDRESS_RULE);
         }
         if (vagrantDir != null) K3s.requirePath(vagrantDir, "--vagrant-dir");
-        if (serverSshKey != null) K3s.requirePath(serverSshKey, "--server-ssh-key");
-        K3s.requireSshFlags(serverSshPort, "--server-ssh-port", serverJump, "--server-jump", sshConfig);
+        serverSsh.check(sshConfig);
         String ip = serverIp;
         Cluster.Access access;
         String nodeName;
@@ -131,8 +121,7 @@ final class ClusterSource {
             nodeName = serverMachine;
         } else {
             String host = serverHost.substring(serverHost.lastIndexOf('@') + 1);
-            access = new Cluster.Access(null, serverHost, serverSshPort,
-                serverSshKey == null ? null : serverSshKey.toString(), serverJump, configPath());
+            access = serverSsh.access(serverHost, configPath());
             // an ssh_config alias: the server's address is its HostName
             if (ip == null) ip = Addresses.isIpv4(host) ? host : NodeSsh.route(access, null, null).target().host();
             nodeName = host;

@@ -35,6 +35,10 @@ abstract class Step implements Callable<Integer> {
         return List.of();
     }
 
+    /** Options whose names are not constants (see SshHostOptions): added to the command before it parses. */
+    void addOptions(CommandSpec command) {
+    }
+
     /** The step's work, with log ready; returns its exit code. */
     abstract int run();
 
@@ -46,6 +50,7 @@ abstract class Step implements Callable<Integer> {
 
     /** The parts of --help every step has, set on its command before it runs (annotations hold constants only). */
     final void describe(CommandSpec command) {
+        addOptions(command);
         command.mixinStandardHelpOptions(true);
         command.version(VERSION);
         command.usageMessage().exitCodeListHeading("%nExit codes:%n")

@@ -214,7 +214,7 @@ class SshConfigTest {
         ClusterSource options = new ClusterSource();
         options.serverHost = "edge";
         options.sshConfig = config;
-        options.serverJump = target.user + "@bastion";
+        options.serverSsh.jump = target.user + "@bastion";
         Cluster cluster = options.cluster();
         assertEquals("https://127.0.0.3:6443", cluster.serverUrl());
         Cluster.Access access = Cluster.parse(cluster.toJson(), "test").server().ssh();
@@ -224,7 +224,7 @@ class SshConfigTest {
             assertEquals("ok\n", ssh.run("echo ok", "echo"));
         }
 
-        options.serverJump = "a@b;c";
+        options.serverSsh.jump = "a@b;c";
         Cli.Failure failure = assertThrows(Cli.Failure.class, options::cluster);
         assertEquals(Cli.USAGE, failure.exitCode);
         assertTrue(failure.getMessage().startsWith("--server-jump \"a@b;c\" is not USER@HOST[:PORT]"),
