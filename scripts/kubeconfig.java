@@ -3,6 +3,7 @@
 //SOURCES lib/ClusterStep.java
 //SOURCES lib/K3sServer.java
 //SOURCES lib/ClusterFolder.java
+//SOURCES lib/Kubeconfig.java
 //SOURCES lib/KubeconfigFile.java
 //SOURCES lib/AtomicFile.java
 //SOURCES lib/Vagrant.java
@@ -87,10 +88,10 @@ class kubeconfig extends ClusterStep {
             k3sYaml = K3sServer.kubeconfig(serverSsh);
         }
         cluster = server.withApiPortOf(cluster, k3sYaml);
-        ObjectNode ours = KubeconfigFile.forHost(k3sYaml, cluster.serverUrl(), name);
+        ObjectNode ours = Kubeconfig.forHost(k3sYaml, cluster.serverUrl(), name);
 
         if (target.print) {
-            print(KubeconfigFile.toYaml(ours));
+            print(Kubeconfig.toYaml(ours));
             return Cli.OK;
         }
         Path file;
@@ -100,7 +101,7 @@ class kubeconfig extends ClusterStep {
                 throw Cli.fail(Cli.REFUSED, file + " exists: nothing was changed. "
                     + "Pass --replace to overwrite it, or use --merge");
             }
-            AtomicFile.write(file, KubeconfigFile.toYaml(ours),
+            AtomicFile.write(file, Kubeconfig.toYaml(ours),
                 "fix the permissions, or write elsewhere with --output");
             log.step("wrote " + file + " (context " + name + ")");
         } else {

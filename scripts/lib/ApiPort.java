@@ -1,6 +1,6 @@
 //SOURCES Cli.java
 //SOURCES Cluster.java
-//SOURCES KubeconfigFile.java
+//SOURCES Kubeconfig.java
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.util.regex.Matcher;
@@ -65,7 +65,7 @@ final class ApiPort {
      * --https-listen-port there (pkg/server/server.go, writeKubeConfig), whatever file or flag set it.
      */
     static int fromK3sKubeconfig(String k3sYaml) {
-        JsonNode clusters = KubeconfigFile.parse(k3sYaml, "the server's " + K3sServer.KUBECONFIG_PATH).path("clusters");
+        JsonNode clusters = Kubeconfig.parse(k3sYaml, "the server's " + K3sServer.KUBECONFIG_PATH).path("clusters");
         String server = clusters.path(0).path("cluster").path("server").asText("");
         Matcher matcher = SERVER.matcher(server);
         int port = matcher.matches() ? Integer.parseInt(matcher.group(1)) : 0;

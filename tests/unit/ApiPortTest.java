@@ -124,7 +124,7 @@ class ApiPortTest {
         Cluster cluster = options.withApiPortOf(named, k3sYaml);
         assertEquals("https://127.0.0.1:" + port, cluster.serverUrl());
         // the kubeconfig k3s-kubeconfig writes keeps it
-        assertEquals(cluster.serverUrl(), KubeconfigFile.forHost(k3sYaml, cluster.serverUrl(), "edge")
+        assertEquals(cluster.serverUrl(), Kubeconfig.forHost(k3sYaml, cluster.serverUrl(), "edge")
             .get("clusters").get(0).get("cluster").get("server").asText());
         // and the server answers there, as agents reach it
         Repo.Run ping = Repo.exec(List.of("curl", "-ksf", cluster.serverUrl() + "/ping"), tmp, Map.of(), null, 30);

@@ -85,7 +85,7 @@ class ConcurrentStepsTest {
             Ssh.connect(target, java.time.Duration.ofSeconds(10), log).close();
             String url = "https://192.168.59." + (120 + args[3].charAt(2) - '0') + ":6443";
             Path kubeconfig = Path.of(args[1]);
-            KubeconfigFile.mergeInto(kubeconfig, KubeconfigFile.forHost(KubeconfigLockTest.K3S_YAML, url, args[3]),
+            KubeconfigFile.mergeInto(kubeconfig, Kubeconfig.forHost(KubeconfigLockTest.K3S_YAML, url, args[3]),
                 false, log);
             Cluster read = ClusterRecordTest.cluster(Path.of(args[2]));
             ClusterFolder.updateCluster(read, recorded -> recorded.withNode(ClusterRecordTest.agent(args[3])), log);

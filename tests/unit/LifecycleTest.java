@@ -49,8 +49,8 @@ class LifecycleTest {
 
     @Test
     void removeTakesOutOnlyTheClustersOwnEntries() {
-        ObjectNode config = KubeconfigFile.parse(TWO_CLUSTERS, "test");
-        assertTrue(KubeconfigFile.remove(config, "wil", "https://192.168.56.110:6443"));
+        ObjectNode config = Kubeconfig.parse(TWO_CLUSTERS, "test");
+        assertTrue(Kubeconfig.remove(config, "wil", "https://192.168.56.110:6443"));
         for (String section : List.of("clusters", "users", "contexts")) {
             assertEquals(1, config.get(section).size(), section);
             assertEquals("other", config.get(section).get(0).get("name").asText(), section);
@@ -60,10 +60,10 @@ class LifecycleTest {
 
     @Test
     void removeLeavesAnotherClusterOfTheSameNameAlone() {
-        ObjectNode config = KubeconfigFile.parse(TWO_CLUSTERS, "test");
-        assertFalse(KubeconfigFile.remove(config, "wil", "https://192.168.56.120:6443"));
+        ObjectNode config = Kubeconfig.parse(TWO_CLUSTERS, "test");
+        assertFalse(Kubeconfig.remove(config, "wil", "https://192.168.56.120:6443"));
         assertEquals(2, config.get("contexts").size());
-        assertFalse(KubeconfigFile.remove(config, "nosuch", "https://192.168.56.110:6443"));
+        assertFalse(Kubeconfig.remove(config, "nosuch", "https://192.168.56.110:6443"));
     }
 
     @Test
