@@ -1,6 +1,5 @@
 //SOURCES Cli.java
 //SOURCES HostFacts.java
-//SOURCES OwnerOnly.java
 //SOURCES AtomicFile.java
 //SOURCES Kubeconfig.java
 //SOURCES KubeconfigLock.java
