@@ -1,6 +1,10 @@
 ///usr/bin/env jbang "$0" "$@" ; exit $?
 //JAVA 17+
-//SOURCES lib/K3s.java
+//SOURCES lib/ClusterStep.java
+//SOURCES lib/K3sAgent.java
+//SOURCES lib/ClusterFolder.java
+//SOURCES lib/KubeconfigFile.java
+//SOURCES lib/LibvirtShared.java
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -8,34 +12,23 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.Callable;
+import java.util.Map;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
-@Command(name = "k3s-down", mixinStandardHelpOptions = true, version = "k3s-vagrant 0.1",
+@Command(name = "k3s-down",
     description = {
         "Destroys a cluster made by k3s-up and leaves nothing behind: its Vagrant machines (domains, disks, networks),",
         "K3s on the SSH hosts that k3s-join added, its context in the kubeconfig, and the files k3s-up wrote in its",
         "folder (the join token among them; the folder too, when nothing else is in it).",
         "Prints what it removed as JSON."},
     footerHeading = "%nExamples:%n",
-    footer = {"  k3s-down --name wil", "  k3s-up | k3s-down              # the cluster JSON from a pipe", "  k3s-down --name wil --keep-hosts"},
-    exitCodeListHeading = "%nExit codes:%n", exitCodeList = {
-        "0:everything removed", "1:something could not be removed (the message says what is left)",
-        "2:bad flags, or --vagrant-dir names a folder k3s-up did not make",
-        "4:no cluster given, its JSON is malformed, or it names a folder k3s-up did not make",
-        "7:another step is working on this cluster"})
-class down implements Callable<Integer> {
+    footer = {"  k3s-down --name wil", "  k3s-up | k3s-down              # the cluster JSON from a pipe",
+        "  k3s-down --name wil --keep-hosts"})
+class down extends ClusterStep {
 
-    @Spec CommandSpec spec;
-    @Mixin Cli.LogOptions logOptions;
-    @Mixin K3s.ServerOptions server = new K3s.ServerOptions();
-    @Mixin Ssh.HostKeyOptions hostKeys;
-
-    @Option(names = "--keep-hosts", description = "Leave K3s installed on SSH hosts that k3s-join added (default: uninstall it).")
+    @Option(names = "--keep-hosts",
+        description = "Leave K3s installed on SSH hosts that k3s-join added (default: uninstall it).")
     boolean keepHosts;
 
     public static void main(String... args) {
@@ -43,12 +36,23 @@ class down implements Callable<Integer> {
     }
 
     @Override
-    public Integer call() {
-        Cli.Log log = new Cli.Log(spec.commandLine().getErr(), "k3s-down", logOptions);
-        Ssh.HostKeyCheck check = hostKeys.chosen();
+    int[] exitCodes() {
+        return new int[] {Cli.OK, Cli.FAILED, Cli.USAGE, Cli.BAD_INPUT, Cli.REFUSED};
+    }
+
+    @Override
+    Map<Integer, String> exitCodeDetails() {
+        return Map.of(Cli.OK, "everything removed", Cli.FAILED, "something could not be removed (the message says "
+            + "what is left)", Cli.USAGE, "--vagrant-dir names a folder k3s-up did not make");
+    }
+
+    @Override
+    int run() {
+        hostKeys.chosen(); // a bad --host-key-check is refused before anything is removed
         Cluster cluster = server.cluster();
         if (cluster.vagrantDir() == null) {
-            throw Cli.fail(Cli.USAGE, "cluster " + cluster.name() + " has no Vagrant folder: k3s-down destroys clusters made by k3s-up; "
+            throw Cli.fail(Cli.USAGE, "cluster " + cluster.name() + " has no Vagrant folder: "
+                + "k3s-down destroys clusters made by k3s-up; "
                 + "on a plain SSH host run /usr/local/bin/k3s-uninstall.sh (server) or k3s-agent-uninstall.sh (agent)");
         }
         Path folder = Path.of(cluster.vagrantDir());
@@ -70,12 +74,13 @@ class down implements Callable<Integer> {
                 continue;
             }
             log.step("uninstalling the K3s agent from " + node.name() + " (" + node.ssh().address() + ")");
-            try (Ssh ssh = K3s.connect(cluster, node, check, hostKeys.knownHosts, Duration.ofSeconds(20), log)) {
-                K3s.uninstallAgent(ssh, log);
+            try (Ssh ssh = connect(cluster, node, Duration.ofSeconds(20))) {
+                K3sAgent.uninstall(ssh, log);
                 hosts.add(node.name());
             } catch (Cli.Failure e) {
                 problems++;
-                log.warn("K3s is still on " + node.name() + ": " + e.getMessage() + "; run 'sudo /usr/local/bin/k3s-agent-uninstall.sh' there");
+                log.warn("K3s is still on " + node.name() + ": " + e.getMessage()
+                    + "; run 'sudo /usr/local/bin/k3s-agent-uninstall.sh' there");
             }
         }
 
@@ -96,7 +101,8 @@ class down implements Callable<Integer> {
                 }
             } else {
                 log.step("vagrant destroy: " + cluster.name() + "'s machines, disks and networks");
-                new Vagrant(folder, log).whenInterrupted("run the same k3s-down again to finish").destroy(Duration.ofMinutes(15));
+                new Vagrant(folder, log).whenInterrupted("run the same k3s-down again to finish")
+                    .destroy(Duration.ofMinutes(15));
                 removed.put("machinesDestroyed", true);
                 if ("libvirt".equals(cluster.provider())) {
                     problems += removeNetworks(cluster, removed.putArray("networksRemoved"), log);
@@ -131,15 +137,20 @@ class down implements Callable<Integer> {
                 }
             }
         }
-        spec.commandLine().getOut().print(removed.toPrettyString() + "\n");
-        spec.commandLine().getOut().flush();
-        if (problems > 0) throw Cli.fail(Cli.FAILED, problems + " thing(s) could not be removed (see the warnings above)");
+        print(removed.toPrettyString() + "\n");
+        if (problems > 0) {
+            throw Cli.fail(Cli.FAILED, problems + " thing(s) could not be removed (see the warnings above)");
+        }
         return Cli.OK;
     }
 
-    /** The private networks k3s-up made for the machines, once no machine (of any project) is attached; 1 when one is left. */
-    private static int removeNetworks(Cluster cluster, ArrayNode removed, Cli.Log log) {
-        List<String> ips = cluster.nodes().stream().filter(node -> node.ssh().vagrantMachine() != null).map(Cluster.Node::ip).toList();
+    /**
+     * The private networks k3s-up made for the machines, once no machine (of any project) is attached;
+     * 1 when one is left.
+     */
+    private static int removeNetworks(Cluster cluster, ArrayNode removed, Log log) {
+        List<String> ips = cluster.nodes().stream().filter(node -> node.ssh().vagrantMachine() != null)
+            .map(Cluster.Node::ip).toList();
         try {
             LibvirtShared.removeUnused(ips, log).forEach(removed::add);
             return 0;

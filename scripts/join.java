@@ -1,6 +1,10 @@
 ///usr/bin/env jbang "$0" "$@" ; exit $?
 //JAVA 17+
+//SOURCES lib/ClusterStep.java
 //SOURCES lib/K3s.java
+//SOURCES lib/K3sServer.java
+//SOURCES lib/K3sAgent.java
+//SOURCES lib/Nodes.java
 //SOURCES lib/K3sRelease.java
 //FILES provision/agent.sh=../provision/agent.sh
 //FILES provision/k3s-common.sh=../provision/k3s-common.sh
@@ -13,15 +17,14 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
 
-@Command(name = "k3s-join", mixinStandardHelpOptions = true, version = "k3s-vagrant 0.1",
+@Command(name = "k3s-join",
     description = {
         "Makes a host a K3s agent of a cluster's server, waits until it is Ready, and prints the cluster JSON with the new node.",
         "The host is any SSH host (--host USER@ADDR) or a Vagrant machine (--machine NAME). The server comes from the cluster JSON",
@@ -34,22 +37,9 @@ import picocli.CommandLine.Model.CommandSpec;
     footer = {
         "  k3s-up | k3s-join --host pi@192.168.56.20 --ssh-key ~/.ssh/id_ed25519 | k3s-kubeconfig --merge",
         "  k3s-join --server-host ubuntu@10.0.0.2 --host ubuntu@10.0.0.3",
-        "  k3s-join --cluster cluster.json --machine wilSW2 --airgap-dir ./k3s-offline"},
-    exitCodeListHeading = "%nExit codes:%n", exitCodeList = {
-        "0:joined, or already a node of this cluster", "1:the step failed (the message says why)", "2:bad flags or values, nothing done",
-        "4:stdin JSON missing, malformed or of another format",
-        "5:SSH connection or authentication failed (a key with a passphrase no ssh-agent holds),"
-            + " or the user's sudo asks for a password: nothing changed",
-        "6:timed out waiting for the node to be Ready",
-        "7:the host is a K3s agent of another cluster: nothing changed (--replace to uninstall it and join);"
-            + " or joined, but another step held the cluster's folder too long to record it there: run it again",
-        "130:interrupted (Ctrl-C): the message says what is left and what to run"})
-class join implements Callable<Integer> {
+        "  k3s-join --cluster cluster.json --machine wilSW2 --airgap-dir ./k3s-offline"})
+class join extends ClusterStep {
 
-    @Spec CommandSpec spec;
-    @Mixin Cli.LogOptions logOptions;
-    @Mixin K3s.ServerOptions server = new K3s.ServerOptions();
-    @Mixin Ssh.HostKeyOptions hostKeys;
     @Mixin K3sRelease.Options k3sSource;
 
     @Option(names = "--host", paramLabel = "[USER@]ADDR",
@@ -59,18 +49,8 @@ class join implements Callable<Integer> {
     @Option(names = "--machine", paramLabel = "NAME", description = "The host to join: a Vagrant machine of the cluster's folder (or --vagrant-dir).")
     String machine;
 
-    @Option(names = "--ssh-key", paramLabel = "FILE", description = "Private key for --host (default: the keys of the ssh-agent at"
-        + " SSH_AUTH_SOCK, then ~/.ssh/id_ed25519, id_ecdsa, id_rsa). One with a passphrase must be in the agent (ssh-add FILE).")
-    Path sshKey;
-
-    @Option(names = "--ssh-port", paramLabel = "PORT",
-        description = "SSH port of --host (default: ssh_config's Port, else 22).")
-    Integer sshPort;
-
-    @Option(names = "--jump", paramLabel = "USER@HOST[:PORT]",
-        description = "Reach --host through this jump host (ssh -J; several joined by ','; "
-            + "default: ssh_config's ProxyJump).")
-    String jump;
+    /** --ssh-key, --ssh-port, --jump. */
+    final SshHostOptions hostSsh = new SshHostOptions("", "--host");
 
     @Option(names = "--node-ip", paramLabel = "ADDR", description = "The host's address the server reaches (default: the address of --host).")
     String nodeIp;
@@ -100,20 +80,43 @@ class join implements Callable<Integer> {
     }
 
     @Override
-    public Integer call() {
-        Cli.Log log = new Cli.Log(spec.commandLine().getErr(), "k3s-join", logOptions);
+    void addOptions(CommandSpec command) {
+        super.addOptions(command);
+        hostSsh.addTo(command);
+    }
+
+    @Override
+    int[] exitCodes() {
+        return new int[] {Cli.OK, Cli.FAILED, Cli.USAGE, Cli.BAD_INPUT, Cli.SSH_FAILED, Cli.TIMED_OUT, Cli.REFUSED,
+            Cli.INTERRUPTED};
+    }
+
+    @Override
+    Map<Integer, String> exitCodeDetails() {
+        return Map.of(Cli.OK, "or already a node of this cluster", Cli.SSH_FAILED, "nothing changed",
+            Cli.REFUSED, "the host is a K3s agent of another cluster: nothing changed (--replace to uninstall it "
+                + "and join)");
+    }
+
+    @Override
+    List<String> stages() {
+        return List.of("token", "connect", "install", "ready");
+    }
+
+    @Override
+    int run() {
         Ssh.HostKeyCheck check = hostKeys.chosen();
         checkFlags();
         Cluster cluster = server.cluster();
         Duration timeout = Duration.ofMinutes(timeoutMinutes);
 
-        log.step("1/4 reading the agent token from the server " + cluster.server().name());
+        stage("token", "reading the agent token from the server " + cluster.server().name());
         byte[] token;
         String serverVersion;
-        try (Ssh serverSsh = K3s.connect(cluster, cluster.server(), check, hostKeys.knownHosts, Duration.ofSeconds(30), log)) {
+        try (Ssh serverSsh = connect(cluster, cluster.server(), Duration.ofSeconds(30))) {
             cluster = server.withApiPortOf(cluster, serverSsh);
-            token = K3s.agentToken(serverSsh, log);
-            serverVersion = K3s.nodes(serverSsh).stream().filter(K3s.NodeStatus::controlPlane).map(K3s.NodeStatus::version)
+            token = K3sServer.agentToken(serverSsh, log);
+            serverVersion = Nodes.list(serverSsh).stream().filter(Nodes.Status::controlPlane).map(Nodes.Status::version)
                 .findFirst().orElse("");
         }
 
@@ -121,7 +124,7 @@ class join implements Callable<Integer> {
         try {
             // a connection dropped mid-install is retried: the install resumes where it stopped
             for (int attempt = 1; node == null; attempt++) {
-                log.step("2/4 connecting to " + (host != null ? host : machine));
+                stage("connect", "connecting to " + (host != null ? host : machine));
                 try (Ssh agent = connectAgent(cluster, check, log)) {
                     node = joinHost(agent, cluster, token, serverVersion, timeout, log);
                 } catch (Ssh.ConnectionDropped e) {
@@ -139,16 +142,15 @@ class join implements Callable<Integer> {
             java.util.Arrays.fill(token, (byte) 0);
         }
 
-        log.step("4/4 waiting for " + node.name() + " to be Ready");
-        try (Ssh serverSsh = K3s.connect(cluster, cluster.server(), check, hostKeys.knownHosts, Duration.ofSeconds(30), log)) {
-            List<K3s.NodeStatus> ready = K3s.waitReady(serverSsh, Set.of(node.name()), timeout, log);
-            node = K3s.withVersion(node, ready);
+        stage("ready", "waiting for " + node.name() + " to be Ready");
+        try (Ssh serverSsh = connect(cluster, cluster.server(), Duration.ofSeconds(30))) {
+            List<Nodes.Status> ready = Nodes.waitReady(serverSsh, Set.of(node.name()), timeout, log);
+            node = Nodes.withVersion(node, ready);
         }
         log.step(node.name() + " is a Ready agent of " + cluster.name());
         Cluster.Node joinedNode = node;
         Cluster joined = ClusterFolder.updateCluster(cluster, recorded -> recorded.withNode(joinedNode), log);
-        spec.commandLine().getOut().print(joined.toJson());
-        spec.commandLine().getOut().flush();
+        print(joined.toJson());
         return Cli.OK;
     }
 
@@ -156,7 +158,7 @@ class join implements Callable<Integer> {
 
     /** Checks the host is not a server, then installs the agent unless it already belongs. */
     Cluster.Node joinHost(Ssh agent, Cluster cluster, byte[] token, String serverVersion, Duration timeout,
-            Cli.Log log) {
+            Log log) {
         // first: every later step needs root, and a sudo that asks for a password must stop the join before any upload
         agent.requireRoot();
         String hostname = agent.run("hostname", "reading the host name").strip();
@@ -171,14 +173,14 @@ class join implements Callable<Integer> {
             throw Cli.fail(Cli.USAGE, "the host's address '" + ip + "' is not an IPv4 address: pass --node-ip, the address the server reaches it at");
         }
         for (Cluster.Node server : cluster.nodes().stream().filter(Cluster.Node::isServer).toList()) {
-            if (K3s.nodeName(hostname).equals(K3s.nodeName(server.name())) || ip.equals(server.ip())) {
+            if (Nodes.nodeName(hostname).equals(Nodes.nodeName(server.name())) || ip.equals(server.ip())) {
                 throw Cli.fail(Cli.USAGE, hostname + " (" + ip + ") is one of the cluster's servers: join another host");
             }
         }
         removeStaleInstall(agent);
-        String clusterCa = K3s.caHash(token);
+        String clusterCa = K3sServer.caHash(token);
         if (clusterCa == null) {
-            throw Cli.fail(Cli.FAILED, "the server's " + K3s.AGENT_TOKEN_PATH
+            throw Cli.fail(Cli.FAILED, "the server's " + K3sServer.AGENT_TOKEN_PATH
                 + " is not a full K3s token (K10<CA hash>::...), so the cluster cannot be told apart from another: "
                 + "is the server K3s? Nothing was installed");
         }
@@ -186,14 +188,14 @@ class join implements Callable<Integer> {
         // an agent of this cluster holding another token (the server token older versions handed out) is moved
         if (plan == Plan.NOTHING && !holdsToken(agent, hostRoot, token)) plan = Plan.INSTALL;
         if (plan == Plan.NOTHING) {
-            log.step("3/4 " + hostname + " is already an agent of " + cluster.serverUrl() + ": nothing to install "
+            stage("install", hostname + " is already an agent of " + cluster.serverUrl() + ": nothing to install "
                 + "(its agent names this cluster's CA)");
         } else {
             if (plan == Plan.REPLACE) {
-                log.step("3/4 " + hostname + " is a K3s agent of another cluster: uninstalling it (--replace)");
-                K3s.uninstallAgent(agent, log);
+                stage("install", hostname + " is a K3s agent of another cluster: uninstalling it (--replace)");
+                K3sAgent.uninstall(agent, log);
             }
-            log.step("3/4 installing the K3s agent on " + hostname + " (" + ip + ")");
+            stage("install", "installing the K3s agent on " + hostname + " (" + ip + ")");
             install(agent, cluster, ip, token, version(serverVersion), timeout, log);
         }
         return new Cluster.Node(hostname, "agent", ip, access(agent));
@@ -235,11 +237,10 @@ class join implements Callable<Integer> {
         if (nodeIp != null) Addresses.requireIpv4(nodeIp, "--node-ip");
         if (host != null) K3s.require(Cluster.isSshAddress(host), "--host", host, K3s.SSH_ADDRESS_RULE);
         if (machine != null) K3s.require(Cluster.isNodeName(machine), "--machine", machine, Cluster.NODE_NAME_RULE);
-        if (sshKey != null) K3s.requirePath(sshKey, "--ssh-key");
-        if (machine != null && jump != null) {
+        if (machine != null && hostSsh.jump != null) {
             throw Cli.fail(Cli.USAGE, "--jump is for --host: Vagrant says how to reach --machine");
         }
-        K3s.requireSshFlags(sshPort, "--ssh-port", jump, "--jump", server.sshConfig);
+        hostSsh.check(server.sshConfig);
         Settings.require("AGENT_FLAGS", agentFlags, "--agent-flags", null);
         Settings.require("K3S_VERSION", k3sVersion, "--k3s-version", null);
         Settings.require("AIRGAP_DIR", airgapDir == null ? null : airgapDir.toString(), "--airgap-dir", null);
@@ -248,7 +249,7 @@ class join implements Callable<Integer> {
         k3sSource.validate();
     }
 
-    private Ssh connectAgent(Cluster cluster, Ssh.HostKeyCheck check, Cli.Log log) {
+    private Ssh connectAgent(Cluster cluster, Ssh.HostKeyCheck check, Log log) {
         Cluster.Access access;
         if (machine != null) {
             if (cluster.vagrantDir() == null && server.vagrantDir == null) {
@@ -258,17 +259,17 @@ class join implements Callable<Integer> {
             Cluster withDir = server.vagrantDir != null
                 ? new Cluster(cluster.name(), cluster.provider(), server.vagrantDir.toAbsolutePath().toString(), cluster.serverUrl(), cluster.nodes(), null)
                 : cluster;
-            return K3s.connect(withDir, new Cluster.Node(machine, "agent", "", access), check, hostKeys.knownHosts, Duration.ofMinutes(1), log);
+            return NodeSsh.connect(withDir, new Cluster.Node(machine, "agent", "", access), check, hostKeys.knownHosts,
+                Duration.ofMinutes(1), log);
         }
-        access = new Cluster.Access(null, host, sshPort, sshKey == null ? null : sshKey.toString(), jump,
-            server.configPath());
-        return K3s.connect(cluster, new Cluster.Node(host, "agent", "", access), check, hostKeys.knownHosts, Duration.ofSeconds(30), log);
+        access = hostSsh.access(host, server.configPath());
+        return NodeSsh.connect(cluster, new Cluster.Node(host, "agent", "", access), check, hostKeys.knownHosts,
+            Duration.ofSeconds(30), log);
     }
 
     private Cluster.Access access(Ssh agent) {
         if (machine != null) return Cluster.Access.vagrant(machine);
-        return new Cluster.Access(null, host, sshPort, sshKey == null ? null : sshKey.toAbsolutePath().toString(), jump,
-            server.configPath());
+        return hostSsh.access(host, server.configPath());
     }
 
     /** What joining a host takes: nothing (a running agent of this cluster), an install, or a reinstall. */
@@ -428,7 +429,8 @@ class join implements Callable<Integer> {
      * Uploads agent.sh, k3s-common.sh, the air-gap files and the token into a private
      * temporary folder on the host, runs agent.sh with sudo, and removes the folder.
      */
-    private void install(Ssh agent, Cluster cluster, String ip, byte[] token, String version, Duration timeout, Cli.Log log) {
+    private void install(Ssh agent, Cluster cluster, String ip, byte[] token, String version, Duration timeout,
+            Log log) {
         String dir = agent.run("umask 077 && mktemp -d /tmp/k3s-join.XXXXXX", "creating a private temporary folder").strip();
         if (!dir.matches("/tmp/k3s-join\\.[A-Za-z0-9]{6,}")) {
             throw Cli.fail(Cli.FAILED, "mktemp on " + agent.target.label() + " made " + Cluster.shown(dir)
@@ -436,8 +438,9 @@ class join implements Callable<Integer> {
         }
         staleInstallDir = dir; // until removed below
         Runnable removeDir = () -> removeStaleInstall(agent);
-        try (Cli.Interruption onInterrupt = Cli.onInterrupt(log, "the install on " + agent.target.label() + " was stopped and its temporary "
-                + "files (with the token) removed: run k3s-join again to finish, or k3s-leave to remove what it installed", removeDir)) {
+        try (Interruption onInterrupt = Interruption.on(log, "the install on " + agent.target.label()
+                + " was stopped and its temporary files (with the token) removed: run k3s-join again to finish, "
+                + "or k3s-leave to remove what it installed", removeDir)) {
             String airgap = "";
             Path source = airgapDir;
             Proxy proxy = K3sRelease.proxy();

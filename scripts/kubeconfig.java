@@ -1,21 +1,23 @@
 ///usr/bin/env jbang "$0" "$@" ; exit $?
 //JAVA 17+
-//SOURCES lib/K3s.java
+//SOURCES lib/ClusterStep.java
+//SOURCES lib/K3sServer.java
 //SOURCES lib/ClusterFolder.java
+//SOURCES lib/Kubeconfig.java
+//SOURCES lib/KubeconfigFile.java
+//SOURCES lib/AtomicFile.java
+//SOURCES lib/Vagrant.java
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.concurrent.Callable;
+import java.util.Map;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
-@Command(name = "k3s-kubeconfig", mixinStandardHelpOptions = true, version = "k3s-vagrant 0.1",
+@Command(name = "k3s-kubeconfig",
     description = {
         "Fetches the K3s server's kubeconfig over SSH, points it at the server's private address, names its cluster,",
         "user and context after the cluster, and merges it into your kubeconfig (the default: the first file of",
@@ -25,35 +27,27 @@ import picocli.CommandLine.Model.CommandSpec;
     footer = {
         "  k3s-up | k3s-kubeconfig --merge && kubectl get nodes -o wide",
         "  k3s-kubeconfig --server-host ubuntu@10.0.0.2 --output ./edge.kubeconfig",
-        "  k3s-kubeconfig --cluster cluster.json --print > cluster.yaml     # only the kubeconfig, nothing written"},
-    exitCodeListHeading = "%nExit codes:%n", exitCodeList = {
-        "0:success", "1:the step failed (the message says why)", "2:bad flags or values, nothing done",
-        "4:stdin JSON missing, malformed or of another format", "5:SSH connection or authentication failed",
-        "7:refused: the target is not valid YAML, holds another cluster's entry of that name (see --replace), "
-            + "or stayed locked (FILE.lock) for 30 s; or written, but another step held the cluster's folder too long "
-            + "to record it there: run it again"})
-class kubeconfig implements Callable<Integer> {
-
-    @Spec CommandSpec spec;
-    @Mixin Cli.LogOptions logOptions;
-    @Mixin K3s.ServerOptions server = new K3s.ServerOptions();
-    @Mixin Ssh.HostKeyOptions hostKeys;
+        "  k3s-kubeconfig --cluster cluster.json --print > cluster.yaml     # only the kubeconfig, nothing written"})
+class kubeconfig extends ClusterStep {
 
     static final class Target {
         @Option(names = "--merge", description = "Merge into $KUBECONFIG's first file or ~/.kube/config (the default).")
         boolean merge;
 
-        @Option(names = {"-o", "--output"}, paramLabel = "FILE", description = "Write the cluster's kubeconfig alone to FILE (mode 600).")
+        @Option(names = {"-o", "--output"}, paramLabel = "FILE",
+            description = "Write the cluster's kubeconfig alone to FILE (mode 600).")
         Path output;
 
-        @Option(names = "--print", description = "Print the kubeconfig on stdout instead of the JSON, and write nothing.")
+        @Option(names = "--print",
+            description = "Print the kubeconfig on stdout instead of the JSON, and write nothing.")
         boolean print;
     }
 
     @ArgGroup(exclusive = true, multiplicity = "0..1")
     Target target = new Target();
 
-    @Option(names = "--context", paramLabel = "NAME", description = "Name of the cluster, user and context (default: the cluster's name).")
+    @Option(names = "--context", paramLabel = "NAME",
+        description = "Name of the cluster, user and context (default: the cluster's name).")
     String context;
 
     @Option(names = "--replace", description = "Overwrite another cluster's cluster, user or context entry of the same "
@@ -65,38 +59,50 @@ class kubeconfig implements Callable<Integer> {
     }
 
     @Override
-    public Integer call() {
-        Cli.Log log = new Cli.Log(spec.commandLine().getErr(), "k3s-kubeconfig", logOptions);
+    int[] exitCodes() {
+        return new int[] {Cli.OK, Cli.FAILED, Cli.USAGE, Cli.BAD_INPUT, Cli.SSH_FAILED, Cli.REFUSED};
+    }
+
+    @Override
+    Map<Integer, String> exitCodeDetails() {
+        return Map.of(Cli.REFUSED, "the target is not valid YAML, holds another cluster's entry of that name "
+            + "(see --replace), or stayed locked (FILE.lock) for 30 s");
+    }
+
+    @Override
+    int run() {
         // the step itself does not need kubectl: say first that the result will want it
         if (!Vagrant.onPath("kubectl")) {
-            log.warn("kubectl is not installed on this host: the kubeconfig is written all the same; install kubectl to use it "
-                + "(https://kubernetes.io/docs/tasks/tools/, or 'apt-get install kubectl' where your distribution has it)");
+            log.warn("kubectl is not installed on this host: the kubeconfig is written all the same; "
+                + "install kubectl to use it (https://kubernetes.io/docs/tasks/tools/, "
+                + "or 'apt-get install kubectl' where your distribution has it)");
         }
-        Ssh.HostKeyCheck check = hostKeys.chosen();
+        hostKeys.chosen(); // a bad --host-key-check is refused before anything is read
         Cluster cluster = server.cluster();
         String name = context != null ? context : cluster.name();
         ClusterFolder.requireName(name, "--context");
 
         log.step("reading the kubeconfig of " + cluster.server().name());
         String k3sYaml;
-        try (Ssh serverSsh = K3s.connect(cluster, cluster.server(), check, hostKeys.knownHosts, Duration.ofSeconds(30), log)) {
-            k3sYaml = K3s.kubeconfig(serverSsh);
+        try (Ssh serverSsh = connect(cluster, cluster.server(), Duration.ofSeconds(30))) {
+            k3sYaml = K3sServer.kubeconfig(serverSsh);
         }
         cluster = server.withApiPortOf(cluster, k3sYaml);
-        ObjectNode ours = KubeconfigFile.forHost(k3sYaml, cluster.serverUrl(), name);
+        ObjectNode ours = Kubeconfig.forHost(k3sYaml, cluster.serverUrl(), name);
 
         if (target.print) {
-            spec.commandLine().getOut().print(KubeconfigFile.toYaml(ours));
-            spec.commandLine().getOut().flush();
+            print(Kubeconfig.toYaml(ours));
             return Cli.OK;
         }
         Path file;
         if (target.output != null) {
             file = target.output.toAbsolutePath();
             if (Files.exists(file) && !replace) {
-                throw Cli.fail(Cli.REFUSED, file + " exists: nothing was changed. Pass --replace to overwrite it, or use --merge");
+                throw Cli.fail(Cli.REFUSED, file + " exists: nothing was changed. "
+                    + "Pass --replace to overwrite it, or use --merge");
             }
-            KubeconfigFile.writeAtomically(file, KubeconfigFile.toYaml(ours));
+            AtomicFile.write(file, Kubeconfig.toYaml(ours),
+                "fix the permissions, or write elsewhere with --output");
             log.step("wrote " + file + " (context " + name + ")");
         } else {
             file = KubeconfigFile.defaultPath(System.getenv()).toAbsolutePath();
@@ -105,8 +111,7 @@ class kubeconfig implements Callable<Integer> {
         }
         Cluster.KubeconfigRef ref = new Cluster.KubeconfigRef(file.toString(), name);
         Cluster withKubeconfig = ClusterFolder.updateCluster(cluster, recorded -> recorded.withKubeconfig(ref), log);
-        spec.commandLine().getOut().print(withKubeconfig.toJson());
-        spec.commandLine().getOut().flush();
+        print(withKubeconfig.toJson());
         return Cli.OK;
     }
 }

@@ -1,36 +1,26 @@
 ///usr/bin/env jbang "$0" "$@" ; exit $?
 //JAVA 17+
-//SOURCES lib/K3s.java
+//SOURCES lib/ClusterStep.java
+//SOURCES lib/Nodes.java
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.PrintWriter;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.Callable;
+import java.util.Map;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
-@Command(name = "k3s-status", mixinStandardHelpOptions = true, version = "k3s-vagrant 0.1",
+@Command(name = "k3s-status",
     description = {
         "Shows a cluster's nodes as its server sees them: name, role, Ready, internal IP, K3s version.",
         "A table on a terminal; in a pipe (or with --json), the cluster JSON, each node's k3sVersion as read now,",
         "with a 'status' list of the nodes."},
     footerHeading = "%nExamples:%n",
-    footer = {"  k3s-status --name wil", "  k3s-up | k3s-status", "  k3s-status --name wil --json | jq '.nodes[].status.ready'"},
-    exitCodeListHeading = "%nExit codes:%n", exitCodeList = {
-        "0:every node is Ready", "1:a node is not Ready, or the server cannot be read", "4:no cluster given, or its JSON is malformed",
-        "5:the server cannot be reached over SSH"})
-class status implements Callable<Integer> {
-
-    @Spec CommandSpec spec;
-    @Mixin Cli.LogOptions logOptions;
-    @Mixin K3s.ServerOptions server = new K3s.ServerOptions();
-    @Mixin Ssh.HostKeyOptions hostKeys;
+    footer = {"  k3s-status --name wil", "  k3s-up | k3s-status",
+        "  k3s-status --name wil --json | jq '.nodes[].status.ready'"})
+class status extends ClusterStep {
 
     @Option(names = "--json", description = "Print JSON even on a terminal.")
     boolean json;
@@ -40,24 +30,33 @@ class status implements Callable<Integer> {
     }
 
     @Override
-    public Integer call() {
-        Cli.Log log = new Cli.Log(spec.commandLine().getErr(), "k3s-status", logOptions);
+    int[] exitCodes() {
+        return new int[] {Cli.OK, Cli.FAILED, Cli.BAD_INPUT, Cli.SSH_FAILED};
+    }
+
+    @Override
+    Map<Integer, String> exitCodeDetails() {
+        return Map.of(Cli.OK, "every node is Ready", Cli.FAILED, "a node is not Ready, or the server cannot be read");
+    }
+
+    @Override
+    int run() {
         Cluster cluster = server.cluster();
-        List<K3s.NodeStatus> nodes;
-        try (Ssh ssh = K3s.connect(cluster, cluster.server(), hostKeys.chosen(), hostKeys.knownHosts, Duration.ofSeconds(20), log)) {
-            nodes = K3s.nodes(ssh);
+        List<Nodes.Status> nodes;
+        try (Ssh ssh = connect(cluster, cluster.server(), Duration.ofSeconds(20))) {
+            nodes = Nodes.list(ssh);
             cluster = server.withApiPortOf(cluster, ssh);
         }
         // the JSON this step prints carries the versions the nodes report now (after an upgrade too)
-        cluster = K3s.withVersions(cluster, nodes);
+        cluster = Nodes.withVersions(cluster, nodes);
         if (nodes.isEmpty()) {
-            throw Cli.fail(Cli.FAILED, "the server " + cluster.server().name() + " lists no node: is K3s running there? ('sudo journalctl -u k3s')");
+            throw Cli.fail(Cli.FAILED, "the server " + cluster.server().name()
+                + " lists no node: is K3s running there? ('sudo journalctl -u k3s')");
         }
-        PrintWriter out = spec.commandLine().getOut();
-        if (json || !Cli.stdoutIsTerminal()) {
+        if (json || !Terminal.stdoutIsTerminal()) {
             ObjectNode root = cluster.toTree();
             ArrayNode list = root.putArray("status");
-            for (K3s.NodeStatus node : nodes) {
+            for (Nodes.Status node : nodes) {
                 ObjectNode n = list.addObject();
                 n.put("node", node.name());
                 n.put("role", node.controlPlane() ? "server" : "agent");
@@ -65,15 +64,16 @@ class status implements Callable<Integer> {
                 n.put("internalIp", node.internalIp());
                 n.put("version", node.version());
             }
-            out.print(root.toPrettyString() + "\n");
+            print(root.toPrettyString() + "\n");
         } else {
+            PrintWriter out = spec.commandLine().getOut();
             out.printf("%-24s %-7s %-9s %-16s %s%n", "NODE", "ROLE", "STATUS", "INTERNAL-IP", "VERSION");
-            for (K3s.NodeStatus node : nodes) {
+            for (Nodes.Status node : nodes) {
                 out.printf("%-24s %-7s %-9s %-16s %s%n", node.name(), node.controlPlane() ? "server" : "agent",
                     node.ready() ? "Ready" : "NotReady", node.internalIp(), node.version());
             }
+            out.flush();
         }
-        out.flush();
-        return nodes.stream().allMatch(K3s.NodeStatus::ready) ? Cli.OK : Cli.FAILED;
+        return nodes.stream().allMatch(Nodes.Status::ready) ? Cli.OK : Cli.FAILED;
     }
 }

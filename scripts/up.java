@@ -1,7 +1,12 @@
 ///usr/bin/env jbang "$0" "$@" ; exit $?
 //JAVA 17+
+//SOURCES lib/Step.java
 //SOURCES lib/K3s.java
 //SOURCES lib/AddressProbe.java
+//SOURCES lib/NodeSsh.java
+//SOURCES lib/Nodes.java
+//SOURCES lib/K3sServer.java
+//SOURCES lib/ApiPort.java
 //SOURCES lib/ClusterFolder.java
 //SOURCES lib/K3sRelease.java
 //SOURCES lib/LibvirtBoxVolume.java
@@ -17,15 +22,11 @@ import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
-@Command(name = "k3s-up", mixinStandardHelpOptions = true, version = "k3s-vagrant 0.1",
-    defaultValueProvider = Settings.Defaults.class,
+@Command(name = "k3s-up", defaultValueProvider = Settings.Defaults.class,
     description = {
         "Brings up a K3s cluster on Vagrant machines: <login>S (K3s server) and <login>SW (K3s agent; --workers "
                 + "for more),",
@@ -38,18 +39,8 @@ import picocli.CommandLine.Model.CommandSpec;
         "  k3s-up --workers 3                              # agents wilSW, wilSW2, wilSW3 at .111-.113",
         "  k3s-up --servers 3                              # HA on embedded etcd: wilS .110, wilS2 .109, wilS3 .108",
         "  k3s-up | k3s-join --host pi@192.168.56.20 | k3s-kubeconfig --merge",
-        "  k3s-up --dry-run                                # show the settings and the vagrant command only"},
-    exitCodeListHeading = "%nExit codes:%n", exitCodeList = {
-        "0:success", "1:the step failed (the message says why)",
-        "2:bad flags or values, or --dir is a folder k3s-up did not make: nothing done",
-        "3:a required tool (vagrant, a provider) is missing", "6:timed out waiting for nodes to be Ready",
-        "7:refused: the cluster exists with other settings, another k3s-up runs on it, or another cluster"
-            + " of this host has one of its machine names or addresses, or a machine already answers at one",
-        "130:interrupted (Ctrl-C): the message says what is left and what to run"})
-class up implements Callable<Integer> {
-
-    @Spec CommandSpec spec;
-    @Mixin Cli.LogOptions logOptions;
+        "  k3s-up --dry-run                                # show the settings and the vagrant command only"})
+class up extends Step {
 
     @Option(names = {"-l", "--login"}, paramLabel = "LOGIN", description = "Names the machines <LOGIN>S and "
             + "<LOGIN>SW (default: your login name, here ${DEFAULT-VALUE}).")
@@ -156,8 +147,24 @@ class up implements Callable<Integer> {
     }
 
     @Override
-    public Integer call() {
-        Cli.Log log = new Cli.Log(spec.commandLine().getErr(), "k3s-up", logOptions);
+    int[] exitCodes() {
+        return new int[] {Cli.OK, Cli.FAILED, Cli.USAGE, Cli.MISSING_TOOL, Cli.TIMED_OUT, Cli.REFUSED, Cli.INTERRUPTED};
+    }
+
+    @Override
+    Map<Integer, String> exitCodeDetails() {
+        return Map.of(Cli.USAGE, "or --dir is a folder k3s-up did not make", Cli.REFUSED, "the cluster exists with "
+            + "other settings, or another cluster of this host has one of its machine names or addresses, or a"
+            + " machine already answers at one");
+    }
+
+    @Override
+    List<String> stages() {
+        return List.of("check", "prepare", "boot", "ready");
+    }
+
+    @Override
+    int run() {
         // every flag is checked before the provider is looked for: a bad flag is a usage error wherever it runs
         String detected = provider != null ? provider : detectedProvider();
         Map<String, String> settings = settings(detected);
@@ -177,15 +184,7 @@ class up implements Callable<Integer> {
                 + " cluster first (k3s-down --name NAME)");
         }
         // a machine outside k3s-vagrant (another Vagrant project's, any host) already on one of the addresses
-        Map<String, String> taken = AddressProbe.answering(AddressProbe.notMadeYet(folder, planned), AddressProbe.PORT,
-            AddressProbe.TIMEOUT_MILLIS);
-        if (!taken.isEmpty()) {
-            List<String> named = new java.util.ArrayList<>();
-            taken.forEach((machine, ip) -> named.add(ip + " (planned for " + machine + ")"));
-            throw Cli.fail(Cli.REFUSED, "a machine already answers at " + String.join(", ", named)
-                + ": another Vagrant project's machine or a host on that network holds it. Choose another"
-                + " --server-ip or --worker-ip, or stop that machine first (vagrant halt in its project)");
-        }
+        AddressProbe.refuseTaken(folder, planned);
 
         if (dryRun) {
             spec.commandLine().getErr().println("cluster folder: " + folder);
@@ -198,14 +197,14 @@ class up implements Callable<Integer> {
 
         // --timeout is for the whole step: the K3s download too
         long deadline = System.nanoTime() + Duration.ofMinutes(Long.parseLong(timeoutMinutes)).toNanos();
-        log.step("1/4 checking vagrant and the " + chosenProvider + " provider");
+        stage("check", "checking vagrant and the " + chosenProvider + " provider");
         log.info(Vagrant.requireInstalled());
         Vagrant.requireProvider(chosenProvider);
         boolean defaultBox = box == null && settings.get("BOX") == null;
         Vagrant.armHostBoxNote(System.getProperty("os.arch", ""), chosenProvider, defaultBox)
             .ifPresent(log::info);
 
-        log.step("2/4 preparing " + folder);
+        stage("prepare", "preparing " + folder);
         ClusterFolder.claim(folder, dir != null);
         try (ClusterFolder cluster = ClusterFolder.open(folder, log)) {
             cluster.writeProvisioning(up.class);
@@ -228,7 +227,7 @@ class up implements Callable<Integer> {
             Vagrant vagrant = new Vagrant(folder, log).whenInterrupted("run the same k3s-up again to resume "
                     + "(what is up stays up),"
                 + " or 'k3s-down --name " + clusterName + "' to remove it");
-            log.step("3/4 vagrant up: booting " + String.join(", ", machineNames()) + " and installing K3s");
+            stage("boot", "vagrant up: booting " + String.join(", ", machineNames()) + " and installing K3s");
             boolean perMachine = separateUp != null ? separateUp : chosenProvider.equals("virtualbox");
             if (perMachine) {
                 vagrant.upEach(chosenProvider, machineNames(), remaining(deadline));
@@ -242,31 +241,29 @@ class up implements Callable<Integer> {
                 new Cluster(clusterName, chosenProvider, folder.toString(), serverUrl, nodes, null));
 
             moveToTheAgentToken(vagrant, result, deadline, log);
-            log.step("4/4 waiting for the nodes to be Ready");
-            try (Cli.Interruption onInterrupt = Cli.onInterrupt(log, "the machines are up and K3s is installed; "
-                    + "run the same k3s-up again to "
-                    + "wait for the nodes and print the cluster, or 'k3s-down --name " + clusterName + "' to "
-                        + "remove it", () -> { });
-                 Ssh server = K3s.connect(result, result.server(), Ssh.HostKeyCheck.OFF, null, Duration.ofMinutes(2),
-                     log)) {
+            stage("ready", "waiting for the nodes to be Ready");
+            try (Interruption onInterrupt = Interruption.on(log, "the machines are up and K3s is installed; "
+                    + "run the same k3s-up again to wait for the nodes and print the cluster, or 'k3s-down --name "
+                    + clusterName + "' to remove it", () -> { });
+                 Ssh server = NodeSsh.connect(result, result.server(), Ssh.HostKeyCheck.OFF, null,
+                     Duration.ofMinutes(2), log)) {
                 // the machines of this folder; a host k3s-join added is reported, not waited for
                 java.util.Set<String> machines = new java.util.TreeSet<>();
                 result.nodes().stream().filter(node -> node.ssh().vagrantMachine() != null)
                     .forEach(node -> machines.add(node.name()));
                 for (String machine : machines) log.phase(machine, "waiting for the node to be Ready");
-                List<K3s.NodeStatus> ready = K3s.waitReady(server, machines, remaining(deadline), log);
+                List<Nodes.Status> ready = Nodes.waitReady(server, machines, remaining(deadline), log);
                 List<List<String>> rows = new java.util.ArrayList<>();
-                for (K3s.NodeStatus node : ready) {
+                for (Nodes.Status node : ready) {
                     if (machines.contains(node.name())) log.phaseEnd(node.name(), "Ready");
                     rows.add(List.of(node.name(), "Ready", node.internalIp(), node.version()));
                 }
                 log.table(List.of("NAME", "STATUS", "ADDRESS", "VERSION"), rows);
-                result = K3s.withVersions(result, ready);
+                result = Nodes.withVersions(result, ready);
             }
             cluster.save(result);
             log.step("cluster " + clusterName + " is Ready: " + result.serverUrl());
-            spec.commandLine().getOut().print(result.toJson());
-            spec.commandLine().getOut().flush();
+            print(result.toJson());
         }
         return Cli.OK;
     }
@@ -276,10 +273,10 @@ class up implements Callable<Integer> {
      * server token, and `vagrant up` does not provision running machines. `vagrant provision` (servers
      * first) gives the servers the agent token and moves the agents to it. Only the variable's name is read.
      */
-    static void moveToTheAgentToken(Vagrant vagrant, Cluster cluster, long deadline, Cli.Log log) {
+    static void moveToTheAgentToken(Vagrant vagrant, Cluster cluster, long deadline, Log log) {
         boolean hasAgentToken;
-        try (Ssh server = K3s.connect(cluster, cluster.server(), Ssh.HostKeyCheck.OFF, null, Duration.ofMinutes(2),
-                log)) {
+        try (Ssh server = NodeSsh.connect(cluster, cluster.server(), Ssh.HostKeyCheck.OFF, null,
+                Duration.ofMinutes(2), log)) {
             String script = "grep -q '^K3S_AGENT_TOKEN=' /etc/systemd/system/k3s.service.env";
             hasAgentToken = server.exec(server.sudo() + "sh -c "
                     + "" + Shell.quote(script), null, Duration.ofSeconds(30)).ok();
@@ -314,7 +311,7 @@ class up implements Callable<Integer> {
      * Downloads K3s once on the host (or finds it in the cache) and points the machines at
      * it as their air-gap folder. A cluster made before keeps its recorded version.
      */
-    private void fetchK3sOnce(Map<String, String> settings, ClusterFolder cluster, long deadline, Cli.Log log) {
+    private void fetchK3sOnce(Map<String, String> settings, ClusterFolder cluster, long deadline, Log log) {
         String version = k3sVersion != null ? k3sVersion : cluster.readSettings().get("K3S_VERSION");
         String arch = K3sRelease.arch(System.getProperty("os.arch"));
         K3sRelease.Fetched k3s = k3sSource.airgapDir(version, k3sChannel, arch, deadline, log);

@@ -51,6 +51,17 @@ final class AddressProbe {
         return found;
     }
 
+    /** Refuses (exit 7) the planned machines (name to address) not yet made in the folder whose address answers. */
+    static void refuseTaken(Path folder, Map<String, String> planned) {
+        Map<String, String> taken = answering(notMadeYet(folder, planned), PORT, TIMEOUT_MILLIS);
+        if (taken.isEmpty()) return;
+        List<String> named = new ArrayList<>();
+        taken.forEach((machine, ip) -> named.add(ip + " (planned for " + machine + ")"));
+        throw Cli.fail(Cli.REFUSED, "a machine already answers at " + String.join(", ", named)
+            + ": another Vagrant project's machine or a host on that network holds it. Choose another"
+            + " --server-ip or --worker-ip, or stop that machine first (vagrant halt in its project)");
+    }
+
     /** The machines of {@code planned} (name to address) that Vagrant has not made in {@code folder} yet. */
     static Map<String, String> notMadeYet(Path folder, Map<String, String> planned) {
         Map<String, String> left = new java.util.LinkedHashMap<>();

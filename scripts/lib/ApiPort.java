@@ -1,6 +1,6 @@
 //SOURCES Cli.java
 //SOURCES Cluster.java
-//SOURCES KubeconfigFile.java
+//SOURCES Kubeconfig.java
 //SOURCES Plan.java
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -35,12 +35,12 @@ final class ApiPort {
      * --https-listen-port there (pkg/server/server.go, writeKubeConfig), whatever file or flag set it.
      */
     static int fromK3sKubeconfig(String k3sYaml) {
-        JsonNode clusters = KubeconfigFile.parse(k3sYaml, "the server's " + K3s.KUBECONFIG_PATH).path("clusters");
+        JsonNode clusters = Kubeconfig.parse(k3sYaml, "the server's " + K3sServer.KUBECONFIG_PATH).path("clusters");
         String server = clusters.path(0).path("cluster").path("server").asText("");
         Matcher matcher = SERVER.matcher(server);
         int port = matcher.matches() ? Integer.parseInt(matcher.group(1)) : 0;
         if (port < 1 || port > 65535) {
-            throw Cli.fail(Cli.FAILED, "the server's " + K3s.KUBECONFIG_PATH + " names the API as "
+            throw Cli.fail(Cli.FAILED, "the server's " + K3sServer.KUBECONFIG_PATH + " names the API as "
                 + Cluster.shown(server) + ", not https://ADDRESS:PORT as K3s writes it: is it K3s's?");
         }
         return port;

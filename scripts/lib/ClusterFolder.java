@@ -1,7 +1,7 @@
 //SOURCES Cli.java
 //SOURCES OwnerOnly.java
 //SOURCES Vagrant.java
-//SOURCES KubeconfigFile.java
+//SOURCES AtomicFile.java
 //SOURCES Cluster.java
 //SOURCES Addresses.java
 //SOURCES Plan.java
@@ -73,7 +73,7 @@ final class ClusterFolder implements AutoCloseable {
     }
 
     /** Creates the folder (mode 700) if needed and takes its lock, or refuses when another step holds it. */
-    static ClusterFolder open(Path dir, Cli.Log log) {
+    static ClusterFolder open(Path dir, Log log) {
         try {
             for (int attempt = 1; ; attempt++) {
                 if (!Files.isDirectory(dir)) {
@@ -191,7 +191,7 @@ final class ClusterFolder implements AutoCloseable {
     }
 
     private static void writeMarker(Path dir, List<String> entries) {
-        KubeconfigFile.writeAtomically(dir.resolve(MARKER), MARKER_HEADER + "\n" + String.join("\n", entries) + "\n");
+        AtomicFile.write(dir.resolve(MARKER), MARKER_HEADER + "\n" + String.join("\n", entries) + "\n", FIX_WRITE);
     }
 
     /** The names in dir but the marker, sorted. */
@@ -286,7 +286,7 @@ final class ClusterFolder implements AutoCloseable {
                 String text = new String(in.readAllBytes(), StandardCharsets.UTF_8).replace("\r\n", "\n");
                 Path target = dir.resolve(file);
                 if (!Files.exists(target) || !Files.readString(target).equals(text)) {
-                    KubeconfigFile.writeAtomically(target, text);
+                    AtomicFile.write(target, text, FIX_WRITE);
                 }
                 if (file.endsWith(".sh")) OwnerOnly.restrictProgram(target); else OwnerOnly.restrict(target);
             } catch (IOException e) {
@@ -320,7 +320,7 @@ final class ClusterFolder implements AutoCloseable {
         StringBuilder text = new StringBuilder("# Written by k3s-up: the settings this cluster was made with (no secrets here).\n"
             + "# The Vagrantfile reads them; K3S_VAGRANT_* variables in the environment override them.\n");
         wanted.forEach((key, value) -> text.append(Vagrant.SETTINGS_PREFIX).append(key).append('=').append(value).append('\n'));
-        KubeconfigFile.writeAtomically(dir.resolve(SETTINGS_FILE), text.toString());
+        AtomicFile.write(dir.resolve(SETTINGS_FILE), text.toString(), FIX_WRITE);
     }
 
     Map<String, String> readSettings() {
@@ -386,10 +386,13 @@ final class ClusterFolder implements AutoCloseable {
 
     static final String CLUSTER_FILE = "cluster.json";
 
+    /** What to do when a file of the cluster's folder cannot be written. */
+    static final String FIX_WRITE = "fix the permissions of the cluster's folder, or free space on its disk";
+
     /** Keeps the cluster document in the folder, this step holding its lock, so later steps find it by name. */
     void save(Cluster cluster) {
         // a folder k3s-up did not make (a Vagrant project named by --vagrant-dir) keeps its own files
-        if (ownEntries(dir) != null) KubeconfigFile.writeAtomically(dir.resolve(CLUSTER_FILE), cluster.toJson());
+        if (ownEntries(dir) != null) AtomicFile.write(dir.resolve(CLUSTER_FILE), cluster.toJson(), FIX_WRITE);
     }
 
     /** How long a step waits to record its change while another holds the folder (k3s-up holds it for minutes). */
@@ -401,11 +404,11 @@ final class ClusterFolder implements AutoCloseable {
      * have recorded its own change since this one read the cluster JSON. Returns read with the
      * change, which is what the step prints. Nothing is recorded where k3s-up made no folder.
      */
-    static Cluster updateCluster(Cluster read, UnaryOperator<Cluster> change, Cli.Log log) {
+    static Cluster updateCluster(Cluster read, UnaryOperator<Cluster> change, Log log) {
         return updateCluster(read, change, RECORD_WAIT, log);
     }
 
-    static Cluster updateCluster(Cluster read, UnaryOperator<Cluster> change, Duration wait, Cli.Log log) {
+    static Cluster updateCluster(Cluster read, UnaryOperator<Cluster> change, Duration wait, Log log) {
         Cluster changed = change.apply(read);
         if (read.vagrantDir() == null) return changed;
         Path dir = Path.of(read.vagrantDir());

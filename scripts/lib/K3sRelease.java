@@ -1,6 +1,6 @@
 //SOURCES Cli.java
 //SOURCES OwnerOnly.java
-//SOURCES KubeconfigFile.java
+//SOURCES AtomicFile.java
 //SOURCES Proxy.java
 
 import java.io.ByteArrayOutputStream;
@@ -114,7 +114,7 @@ final class K3sRelease {
          * version may be null: then the channel's current version. Every download ends at
          * deadline (System.nanoTime()), or NO_DEADLINE.
          */
-        Fetched airgapDir(String version, String channel, String arch, long deadline, Cli.Log log) {
+        Fetched airgapDir(String version, String channel, String arch, long deadline, Log log) {
             if (noHostCache) {
                 if (offline) throw Cli.fail(Cli.USAGE, "--offline and --no-host-cache exclude each other: offline, K3s can only come from the host");
                 return null;
@@ -168,11 +168,11 @@ final class K3sRelease {
     }
 
     /** The version a channel (stable, latest, v1.31) points at now: the channel server redirects to it. */
-    static String resolveChannel(String channel, Source source, Cli.Log log) {
+    static String resolveChannel(String channel, Source source, Log log) {
         return resolveChannel(channel, source, NO_DEADLINE, log);
     }
 
-    static String resolveChannel(String channel, Source source, long deadline, Cli.Log log) {
+    static String resolveChannel(String channel, Source source, long deadline, Log log) {
         String url = source.channels() + "/" + channel;
         try {
             HttpResponse<Void> response = exchange(url, HttpClient.Redirect.NEVER, OutputStream.nullOutputStream(),
@@ -196,12 +196,12 @@ final class K3sRelease {
      * The cache folder of a version and architecture, downloading what is missing unless
      * offline. The binary is checked against the release's sha256sum-ARCH.txt.
      */
-    static Path fetch(String version, String arch, Path cache, Source source, boolean offline, Cli.Log log) {
+    static Path fetch(String version, String arch, Path cache, Source source, boolean offline, Log log) {
         return fetch(version, arch, cache, source, offline, NO_DEADLINE, log);
     }
 
     static Path fetch(String version, String arch, Path cache, Source source, boolean offline, long deadline,
-            Cli.Log log) {
+            Log log) {
         Path dir = cacheDir(cache, version, arch);
         Path installer = dir.resolve("install.sh");
         Path binary = dir.resolve("k3s");
@@ -223,7 +223,8 @@ final class K3sRelease {
             try {
                 OwnerOnly.restrictProgram(temp);
                 byte[] script = installer(source, version, deadline);
-                KubeconfigFile.writeAtomically(installer, new String(script, java.nio.charset.StandardCharsets.UTF_8));
+                AtomicFile.write(installer, new String(script, java.nio.charset.StandardCharsets.UTF_8),
+                    "fix the permissions of " + dir + ", or free space on its disk");
                 Files.move(temp, binary, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
             } finally {
                 Files.deleteIfExists(temp);
@@ -238,12 +239,12 @@ final class K3sRelease {
      * K3s's air-gap images of a version and architecture, beside its binary in the cache
      * (the machines' install copies every k3s-airgap-images-* it finds), checked like it.
      */
-    static Path fetchImages(String version, String arch, Path cache, Source source, boolean offline, Cli.Log log) {
+    static Path fetchImages(String version, String arch, Path cache, Source source, boolean offline, Log log) {
         return fetchImages(version, arch, cache, source, offline, NO_DEADLINE, log);
     }
 
     static Path fetchImages(String version, String arch, Path cache, Source source, boolean offline, long deadline,
-            Cli.Log log) {
+            Log log) {
         Path dir = cacheDir(cache, version, arch);
         String asset = "k3s-airgap-images-" + arch + ".tar.zst";
         Path images = dir.resolve(asset);
@@ -325,9 +326,9 @@ final class K3sRelease {
 
     /** Downloads base+asset into a temporary file in dir and returns it once its sha256 matches; else removes it and fails. */
     private static Path downloadChecked(String base, String asset, String expected, Path dir, String what,
-            long deadline, Cli.Log log) {
+            long deadline, Log log) {
         Path temp = partFile(dir, asset);
-        try (Cli.Interruption onInterrupt = Cli.onInterrupt(log, "the download of " + what + " was stopped and its partial file removed: "
+        try (Interruption onInterrupt = Interruption.on(log, "the download of " + what + " was stopped and its partial file removed: "
                 + "run the step again to download it", () -> deleteQuietly(temp))) {
             String label = asset + " " + base.substring(base.lastIndexOf('/', base.length() - 2) + 1, base.length() - 1)
                 .replace("%2B", "+");

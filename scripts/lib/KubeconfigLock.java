@@ -45,7 +45,7 @@ final class KubeconfigLock implements AutoCloseable {
     }
 
     /** Takes the lock of file, waiting up to wait for its holder; log (may be null) hears of a stale lock removed. */
-    static KubeconfigLock acquire(Path file, Duration wait, Cli.Log log) {
+    static KubeconfigLock acquire(Path file, Duration wait, Log log) {
         Path lock = pathOf(file);
         String owner = "pid " + ProcessHandle.current().pid() + " host " + hostName() + "\n";
         long deadline = System.nanoTime() + wait.toNanos();

@@ -112,7 +112,7 @@ final class LibvirtBoxVolume {
      * Makes sure the image's volume is in the pool "default" and whole before vagrant up: made
      * and filled here when missing, waited for when another process is still writing it.
      */
-    static void ensure(Image image, Cli.Log log) {
+    static void ensure(Image image, Log log) {
         long size;
         try {
             size = Files.size(image.file());
@@ -130,7 +130,7 @@ final class LibvirtBoxVolume {
         awaitWhole(image, size, log);
     }
 
-    private static void upload(Image image, long size, Cli.Log log) {
+    private static void upload(Image image, long size, Log log) {
         // the volume as fog-libvirt defines it for vagrant-libvirt (owner root: qemu:///system)
         String xml = "<volume>\n  <name>" + image.volume() + "</name>\n"
             + "  <allocation unit='M'>" + size / 1024 / 1024 + "</allocation>\n"
@@ -164,7 +164,7 @@ final class LibvirtBoxVolume {
     }
 
     /** Waits while another process writes the volume; one that stops growing was abandoned. */
-    private static void awaitWhole(Image image, long size, Cli.Log log) {
+    private static void awaitWhole(Image image, long size, Log log) {
         log.info("waiting for another vagrant process to finish putting the box image into libvirt's pool ("
             + image.volume() + ")");
         long lastSize = -1, lastChange = System.currentTimeMillis();

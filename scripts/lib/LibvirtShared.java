@@ -83,7 +83,7 @@ final class LibvirtShared {
     }
 
     /** Makes sure the storage pool and each network exist and are active, under the host-wide lock. */
-    static void ensure(List<Subnet> subnets, Cli.Log log) {
+    static void ensure(List<Subnet> subnets, Log log) {
         try (HostLock lock = HostLock.take(HOST_LOCK, log)) {
             ensurePool(log);
             for (Subnet subnet : subnets) ensure(subnet, log);
@@ -95,7 +95,7 @@ final class LibvirtShared {
         + "    <path>/var/lib/libvirt/images</path>\n"
         + "    <permissions><mode>0755</mode><owner>0</owner><group>0</group></permissions>\n  </target>\n</pool>\n";
 
-    private static void ensurePool(Cli.Log log) {
+    private static void ensurePool(Log log) {
         for (int attempt = 1; attempt <= 3; attempt++) {
             Result info = virsh("pool-info", "default");
             if (info.exit() == 0) {
@@ -124,7 +124,7 @@ final class LibvirtShared {
             + " pool-info default' says why");
     }
 
-    private static void ensure(Subnet subnet, Cli.Log log) {
+    private static void ensure(Subnet subnet, Log log) {
         for (int attempt = 1; attempt <= 3; attempt++) {
             Network found = bySubnet(subnet.prefix());
             if (found != null) {
@@ -151,7 +151,7 @@ final class LibvirtShared {
      * Removes the networks we made for these machines once no libvirt domain (running or
      * not) is attached to them; a network another project still uses stays, and is named.
      */
-    static List<String> removeUnused(List<String> ips, Cli.Log log) {
+    static List<String> removeUnused(List<String> ips, Log log) {
         List<String> removed = new ArrayList<>();
         try (HostLock lock = HostLock.take(HOST_LOCK, log)) {
             Set<String> names = new LinkedHashSet<>();
@@ -313,7 +313,7 @@ final class LibvirtShared {
             this.lock = lock;
         }
 
-        static HostLock take(Path file, Cli.Log log) {
+        static HostLock take(Path file, Log log) {
             try {
                 FileChannel channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                     LinkOption.NOFOLLOW_LINKS);

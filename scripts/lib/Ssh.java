@@ -169,12 +169,12 @@ final class Ssh implements AutoCloseable {
      * Connects, retrying with backoff while the host is not reachable yet (a booting
      * machine refuses connections), never after an authentication or host key failure.
      */
-    static Ssh connect(Target target, Duration retryFor, Cli.Log log) {
+    static Ssh connect(Target target, Duration retryFor, Log log) {
         return connect(target, List.of(), retryFor, log);
     }
 
     /** As connect, through the jump hosts in order (ssh -J), each host key checked like target's. */
-    static Ssh connect(Target target, List<Target> jumps, Duration retryFor, Cli.Log log) {
+    static Ssh connect(Target target, List<Target> jumps, Duration retryFor, Log log) {
         long deadline = System.nanoTime() + retryFor.toNanos();
         long backoffMillis = 1000;
         while (true) {

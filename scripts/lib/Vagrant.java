@@ -27,9 +27,9 @@ final class Vagrant {
     static final String SETTINGS_PREFIX = "K3S_VAGRANT_";
 
     final Path dir;
-    private final Cli.Log log;
+    private final Log log;
 
-    Vagrant(Path dir, Cli.Log log) {
+    Vagrant(Path dir, Log log) {
         this.dir = dir;
         this.log = log;
     }
@@ -350,7 +350,7 @@ final class Vagrant {
         };
         // the hook first: once the step is being interrupted, no vagrant starts any more
         java.util.concurrent.atomic.AtomicReference<Process> running = new java.util.concurrent.atomic.AtomicReference<>();
-        try (Cli.Interruption onInterrupt = Cli.onInterrupt(log, "vagrant was stopped after its cleanup; " + whenInterrupted
+        try (Interruption onInterrupt = Interruption.on(log, "vagrant was stopped after its cleanup; " + whenInterrupted
                 + " ('vagrant status' in " + dir + " shows what is left)", () -> {
                     if (running.get() != null) stopGently(running.get(), tail);
                 })) {

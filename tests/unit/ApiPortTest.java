@@ -118,21 +118,21 @@ class ApiPortTest {
         String k3sYaml = Files.readString(root.resolve("etc/rancher/k3s/k3s.yaml"));
         assertTrue(k3sYaml.contains("server: https://127.0.0.1:" + port + "\n"), k3sYaml);
 
-        K3s.ServerOptions options = new K3s.ServerOptions();
+        ClusterSource options = new ClusterSource();
         options.serverHost = "ubuntu@127.0.0.1";
         Cluster named = options.cluster();
         assertEquals("https://127.0.0.1:6443", named.serverUrl(), "K3s's default until the server is read");
         Cluster cluster = options.withApiPortOf(named, k3sYaml);
         assertEquals("https://127.0.0.1:" + port, cluster.serverUrl());
         // the kubeconfig k3s-kubeconfig writes keeps it
-        assertEquals(cluster.serverUrl(), KubeconfigFile.forHost(k3sYaml, cluster.serverUrl(), "edge")
+        assertEquals(cluster.serverUrl(), Kubeconfig.forHost(k3sYaml, cluster.serverUrl(), "edge")
             .get("clusters").get(0).get("cluster").get("server").asText());
         // and the server answers there, as agents reach it
         Repo.Run ping = Repo.exec(List.of("curl", "-ksf", cluster.serverUrl() + "/ping"), tmp, Map.of(), null, 30);
         assertEquals("pong", ping.stdout().strip(), ping.stderr());
 
         // a cluster JSON's serverUrl is kept as it is
-        K3s.ServerOptions piped = new K3s.ServerOptions();
+        ClusterSource piped = new ClusterSource();
         assertEquals(cluster, piped.withApiPortOf(cluster, k3sYaml.replace(":" + port, ":1")));
         Cli.Failure notK3s = assertThrows(Cli.Failure.class,
             () -> options.withApiPortOf(named, k3sYaml.replace("https://127.0.0.1:" + port, "http://127.0.0.1")));

@@ -154,7 +154,7 @@ class ClusterFolderTest {
     void noStepWritesItsClusterJsonIntoAFolderK3sUpDidNotMake() throws IOException {
         Path project = usersProject(tmp.resolve("proj"));
         Files.writeString(project.resolve("cluster.json"), "{\"the user's\": true}\n");
-        Cli.Log log = new Cli.Log(new java.io.PrintWriter(new java.io.StringWriter()), "test", null);
+        Log log = new Log(new java.io.PrintWriter(new java.io.StringWriter()), "test", null);
         Cluster read = clusterNamingFolder(project);
         ClusterFolder.updateCluster(read, cluster -> cluster.withNode(new Cluster.Node("pi", "agent", "192.168.59.20",
             new Cluster.Access(null, "pi@192.168.59.20", 22, null))), log);

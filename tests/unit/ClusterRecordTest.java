@@ -22,7 +22,7 @@ import org.junit.jupiter.api.io.TempDir;
 class ClusterRecordTest {
     @TempDir Path temp;
     final StringWriter logText = new StringWriter();
-    final Cli.Log log = new Cli.Log(new PrintWriter(logText, true), "test", null);
+    final Log log = new Log(new PrintWriter(logText, true), "test", null);
 
     @Test
     void joinsLeavesAndAKubeconfigAtTheSameMomentAreAllRecorded() throws Exception {

@@ -31,7 +31,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 class CommandInjectionTest {
     static Sshd sshd;
 
-    /** Lowercase (K3s.nodeName lowercases node names) and outside every test's own folder. */
+    /** Lowercase (Nodes.nodeName lowercases node names) and outside every test's own folder. */
     Path markers;
     Path marker;
     Path knownHosts;
@@ -209,7 +209,7 @@ class CommandInjectionTest {
     void deletingANodeWhoseNameHoldsACommandRunsNoCommand() {
         try (Ssh ssh = connect()) {
             for (String name : breakouts()) {
-                K3s.deleteNode(ssh, name);
+                K3sServer.deleteNode(ssh, name);
                 assertFalse(Files.exists(marker), "the node name ran on the server: " + name);
             }
         }

@@ -79,13 +79,13 @@ class ConcurrentStepsTest {
         public static void main(String... args) throws Exception {
             Path start = Path.of(args[0]);
             while (!Files.exists(start)) Thread.onSpinWait();
-            Cli.Log log = new Cli.Log(new PrintWriter(System.err, true), args[3], null);
+            Log log = new Log(new PrintWriter(System.err, true), args[3], null);
             Ssh.Target target = Ssh.Target.ofAddress(args[5] + "@127.0.0.1", Integer.parseInt(args[6]),
                 Path.of(args[7]), Path.of(args[4]), Ssh.HostKeyCheck.ACCEPT_NEW);
             Ssh.connect(target, java.time.Duration.ofSeconds(10), log).close();
             String url = "https://192.168.59." + (120 + args[3].charAt(2) - '0') + ":6443";
             Path kubeconfig = Path.of(args[1]);
-            KubeconfigFile.mergeInto(kubeconfig, KubeconfigFile.forHost(KubeconfigLockTest.K3S_YAML, url, args[3]),
+            KubeconfigFile.mergeInto(kubeconfig, Kubeconfig.forHost(KubeconfigLockTest.K3S_YAML, url, args[3]),
                 false, log);
             Cluster read = ClusterRecordTest.cluster(Path.of(args[2]));
             ClusterFolder.updateCluster(read, recorded -> recorded.withNode(ClusterRecordTest.agent(args[3])), log);

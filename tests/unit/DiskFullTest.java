@@ -40,7 +40,7 @@ class DiskFullTest {
         Path config = disk.resolve("config");
         String old = "apiVersion: v1\nkind: Config\n";
         Files.writeString(config, old);
-        Cli.Failure failure = assertThrows(Cli.Failure.class, () -> KubeconfigFile.writeAtomically(config, "x".repeat(200_000)));
+        Cli.Failure failure = assertThrows(Cli.Failure.class, () -> AtomicFile.write(config, "x".repeat(200_000)));
         assertTrue(failure.getMessage().contains("nothing was changed"), failure.getMessage());
         assertEquals(old, Files.readString(config));
         try (var files = Files.list(disk)) {

@@ -146,9 +146,9 @@ class JoinedHostTest {
     @Test
     void theClustersCaHashIsTheOneItsFullTokenNames() {
         byte[] token = ("K10" + THIS_CA + "::server:s3cret").getBytes(StandardCharsets.UTF_8);
-        assertEquals(THIS_CA, K3s.caHash(token));
-        assertEquals(null, K3s.caHash("s3cret".getBytes(StandardCharsets.UTF_8)));
-        assertEquals(null, K3s.caHash("K10abc::server:s3cret".getBytes(StandardCharsets.UTF_8)));
+        assertEquals(THIS_CA, K3sServer.caHash(token));
+        assertEquals(null, K3sServer.caHash("s3cret".getBytes(StandardCharsets.UTF_8)));
+        assertEquals(null, K3sServer.caHash("K10abc::server:s3cret".getBytes(StandardCharsets.UTF_8)));
     }
 
     // ---------------------------------------------------------------- helpers

@@ -45,7 +45,7 @@ class K3sReleaseTest {
     K3sRelease.Source source;
     /** Released after each test: ends the stalled and trickling answers. */
     final java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
-    final Cli.Log log = new Cli.Log(new PrintWriter(new StringWriter()), "test", null);
+    final Log log = new Log(new PrintWriter(new StringWriter()), "test", null);
 
     @BeforeEach
     void startTheReleaseSite() throws IOException {

@@ -120,8 +120,8 @@ class KubeconfigFileTest {
 
     @Test
     void forHostRenamesEverythingAndPointsAtTheServerChangingNothingElse() throws IOException {
-        ObjectNode ours = KubeconfigFile.forHost(k3sYaml(), SERVER_110, "wil");
-        JsonNode seen = kubectlView(write("wil.yaml", KubeconfigFile.toYaml(ours)));
+        ObjectNode ours = Kubeconfig.forHost(k3sYaml(), SERVER_110, "wil");
+        JsonNode seen = kubectlView(write("wil.yaml", Kubeconfig.toYaml(ours)));
 
         assertEquals("wil", seen.path("current-context").asText());
         assertEquals(SERVER_110, seen.at("/clusters/0/cluster/server").asText());
@@ -144,12 +144,12 @@ class KubeconfigFileTest {
     @Test
     void forHostRefusesAKubeconfigThatIsNotK3ssOwn() {
         String twoClusters = k3sYaml().replace("clusters:\n", "clusters:\n- name: extra\n  cluster: {server: https://x:6443}\n");
-        Cli.Failure failure = assertThrows(Cli.Failure.class, () -> KubeconfigFile.forHost(twoClusters, SERVER_110, "wil"));
+        Cli.Failure failure = assertThrows(Cli.Failure.class, () -> Kubeconfig.forHost(twoClusters, SERVER_110, "wil"));
         assertEquals(Cli.FAILED, failure.exitCode);
         assertTrue(failure.getMessage().contains("exactly one entry in 'clusters'"), failure.getMessage());
 
         String noCa = k3sYaml().replace("certificate-authority-data: " + caData, "insecure-skip-tls-verify: true");
-        failure = assertThrows(Cli.Failure.class, () -> KubeconfigFile.forHost(noCa, SERVER_110, "wil"));
+        failure = assertThrows(Cli.Failure.class, () -> Kubeconfig.forHost(noCa, SERVER_110, "wil"));
         assertTrue(failure.getMessage().contains("no certificate-authority-data"), failure.getMessage());
     }
 
@@ -158,9 +158,9 @@ class KubeconfigFileTest {
     @Test
     void mergeKeepsTheOtherContextsIntactAndMakesOursCurrent() throws IOException {
         Path before = write("before.yaml", existingKubeconfig());
-        ObjectNode merged = KubeconfigFile.merge(KubeconfigFile.parse(existingKubeconfig(), "before.yaml"),
-            KubeconfigFile.forHost(k3sYaml(), SERVER_110, "wil"), false, "before.yaml");
-        Path after = write("after.yaml", KubeconfigFile.toYaml(merged));
+        ObjectNode merged = Kubeconfig.merge(Kubeconfig.parse(existingKubeconfig(), "before.yaml"),
+            Kubeconfig.forHost(k3sYaml(), SERVER_110, "wil"), false, "before.yaml");
+        Path after = write("after.yaml", Kubeconfig.toYaml(merged));
 
         assertEquals(List.of("kind-dev", "prod", "wil"),
             kubectl("config", "get-contexts", "-o", "name", "--kubeconfig", after.toString()).lines().sorted().toList());
@@ -197,17 +197,17 @@ class KubeconfigFileTest {
             """.formatted(args);
         assertEquals(tricky, stringList(kubectlView(write("before.yaml", existing)).at("/users/0/user/exec/args")), "the test's own input");
 
-        ObjectNode merged = KubeconfigFile.merge(KubeconfigFile.parse(existing, "config"),
-            KubeconfigFile.forHost(k3sYaml(), SERVER_110, "wil"), false, "config");
-        JsonNode seen = kubectlView(write("after.yaml", KubeconfigFile.toYaml(merged)));
+        ObjectNode merged = Kubeconfig.merge(Kubeconfig.parse(existing, "config"),
+            Kubeconfig.forHost(k3sYaml(), SERVER_110, "wil"), false, "config");
+        JsonNode seen = kubectlView(write("after.yaml", Kubeconfig.toYaml(merged)));
         assertEquals(tricky, stringList(named(seen, "users", "tool").at("/user/exec/args")));
     }
 
     @Test
     void mergeIntoAnEmptyOrMissingFileMakesAWholeKubeconfig() throws IOException {
-        ObjectNode merged = KubeconfigFile.merge(KubeconfigFile.parse(KubeconfigFile.read(temp.resolve("missing")), "missing"),
-            KubeconfigFile.forHost(k3sYaml(), SERVER_110, "wil"), false, "missing");
-        JsonNode seen = kubectlView(write("config", KubeconfigFile.toYaml(merged)));
+        ObjectNode merged = Kubeconfig.merge(Kubeconfig.parse(KubeconfigFile.read(temp.resolve("missing")), "missing"),
+            Kubeconfig.forHost(k3sYaml(), SERVER_110, "wil"), false, "missing");
+        JsonNode seen = kubectlView(write("config", Kubeconfig.toYaml(merged)));
         assertEquals("wil", seen.path("current-context").asText());
         assertEquals("v1", seen.path("apiVersion").asText());
         assertEquals("Config", seen.path("kind").asText());
@@ -215,11 +215,11 @@ class KubeconfigFileTest {
 
     @Test
     void theSameNameForTheSameServerIsReplacedSilently() throws IOException {
-        ObjectNode first = KubeconfigFile.merge(KubeconfigFile.parse(existingKubeconfig(), "config"),
-            KubeconfigFile.forHost(k3sYaml().replace(caData, base64("an older CA")), SERVER_110, "wil"), false, "config");
-        ObjectNode second = KubeconfigFile.merge(first, KubeconfigFile.forHost(k3sYaml(), SERVER_110, "wil"), false, "config");
+        ObjectNode first = Kubeconfig.merge(Kubeconfig.parse(existingKubeconfig(), "config"),
+            Kubeconfig.forHost(k3sYaml().replace(caData, base64("an older CA")), SERVER_110, "wil"), false, "config");
+        ObjectNode second = Kubeconfig.merge(first, Kubeconfig.forHost(k3sYaml(), SERVER_110, "wil"), false, "config");
 
-        JsonNode seen = kubectlView(write("config", KubeconfigFile.toYaml(second)));
+        JsonNode seen = kubectlView(write("config", Kubeconfig.toYaml(second)));
         assertEquals(3, seen.path("clusters").size(), "one entry per name, not a second 'wil'");
         assertEquals(3, seen.path("users").size());
         assertEquals(3, seen.path("contexts").size());
@@ -228,11 +228,11 @@ class KubeconfigFileTest {
 
     @Test
     void theSameNameForAnotherServerIsRefusedUnlessReplaceIsGiven() throws IOException {
-        ObjectNode existing = KubeconfigFile.merge(KubeconfigFile.parse(existingKubeconfig(), "config"),
-            KubeconfigFile.forHost(k3sYaml(), "https://192.168.56.120:6443", "wil"), false, "config");
-        ObjectNode ours = KubeconfigFile.forHost(k3sYaml(), SERVER_110, "wil");
+        ObjectNode existing = Kubeconfig.merge(Kubeconfig.parse(existingKubeconfig(), "config"),
+            Kubeconfig.forHost(k3sYaml(), "https://192.168.56.120:6443", "wil"), false, "config");
+        ObjectNode ours = Kubeconfig.forHost(k3sYaml(), SERVER_110, "wil");
 
-        Cli.Failure failure = assertThrows(Cli.Failure.class, () -> KubeconfigFile.merge(existing, ours, false, "~/.kube/config"));
+        Cli.Failure failure = assertThrows(Cli.Failure.class, () -> Kubeconfig.merge(existing, ours, false, "~/.kube/config"));
         assertEquals(Cli.REFUSED, failure.exitCode);
         for (String expected : List.of("~/.kube/config already has entries named 'wil' that are not this cluster's",
                 "cluster 'wil' for https://192.168.56.120:6443")) {
@@ -240,8 +240,8 @@ class KubeconfigFileTest {
         }
         assertTrue(failure.getMessage().contains("--replace"), failure.getMessage());
 
-        ObjectNode replaced = KubeconfigFile.merge(existing, ours, true, "config");
-        JsonNode seen = kubectlView(write("config", KubeconfigFile.toYaml(replaced)));
+        ObjectNode replaced = Kubeconfig.merge(existing, ours, true, "config");
+        JsonNode seen = kubectlView(write("config", Kubeconfig.toYaml(replaced)));
         assertEquals(SERVER_110, named(seen, "clusters", "wil").at("/cluster/server").asText());
         assertEquals(3, seen.path("clusters").size());
         assertEquals(3, seen.path("contexts").size());
@@ -250,10 +250,10 @@ class KubeconfigFileTest {
     @Test
     void aContextOfOurNameOnAnotherClusterNameCountsAsAnotherServer() {
         // "wil" is only a context here; the cluster it points at has another name and server
-        ObjectNode existing = KubeconfigFile.parse(existingKubeconfig()
+        ObjectNode existing = Kubeconfig.parse(existingKubeconfig()
             .replace("- name: prod\n  context:", "- name: wil\n  context:"), "config");
         Cli.Failure failure = assertThrows(Cli.Failure.class,
-            () -> KubeconfigFile.merge(existing, KubeconfigFile.forHost(k3sYaml(), SERVER_110, "wil"), false, "config"));
+            () -> Kubeconfig.merge(existing, Kubeconfig.forHost(k3sYaml(), SERVER_110, "wil"), false, "config"));
         assertEquals(Cli.REFUSED, failure.exitCode);
         assertTrue(failure.getMessage().contains("https://prod.example.com"), failure.getMessage());
     }
@@ -263,34 +263,34 @@ class KubeconfigFileTest {
         // the user's own context "prod" uses a user entry that happens to be named like the cluster
         String theirs = existingKubeconfig().replace("user: prod-admin", "user: wil")
             .replace("- name: prod-admin", "- name: wil");
-        ObjectNode existing = KubeconfigFile.parse(theirs, "config");
-        ObjectNode ours = KubeconfigFile.forHost(k3sYaml(), SERVER_110, "wil");
+        ObjectNode existing = Kubeconfig.parse(theirs, "config");
+        ObjectNode ours = Kubeconfig.forHost(k3sYaml(), SERVER_110, "wil");
 
         Cli.Failure failure = assertThrows(Cli.Failure.class,
-            () -> KubeconfigFile.merge(existing, ours, false, "~/.kube/config"));
+            () -> Kubeconfig.merge(existing, ours, false, "~/.kube/config"));
         assertEquals(Cli.REFUSED, failure.exitCode);
         for (String expected : List.of("~/.kube/config already has entries named 'wil' that are not this cluster's",
                 SERVER_110,
                 "user 'wil' with other credentials, used by context 'prod'", "--replace", "--context")) {
             assertTrue(failure.getMessage().contains(expected), "'" + expected + "' in: " + failure.getMessage());
         }
-        assertEquals(KubeconfigFile.parse(theirs, "config"), existing, "nothing of the user's may change");
+        assertEquals(Kubeconfig.parse(theirs, "config"), existing, "nothing of the user's may change");
 
         // --replace is consent: ours replaces it (the step backs the old file up first)
-        ObjectNode replaced = KubeconfigFile.merge(existing, ours, true, "config");
-        JsonNode seen = kubectlView(write("config", KubeconfigFile.toYaml(replaced)));
+        ObjectNode replaced = Kubeconfig.merge(existing, ours, true, "config");
+        JsonNode seen = kubectlView(write("config", Kubeconfig.toYaml(replaced)));
         assertEquals(clientCertData, named(seen, "users", "wil").at("/user/client-certificate-data").asText());
     }
 
     @Test
     void aContextOfOurNameUsingTheUsersOwnCredentialsIsRefused() {
         // a context "wil" on this very server, but with the user's own user entry: it is theirs, not ours
-        ObjectNode existing = KubeconfigFile.merge(KubeconfigFile.parse(existingKubeconfig(), "config"),
-            KubeconfigFile.forHost(k3sYaml(), SERVER_110, "wil"), false, "config");
+        ObjectNode existing = Kubeconfig.merge(Kubeconfig.parse(existingKubeconfig(), "config"),
+            Kubeconfig.forHost(k3sYaml(), SERVER_110, "wil"), false, "config");
         ((ObjectNode) named(existing, "contexts", "wil").get("context")).put("user", "prod-admin");
-        ObjectNode ours = KubeconfigFile.forHost(k3sYaml(), SERVER_110, "wil");
+        ObjectNode ours = Kubeconfig.forHost(k3sYaml(), SERVER_110, "wil");
         Cli.Failure failure = assertThrows(Cli.Failure.class,
-            () -> KubeconfigFile.merge(existing, ours, false, "config"));
+            () -> Kubeconfig.merge(existing, ours, false, "config"));
         assertEquals(Cli.REFUSED, failure.exitCode);
         String expected = "context 'wil' for cluster 'wil' (" + SERVER_110 + ") and user 'prod-admin'";
         assertTrue(failure.getMessage().contains(expected), failure.getMessage());
@@ -299,12 +299,12 @@ class KubeconfigFileTest {
     @Test
     void everyClashIsNamedAtOnce() {
         // cluster, context and user "wil" all belong to a cluster at another address
-        ObjectNode existing = KubeconfigFile.merge(KubeconfigFile.parse(existingKubeconfig(), "config"),
-            KubeconfigFile.forHost(k3sYaml().replace(clientCertData, base64("another cluster's certificate")),
+        ObjectNode existing = Kubeconfig.merge(Kubeconfig.parse(existingKubeconfig(), "config"),
+            Kubeconfig.forHost(k3sYaml().replace(clientCertData, base64("another cluster's certificate")),
                 "https://192.168.56.120:6443", "wil"), false, "config");
-        ObjectNode ours = KubeconfigFile.forHost(k3sYaml(), SERVER_110, "wil");
+        ObjectNode ours = Kubeconfig.forHost(k3sYaml(), SERVER_110, "wil");
         Cli.Failure failure = assertThrows(Cli.Failure.class,
-            () -> KubeconfigFile.merge(existing, ours, false, "config"));
+            () -> Kubeconfig.merge(existing, ours, false, "config"));
         for (String expected : List.of("cluster 'wil' for https://192.168.56.120:6443",
                 "context 'wil' for cluster 'wil' (https://192.168.56.120:6443) and user 'wil'",
                 "user 'wil' with other credentials")) {
@@ -316,25 +316,25 @@ class KubeconfigFileTest {
     void ourOwnEarlierMergeIsReplacedSilentlyEvenWithARenewedCertificate() throws IOException {
         // K3s renews its client certificate, and a cluster made again at the same address has new ones:
         // the entries an earlier merge wrote (context -> cluster and user of its name, K3s's certificate user) are ours
-        ObjectNode earlier = KubeconfigFile.merge(KubeconfigFile.parse(existingKubeconfig(), "config"),
-            KubeconfigFile.forHost(k3sYaml().replace(clientCertData, base64("the old client certificate")),
+        ObjectNode earlier = Kubeconfig.merge(Kubeconfig.parse(existingKubeconfig(), "config"),
+            Kubeconfig.forHost(k3sYaml().replace(clientCertData, base64("the old client certificate")),
                 SERVER_110, "wil"), false, "config");
-        JsonNode seen = kubectlView(write("config", KubeconfigFile.toYaml(
-            KubeconfigFile.merge(earlier, KubeconfigFile.forHost(k3sYaml(), SERVER_110, "wil"), false, "config"))));
+        JsonNode seen = kubectlView(write("config", Kubeconfig.toYaml(
+            Kubeconfig.merge(earlier, Kubeconfig.forHost(k3sYaml(), SERVER_110, "wil"), false, "config"))));
         assertEquals(clientCertData, named(seen, "users", "wil").at("/user/client-certificate-data").asText());
         assertEquals(3, seen.path("users").size());
     }
 
     @Test
     void removeKeepsAUserEntryThatAnotherContextStillUses() throws IOException {
-        ObjectNode config = KubeconfigFile.merge(KubeconfigFile.parse(existingKubeconfig(), "config"),
-            KubeconfigFile.forHost(k3sYaml(), SERVER_110, "wil"), false, "config");
+        ObjectNode config = Kubeconfig.merge(Kubeconfig.parse(existingKubeconfig(), "config"),
+            Kubeconfig.forHost(k3sYaml(), SERVER_110, "wil"), false, "config");
         // the user made a context of their own with the cluster's user entry
         ((com.fasterxml.jackson.databind.node.ArrayNode) config.get("contexts")).addObject().put("name", "mine")
             .putObject("context").put("cluster", "prod").put("user", "wil");
-        assertTrue(KubeconfigFile.remove(config, "wil", SERVER_110));
+        assertTrue(Kubeconfig.remove(config, "wil", SERVER_110));
 
-        JsonNode seen = kubectlView(write("config", KubeconfigFile.toYaml(config)));
+        JsonNode seen = kubectlView(write("config", Kubeconfig.toYaml(config)));
         String contexts = kubectl("config", "get-contexts", "-o", "name",
             "--kubeconfig", temp.resolve("config").toString());
         assertEquals(List.of("kind-dev", "mine", "prod"), contexts.lines().sorted().toList());
@@ -354,7 +354,7 @@ class KubeconfigFileTest {
             "clusters-not-a-list.yaml", "apiVersion: v1\nkind: Config\nclusters: {name: a}\n");
         for (var entry : notKubeconfigs.entrySet()) {
             Path file = write(entry.getKey(), entry.getValue());
-            Cli.Failure failure = assertThrows(Cli.Failure.class, () -> KubeconfigFile.parse(KubeconfigFile.read(file), file.toString()),
+            Cli.Failure failure = assertThrows(Cli.Failure.class, () -> Kubeconfig.parse(KubeconfigFile.read(file), file.toString()),
                 entry.getKey());
             assertEquals(Cli.REFUSED, failure.exitCode, entry.getKey());
             assertTrue(failure.getMessage().startsWith(file.toString()), "names the file: " + failure.getMessage());
@@ -369,7 +369,7 @@ class KubeconfigFileTest {
     @Test
     void writeAtomicallyMakesAMode600FileInAMode700FolderAndLeavesNoTempFile() throws IOException {
         Path file = temp.resolve("new-kube/config"); // the folder does not exist yet, like a first ~/.kube
-        KubeconfigFile.writeAtomically(file, "apiVersion: v1\n");
+        AtomicFile.write(file, "apiVersion: v1\n");
         assertEquals("apiVersion: v1\n", Files.readString(file));
         assertEquals("rw-------", permissions(file));
         assertEquals("rwx------", permissions(file.getParent()));
@@ -380,7 +380,7 @@ class KubeconfigFileTest {
     void writeAtomicallyReplacesAnOpenFileWithAMode600One() throws IOException {
         Path file = write("config", "old content, longer than the new one\n");
         Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-r--r--"));
-        KubeconfigFile.writeAtomically(file, "new\n");
+        AtomicFile.write(file, "new\n");
         assertEquals("new\n", Files.readString(file));
         assertEquals("rw-------", permissions(file));
         assertEquals(List.of("config"), filesIn(temp));
@@ -391,7 +391,7 @@ class KubeconfigFileTest {
         // a non-empty folder where the file should go: the temp file is written, the rename fails
         Path blocked = Files.createDirectories(temp.resolve("config"));
         Files.writeString(blocked.resolve("inside"), "x");
-        Cli.Failure failure = assertThrows(Cli.Failure.class, () -> KubeconfigFile.writeAtomically(blocked, "new\n"));
+        Cli.Failure failure = assertThrows(Cli.Failure.class, () -> AtomicFile.write(blocked, "new\n"));
         assertEquals(Cli.FAILED, failure.exitCode);
         assertTrue(failure.getMessage().contains("nothing was changed"), failure.getMessage());
         assertEquals(List.of("config"), filesIn(temp), "the temp file must be gone");
@@ -413,7 +413,7 @@ class KubeconfigFileTest {
             Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("r-x------"));
         }
         try {
-            Cli.Failure failure = assertThrows(Cli.Failure.class, () -> KubeconfigFile.writeAtomically(file, "new\n"));
+            Cli.Failure failure = assertThrows(Cli.Failure.class, () -> AtomicFile.write(file, "new\n"));
             assertEquals(Cli.FAILED, failure.exitCode);
             assertTrue(failure.getMessage().startsWith("cannot write " + file), failure.getMessage());
             assertTrue(failure.getMessage().contains("nothing was changed"), failure.getMessage());
@@ -497,7 +497,7 @@ class KubeconfigFileTest {
     void aSymlinkedKubeconfigStaysASymlinkAndItsTargetIsWritten() throws IOException {
         Path target = write("dotfiles-config", existingKubeconfig());
         Path link = Files.createSymbolicLink(temp.resolve("config"), target);
-        KubeconfigFile.writeAtomically(link, "apiVersion: v1\nkind: Config\n");
+        AtomicFile.write(link, "apiVersion: v1\nkind: Config\n");
         assertTrue(Files.isSymbolicLink(link), "the link was replaced by a file");
         assertEquals("apiVersion: v1\nkind: Config\n", Files.readString(target));
         assertEquals("rw-------", permissions(target));

@@ -26,7 +26,7 @@ import org.junit.jupiter.api.io.TempDir;
 class KubeconfigLockTest {
     @TempDir Path temp;
     final StringWriter logText = new StringWriter();
-    final Cli.Log log = new Cli.Log(new PrintWriter(logText, true), "test", null);
+    final Log log = new Log(new PrintWriter(logText, true), "test", null);
 
     /** K3s's k3s.yaml, reduced to what forHost needs. */
     static final String K3S_YAML = """
@@ -53,7 +53,7 @@ class KubeconfigLockTest {
             List<String> names = new ArrayList<>();
             for (int i = 0; i < steps; i++) names.add("r" + round + "c" + i);
             runAtOnce(names, name -> KubeconfigFile.mergeInto(file,
-                KubeconfigFile.forHost(K3S_YAML, "https://192.168.56." + (100 + names.indexOf(name)) + ":6443", name),
+                Kubeconfig.forHost(K3S_YAML, "https://192.168.56." + (100 + names.indexOf(name)) + ":6443", name),
                 false, log));
             assertEquals(new TreeSet<>(names), contexts(file), "round " + round + ": a merge was lost");
             // and kubectl reads them all
@@ -67,7 +67,7 @@ class KubeconfigLockTest {
     @Test
     void kubectlWaitsForOurLockAndLeavesNoneBehind() throws Exception {
         Path file = temp.resolve("config");
-        KubeconfigFile.mergeInto(file, KubeconfigFile.forHost(K3S_YAML, "https://192.168.56.110:6443", "wil"), false,
+        KubeconfigFile.mergeInto(file, Kubeconfig.forHost(K3S_YAML, "https://192.168.56.110:6443", "wil"), false,
             log);
         List<String> setContext = List.of("kubectl", "config", "set-context", "mine", "--cluster", "wil",
             "--kubeconfig", file.toString());
@@ -144,7 +144,7 @@ class KubeconfigLockTest {
 
     static TreeSet<String> contexts(Path file) {
         TreeSet<String> names = new TreeSet<>();
-        for (JsonNode context : KubeconfigFile.parse(KubeconfigFile.read(file), file.toString()).path("contexts")) {
+        for (JsonNode context : Kubeconfig.parse(KubeconfigFile.read(file), file.toString()).path("contexts")) {
             names.add(context.get("name").asText());
         }
         return names;

@@ -45,15 +45,15 @@ class KubeconfigStepTest {
     @Test
     void aHostThatIsNotAK3sServerFailsNamingK3sYamlAndWritesNothing() throws IOException {
         // what this test can reach on a host without K3s: the step must stop at the missing file
-        assertFalse(Files.exists(Path.of(K3s.KUBECONFIG_PATH)),
-            K3s.KUBECONFIG_PATH + " exists on this host, so this test cannot show how the step fails without it");
+        assertFalse(Files.exists(Path.of(K3sServer.KUBECONFIG_PATH)),
+            K3sServer.KUBECONFIG_PATH + " exists on this host, so this test cannot show how the step fails without it");
         Path output = temp.resolve("kube/config");
         Path knownHosts = temp.resolve("known_hosts");
         Repo.Run run = Repo.step(withStdin(""), "--server-host", sshd.user + "@127.0.0.1", "--server-ssh-port", String.valueOf(sshd.port),
             "--server-ssh-key", sshd.clientKey.toString(), "--known-hosts", knownHosts.toString(), "--output", output.toString());
 
         assertEquals(Cli.FAILED, run.exit(), run.stderr());
-        assertTrue(run.stderr().contains("k3s-kubeconfig: reading " + K3s.KUBECONFIG_PATH + " (is this a K3s server?) failed on "
+        assertTrue(run.stderr().contains("k3s-kubeconfig: reading " + K3sServer.KUBECONFIG_PATH + " (is this a K3s server?) failed on "
             + sshd.user + "@127.0.0.1:" + sshd.port), run.stderr());
         assertEquals("", run.stdout());
         assertFalse(Files.exists(output), "no kubeconfig may be written when the server's could not be read");

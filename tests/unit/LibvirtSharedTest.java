@@ -98,7 +98,7 @@ class LibvirtSharedTest {
         try (BufferedReader out = new BufferedReader(new InputStreamReader(other.getInputStream()))) {
             assertEquals("locked", out.readLine(), "the other process holds the lock");
             StringWriter said = new StringWriter();
-            Cli.Log log = new Cli.Log(new PrintWriter(said, true), "test", null);
+            Log log = new Log(new PrintWriter(said, true), "test", null);
             try (LibvirtShared.HostLock lock = LibvirtShared.HostLock.take(lockFile, log)) {
                 // taken: the first try found it held (the line below), so it was taken once the other let it go
                 assertTrue(said.toString().contains("waiting for another k3s-vagrant step"), said.toString());

@@ -38,7 +38,7 @@ class LifecycleTest {
 
     @Test
     void oneStepAtATimeMayWorkOnAClusterFolder(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) {
-        Cli.Log log = new Cli.Log(new java.io.PrintWriter(new java.io.StringWriter()), "test", null);
+        Log log = new Log(new java.io.PrintWriter(new java.io.StringWriter()), "test", null);
         try (ClusterFolder first = ClusterFolder.open(dir, log)) {
             Cli.Failure refused = org.junit.jupiter.api.Assertions.assertThrows(Cli.Failure.class, () -> ClusterFolder.open(dir, log).close());
             assertEquals(Cli.REFUSED, refused.exitCode);
@@ -49,8 +49,8 @@ class LifecycleTest {
 
     @Test
     void removeTakesOutOnlyTheClustersOwnEntries() {
-        ObjectNode config = KubeconfigFile.parse(TWO_CLUSTERS, "test");
-        assertTrue(KubeconfigFile.remove(config, "wil", "https://192.168.56.110:6443"));
+        ObjectNode config = Kubeconfig.parse(TWO_CLUSTERS, "test");
+        assertTrue(Kubeconfig.remove(config, "wil", "https://192.168.56.110:6443"));
         for (String section : List.of("clusters", "users", "contexts")) {
             assertEquals(1, config.get(section).size(), section);
             assertEquals("other", config.get(section).get(0).get("name").asText(), section);
@@ -60,10 +60,10 @@ class LifecycleTest {
 
     @Test
     void removeLeavesAnotherClusterOfTheSameNameAlone() {
-        ObjectNode config = KubeconfigFile.parse(TWO_CLUSTERS, "test");
-        assertFalse(KubeconfigFile.remove(config, "wil", "https://192.168.56.120:6443"));
+        ObjectNode config = Kubeconfig.parse(TWO_CLUSTERS, "test");
+        assertFalse(Kubeconfig.remove(config, "wil", "https://192.168.56.120:6443"));
         assertEquals(2, config.get("contexts").size());
-        assertFalse(KubeconfigFile.remove(config, "nosuch", "https://192.168.56.110:6443"));
+        assertFalse(Kubeconfig.remove(config, "nosuch", "https://192.168.56.110:6443"));
     }
 
     @Test

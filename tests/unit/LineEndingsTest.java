@@ -20,7 +20,7 @@ class LineEndingsTest {
     @Test
     void k3sUpWritesTheProvisioningFilesWithLfWhateverItRead() throws IOException {
         Path folder = tmp.resolve("cluster");
-        Cli.Log log = new Cli.Log(new java.io.PrintWriter(new java.io.StringWriter()), "test", null);
+        Log log = new Log(new java.io.PrintWriter(new java.io.StringWriter()), "test", null);
         ClusterFolder.claim(folder, false);
         try (ClusterFolder cluster = ClusterFolder.open(folder, log)) {
             cluster.writeProvisioning(file -> {

@@ -62,9 +62,9 @@ class NodeVersionTest {
         Cluster cluster = oldCluster(root);
         try (Ssh ssh = connect()) {
             // as k3s-up and k3s-join do: the nodes that waitReady found Ready, in the same `get nodes`
-            Cli.Log log = new Cli.Log(new java.io.PrintWriter(new java.io.StringWriter()), "test", null);
-            List<K3s.NodeStatus> ready = K3s.waitReady(ssh, Set.of("VerTest"), Duration.ofSeconds(60), log);
-            Cluster recorded = K3s.withVersions(cluster, ready);
+            Log log = new Log(new java.io.PrintWriter(new java.io.StringWriter()), "test", null);
+            List<Nodes.Status> ready = Nodes.waitReady(ssh, Set.of("VerTest"), Duration.ofSeconds(60), log);
+            Cluster recorded = Nodes.withVersions(cluster, ready);
             assertEquals(VERSION, recorded.server().k3sVersion(), "the Vagrant machine VerTest is the node vertest");
             assertNull(recorded.nodes().get(1).k3sVersion(), "a node the server does not list has none");
             assertEquals(List.of("VerTest", "edge"), recorded.nodes().stream().map(Cluster.Node::name).toList(),
@@ -74,7 +74,7 @@ class NodeVersionTest {
             JsonNode written = Cluster.JSON.readTree(recorded.toJson());
             assertEquals(VERSION, written.path("nodes").get(0).path("k3sVersion").asText());
             // k3s-join's joined node
-            assertEquals(VERSION, K3s.withVersion(new Cluster.Node("VerTest", "agent", "127.0.0.1",
+            assertEquals(VERSION, Nodes.withVersion(new Cluster.Node("VerTest", "agent", "127.0.0.1",
                 Cluster.Access.vagrant("VerTest")), ready).k3sVersion());
         }
     }

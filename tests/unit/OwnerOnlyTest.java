@@ -82,7 +82,7 @@ class OwnerOnlyTest {
         try (FileSystem fs = windowsFs()) {
             Path kube = fs.getPath("C:\\Users\\wil\\.kube\\config");
             Files.createDirectories(fs.getPath("C:\\Users"));
-            KubeconfigFile.writeAtomically(kube, "apiVersion: v1\n");
+            AtomicFile.write(kube, "apiVersion: v1\n");
             assertEquals("apiVersion: v1\n", Files.readString(kube));
             assertOwnerAlone(kube);
             assertOwnerAlone(kube.getParent());

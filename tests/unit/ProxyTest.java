@@ -45,7 +45,7 @@ class ProxyTest {
 
     @TempDir Path tmp;
     final StringWriter logged = new StringWriter();
-    final Cli.Log log = new Cli.Log(new PrintWriter(logged, true), "test", null);
+    final Log log = new Log(new PrintWriter(logged, true), "test", null);
     SSLContext previousDefault;
 
     @AfterEach

@@ -32,7 +32,7 @@ class SshConfigTest {
     /** Where the jump host's log stood when the test began: what it logs for this test follows. */
     int logMark;
     final StringWriter logText = new StringWriter();
-    final Cli.Log log = new Cli.Log(new PrintWriter(logText), "test", null);
+    final Log log = new Log(new PrintWriter(logText), "test", null);
 
     @BeforeAll
     static void startBoth() throws IOException {
@@ -79,7 +79,7 @@ class SshConfigTest {
 
     Ssh connect(Cluster.Access access) {
         Cluster.Node node = new Cluster.Node("edge", "agent", "", access);
-        return K3s.connect(null, node, null, null, Duration.ofSeconds(5), log);
+        return NodeSsh.connect(null, node, null, null, Duration.ofSeconds(5), log);
     }
 
     @Test
@@ -126,7 +126,7 @@ class SshConfigTest {
             ""));
         Cluster.Access access = new Cluster.Access(null, target.user + "@edge", target.port,
             target.clientKey.toString(), "none", config.toString());
-        SshConfig.Route route = K3s.route(access, Ssh.HostKeyCheck.ACCEPT_NEW, knownHosts);
+        SshConfig.Route route = NodeSsh.route(access, Ssh.HostKeyCheck.ACCEPT_NEW, knownHosts);
         assertEquals(List.of(), route.jumps());
         assertEquals(List.of(target.clientKey), route.target().keys());
         try (Ssh ssh = connect(access)) {
@@ -149,7 +149,7 @@ class SshConfigTest {
         assertEquals(recorded, Files.readString(knownHosts));
         // strict: an unknown jump host is refused like an unknown target
         Files.writeString(knownHosts, "");
-        Cli.Failure strict = assertThrows(Cli.Failure.class, () -> K3s.connect(null,
+        Cli.Failure strict = assertThrows(Cli.Failure.class, () -> NodeSsh.connect(null,
             new Cluster.Node("edge", "agent", "", access), Ssh.HostKeyCheck.STRICT, null, Duration.ofSeconds(5), log));
         assertTrue(strict.getMessage().contains("not in known_hosts") && strict.getMessage().contains("jump host"),
             strict.getMessage());
@@ -162,7 +162,7 @@ class SshConfigTest {
             Path config = Files.writeString(temp.resolve("bad"), "Host bad\n  HostName " + target.address + "\n"
                 + bad + "\n");
             Cluster.Access access = new Cluster.Access(null, "bad", null, null, null, config.toString());
-            Cli.Failure failure = assertThrows(Cli.Failure.class, () -> K3s.route(access, null, knownHosts), bad);
+            Cli.Failure failure = assertThrows(Cli.Failure.class, () -> NodeSsh.route(access, null, knownHosts), bad);
             assertEquals(Cli.USAGE, failure.exitCode, bad + ": " + failure.getMessage());
             assertTrue(failure.getMessage().contains("bad"), failure.getMessage());
         }
@@ -211,10 +211,10 @@ class SshConfigTest {
     @Test
     void aServerNamedByAnAliasGetsItsHostNameAsAddressAndTheClusterJsonKeepsHowToReachIt() throws IOException {
         Path config = config("");
-        K3s.ServerOptions options = new K3s.ServerOptions();
+        ClusterSource options = new ClusterSource();
         options.serverHost = "edge";
         options.sshConfig = config;
-        options.serverJump = target.user + "@bastion";
+        options.serverSsh.jump = target.user + "@bastion";
         Cluster cluster = options.cluster();
         assertEquals("https://127.0.0.3:6443", cluster.serverUrl());
         Cluster.Access access = Cluster.parse(cluster.toJson(), "test").server().ssh();
@@ -224,7 +224,7 @@ class SshConfigTest {
             assertEquals("ok\n", ssh.run("echo ok", "echo"));
         }
 
-        options.serverJump = "a@b;c";
+        options.serverSsh.jump = "a@b;c";
         Cli.Failure failure = assertThrows(Cli.Failure.class, options::cluster);
         assertEquals(Cli.USAGE, failure.exitCode);
         assertTrue(failure.getMessage().startsWith("--server-jump \"a@b;c\" is not USER@HOST[:PORT]"),

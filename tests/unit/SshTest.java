@@ -27,7 +27,7 @@ class SshTest {
 
     @TempDir Path temp;
     final StringWriter logText = new StringWriter();
-    final Cli.Log log = new Cli.Log(new PrintWriter(logText), "test", null);
+    final Log log = new Log(new PrintWriter(logText), "test", null);
 
     @BeforeAll
     static void startSshd() {

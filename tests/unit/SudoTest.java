@@ -37,7 +37,7 @@ class SudoTest {
 
     @TempDir Path tmp;
     final StringWriter logText = new StringWriter();
-    final Cli.Log log = new Cli.Log(new PrintWriter(logText), "test", null);
+    final Log log = new Log(new PrintWriter(logText), "test", null);
 
     @BeforeAll
     static void startSshd() {
@@ -85,7 +85,7 @@ class SudoTest {
     void k3sLeaveStopsAtTheSameCheckBeforeUninstallingAnything() throws IOException {
         int before = sessions().size();
         try (Ssh ssh = connect(askingSudo())) {
-            Cli.Failure failure = assertThrows(Cli.Failure.class, () -> K3s.uninstallAgent(ssh, log));
+            Cli.Failure failure = assertThrows(Cli.Failure.class, () -> K3sAgent.uninstall(ssh, log));
             assertEquals(Cli.SSH_FAILED, failure.exitCode);
             assertPasswordAdvice(failure.getMessage());
         }
