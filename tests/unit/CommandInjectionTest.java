@@ -13,10 +13,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -29,22 +28,13 @@ import org.junit.jupiter.params.provider.MethodSource;
  * login its log records; a marker file that a broken-out command would create tells.
  */
 class CommandInjectionTest {
-    static Sshd sshd;
+    @RegisterExtension
+    static final Sshd sshd = Sshd.perClass();
 
     /** Lowercase (K3s.nodeName lowercases node names) and outside every test's own folder. */
     Path markers;
     Path marker;
     Path knownHosts;
-
-    @BeforeAll
-    static void startSshd() {
-        sshd = Sshd.start();
-    }
-
-    @AfterAll
-    static void stopSshd() {
-        if (sshd != null) sshd.close();
-    }
 
     @BeforeEach
     void makeMarkerFolder() throws IOException {

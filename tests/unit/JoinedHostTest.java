@@ -13,9 +13,8 @@ import java.time.Duration;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -26,7 +25,8 @@ import org.junit.jupiter.api.io.TempDir;
  * systemctl stand-in says whether the agent runs.
  */
 class JoinedHostTest {
-    static Sshd sshd;
+    @RegisterExtension
+    static final Sshd sshd = Sshd.perClass();
 
     @TempDir Path tmp;
 
@@ -35,16 +35,6 @@ class JoinedHostTest {
         .getBytes(StandardCharsets.UTF_8);
     static final String THIS_CA = sha256(THIS_CA_PEM);
     static final String OTHER_CA = sha256("an earlier cluster".getBytes(StandardCharsets.UTF_8));
-
-    @BeforeAll
-    static void startSshd() {
-        sshd = Sshd.start();
-    }
-
-    @AfterAll
-    static void stopSshd() {
-        if (sshd != null) sshd.close();
-    }
 
     /** The case: k3s-down --keep-hosts, then a new cluster at the same default URL. */
     @Test

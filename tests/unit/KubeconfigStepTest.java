@@ -7,9 +7,8 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -18,19 +17,10 @@ import org.junit.jupiter.api.io.TempDir;
  * every run names --output and --known-hosts there.
  */
 class KubeconfigStepTest {
-    static Sshd sshd;
+    @RegisterExtension
+    static final Sshd sshd = Sshd.perClass();
 
     @TempDir Path temp;
-
-    @BeforeAll
-    static void startSshd() {
-        sshd = Sshd.start();
-    }
-
-    @AfterAll
-    static void stopSshd() {
-        if (sshd != null) sshd.close();
-    }
 
     @Test
     void truncatedStdinExits4WithAClearMessageAndWritesNothing() {

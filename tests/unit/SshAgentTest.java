@@ -17,6 +17,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -28,7 +29,8 @@ import org.junit.jupiter.api.io.TempDir;
 class SshAgentTest {
     static final String PASSPHRASE = "k3sv test passphrase";
 
-    static Sshd sshd;
+    @RegisterExtension
+    static final Sshd sshd = Sshd.perClass();
     static Path dir;
     /** A key with a passphrase, authorized on sshd and held by the agent. */
     static Path lockedKey;
@@ -42,8 +44,7 @@ class SshAgentTest {
     String savedSocket;
 
     @BeforeAll
-    static void startSshdAndAgent() throws IOException {
-        sshd = Sshd.start();
+    static void startAgent() throws IOException {
         dir = Files.createTempDirectory("k3sv-agent-");
         lockedKey = dir.resolve("locked_ed25519");
         otherLockedKey = dir.resolve("other_locked_ed25519");
@@ -62,7 +63,7 @@ class SshAgentTest {
             if (!agent.isAlive() || System.nanoTime() > deadline) {
                 throw new AssertionError("ssh-agent did not make " + agentSocket + ": " + Files.readString(dir.resolve("agent.log")));
             }
-            sleep(20);
+            Sshd.sleep(20);
         }
         Path askpass = dir.resolve("askpass");
         Files.writeString(askpass, "#!/bin/sh\nexec cat " + passphrase + "\n");
@@ -73,7 +74,7 @@ class SshAgentTest {
     }
 
     @AfterAll
-    static void stopSshdAndAgent() {
+    static void stopAgent() {
         if (agent != null) {
             agent.destroy();
             try {
@@ -82,7 +83,6 @@ class SshAgentTest {
                 Thread.currentThread().interrupt();
             }
         }
-        if (sshd != null) sshd.close();
         Repo.deleteTree(dir);
     }
 
@@ -212,14 +212,5 @@ class SshAgentTest {
     private static void run(List<String> command, Map<String, String> env) {
         Repo.Run run = Repo.exec(command, dir, env, null, 30);
         if (run.exit() != 0) throw new AssertionError(String.join(" ", command) + " failed: " + run.stdout() + run.stderr());
-    }
-
-    private static void sleep(long millis) {
-        try {
-            Thread.sleep(millis);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new AssertionError("interrupted", e);
-        }
     }
 }

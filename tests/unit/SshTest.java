@@ -16,28 +16,18 @@ import java.util.List;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Ssh against a real OpenSSH server on 127.0.0.1 (see Sshd): commands, uploads, host keys, failures. */
 class SshTest {
-    static Sshd sshd;
+    @RegisterExtension
+    static final Sshd sshd = Sshd.perClass();
 
     @TempDir Path temp;
     final StringWriter logText = new StringWriter();
     final Cli.Log log = new Cli.Log(new PrintWriter(logText), "test", null);
-
-    @BeforeAll
-    static void startSshd() {
-        sshd = Sshd.start();
-    }
-
-    @AfterAll
-    static void stopSshd() {
-        if (sshd != null) sshd.close();
-    }
 
     // ---- commands and files ------------------------------------------------------------
 

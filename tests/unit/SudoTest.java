@@ -13,9 +13,8 @@ import java.time.Duration;
 import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -33,21 +32,12 @@ class SudoTest {
     static final String URL = "https://192.168.56.110:6443";
     static final String TOKEN = "K10" + "ab".repeat(32) + "::node:s3cret-agent-token";
 
-    static Sshd sshd;
+    @RegisterExtension
+    static final Sshd sshd = Sshd.perClass();
 
     @TempDir Path tmp;
     final StringWriter logText = new StringWriter();
     final Cli.Log log = new Cli.Log(new PrintWriter(logText), "test", null);
-
-    @BeforeAll
-    static void startSshd() {
-        sshd = Sshd.start();
-    }
-
-    @AfterAll
-    static void stopSshd() {
-        if (sshd != null) sshd.close();
-    }
 
     @Test
     void aSudoThatAsksForAPasswordStopsTheJoinBeforeAnythingIsUploaded() throws IOException {
