@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -56,13 +57,9 @@ class K3sReleaseTest {
             if (redirects.containsKey(path)) {
                 exchange.getResponseHeaders().add("Location", redirects.get(path));
                 exchange.sendResponseHeaders(302, -1);
-            } else if (files.containsKey(path)) {
-                exchange.sendResponseHeaders(200, files.get(path).length);
-                exchange.getResponseBody().write(files.get(path));
             } else {
-                exchange.sendResponseHeaders(404, -1);
+                serveFile(exchange, files);
             }
-            exchange.close();
         });
         // a stalled answer must not hold up the others: one thread per exchange
         server.setExecutor(java.util.concurrent.Executors.newCachedThreadPool());
@@ -260,6 +257,18 @@ class K3sReleaseTest {
         files.put("/mirror/releases/v1.31.4%2Bk3s1/k3s-armhf", armhf);
         Path dir = K3sRelease.fetch(VERSION, K3sRelease.arch("armv7l"), cache, source, false, log);
         assertArrayEquals(armhf, Files.readAllBytes(dir.resolve("k3s")), "installed as k3s, as K3s's installer does");
+    }
+
+    /** A release site's plain answer: the file at the request's path, or 404; ProgressTest's site uses it too. */
+    static void serveFile(HttpExchange exchange, Map<String, byte[]> files) throws IOException {
+        byte[] body = files.get(exchange.getRequestURI().getRawPath());
+        if (body != null) {
+            exchange.sendResponseHeaders(200, body.length);
+            exchange.getResponseBody().write(body);
+        } else {
+            exchange.sendResponseHeaders(404, -1);
+        }
+        exchange.close();
     }
 
     static String sha256(byte[] bytes) {
