@@ -18,6 +18,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
+import org.junit.platform.engine.DiscoverySelector;
 import org.junit.platform.engine.TestExecutionResult;
 import org.junit.platform.engine.discovery.DiscoverySelectors;
 import org.junit.platform.launcher.LauncherDiscoveryRequest;
@@ -43,7 +44,8 @@ class run {
             if (args[i].equals("--tier") && i + 1 < args.length) tier = args[++i];
             else if (args[i].startsWith("--tier=")) tier = args[i].substring("--tier=".length());
             else if (args[i].equals("--class") && i + 1 < args.length) classes.add(args[++i]);
-            else if (args[i].equals("--repeat") && i + 1 < args.length && args[i + 1].matches("[1-9]\\d{0,2}")) repeat = Integer.parseInt(args[++i]);
+            else if (args[i].equals("--repeat") && i + 1 < args.length
+                && args[i + 1].matches("[1-9]\\d{0,2}")) repeat = Integer.parseInt(args[++i]);
             else {
                 System.err.println("usage: run.java [--tier unit|vm|all] [--class TestClass]... [--repeat N]");
                 System.exit(2);
@@ -52,8 +54,9 @@ class run {
         Path jar = Path.of(run.class.getProtectionDomain().getCodeSource().getLocation().toURI());
         // --class runs only the named test classes (while working on one); the default is every class
         LauncherDiscoveryRequestBuilder request = LauncherDiscoveryRequestBuilder.request()
-            .selectors(classes.isEmpty() ? DiscoverySelectors.selectClasspathRoots(Set.of(jar)).toArray(new org.junit.platform.engine.DiscoverySelector[0])
-                : classes.stream().map(DiscoverySelectors::selectClass).toArray(org.junit.platform.engine.DiscoverySelector[]::new));
+            .selectors(classes.isEmpty()
+                ? DiscoverySelectors.selectClasspathRoots(Set.of(jar)).toArray(new DiscoverySelector[0])
+                : classes.stream().map(DiscoverySelectors::selectClass).toArray(DiscoverySelector[]::new));
         switch (tier) {
             case "unit" -> request.filters(TagFilter.excludeTags("vm"));
             case "vm" -> request.filters(TagFilter.includeTags("vm"));
@@ -90,8 +93,10 @@ class run {
             report.finish();
             boolean passed = report.failed == 0 && report.passed > 0;
             if (passed) passedRuns++;
-            String firstError = report.failures.isEmpty() ? "no test passed" : report.failures.get(0).lines().findFirst().orElse("");
-            outcomes.add("run " + i + ": " + (passed ? "passed" : "FAILED: " + firstError) + " (" + report.seconds() + " s)");
+            String firstError = report.failures.isEmpty() ? "no test passed"
+                : report.failures.get(0).lines().findFirst().orElse("");
+            outcomes.add("run " + i + ": " + (passed ? "passed" : "FAILED: " + firstError) + " (" + report.seconds()
+                + " s)");
             all.passed += report.passed;
             all.failed += report.failed;
             all.skipped += report.skipped;
@@ -111,7 +116,8 @@ class run {
     static void requireEveryTestClass(Path jar) {
         Set<String> built = new java.util.TreeSet<>();
         try (var entries = new java.util.jar.JarFile(jar.toFile()).stream()) {
-            entries.map(java.util.zip.ZipEntry::getName).filter(n -> n.endsWith(".class") && !n.contains("$") && !n.contains("/"))
+            entries.map(java.util.zip.ZipEntry::getName).filter(n -> n.endsWith(".class") && !n.contains("$")
+                && !n.contains("/"))
                 .forEach(n -> built.add(n.substring(0, n.length() - ".class".length())));
         } catch (java.io.IOException e) {
             System.err.println("run.java: cannot read its own jar " + jar + ": " + e.getMessage());
@@ -124,7 +130,8 @@ class run {
                 for (Path file : files.filter(f -> f.toString().endsWith(".java")).toList()) {
                     String text = java.nio.file.Files.readString(file);
                     String name = file.getFileName().toString().replace(".java", "");
-                    if ((text.contains("@Test") || text.contains("@ParameterizedTest")) && !built.contains(name)) missing.add(name);
+                    if ((text.contains("@Test") || text.contains("@ParameterizedTest"))
+                        && !built.contains(name)) missing.add(name);
                 }
             } catch (java.io.IOException e) {
                 System.err.println("run.java: cannot list " + folder + ": " + e.getMessage());
@@ -132,7 +139,8 @@ class run {
             }
         }
         if (!missing.isEmpty()) {
-            System.out.println("FAILED  the suite: test classes missing from the build: " + missing + " (a broken JBang cache? "
+            System.out.println("FAILED  the suite: test classes missing from the build: " + missing
+                + " (a broken JBang cache? "
                 + "remove " + jar.getParent() + " and run again)");
             System.out.println("0 passed, " + missing.size() + " failed, 0 skipped");
             System.exit(1);
@@ -189,7 +197,8 @@ class run {
                 }
                 case ABORTED -> {
                     skipped++;
-                    out.println("SKIPPED " + name(test) + ": " + result.getThrowable().map(Throwable::getMessage).orElse(""));
+                    out.println("SKIPPED " + name(test) + ": "
+                        + result.getThrowable().map(Throwable::getMessage).orElse(""));
                 }
                 case FAILED -> {
                     failed++;

@@ -37,7 +37,9 @@ class ClusterFolderTest {
         .vagrant/
         """;
 
-    /** A Vagrantfile of the user's: it leaves a trace when Vagrant runs it, then stops Vagrant before a provider acts. */
+    /**
+     * A Vagrantfile of the user's: it leaves a trace when Vagrant runs it, then stops Vagrant before a provider acts.
+     */
     static final String USERS_VAGRANTFILE = """
         File.write(File.join(__dir__, "ran"), "Vagrant ran this Vagrantfile\\n")
         raise "the user's own Vagrantfile: a test stops here"
@@ -87,7 +89,8 @@ class ClusterFolderTest {
         step.server.stdin = json(clusterNamingFolder(made));
         Repo.Run run = Repo.step(step, "--cluster", "-", "--node", "nosuch");
         assertEquals(Cli.USAGE, run.exit(), run.stderr());
-        assertTrue(run.stderr().contains("has no node 'nosuch'"), "refused for the node, not its folder: " + run.stderr());
+        assertTrue(run.stderr().contains("has no node 'nosuch'"), "refused for the node, not its folder: "
+            + run.stderr());
         Path marker = made.resolve(".k3s-vagrant-cluster");
         assertTrue(Files.isRegularFile(marker), "adopted: " + made + " has the marker");
         assertEquals(MARKER, Files.readString(marker));
@@ -133,7 +136,8 @@ class ClusterFolderTest {
         Files.writeString(project.resolve("Vagrantfile"), USERS_VAGRANTFILE);
         Repo.Run run = Repo.step(new status(), "--server-machine", "web", "--vagrant-dir", project.toString(),
             "--server-ip", "192.168.59.10");
-        assertTrue(Files.exists(project.resolve("ran")), "--vagrant-dir names a project of the user's: it runs. " + run.stderr());
+        assertTrue(Files.exists(project.resolve("ran")), "--vagrant-dir names a project of the user's: it runs. "
+            + run.stderr());
     }
 
     @Test
@@ -369,7 +373,9 @@ class ClusterFolderTest {
         return dir;
     }
 
-    /** A cluster JSON naming dir; no provider (k3s-down leaves libvirt's networks alone); a kubeconfig of the test's. */
+    /**
+     * A cluster JSON naming dir; no provider (k3s-down leaves libvirt's networks alone); a kubeconfig of the test's.
+     */
     private Cluster clusterNamingFolder(Path dir) {
         return new Cluster("zzfolder", null, dir.toString(), "https://192.168.59.110:6443",
             List.of(new Cluster.Node("zzfolderS", "server", "192.168.59.110", Cluster.Access.vagrant("zzfolderS"))),

@@ -87,7 +87,8 @@ class K3sReleaseTest {
         files.put("/mirror/install.sh", "#!/bin/sh\n# installer\n".getBytes(StandardCharsets.UTF_8));
         files.put("/mirror/install.sh.sha256sum", (sha256("#!/bin/sh\n# installer\n".getBytes(StandardCharsets.UTF_8))
             + "  install.sh\n").getBytes(StandardCharsets.UTF_8));
-        files.put("/mirror/releases/v1.31.4%2Bk3s1/sha256sum-amd64.txt", (sha256(BINARY) + "  k3s\n" + sha256(new byte[1]) + "  k3s-airgap-images-amd64.tar\n"
+        files.put("/mirror/releases/v1.31.4%2Bk3s1/sha256sum-amd64.txt",
+            (sha256(BINARY) + "  k3s\n" + sha256(new byte[1]) + "  k3s-airgap-images-amd64.tar\n"
             + sha256(IMAGES) + "  k3s-airgap-images-amd64.tar.zst\n").getBytes(StandardCharsets.UTF_8));
         // the binary is served through a redirect, as GitHub sends release assets to its CDN
         redirects.put("/mirror/releases/v1.31.4%2Bk3s1/k3s", base + "/cdn/k3s");
@@ -185,7 +186,8 @@ class K3sReleaseTest {
         assertTrue(Files.readString(dir.resolve("install.sh")).contains("installer"));
         int after = requests.get();
         server.stop(0);
-        assertEquals(dir, K3sRelease.fetch(VERSION, "amd64", cache, source, false, log), "the second time needs no network");
+        assertEquals(dir, K3sRelease.fetch(VERSION, "amd64", cache, source, false, log),
+            "the second time needs no network");
         assertEquals(dir, K3sRelease.fetch(VERSION, "amd64", cache, source, true, log), "nor does --offline");
         assertEquals(after, requests.get());
     }
@@ -195,28 +197,35 @@ class K3sReleaseTest {
         Path dir = K3sRelease.fetch(VERSION, "amd64", cache, source, false, log);
         assertFalse(Files.exists(dir.resolve("k3s-airgap-images-amd64.tar.zst")), "not fetched unless asked");
         Path images = K3sRelease.fetchImages(VERSION, "amd64", cache, source, false, log);
-        assertEquals(dir.resolve("k3s-airgap-images-amd64.tar.zst"), images, "beside the binary: the machines install every k3s-airgap-images-* there");
+        assertEquals(dir.resolve("k3s-airgap-images-amd64.tar.zst"), images,
+            "beside the binary: the machines install every k3s-airgap-images-* there");
         assertArrayEquals(IMAGES, Files.readAllBytes(images));
         int after = requests.get();
-        assertEquals(images, K3sRelease.fetchImages(VERSION, "amd64", cache, source, true, log), "then offline, from the cache");
+        assertEquals(images, K3sRelease.fetchImages(VERSION, "amd64", cache, source, true, log),
+            "then offline, from the cache");
         assertEquals(after, requests.get());
         // a tampered download is refused and leaves nothing
         Path other = cache.resolve("other");
-        files.put("/mirror/releases/v1.31.4%2Bk3s1/k3s-airgap-images-amd64.tar.zst", "tampered".getBytes(StandardCharsets.UTF_8));
-        Cli.Failure failure = assertThrows(Cli.Failure.class, () -> K3sRelease.fetchImages(VERSION, "amd64", other, source, false, log));
-        assertTrue(failure.getMessage().contains("K3s's air-gap images from") && failure.getMessage().contains("does not match its checksum"),
+        files.put("/mirror/releases/v1.31.4%2Bk3s1/k3s-airgap-images-amd64.tar.zst",
+            "tampered".getBytes(StandardCharsets.UTF_8));
+        Cli.Failure failure = assertThrows(Cli.Failure.class,
+            () -> K3sRelease.fetchImages(VERSION, "amd64", other, source, false, log));
+        assertTrue(failure.getMessage().contains("K3s's air-gap images from")
+            && failure.getMessage().contains("does not match its checksum"),
             failure.getMessage());
         try (var left = Files.walk(other)) {
             assertEquals(0, left.filter(Files::isRegularFile).count(), "no partial file left");
         }
-        Cli.Failure offline = assertThrows(Cli.Failure.class, () -> K3sRelease.fetchImages(VERSION, "arm64", cache, source, true, log));
+        Cli.Failure offline = assertThrows(Cli.Failure.class,
+            () -> K3sRelease.fetchImages(VERSION, "arm64", cache, source, true, log));
         assertTrue(offline.getMessage().contains("--airgap-images"), offline.getMessage());
     }
 
     @Test
     void aBinaryThatDoesNotMatchItsChecksumIsRefusedAndNotCached() throws IOException {
         files.put("/cdn/k3s", "tampered".getBytes(StandardCharsets.UTF_8));
-        Cli.Failure failure = assertThrows(Cli.Failure.class, () -> K3sRelease.fetch(VERSION, "amd64", cache, source, false, log));
+        Cli.Failure failure = assertThrows(Cli.Failure.class,
+            () -> K3sRelease.fetch(VERSION, "amd64", cache, source, false, log));
         assertTrue(failure.getMessage().contains("does not match its checksum"), failure.getMessage());
         try (var left = Files.walk(cache)) {
             assertEquals(0, left.filter(Files::isRegularFile).count(), "nothing cached, no partial file left");
@@ -225,15 +234,18 @@ class K3sReleaseTest {
 
     @Test
     void offlineWithoutTheVersionInTheCacheSaysWhatToDo() {
-        Cli.Failure failure = assertThrows(Cli.Failure.class, () -> K3sRelease.fetch(VERSION, "amd64", cache, source, true, log));
-        assertTrue(failure.getMessage().contains("--offline") && failure.getMessage().contains("not in the cache"), failure.getMessage());
+        Cli.Failure failure = assertThrows(Cli.Failure.class,
+            () -> K3sRelease.fetch(VERSION, "amd64", cache, source, true, log));
+        assertTrue(failure.getMessage().contains("--offline") && failure.getMessage().contains("not in the cache"),
+            failure.getMessage());
         assertEquals(0, requests.get(), "offline touches no network");
     }
 
     @Test
     void anUnreachableSiteFailsWithAHintAndCachesNothing() throws IOException {
         server.stop(0);
-        Cli.Failure failure = assertThrows(Cli.Failure.class, () -> K3sRelease.fetch(VERSION, "amd64", cache, source, false, log));
+        Cli.Failure failure = assertThrows(Cli.Failure.class,
+            () -> K3sRelease.fetch(VERSION, "amd64", cache, source, false, log));
         assertTrue(failure.getMessage().contains("--no-host-cache"), failure.getMessage());
         assertFalse(Files.exists(cache.resolve("v1.31.4-k3s1/amd64/k3s")));
     }

@@ -43,7 +43,8 @@ class LauncherTest {
         }
         assertEquals(0, run.exit(), run.stderr());
         assertTrue(run.stdout().strip().matches("\\d+\\.\\d+\\.\\d+.*"), "JBang's version: " + run.stdout());
-        assertFalse(run.stderr().contains("fetching JBang"), "the same cached JBang as with sha256sum: " + run.stderr());
+        assertFalse(run.stderr().contains("fetching JBang"), "the same cached JBang as with sha256sum: "
+            + run.stderr());
     }
 
     /** What bash 3.2 (macOS's /bin/bash) does not have. */
@@ -62,7 +63,8 @@ class LauncherTest {
             List<String> lines = Files.readAllLines(Repo.root().resolve(script));
             for (int i = 0; i < lines.size(); i++) {
                 for (var construct : BASH4.entrySet()) {
-                    if (construct.getValue().matcher(lines.get(i)).find()) found.add(script + ":" + (i + 1) + ": " + construct.getKey());
+                    if (construct.getValue().matcher(lines.get(i)).find()) found.add(script + ":" + (i + 1) + ": "
+                        + construct.getKey());
                 }
             }
         }

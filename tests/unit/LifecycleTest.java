@@ -40,7 +40,8 @@ class LifecycleTest {
     void oneStepAtATimeMayWorkOnAClusterFolder(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) {
         Cli.Log log = new Cli.Log(new java.io.PrintWriter(new java.io.StringWriter()), "test", null);
         try (ClusterFolder first = ClusterFolder.open(dir, log)) {
-            Cli.Failure refused = org.junit.jupiter.api.Assertions.assertThrows(Cli.Failure.class, () -> ClusterFolder.open(dir, log).close());
+            Cli.Failure refused = org.junit.jupiter.api.Assertions.assertThrows(Cli.Failure.class,
+                () -> ClusterFolder.open(dir, log).close());
             assertEquals(Cli.REFUSED, refused.exitCode);
             assertTrue(refused.getMessage().contains("another k3s-vagrant step is working on"), refused.getMessage());
         }
@@ -83,14 +84,16 @@ class LifecycleTest {
             step.server.stdin = new ByteArrayInputStream(SSH_ONLY_CLUSTER.getBytes(StandardCharsets.UTF_8));
             Repo.Run run = Repo.step(step, "--cluster", "-", "--node", node);
             assertEquals(Cli.USAGE, run.exit(), run.stderr());
-            assertTrue(run.stderr().contains(node.equals("pi") ? "is a server of the cluster" : "has no node 'nosuch': its nodes are pi"), run.stderr());
+            assertTrue(run.stderr().contains(node.equals("pi") ? "is a server of the cluster"
+                : "has no node 'nosuch': its nodes are pi"), run.stderr());
             assertEquals("", run.stdout());
         }
     }
 
     @Test
     void statusAndDownWithoutAClusterSayHowToGiveOne() {
-        for (java.util.concurrent.Callable<Integer> step : List.<java.util.concurrent.Callable<Integer>>of(new status(), new down())) {
+        for (java.util.concurrent.Callable<Integer> step
+            : List.<java.util.concurrent.Callable<Integer>>of(new status(), new down())) {
             if (step instanceof status s) s.server.stdin = new ByteArrayInputStream(new byte[0]);
             if (step instanceof down d) d.server.stdin = new ByteArrayInputStream(new byte[0]);
             Repo.Run run = Repo.step(step);
@@ -116,9 +119,11 @@ class LifecycleTest {
             locales = found.findFirst().orElseThrow(() -> new AssertionError("Vagrant's locale file is not installed"));
         }
         String vagrantSays = java.nio.file.Files.readString(locales);
-        assertTrue(vagrantSays.contains("but another process is already executing an action on the machine."), "Vagrant's message changed");
+        assertTrue(vagrantSays.contains("but another process is already executing an action on the machine."),
+            "Vagrant's message changed");
         String hint = Vagrant.hint("An action 'up' was attempted on the machine 'wilS',\n"
             + "but another process is already executing an action on the machine.");
-        assertTrue(hint.contains("another vagrant process is still working on these machines") && hint.contains("pgrep -af vagrant"), hint);
+        assertTrue(hint.contains("another vagrant process is still working on these machines")
+            && hint.contains("pgrep -af vagrant"), hint);
     }
 }

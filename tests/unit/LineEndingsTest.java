@@ -26,7 +26,8 @@ class LineEndingsTest {
             cluster.writeProvisioning(file -> {
                 try {
                     String text = Files.readString(Repo.root().resolve("provision").resolve(file));
-                    return new java.io.ByteArrayInputStream(text.replace("\n", "\r\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                    return new java.io.ByteArrayInputStream(text.replace("\n",
+                        "\r\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
                 } catch (IOException e) {
                     throw new java.io.UncheckedIOException(e);
                 }
@@ -44,7 +45,8 @@ class LineEndingsTest {
     @Test
     void aCloneWithAutocrlfKeepsLfInEveryScriptTheMachinesRun() throws IOException {
         Path clone = tmp.resolve("clone");
-        Repo.Run run = Repo.exec(List.of("git", "-c", "core.autocrlf=true", "clone", "-q", Repo.root().toString(), clone.toString()),
+        Repo.Run run = Repo.exec(List.of("git", "-c", "core.autocrlf=true", "clone", "-q", Repo.root().toString(),
+            clone.toString()),
             tmp, Map.of(), null, 120);
         assertEquals(0, run.exit(), run.stderr());
         List<String> crlf = new ArrayList<>();

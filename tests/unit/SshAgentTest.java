@@ -52,8 +52,10 @@ class SshAgentTest {
         Files.writeString(passphrase, PASSPHRASE + "\n");
         Files.setPosixFilePermissions(passphrase, PosixFilePermissions.fromString("rw-------"));
         for (Path key : List.of(lockedKey, otherLockedKey)) {
-            run(List.of("ssh-keygen", "-q", "-t", "ed25519", "-N", PASSPHRASE, "-C", "k3sv-locked", "-f", key.toString()), Map.of());
-            Files.writeString(sshd.dir.resolve("authorized_keys"), Files.readString(Sshd.pub(key)), StandardOpenOption.APPEND);
+            run(List.of("ssh-keygen", "-q", "-t", "ed25519", "-N", PASSPHRASE, "-C", "k3sv-locked", "-f",
+                key.toString()), Map.of());
+            Files.writeString(sshd.dir.resolve("authorized_keys"), Files.readString(Sshd.pub(key)),
+                StandardOpenOption.APPEND);
         }
         agentSocket = dir.resolve("agent.sock");
         agent = new ProcessBuilder("ssh-agent", "-D", "-a", agentSocket.toString())
@@ -61,7 +63,8 @@ class SshAgentTest {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         while (!Files.exists(agentSocket)) {
             if (!agent.isAlive() || System.nanoTime() > deadline) {
-                throw new AssertionError("ssh-agent did not make " + agentSocket + ": " + Files.readString(dir.resolve("agent.log")));
+                throw new AssertionError("ssh-agent did not make " + agentSocket + ": "
+                    + Files.readString(dir.resolve("agent.log")));
             }
             Sshd.sleep(20);
         }
@@ -142,7 +145,8 @@ class SshAgentTest {
         SshAgent.socket = agentSocket.toString();
         Cli.Failure failure = assertThrows(Cli.Failure.class, () -> connect(otherLockedKey).close());
         assertEquals(Cli.SSH_FAILED, failure.exitCode);
-        assertTrue(failure.getMessage().contains("the ssh-agent at SSH_AUTH_SOCK does not hold it: add it with ssh-add '"
+        assertTrue(failure.getMessage().contains("the ssh-agent at SSH_AUTH_SOCK does not hold it: add it with ssh-add "
+            + "'"
             + otherLockedKey + "'"), failure.getMessage());
 
         SshAgent.socket = tmp.resolve("no-agent.sock").toString();
@@ -199,18 +203,21 @@ class SshAgentTest {
     }
 
     private static Ssh connect(Path key) {
-        Ssh.Target target = Ssh.Target.ofAddress(sshd.user + "@" + Sshd.HOST, sshd.port, key, null, Ssh.HostKeyCheck.OFF);
+        Ssh.Target target = Ssh.Target.ofAddress(sshd.user + "@" + Sshd.HOST, sshd.port, key, null,
+            Ssh.HostKeyCheck.OFF);
         return Ssh.connect(target, Duration.ZERO, null);
     }
 
     private static int agentKeyCount() {
-        Repo.Run list = Repo.exec(List.of("ssh-add", "-l"), dir, Map.of("SSH_AUTH_SOCK", agentSocket.toString()), null, 30);
+        Repo.Run list = Repo.exec(List.of("ssh-add", "-l"), dir, Map.of("SSH_AUTH_SOCK", agentSocket.toString()), null,
+            30);
         assertEquals(0, list.exit(), list.stdout() + list.stderr());
         return (int) list.stdout().lines().count();
     }
 
     private static void run(List<String> command, Map<String, String> env) {
         Repo.Run run = Repo.exec(command, dir, env, null, 30);
-        if (run.exit() != 0) throw new AssertionError(String.join(" ", command) + " failed: " + run.stdout() + run.stderr());
+        if (run.exit() != 0) throw new AssertionError(String.join(" ", command) + " failed: " + run.stdout()
+            + run.stderr());
     }
 }

@@ -66,7 +66,8 @@ class SshTest {
     void execStopsWaitingAfterItsTimeout() {
         try (Ssh ssh = connect(Ssh.HostKeyCheck.ACCEPT_NEW)) {
             long started = System.nanoTime();
-            Cli.Failure failure = assertThrows(Cli.Failure.class, () -> ssh.exec("sleep 30", null, Duration.ofSeconds(1)));
+            Cli.Failure failure = assertThrows(Cli.Failure.class,
+                () -> ssh.exec("sleep 30", null, Duration.ofSeconds(1)));
             assertEquals(Cli.TIMED_OUT, failure.exitCode);
             assertTrue(failure.getMessage().contains("'sleep ...'"), failure.getMessage());
             assertTrue(seconds(started) < 10, "took " + seconds(started) + " s");
@@ -86,7 +87,8 @@ class SshTest {
             Cli.Failure failure = assertThrows(Cli.Failure.class,
                 () -> ssh.run("sh -c 'echo ignored; echo no such thing >&2; exit 2'", "reading the thing"));
             assertEquals(Cli.FAILED, failure.exitCode);
-            assertTrue(failure.getMessage().startsWith("reading the thing failed on " + sshd.user + "@127.0.0.1:" + sshd.port + " (exit 2)"),
+            assertTrue(failure.getMessage().startsWith("reading the thing failed on " + sshd.user + "@127.0.0.1:"
+                + sshd.port + " (exit 2)"),
                 failure.getMessage());
             assertTrue(failure.getMessage().endsWith("no such thing"), failure.getMessage());
         }
@@ -133,7 +135,8 @@ class SshTest {
         assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(knownHosts.getParent())));
         String[] hostKey = sshd.hostKeyLine().split(" ");
         // OpenSSH's own format for a non-22 port, so `ssh -p PORT` and ssh-keygen -R understand it
-        assertEquals("[127.0.0.1]:" + sshd.port + " " + hostKey[0] + " " + hostKey[1], Files.readString(knownHosts).strip());
+        assertEquals("[127.0.0.1]:" + sshd.port + " " + hostKey[0] + " " + hostKey[1],
+            Files.readString(knownHosts).strip());
 
         // strict now passes: the recorded key is the one the server shows
         try (Ssh ssh = connect(sshd.clientKey, knownHosts, Ssh.HostKeyCheck.STRICT)) {
@@ -215,7 +218,8 @@ class SshTest {
         sshd.restartWithNewHostKey();
 
         for (Ssh.HostKeyCheck check : List.of(Ssh.HostKeyCheck.ACCEPT_NEW, Ssh.HostKeyCheck.STRICT)) {
-            Cli.Failure failure = assertThrows(Cli.Failure.class, () -> connect(sshd.clientKey, knownHosts, check).close(), check.name());
+            Cli.Failure failure = assertThrows(Cli.Failure.class,
+                () -> connect(sshd.clientKey, knownHosts, check).close(), check.name());
             assertEquals(Cli.SSH_FAILED, failure.exitCode, check.name());
             assertTrue(failure.getMessage().contains("CHANGED"), failure.getMessage());
             assertTrue(failure.getMessage().contains("ssh-keygen -R"), failure.getMessage());
@@ -232,7 +236,8 @@ class SshTest {
         Matcher advice = Pattern.compile("ssh-keygen -R [^)]*").matcher(failure.getMessage());
         assertTrue(advice.find(), failure.getMessage());
         // checked before running it, so a wrong advice can never edit the user's real ~/.ssh/known_hosts
-        assertTrue(advice.group().contains("-f '" + knownHosts + "'"), "the advice must name the known_hosts in use: " + advice.group());
+        assertTrue(advice.group().contains("-f '" + knownHosts + "'"), "the advice must name the known_hosts in use: "
+            + advice.group());
         Repo.Run fix = Repo.exec(List.of("sh", "-c", advice.group()), temp, Map.of(), null, 30);
         assertEquals(0, fix.exit(), advice.group() + ": " + fix.stderr());
         try (Ssh ssh = connect(sshd.clientKey, knownHosts, Ssh.HostKeyCheck.ACCEPT_NEW)) {
@@ -250,16 +255,19 @@ class SshTest {
             () -> connect(sshd.unauthorizedKey, temp.resolve("known_hosts"), Ssh.HostKeyCheck.ACCEPT_NEW).close());
         assertEquals(Cli.SSH_FAILED, failure.exitCode);
         assertTrue(failure.getMessage().contains("authentication failed"), failure.getMessage());
-        assertTrue(failure.getMessage().contains(sshd.unauthorizedKey.toString()), "names the key: " + failure.getMessage());
+        assertTrue(failure.getMessage().contains(sshd.unauthorizedKey.toString()), "names the key: "
+            + failure.getMessage());
     }
 
     @Test
     void anUnknownUserFailsAuthentication() {
         Ssh.Target target = Ssh.Target.ofAddress("no-such-user-k3sv@127.0.0.1", sshd.port, sshd.clientKey,
             temp.resolve("known_hosts"), Ssh.HostKeyCheck.ACCEPT_NEW);
-        Cli.Failure failure = assertThrows(Cli.Failure.class, () -> Ssh.connect(target, Duration.ofSeconds(5), log).close());
+        Cli.Failure failure = assertThrows(Cli.Failure.class,
+            () -> Ssh.connect(target, Duration.ofSeconds(5), log).close());
         assertEquals(Cli.SSH_FAILED, failure.exitCode);
-        assertTrue(failure.getMessage().contains("authentication failed for no-such-user-k3sv@127.0.0.1"), failure.getMessage());
+        assertTrue(failure.getMessage().contains("authentication failed for no-such-user-k3sv@127.0.0.1"),
+            failure.getMessage());
     }
 
     @Test
@@ -268,10 +276,12 @@ class SshTest {
         Ssh.Target target = Ssh.Target.ofAddress(sshd.user + "@127.0.0.1", closedPort, sshd.clientKey,
             temp.resolve("known_hosts"), Ssh.HostKeyCheck.ACCEPT_NEW);
         long started = System.nanoTime();
-        Cli.Failure failure = assertThrows(Cli.Failure.class, () -> Ssh.connect(target, Duration.ofSeconds(2), log).close());
+        Cli.Failure failure = assertThrows(Cli.Failure.class,
+            () -> Ssh.connect(target, Duration.ofSeconds(2), log).close());
         double took = seconds(started);
         assertEquals(Cli.SSH_FAILED, failure.exitCode);
-        assertTrue(failure.getMessage().contains("cannot reach " + sshd.user + "@127.0.0.1:" + closedPort), failure.getMessage());
+        assertTrue(failure.getMessage().contains("cannot reach " + sshd.user + "@127.0.0.1:" + closedPort),
+            failure.getMessage());
         assertTrue(took < 5, "retrying for 2 s took " + took + " s");
         assertTrue(logText.toString().contains("not reachable yet"), "a refused connection is retried: " + logText);
     }
@@ -287,13 +297,15 @@ class SshTest {
 
     /** `vagrant ssh-config` as Vagrant 2.4 prints it, with CRLF line ends as on Windows hosts. */
     static String vagrantSshConfig(String host, int port, String user, Path... keys) {
-        StringBuilder text = new StringBuilder("Host wilS\r\n  HostName " + host + "\r\n  User " + user + "\r\n  Port " + port + "\r\n"
+        StringBuilder text = new StringBuilder("Host wilS\r\n  HostName " + host + "\r\n  User " + user + "\r\n  Port "
+            + port + "\r\n"
             + "  UserKnownHostsFile /dev/null\r\n  StrictHostKeyChecking no\r\n  PasswordAuthentication no\r\n");
         for (Path key : keys) {
             String path = key.toString();
             text.append("  IdentityFile ").append(path.contains(" ") ? "\"" + path + "\"" : path).append("\r\n");
         }
-        return text.append("  IdentitiesOnly yes\r\n  LogLevel FATAL\r\n  PubkeyAcceptedKeyTypes +ssh-rsa\r\n  HostKeyAlgorithms +ssh-rsa\r\n\r\n")
+        return text.append("  IdentitiesOnly yes\r\n  LogLevel FATAL\r\n  PubkeyAcceptedKeyTypes +ssh-rsa\r\n  "
+            + "HostKeyAlgorithms +ssh-rsa\r\n\r\n")
             .toString();
     }
 
@@ -301,7 +313,8 @@ class SshTest {
     void vagrantSshConfigGivesHostPortUserAndEveryKeyWithoutQuotes() {
         Path spaced = Path.of("/home/a user/.vagrant.d/insecure_private_keys/vagrant.key.ed25519");
         Path plain = Path.of("/home/a/proj/.vagrant/machines/wilS/virtualbox/private_key");
-        Ssh.Target target = Ssh.Target.ofVagrantSshConfig("wilS", vagrantSshConfig("127.0.0.1", 2200, "vagrant", spaced, plain));
+        Ssh.Target target = Ssh.Target.ofVagrantSshConfig("wilS",
+            vagrantSshConfig("127.0.0.1", 2200, "vagrant", spaced, plain));
         assertEquals("127.0.0.1", target.host());
         assertEquals(2200, target.port());
         assertEquals("vagrant", target.user());
@@ -313,7 +326,8 @@ class SshTest {
 
     @Test
     void vagrantSshConfigWithoutHostNameIsAFailureSayingTheMachineMayBeDown() {
-        Cli.Failure failure = assertThrows(Cli.Failure.class, () -> Ssh.Target.ofVagrantSshConfig("wilS", "Host wilS\n  User vagrant\n"));
+        Cli.Failure failure = assertThrows(Cli.Failure.class,
+            () -> Ssh.Target.ofVagrantSshConfig("wilS", "Host wilS\n  User vagrant\n"));
         assertEquals(Cli.FAILED, failure.exitCode);
         assertTrue(failure.getMessage().contains("is the machine running?"), failure.getMessage());
     }

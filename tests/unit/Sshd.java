@@ -130,7 +130,9 @@ final class Sshd implements AutoCloseable, BeforeAllCallback, AfterAllCallback {
         }
     }
 
-    /** Stops sshd and starts it again on the same port with a freshly generated host key, as a reinstalled host would. */
+    /**
+     * Stops sshd and starts it again on the same port with a freshly generated host key, as a reinstalled host would.
+     */
     void restartWithNewHostKey() {
         stop();
         try {
@@ -225,7 +227,8 @@ final class Sshd implements AutoCloseable, BeforeAllCallback, AfterAllCallback {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         while (System.nanoTime() < deadline) {
             if (!process.isAlive()) {
-                throw new AssertionError("sshd exited with " + process.exitValue() + " before accepting connections; its log:\n" + log());
+                throw new AssertionError("sshd exited with " + process.exitValue()
+                    + " before accepting connections; its log:\n" + log());
             }
             try (Socket socket = new Socket()) {
                 socket.connect(new InetSocketAddress(address, port), 500);
@@ -237,7 +240,8 @@ final class Sshd implements AutoCloseable, BeforeAllCallback, AfterAllCallback {
             sleep(50);
         }
         stop();
-        throw new AssertionError("sshd did not accept connections on " + address + ":" + port + " within 10 s; its log:\n" + log());
+        throw new AssertionError("sshd did not accept connections on " + address + ":" + port
+            + " within 10 s; its log:\n" + log());
     }
 
     private static String readLine(InputStream in) throws IOException {

@@ -59,7 +59,8 @@ class SudoTest {
     @Test
     void anAgentCheckThatSudoRefusesIsAFailureNotAnInstall() throws IOException {
         join step = joinWithAirgap();
-        Path sudo = script("sudo-true-only", "[ \"$2\" = true ] && exit 0\necho 'sudo: a password is required' >&2\nexit 1");
+        Path sudo = script("sudo-true-only",
+            "[ \"$2\" = true ] && exit 0\necho 'sudo: a password is required' >&2\nexit 1");
         int before = sessions().size();
         try (Ssh ssh = connect(sudo)) {
             Cli.Failure failure = assertThrows(Cli.Failure.class, () -> step.joinHost(ssh, cluster(), TOKEN.getBytes(),
@@ -88,7 +89,8 @@ class SudoTest {
             Cli.Failure failure = assertThrows(Cli.Failure.class, ssh::sudo);
             assertEquals(Cli.SSH_FAILED, failure.exitCode);
             String message = failure.getMessage();
-            assertTrue(message.startsWith("sudo is not installed on " + sshd.user + "@127.0.0.1:" + sshd.port), message);
+            assertTrue(message.startsWith("sudo is not installed on " + sshd.user + "@127.0.0.1:" + sshd.port),
+                message);
             assertTrue(message.contains("nothing was changed") && message.contains("root@127.0.0.1"), message);
         }
     }
@@ -97,7 +99,8 @@ class SudoTest {
     @Test
     void aSudoWithoutPasswordIsAskedOnceAndThenUsed() throws IOException {
         Path calls = tmp.resolve("calls");
-        Path sudo = script("sudo-nopasswd", "[ \"$1\" = -n ] || exit 9\nshift\necho \"$*\" >> '" + calls + "'\nexec \"$@\"");
+        Path sudo = script("sudo-nopasswd", "[ \"$1\" = -n ] || exit 9\nshift\necho \"$*\" >> '" + calls
+            + "'\nexec \"$@\"");
         try (Ssh ssh = connect(sudo.toString())) {
             assertEquals("via sudo\n", ssh.run(ssh.sudo() + "echo via sudo", "echo"));
             assertEquals("again\n", ssh.run(ssh.sudo() + "echo again", "echo"));
