@@ -12,12 +12,17 @@
 //SOURCES unit/*.java
 //SOURCES vm/*.java
 
+import java.io.IOException;
 import java.io.PrintStream;
 import java.net.URISyntaxException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
+import java.util.TreeSet;
+import java.util.jar.JarFile;
+import java.util.zip.ZipEntry;
 import org.junit.platform.engine.DiscoverySelector;
 import org.junit.platform.engine.TestExecutionResult;
 import org.junit.platform.engine.discovery.DiscoverySelectors;
@@ -114,26 +119,26 @@ class run {
      * suite would then pass on fewer tests without a word. Exits 1 naming them.
      */
     static void requireEveryTestClass(Path jar) {
-        Set<String> built = new java.util.TreeSet<>();
-        try (var entries = new java.util.jar.JarFile(jar.toFile()).stream()) {
-            entries.map(java.util.zip.ZipEntry::getName).filter(n -> n.endsWith(".class") && !n.contains("$")
+        Set<String> built = new TreeSet<>();
+        try (var entries = new JarFile(jar.toFile()).stream()) {
+            entries.map(ZipEntry::getName).filter(n -> n.endsWith(".class") && !n.contains("$")
                 && !n.contains("/"))
                 .forEach(n -> built.add(n.substring(0, n.length() - ".class".length())));
-        } catch (java.io.IOException e) {
+        } catch (IOException e) {
             System.err.println("run.java: cannot read its own jar " + jar + ": " + e.getMessage());
             System.exit(1);
         }
         List<String> missing = new ArrayList<>();
         for (String tier : List.of("unit", "vm")) {
             Path folder = Repo.root().resolve("tests").resolve(tier);
-            try (var files = java.nio.file.Files.list(folder)) {
+            try (var files = Files.list(folder)) {
                 for (Path file : files.filter(f -> f.toString().endsWith(".java")).toList()) {
-                    String text = java.nio.file.Files.readString(file);
+                    String text = Files.readString(file);
                     String name = file.getFileName().toString().replace(".java", "");
                     if ((text.contains("@Test") || text.contains("@ParameterizedTest"))
                         && !built.contains(name)) missing.add(name);
                 }
-            } catch (java.io.IOException e) {
+            } catch (IOException e) {
                 System.err.println("run.java: cannot list " + folder + ": " + e.getMessage());
                 System.exit(1);
             }

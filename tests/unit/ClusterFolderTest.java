@@ -1,12 +1,16 @@
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -158,7 +162,7 @@ class ClusterFolderTest {
     void noStepWritesItsClusterJsonIntoAFolderK3sUpDidNotMake() throws IOException {
         Path project = usersProject(tmp.resolve("proj"));
         Files.writeString(project.resolve("cluster.json"), "{\"the user's\": true}\n");
-        Cli.Log log = new Cli.Log(new java.io.PrintWriter(new java.io.StringWriter()), "test", null);
+        Cli.Log log = new Cli.Log(new PrintWriter(new StringWriter()), "test", null);
         Cluster read = clusterNamingFolder(project);
         ClusterFolder.updateCluster(read, cluster -> cluster.withNode(new Cluster.Node("pi", "agent", "192.168.59.20",
             new Cluster.Access(null, "pi@192.168.59.20", 22, null))), log);
@@ -304,10 +308,10 @@ class ClusterFolderTest {
         ClusterFolder.claim(dir, true);
         assertEquals(MARKER, Files.readString(dir.resolve(".k3s-vagrant-cluster")));
         assertEquals("rwx------",
-            java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(dir)));
+            PosixFilePermissions.toString(Files.getPosixFilePermissions(dir)));
         Path project = usersProject(tmp.resolve("proj"));
         Map<String, String> before = snapshot(project);
-        Cli.Failure refused = org.junit.jupiter.api.Assertions.assertThrows(Cli.Failure.class,
+        Cli.Failure refused = assertThrows(Cli.Failure.class,
             () -> ClusterFolder.claim(project, true));
         assertEquals(Cli.USAGE, refused.exitCode);
         assertEquals(before, snapshot(project));

@@ -11,8 +11,11 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.Callable;
+import java.util.function.BiConsumer;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -39,12 +42,12 @@ class CommandInjectionTest {
     @BeforeEach
     void makeMarkerFolder() throws IOException {
         markers = Files.createTempDirectory("k3sv-injection-");
-        assertEquals(markers.toString().toLowerCase(java.util.Locale.ROOT), markers.toString());
+        assertEquals(markers.toString().toLowerCase(Locale.ROOT), markers.toString());
         marker = markers.resolve("ran");
         knownHosts = markers.resolve("known_hosts");
     }
 
-    @org.junit.jupiter.api.AfterEach
+    @AfterEach
     void removeMarkerFolder() {
         Repo.deleteTree(markers);
     }
@@ -128,14 +131,14 @@ class CommandInjectionTest {
         return (ObjectNode) node(doc, index).get("ssh");
     }
 
-    private static Arguments hostile(String what, String field, java.util.function.BiConsumer<ObjectNode, Path> edit) {
+    private static Arguments hostile(String what, String field, BiConsumer<ObjectNode, Path> edit) {
         return Arguments.of(what, field, edit);
     }
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("hostileFields")
     void aHostileFieldIsRefusedByEveryStepWithExit4NamingItAndNothingRuns(String what, String field,
-            java.util.function.BiConsumer<ObjectNode, Path> edit) {
+            BiConsumer<ObjectNode, Path> edit) {
         ObjectNode doc = cluster();
         edit.accept(doc, marker);
         String agentName = node(doc, 1).path("name").asText();

@@ -16,11 +16,15 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -45,7 +49,7 @@ class K3sReleaseTest {
     final AtomicInteger requests = new AtomicInteger();
     K3sRelease.Source source;
     /** Released after each test: ends the stalled and trickling answers. */
-    final java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+    final CountDownLatch release = new CountDownLatch(1);
     final Cli.Log log = new Cli.Log(new PrintWriter(new StringWriter()), "test", null);
 
     @BeforeEach
@@ -62,7 +66,7 @@ class K3sReleaseTest {
             }
         });
         // a stalled answer must not hold up the others: one thread per exchange
-        server.setExecutor(java.util.concurrent.Executors.newCachedThreadPool());
+        server.setExecutor(Executors.newCachedThreadPool());
         server.createContext("/stall/", exchange -> {
             // headers and half the body, then nothing: a connection stuck mid-download
             byte[] body = files.get(exchange.getRequestURI().getRawPath().substring("/stall".length()));
@@ -161,9 +165,9 @@ class K3sReleaseTest {
     }
 
     /** Waits up to millis for latch; true when it was released. */
-    static boolean awaitQuietly(java.util.concurrent.CountDownLatch latch, long millis) {
+    static boolean awaitQuietly(CountDownLatch latch, long millis) {
         try {
-            return latch.await(millis, java.util.concurrent.TimeUnit.MILLISECONDS);
+            return latch.await(millis, TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return true;
@@ -286,7 +290,7 @@ class K3sReleaseTest {
     static String sha256(byte[] bytes) {
         try {
             return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
-        } catch (java.security.NoSuchAlgorithmException e) {
+        } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }
     }

@@ -4,12 +4,15 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
 import java.util.Map;
@@ -342,7 +345,7 @@ class KubeconfigFileTest {
         ObjectNode config = KubeconfigFile.merge(KubeconfigFile.parse(existingKubeconfig(), "config"),
             KubeconfigFile.forHost(k3sYaml(), SERVER_110, "wil"), false, "config");
         // the user made a context of their own with the cluster's user entry
-        ((com.fasterxml.jackson.databind.node.ArrayNode) config.get("contexts")).addObject().put("name", "mine")
+        ((ArrayNode) config.get("contexts")).addObject().put("name", "mine")
             .putObject("context").put("cluster", "prod").put("user", "wil");
         assertTrue(KubeconfigFile.remove(config, "wil", SERVER_110));
 
@@ -492,7 +495,7 @@ class KubeconfigFileTest {
         try {
             return Files.readString(file);
         } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e);
+            throw new UncheckedIOException(e);
         }
     }
 
@@ -561,7 +564,7 @@ class KubeconfigFileTest {
     }
 
     static List<String> stringList(JsonNode array) {
-        List<String> values = new java.util.ArrayList<>();
+        List<String> values = new ArrayList<>();
         for (JsonNode value : array) {
             assertTrue(value.isTextual(), "not a string: " + value);
             values.add(value.asText());

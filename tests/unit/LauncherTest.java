@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -28,7 +29,7 @@ class LauncherTest {
             try (var tools = Files.list(Path.of(dir))) {
                 for (Path tool : tools.toList()) {
                     Path link = bin.resolve(tool.getFileName());
-                    boolean taken = Files.exists(link, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+                    boolean taken = Files.exists(link, LinkOption.NOFOLLOW_LINKS);
                     if (!tool.getFileName().toString().equals("sha256sum") && !taken) {
                         Files.createSymbolicLink(link, tool);
                     }

@@ -4,8 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -192,7 +194,7 @@ class ServerWaitTest {
         Path serverDir = tmp.resolve("root-" + port + "/var/lib/rancher/k3s/server");
         String agentToken = Files.readString(serverDir.resolve("agent-token")).strip();
         assertTrue(agentToken.matches("K10[0-9a-f]{64}::node:wait-test-agent-secret"), agentToken);
-        assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(
+        assertEquals("rw-------", PosixFilePermissions.toString(
             Files.getPosixFilePermissions(serverDir.resolve("agent-token"))));
         String serverToken = Files.readString(serverDir.resolve("node-token")).strip();
         assertTrue(serverToken.endsWith("::server:wait-test-secret"), serverToken);
@@ -249,7 +251,7 @@ class ServerWaitTest {
                 Files.delete(file);
             }
         } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e);
+            throw new UncheckedIOException(e);
         }
     }
 

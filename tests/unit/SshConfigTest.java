@@ -10,6 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -239,7 +240,7 @@ class SshConfigTest {
 
         for (List<String> bad : List.of(List.of("--jump", "a@b;c"),
                 List.of("--ssh-config", temp.resolve("none").toString()), List.of("--ssh-port", "70000"))) {
-            List<String> args = new java.util.ArrayList<>(List.of("--server-host", "root@192.0.2.1", "--host", "edge"));
+            List<String> args = new ArrayList<>(List.of("--server-host", "root@192.0.2.1", "--host", "edge"));
             args.addAll(bad);
             Repo.Run refused = Repo.step(new join(), args.toArray(String[]::new));
             assertEquals(Cli.USAGE, refused.exit(), bad + ": " + refused.stderr());

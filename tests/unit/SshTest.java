@@ -12,8 +12,16 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CyclicBarrier;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
@@ -55,7 +63,7 @@ class SshTest {
 
     @Test
     void execPassesEveryOutputLineToTheConsumer() {
-        List<String> lines = new java.util.concurrent.CopyOnWriteArrayList<>();
+        List<String> lines = new CopyOnWriteArrayList<>();
         try (Ssh ssh = connect(Ssh.HostKeyCheck.ACCEPT_NEW)) {
             ssh.exec("printf 'a\\nb\\nlast-without-newline'", null, Duration.ofSeconds(20), lines::add);
         }
@@ -102,7 +110,7 @@ class SshTest {
         try (Ssh ssh = connect(Ssh.HostKeyCheck.ACCEPT_NEW)) {
             ssh.upload(content, remote.toString(), "600");
             assertEquals("600\n", ssh.run("stat -c %a '" + remote + "'", "stat"));
-            assertTrue(java.util.Arrays.equals(content, Files.readAllBytes(remote)), "the uploaded bytes differ");
+            assertTrue(Arrays.equals(content, Files.readAllBytes(remote)), "the uploaded bytes differ");
 
             // an existing, more open file is rewritten and narrowed, not appended to
             Files.writeString(remote, "an older and much longer content that must disappear entirely");
@@ -162,17 +170,17 @@ class SshTest {
     @Test
     void hostsRecordedAtTheSameMomentAreAllKept() throws Exception {
         // several steps (a pipeline's k3s-join and k3s-kubeconfig) meeting new hosts at once
-        List<Sshd> others = new java.util.ArrayList<>();
+        List<Sshd> others = new ArrayList<>();
         try {
             for (int i = 0; i < 3; i++) others.add(Sshd.start());
-            List<Sshd> all = new java.util.ArrayList<>(others);
+            List<Sshd> all = new ArrayList<>(others);
             all.add(sshd);
             Path knownHosts = temp.resolve("known_hosts");
             Files.writeString(knownHosts, "");
-            java.util.concurrent.CyclicBarrier start = new java.util.concurrent.CyclicBarrier(all.size());
-            java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(all.size());
+            CyclicBarrier start = new CyclicBarrier(all.size());
+            ExecutorService pool = Executors.newFixedThreadPool(all.size());
             try {
-                List<java.util.concurrent.Future<?>> done = new java.util.ArrayList<>();
+                List<Future<?>> done = new ArrayList<>();
                 for (Sshd server : all) {
                     done.add(pool.submit(() -> {
                         start.await();
@@ -182,14 +190,14 @@ class SshTest {
                         return null;
                     }));
                 }
-                for (java.util.concurrent.Future<?> each : done) each.get(60, java.util.concurrent.TimeUnit.SECONDS);
+                for (Future<?> each : done) each.get(60, TimeUnit.SECONDS);
             } finally {
                 pool.shutdownNow();
             }
             List<String> lines = Files.readAllLines(knownHosts);
             for (Sshd server : all) {
                 String line = "[127.0.0.1]:" + server.port + " " + String.join(" ",
-                    java.util.Arrays.copyOf(server.hostKeyLine().split(" "), 2));
+                    Arrays.copyOf(server.hostKeyLine().split(" "), 2));
                 assertTrue(lines.contains(line), "lost " + line + "; known_hosts holds:\n" + String.join("\n", lines));
             }
             assertEquals(all.size(), lines.size(), String.join("\n", lines));

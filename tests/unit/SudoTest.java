@@ -10,6 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -158,7 +159,7 @@ class SudoTest {
     /** The kinds of session sshd started, in order: "command", "subsystem 'sftp'". */
     private static List<String> sessions() {
         Matcher matcher = Pattern.compile("Starting session: (command|subsystem '[a-z-]+'|shell)").matcher(sshd.log());
-        List<String> kinds = new java.util.ArrayList<>();
+        List<String> kinds = new ArrayList<>();
         while (matcher.find()) kinds.add(matcher.group(1));
         return kinds;
     }

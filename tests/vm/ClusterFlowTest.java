@@ -5,15 +5,20 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -218,7 +223,7 @@ class ClusterFlowTest {
     @Test
     @Order(5)
     void aBoxThatIsNeitherInstalledNorDownloadableIsNamedWithTheFixAndNothingIsCreated() throws IOException {
-        Map<String, String> offline = new java.util.HashMap<>(env);
+        Map<String, String> offline = new HashMap<>(env);
         offline.put("K3S_VAGRANT_HOME", work.resolve("nobox-home").toString());
         offline.put("VAGRANT_SERVER_URL", "http://127.0.0.1:9"); // Vagrant's box catalog: nothing answers, as offline
         Repo.Run run = Repo.exec(inNetns("bin/jbang", "k3s-up", "--provider", "libvirt", "--login", "nobox", "--name",
@@ -311,7 +316,7 @@ class ClusterFlowTest {
         // K3s's installer starts its service only when its files changed: a unit stopped by hand,
         // by k3s-killall.sh or by a crash stayed down, and the server's wait then timed out
         vagrantSsh(SERVER, "sudo systemctl stop k3s");
-        Map<String, String> shortWait = new java.util.HashMap<>(env);
+        Map<String, String> shortWait = new HashMap<>(env);
         shortWait.put("K3S_VAGRANT_API_WAIT", "120");
         Repo.Run again = Repo.exec(inNetns("vagrant", "provision", SERVER, "--no-color"), clusterDir, shortWait, null,
             900);
@@ -342,7 +347,7 @@ class ClusterFlowTest {
         vagrantSsh(SERVER, "sudo sed -i '/^K3S_AGENT_TOKEN=/d' /etc/systemd/system/k3s.service.env && "
             + "sudo rm -f /etc/rancher/k3s/k3s-vagrant.sum");
         vagrantSsh(WORKER, "sudo rm -f /etc/rancher/k3s/k3s-vagrant.sum");
-        Map<String, String> debug = new java.util.HashMap<>(env);
+        Map<String, String> debug = new HashMap<>(env);
         debug.put("VAGRANT_LOG", "debug"); // Vagrant logs a provisioner's env from INFO on
         Repo.Run up = Repo.exec(inNetns("bin/jbang", "k3s-up", "-v", "--provider", "libvirt", "--login", LOGIN,
             "--name", CLUSTER,
@@ -669,13 +674,13 @@ class ClusterFlowTest {
             try {
                 List<String> lines = Files.readAllLines(work.resolve(step + ".log"));
                 for (String line : lines) {
-                    var m = java.util.regex.Pattern.compile("^k3s-\\S+ \\[\\s*(\\d+)s\\] ==> (\\d/\\d "
+                    var m = Pattern.compile("^k3s-\\S+ \\[\\s*(\\d+)s\\] ==> (\\d/\\d "
                         + "[^:]*)").matcher(line);
                     if (m.find()) timings.put("  k3s-" + step + " reached '" + m.group(2).strip() + "' at",
                         Long.parseLong(m.group(1)));
                 }
                 if (!lines.isEmpty()) {
-                    var m = java.util.regex.Pattern.compile("\\[\\s*(\\d+)s\\]").matcher(lines.get(lines.size() - 1));
+                    var m = Pattern.compile("\\[\\s*(\\d+)s\\]").matcher(lines.get(lines.size() - 1));
                     if (m.find()) timings.put("k3s-" + step + " total", Long.parseLong(m.group(1)));
                 }
             } catch (IOException e) {
@@ -694,7 +699,7 @@ class ClusterFlowTest {
 
     /** Samples /proc/PID/cmdline of every process, every 100 ms, keeping each distinct command line once. */
     static final class HostCommandLines implements Runnable {
-        private final java.util.Set<String> seen = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        private final Set<String> seen = ConcurrentHashMap.newKeySet();
         private volatile boolean running;
         private Thread thread;
 
@@ -709,7 +714,7 @@ class ClusterFlowTest {
             running = false;
         }
 
-        java.util.Set<String> seen() {
+        Set<String> seen() {
             return seen;
         }
 
@@ -720,7 +725,7 @@ class ClusterFlowTest {
                     for (Path proc : procs.filter(p -> p.getFileName().toString().matches("\\d+")).toList()) {
                         try {
                             String commandLine = new String(Files.readAllBytes(proc.resolve("cmdline")),
-                                java.nio.charset.StandardCharsets.UTF_8)
+                                StandardCharsets.UTF_8)
                                 .replace('\0', ' ').strip();
                             if (!commandLine.isEmpty() && seen.size() < 200_000) seen.add(commandLine);
                         } catch (IOException e) {

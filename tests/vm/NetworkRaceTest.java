@@ -1,6 +1,7 @@
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -148,7 +149,7 @@ class NetworkRaceTest {
                     || lower.contains("already exists")) return line.strip();
             }
             return lines.isEmpty() ? "(empty log)" : lines.get(lines.size() - 1).strip();
-        } catch (java.io.IOException e) {
+        } catch (IOException e) {
             return "(no log: " + e.getMessage() + ")";
         }
     }

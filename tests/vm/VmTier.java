@@ -1,5 +1,6 @@
 import static org.junit.jupiter.api.Assertions.fail;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -74,7 +75,7 @@ final class VmTier {
      * starts a foreground job: `ip netns exec` and setsid exec, so its pid is the group's.
      */
     static Process startAsJob(List<String> command, Path dir, Map<String, String> env, Path out,
-        Path err) throws java.io.IOException {
+        Path err) throws IOException {
         // SIGINT back to its default first: a suite started in the background of a non-interactive shell inherits
         // it ignored, and a JVM that starts with SIGINT ignored never runs its shutdown hooks on Ctrl-C
         List<String> all = new ArrayList<>(List.of("setsid", "perl", "-e",
@@ -87,7 +88,7 @@ final class VmTier {
     }
 
     /** Waits until a running job's log shows text; fails if the job ends first or seconds pass. */
-    static void awaitLogLine(Process job, Path log, String text, long seconds, String what) throws java.io.IOException,
+    static void awaitLogLine(Process job, Path log, String text, long seconds, String what) throws IOException,
         InterruptedException {
         long deadline = System.nanoTime() + seconds * 1_000_000_000L;
         while (!Files.readString(log).contains(text)) {
