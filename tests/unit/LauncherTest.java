@@ -60,7 +60,8 @@ class LauncherTest {
     @Test
     void theScriptsAMacRunsUseNothingBash32Lacks() throws IOException {
         List<String> found = new ArrayList<>();
-        for (String script : List.of("bin/jbang", "tests/vm/real-k3s-check.sh", "tests/host/check-host.sh")) {
+        for (String script : List.of("bin/jbang", "tests/vm/real-k3s-check.sh", "tests/host/check-host.sh",
+                "tests/host/node-ready.sh")) {
             List<String> lines = Files.readAllLines(Repo.root().resolve(script));
             for (int i = 0; i < lines.size(); i++) {
                 for (var construct : BASH4.entrySet()) {
