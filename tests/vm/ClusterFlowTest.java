@@ -201,8 +201,8 @@ class ClusterFlowTest {
             envFile.replace(token, "<token>").replace(clusterToken, "<server token>"));
         assertTrue(envFile.contains(token), "the agent's env file holds the agent token");
         assertFalse(envFile.contains(clusterToken), "and not the server token, which makes its holder an admin");
-        assertTrue(vagrantSsh(SERVER, "sudo cat /var/lib/rancher/k3s/server/agent-token").strip().endsWith("::node:"
-            + token),
+        assertTrue(vagrantSsh(SERVER, "sudo cat /var/lib/rancher/k3s/server/agent-token").strip()
+            .endsWith("::node:" + token),
             "the server started with that agent token (--agent-token)");
         assertEquals("600", vagrantSsh(WORKER, "sudo stat -c %a /etc/systemd/system/k3s-agent.service.env").strip());
         assertEquals("600", vagrantSsh(SERVER, "sudo stat -c %a /var/lib/rancher/k3s/server/node-token").strip());
@@ -263,8 +263,8 @@ class ClusterFlowTest {
     /** Every small file where K3s, its installer or our uploads put things, on the worker and the joined host. */
     private void assertNoAgentFileHoldsTheServerToken() {
         // the files come back through vagrant ssh's output, so that no secret goes on a command line here
-        String dump = "sudo find /etc/rancher /etc/systemd/system /var/lib/rancher/k3s/agent /tmp -xdev -type f -size "
-            + "-1000k "
+        String dump = "sudo find /etc/rancher /etc/systemd/system /var/lib/rancher/k3s/agent /tmp -xdev -type f "
+            + "-size -1000k "
             + "-exec sh -c 'for f; do printf \"\\n==> %s\\n\" \"$f\"; cat \"$f\"; done' sh {} + 2>/dev/null; true";
         String secret = nodeToken.substring(nodeToken.lastIndexOf(':') + 1);
         Map<String, String> dumps = Map.of(WORKER, vagrantSsh(WORKER, dump), THIRD, vagrantSshToThird(dump));
