@@ -17,11 +17,6 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.CyclicBarrier;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
@@ -177,23 +172,11 @@ class SshTest {
             all.add(sshd);
             Path knownHosts = temp.resolve("known_hosts");
             Files.writeString(knownHosts, "");
-            CyclicBarrier start = new CyclicBarrier(all.size());
-            ExecutorService pool = Executors.newFixedThreadPool(all.size());
-            try {
-                List<Future<?>> done = new ArrayList<>();
-                for (Sshd server : all) {
-                    done.add(pool.submit(() -> {
-                        start.await();
-                        Ssh.Target target = Ssh.Target.ofAddress(server.user + "@127.0.0.1", server.port,
-                            server.clientKey, knownHosts, Ssh.HostKeyCheck.ACCEPT_NEW);
-                        Ssh.connect(target, Duration.ofSeconds(5), log).close();
-                        return null;
-                    }));
-                }
-                for (Future<?> each : done) each.get(60, TimeUnit.SECONDS);
-            } finally {
-                pool.shutdownNow();
-            }
+            KubeconfigLockTest.runAtOnce(all, server -> {
+                Ssh.Target target = Ssh.Target.ofAddress(server.user + "@127.0.0.1", server.port,
+                    server.clientKey, knownHosts, Ssh.HostKeyCheck.ACCEPT_NEW);
+                Ssh.connect(target, Duration.ofSeconds(5), log).close();
+            });
             List<String> lines = Files.readAllLines(knownHosts);
             for (Sshd server : all) {
                 String line = "[127.0.0.1]:" + server.port + " " + String.join(" ",
