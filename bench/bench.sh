@@ -60,13 +60,15 @@ for run in $(seq 1 "$runs"); do
   log "run $run/$runs: (a) plain vagrant up of provision/, then wait until both nodes are Ready"
   cp -r provision "$work/k3sv-test-plain"
   start=$(now)
-  if ! (cd "$work/k3sv-test-plain" && env "${settings[@]}" ip netns exec k3sv-test vagrant up --provider libvirt >"$work/plain.log" 2>&1); then
+  if ! (cd "$work/k3sv-test-plain" &&
+      env "${settings[@]}" ip netns exec k3sv-test vagrant up --provider libvirt >"$work/plain.log" 2>&1); then
     echo "bench: plain vagrant up failed; its log:" >&2
     tail -n 40 "$work/plain.log" >&2
     exit 1
   fi
   up_done=$(now)
-  until [ "$(cd "$work/k3sv-test-plain" && env "${settings[@]}" ip netns exec k3sv-test vagrant ssh benchS -c 'kubectl get nodes --no-headers' 2>/dev/null \
+  until [ "$(cd "$work/k3sv-test-plain" &&
+      env "${settings[@]}" ip netns exec k3sv-test vagrant ssh benchS -c 'kubectl get nodes --no-headers' 2>/dev/null \
       | awk '$2 == "Ready"' | wc -l)" -ge 2 ]; do sleep 2; done
   ready=$(now)
   record "a.plain_vagrant_up.wall" "$(elapsed "$start" "$up_done")" s
@@ -77,7 +79,8 @@ for run in $(seq 1 "$runs"); do
   log "run $run/$runs: (b) k3s-up, which returns when every node is Ready"
   bin/jbang build scripts/up.java >/dev/null 2>&1
   start=$(now)
-  if ! measure "$work/up.time" ip netns exec k3sv-test bin/jbang k3s-up --provider libvirt --login bench --name k3sv-test-bench \
+  if ! measure "$work/up.time" ip netns exec k3sv-test bin/jbang k3s-up --provider libvirt --login bench \
+      --name k3sv-test-bench \
       --box k3s-vagrant/debian12-test --libvirt-driver qemu --libvirt-cpu-model qemu64 --airgap-dir "$airgap" \
       >"$work/cluster.json" 2>"$work/up.log"; then
     echo "bench: k3s-up failed; its log:" >&2
@@ -91,7 +94,8 @@ for run in $(seq 1 "$runs"); do
   sed -n 's|.*\[ *\([0-9]*\)s\] ==> \([0-9]\)/4.*|b.phase\2_started_at\t\1\ts|p' "$work/up.log" >> "$out"
 
   log "run $run/$runs: kubeconfig and status steps (memory and time)"
-  measure "$work/kc.time" ip netns exec k3sv-test bin/jbang k3s-kubeconfig --output "$work/kubeconfig" --cluster "$work/cluster.json" >/dev/null 2>&1
+  measure "$work/kc.time" ip netns exec k3sv-test bin/jbang k3s-kubeconfig --output "$work/kubeconfig" \
+    --cluster "$work/cluster.json" >/dev/null 2>&1
   record "b.k3s_kubeconfig.wall" "$(awk '{ print $1 }' "$work/kc.time")" s
   record "b.k3s_kubeconfig.max_rss" "$(awk '{ printf "%.0f", $2 / 1024 }' "$work/kc.time")" MB
   measure "$work/st.time" ip netns exec k3sv-test bin/jbang k3s-status --name k3sv-test-bench --json >/dev/null 2>&1
@@ -110,7 +114,8 @@ for step in up join kubeconfig; do
     measure "$work/warm.$i" bin/jbang "scripts/$step.java" --help >/dev/null 2>&1
   done
   record "startup.$step.warm_median" "$(cat "$work"/warm.* | awk '{ print $1 }' | sort -n | sed -n 3p)" s
-  record "startup.$step.warm_max_rss" "$(cat "$work"/warm.* | awk '{ print $2 }' | sort -n | sed -n 3p | awk '{ printf "%.0f", $1 / 1024 }')" MB
+  record "startup.$step.warm_max_rss" \
+    "$(cat "$work"/warm.* | awk '{ print $2 }' | sort -n | sed -n 3p | awk '{ printf "%.0f", $1 / 1024 }')" MB
 done
 
 a=$(awk -F'\t' '$1 == "a.plain.ready_total" { s += $2; n++ } END { printf "%.1f", s / n }' "$out")

@@ -12,12 +12,18 @@
 //SOURCES unit/*.java
 //SOURCES vm/*.java
 
+import java.io.IOException;
 import java.io.PrintStream;
 import java.net.URISyntaxException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
+import java.util.TreeSet;
+import java.util.jar.JarFile;
+import java.util.zip.ZipEntry;
+import org.junit.platform.engine.DiscoverySelector;
 import org.junit.platform.engine.TestExecutionResult;
 import org.junit.platform.engine.discovery.DiscoverySelectors;
 import org.junit.platform.launcher.LauncherDiscoveryRequest;
@@ -43,7 +49,8 @@ class run {
             if (args[i].equals("--tier") && i + 1 < args.length) tier = args[++i];
             else if (args[i].startsWith("--tier=")) tier = args[i].substring("--tier=".length());
             else if (args[i].equals("--class") && i + 1 < args.length) classes.add(args[++i]);
-            else if (args[i].equals("--repeat") && i + 1 < args.length && args[i + 1].matches("[1-9]\\d{0,2}")) repeat = Integer.parseInt(args[++i]);
+            else if (args[i].equals("--repeat") && i + 1 < args.length
+                && args[i + 1].matches("[1-9]\\d{0,2}")) repeat = Integer.parseInt(args[++i]);
             else {
                 System.err.println("usage: run.java [--tier unit|vm|all] [--class TestClass]... [--repeat N]");
                 System.exit(2);
@@ -52,8 +59,9 @@ class run {
         Path jar = Path.of(run.class.getProtectionDomain().getCodeSource().getLocation().toURI());
         // --class runs only the named test classes (while working on one); the default is every class
         LauncherDiscoveryRequestBuilder request = LauncherDiscoveryRequestBuilder.request()
-            .selectors(classes.isEmpty() ? DiscoverySelectors.selectClasspathRoots(Set.of(jar)).toArray(new org.junit.platform.engine.DiscoverySelector[0])
-                : classes.stream().map(DiscoverySelectors::selectClass).toArray(org.junit.platform.engine.DiscoverySelector[]::new));
+            .selectors(classes.isEmpty()
+                ? DiscoverySelectors.selectClasspathRoots(Set.of(jar)).toArray(new DiscoverySelector[0])
+                : classes.stream().map(DiscoverySelectors::selectClass).toArray(DiscoverySelector[]::new));
         switch (tier) {
             case "unit" -> request.filters(TagFilter.excludeTags("vm"));
             case "vm" -> request.filters(TagFilter.includeTags("vm"));
@@ -90,8 +98,10 @@ class run {
             report.finish();
             boolean passed = report.failed == 0 && report.passed > 0;
             if (passed) passedRuns++;
-            String firstError = report.failures.isEmpty() ? "no test passed" : report.failures.get(0).lines().findFirst().orElse("");
-            outcomes.add("run " + i + ": " + (passed ? "passed" : "FAILED: " + firstError) + " (" + report.seconds() + " s)");
+            String firstError = report.failures.isEmpty() ? "no test passed"
+                : report.failures.get(0).lines().findFirst().orElse("");
+            outcomes.add("run " + i + ": " + (passed ? "passed" : "FAILED: " + firstError) + " (" + report.seconds()
+                + " s)");
             all.passed += report.passed;
             all.failed += report.failed;
             all.skipped += report.skipped;
@@ -109,30 +119,33 @@ class run {
      * suite would then pass on fewer tests without a word. Exits 1 naming them.
      */
     static void requireEveryTestClass(Path jar) {
-        Set<String> built = new java.util.TreeSet<>();
-        try (var entries = new java.util.jar.JarFile(jar.toFile()).stream()) {
-            entries.map(java.util.zip.ZipEntry::getName).filter(n -> n.endsWith(".class") && !n.contains("$") && !n.contains("/"))
+        Set<String> built = new TreeSet<>();
+        try (var entries = new JarFile(jar.toFile()).stream()) {
+            entries.map(ZipEntry::getName).filter(n -> n.endsWith(".class") && !n.contains("$")
+                && !n.contains("/"))
                 .forEach(n -> built.add(n.substring(0, n.length() - ".class".length())));
-        } catch (java.io.IOException e) {
+        } catch (IOException e) {
             System.err.println("run.java: cannot read its own jar " + jar + ": " + e.getMessage());
             System.exit(1);
         }
         List<String> missing = new ArrayList<>();
         for (String tier : List.of("unit", "vm")) {
             Path folder = Repo.root().resolve("tests").resolve(tier);
-            try (var files = java.nio.file.Files.list(folder)) {
+            try (var files = Files.list(folder)) {
                 for (Path file : files.filter(f -> f.toString().endsWith(".java")).toList()) {
-                    String text = java.nio.file.Files.readString(file);
+                    String text = Files.readString(file);
                     String name = file.getFileName().toString().replace(".java", "");
-                    if ((text.contains("@Test") || text.contains("@ParameterizedTest")) && !built.contains(name)) missing.add(name);
+                    if ((text.contains("@Test") || text.contains("@ParameterizedTest"))
+                        && !built.contains(name)) missing.add(name);
                 }
-            } catch (java.io.IOException e) {
+            } catch (IOException e) {
                 System.err.println("run.java: cannot list " + folder + ": " + e.getMessage());
                 System.exit(1);
             }
         }
         if (!missing.isEmpty()) {
-            System.out.println("FAILED  the suite: test classes missing from the build: " + missing + " (a broken JBang cache? "
+            System.out.println("FAILED  the suite: test classes missing from the build: " + missing
+                + " (a broken JBang cache? "
                 + "remove " + jar.getParent() + " and run again)");
             System.out.println("0 passed, " + missing.size() + " failed, 0 skipped");
             System.exit(1);
@@ -189,7 +202,8 @@ class run {
                 }
                 case ABORTED -> {
                     skipped++;
-                    out.println("SKIPPED " + name(test) + ": " + result.getThrowable().map(Throwable::getMessage).orElse(""));
+                    out.println("SKIPPED " + name(test) + ": "
+                        + result.getThrowable().map(Throwable::getMessage).orElse(""));
                 }
                 case FAILED -> {
                     failed++;

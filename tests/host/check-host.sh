@@ -12,6 +12,8 @@
 #   e.g. tests/host/check-host.sh --provider virtualbox --box bento/debian-13
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+# shellcheck source=node-ready.sh
+source tests/host/node-ready.sh
 
 keep=0
 args=()
@@ -77,16 +79,7 @@ kubectl get nodes -o wide
 
 fail=0
 for pair in "${login}s=192.168.56.110" "${login}sw=192.168.56.111"; do
-  node=${pair%%=*} ip=${pair#*=}
-  ready=$(kubectl get node "$node" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null || true)
-  internal=$(kubectl get node "$node" -o jsonpath='{.status.addresses[?(@.type=="InternalIP")].address}' \
-    2>/dev/null || true)
-  if [ "$ready" = True ] && [ "$internal" = "$ip" ]; then
-    echo "ok   $node Ready with INTERNAL-IP $internal"
-  else
-    echo "FAIL $node: Ready=$ready INTERNAL-IP=$internal (want True, $ip)"
-    fail=1
-  fi
+  node_ready_at "${pair%%=*}" "${pair#*=}" || fail=1
 done
 "$jbang" k3s-status < "$work/cluster.json" >&2 || fail=1
 if [ "$fail" = 0 ]; then result="passed: Ready after $took s"; fi

@@ -15,7 +15,8 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class CatalogTest {
 
-    static final List<String> ALIASES = List.of("k3s-up", "k3s-join", "k3s-kubeconfig", "k3s-status", "k3s-down", "k3s-leave");
+    static final List<String> ALIASES = List.of("k3s-up", "k3s-join", "k3s-kubeconfig", "k3s-status", "k3s-down",
+        "k3s-leave");
 
     @TempDir Path tmp;
 
@@ -29,7 +30,8 @@ class CatalogTest {
     private static void assertHelp(Repo.Run run, String alias) {
         assertEquals(0, run.exit(), alias + " --help; stderr:\n" + run.stderr());
         for (String section : List.of("Usage: " + alias, "Examples:", "Exit codes:")) {
-            assertTrue(run.stdout().contains(section), alias + " --help should show '" + section + "':\n" + run.stdout());
+            assertTrue(run.stdout().contains(section), alias + " --help should show '" + section + "':\n"
+                + run.stdout());
         }
     }
 
@@ -45,7 +47,8 @@ class CatalogTest {
         Repo.Run run = jbang(Repo.root(), "alias", "list");
         assertEquals(0, run.exit(), run.stderr());
         for (String alias : ALIASES) {
-            assertTrue(run.stdout().lines().anyMatch(line -> line.strip().equals(alias)), alias + " in:\n" + run.stdout());
+            assertTrue(run.stdout().lines().anyMatch(line -> line.strip().equals(alias)), alias + " in:\n"
+                + run.stdout());
         }
         String script = Repo.root().resolve("scripts/up.java").toString();
         assertTrue(run.stdout().contains(script), "k3s-up runs " + script + ":\n" + run.stdout());

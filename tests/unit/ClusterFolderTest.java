@@ -1,12 +1,16 @@
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -37,7 +41,9 @@ class ClusterFolderTest {
         .vagrant/
         """;
 
-    /** A Vagrantfile of the user's: it leaves a trace when Vagrant runs it, then stops Vagrant before a provider acts. */
+    /**
+     * A Vagrantfile of the user's: it leaves a trace when Vagrant runs it, then stops Vagrant before a provider acts.
+     */
     static final String USERS_VAGRANTFILE = """
         File.write(File.join(__dir__, "ran"), "Vagrant ran this Vagrantfile\\n")
         raise "the user's own Vagrantfile: a test stops here"
@@ -87,7 +93,8 @@ class ClusterFolderTest {
         step.server.stdin = json(clusterNamingFolder(made));
         Repo.Run run = Repo.step(step, "--cluster", "-", "--node", "nosuch");
         assertEquals(Cli.USAGE, run.exit(), run.stderr());
-        assertTrue(run.stderr().contains("has no node 'nosuch'"), "refused for the node, not its folder: " + run.stderr());
+        assertTrue(run.stderr().contains("has no node 'nosuch'"), "refused for the node, not its folder: "
+            + run.stderr());
         Path marker = made.resolve(".k3s-vagrant-cluster");
         assertTrue(Files.isRegularFile(marker), "adopted: " + made + " has the marker");
         assertEquals(MARKER, Files.readString(marker));
@@ -133,7 +140,8 @@ class ClusterFolderTest {
         Files.writeString(project.resolve("Vagrantfile"), USERS_VAGRANTFILE);
         Repo.Run run = Repo.step(new status(), "--server-machine", "web", "--vagrant-dir", project.toString(),
             "--server-ip", "192.168.59.10");
-        assertTrue(Files.exists(project.resolve("ran")), "--vagrant-dir names a project of the user's: it runs. " + run.stderr());
+        assertTrue(Files.exists(project.resolve("ran")), "--vagrant-dir names a project of the user's: it runs. "
+            + run.stderr());
     }
 
     @Test
@@ -154,7 +162,7 @@ class ClusterFolderTest {
     void noStepWritesItsClusterJsonIntoAFolderK3sUpDidNotMake() throws IOException {
         Path project = usersProject(tmp.resolve("proj"));
         Files.writeString(project.resolve("cluster.json"), "{\"the user's\": true}\n");
-        Log log = new Log(new java.io.PrintWriter(new java.io.StringWriter()), "test", null);
+        Log log = new Log(new PrintWriter(new StringWriter()), "test", null);
         Cluster read = clusterNamingFolder(project);
         ClusterFolder.updateCluster(read, cluster -> cluster.withNode(new Cluster.Node("pi", "agent", "192.168.59.20",
             new Cluster.Access(null, "pi@192.168.59.20", 22, null))), log);
@@ -300,10 +308,10 @@ class ClusterFolderTest {
         ClusterFolder.claim(dir, true);
         assertEquals(MARKER, Files.readString(dir.resolve(".k3s-vagrant-cluster")));
         assertEquals("rwx------",
-            java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(dir)));
+            PosixFilePermissions.toString(Files.getPosixFilePermissions(dir)));
         Path project = usersProject(tmp.resolve("proj"));
         Map<String, String> before = snapshot(project);
-        Cli.Failure refused = org.junit.jupiter.api.Assertions.assertThrows(Cli.Failure.class,
+        Cli.Failure refused = assertThrows(Cli.Failure.class,
             () -> ClusterFolder.claim(project, true));
         assertEquals(Cli.USAGE, refused.exitCode);
         assertEquals(before, snapshot(project));
@@ -369,7 +377,9 @@ class ClusterFolderTest {
         return dir;
     }
 
-    /** A cluster JSON naming dir; no provider (k3s-down leaves libvirt's networks alone); a kubeconfig of the test's. */
+    /**
+     * A cluster JSON naming dir; no provider (k3s-down leaves libvirt's networks alone); a kubeconfig of the test's.
+     */
     private Cluster clusterNamingFolder(Path dir) {
         return new Cluster("zzfolder", null, dir.toString(), "https://192.168.59.110:6443",
             List.of(new Cluster.Node("zzfolderS", "server", "192.168.59.110", Cluster.Access.vagrant("zzfolderS"))),

@@ -11,12 +11,14 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.Callable;
+import java.util.function.BiConsumer;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -29,32 +31,23 @@ import org.junit.jupiter.params.provider.MethodSource;
  * login its log records; a marker file that a broken-out command would create tells.
  */
 class CommandInjectionTest {
-    static Sshd sshd;
+    @RegisterExtension
+    static final Sshd sshd = Sshd.perClass();
 
     /** Lowercase (Nodes.nodeName lowercases node names) and outside every test's own folder. */
     Path markers;
     Path marker;
     Path knownHosts;
 
-    @BeforeAll
-    static void startSshd() {
-        sshd = Sshd.start();
-    }
-
-    @AfterAll
-    static void stopSshd() {
-        if (sshd != null) sshd.close();
-    }
-
     @BeforeEach
     void makeMarkerFolder() throws IOException {
         markers = Files.createTempDirectory("k3sv-injection-");
-        assertEquals(markers.toString().toLowerCase(java.util.Locale.ROOT), markers.toString());
+        assertEquals(markers.toString().toLowerCase(Locale.ROOT), markers.toString());
         marker = markers.resolve("ran");
         knownHosts = markers.resolve("known_hosts");
     }
 
-    @org.junit.jupiter.api.AfterEach
+    @AfterEach
     void removeMarkerFolder() {
         Repo.deleteTree(markers);
     }
@@ -138,14 +131,14 @@ class CommandInjectionTest {
         return (ObjectNode) node(doc, index).get("ssh");
     }
 
-    private static Arguments hostile(String what, String field, java.util.function.BiConsumer<ObjectNode, Path> edit) {
+    private static Arguments hostile(String what, String field, BiConsumer<ObjectNode, Path> edit) {
         return Arguments.of(what, field, edit);
     }
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("hostileFields")
     void aHostileFieldIsRefusedByEveryStepWithExit4NamingItAndNothingRuns(String what, String field,
-            java.util.function.BiConsumer<ObjectNode, Path> edit) {
+            BiConsumer<ObjectNode, Path> edit) {
         ObjectNode doc = cluster();
         edit.accept(doc, marker);
         String agentName = node(doc, 1).path("name").asText();

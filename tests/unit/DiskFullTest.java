@@ -26,7 +26,8 @@ class DiskFullTest {
         Assumptions.assumeTrue("root".equals(System.getProperty("user.name")),
             "mounting a tiny tmpfs needs root: the full-disk case was NOT checked");
         disk = Files.createDirectories(temp.resolve("disk"));
-        Repo.Run mount = Repo.exec(List.of("mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", disk.toString()), temp, Map.of(), null, 30);
+        Repo.Run mount = Repo.exec(List.of("mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", disk.toString()), temp,
+            Map.of(), null, 30);
         assertEquals(0, mount.exit(), "mount: " + mount.stderr());
     }
 
@@ -40,7 +41,8 @@ class DiskFullTest {
         Path config = disk.resolve("config");
         String old = "apiVersion: v1\nkind: Config\n";
         Files.writeString(config, old);
-        Cli.Failure failure = assertThrows(Cli.Failure.class, () -> AtomicFile.write(config, "x".repeat(200_000)));
+        Cli.Failure failure = assertThrows(Cli.Failure.class,
+            () -> AtomicFile.write(config, "x".repeat(200_000)));
         assertTrue(failure.getMessage().contains("nothing was changed"), failure.getMessage());
         assertEquals(old, Files.readString(config));
         try (var files = Files.list(disk)) {

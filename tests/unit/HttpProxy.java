@@ -91,7 +91,8 @@ final class HttpProxy implements AutoCloseable {
                 StringBuilder request = new StringBuilder(parts[0] + " " + uri.getRawPath() + " HTTP/1.1\r\n");
                 for (String line : head.subList(1, head.size())) {
                     String name = line.toLowerCase(Locale.ROOT);
-                    if (!name.startsWith("proxy-") && !name.startsWith("connection:")) request.append(line).append("\r\n");
+                    if (!name.startsWith("proxy-")
+                        && !name.startsWith("connection:")) request.append(line).append("\r\n");
                 }
                 request.append("Connection: close\r\n\r\n");
                 origin.getOutputStream().write(request.toString().getBytes(StandardCharsets.ISO_8859_1));

@@ -9,13 +9,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -26,7 +26,8 @@ import org.junit.jupiter.api.io.TempDir;
  * systemctl stand-in says whether the agent runs.
  */
 class JoinedHostTest {
-    static Sshd sshd;
+    @RegisterExtension
+    static final Sshd sshd = Sshd.perClass();
 
     @TempDir Path tmp;
 
@@ -35,16 +36,6 @@ class JoinedHostTest {
         .getBytes(StandardCharsets.UTF_8);
     static final String THIS_CA = sha256(THIS_CA_PEM);
     static final String OTHER_CA = sha256("an earlier cluster".getBytes(StandardCharsets.UTF_8));
-
-    @BeforeAll
-    static void startSshd() {
-        sshd = Sshd.start();
-    }
-
-    @AfterAll
-    static void stopSshd() {
-        if (sshd != null) sshd.close();
-    }
 
     /** The case: k3s-down --keep-hosts, then a new cluster at the same default URL. */
     @Test
@@ -56,7 +47,8 @@ class JoinedHostTest {
             assertEquals(Cli.REFUSED, refused.exitCode);
             String message = refused.getMessage();
             assertTrue(message.contains("edge1 is a K3s agent of another cluster"), message);
-            assertTrue(message.contains(OTHER_CA.substring(0, 12)) && message.contains(THIS_CA.substring(0, 12)), message);
+            assertTrue(message.contains(OTHER_CA.substring(0, 12)) && message.contains(THIS_CA.substring(0, 12)),
+                message);
             assertTrue(message.contains("k3s-down --keep-hosts"), message);
             assertTrue(message.contains("--replace") && message.contains("k3s-agent-uninstall.sh"), message);
             assertFalse(message.contains("earlier-secret"), "no secret in the message: " + message);
@@ -72,7 +64,8 @@ class JoinedHostTest {
             assertEquals(join.Plan.NOTHING, joinWith(root, running()).plan(ssh, "edge1", URL, THIS_CA));
             assertEquals(join.Plan.INSTALL, joinWith(root, "false").plan(ssh, "edge1", URL, THIS_CA));
             // another server of the same (HA) cluster: the same CA, so the same cluster
-            assertEquals(join.Plan.NOTHING, joinWith(root, running()).plan(ssh, "edge1", "https://192.168.56.109:6443", THIS_CA));
+            assertEquals(join.Plan.NOTHING,
+                joinWith(root, running()).plan(ssh, "edge1", "https://192.168.56.109:6443", THIS_CA));
         }
     }
 
@@ -83,15 +76,18 @@ class JoinedHostTest {
         try (Ssh ssh = connect()) {
             join step = joinWith(root, running());
             assertEquals(join.Plan.NOTHING, step.plan(ssh, "edge1", URL, THIS_CA), "no CA fetched yet: the URL tells");
-            String other = assertThrows(Cli.Failure.class, () -> step.plan(ssh, "edge1", "https://10.0.0.9:6443", THIS_CA))
+            String other = assertThrows(Cli.Failure.class,
+                () -> step.plan(ssh, "edge1", "https://10.0.0.9:6443", THIS_CA))
                 .getMessage();
-            assertTrue(other.contains("(server " + URL + "; its token names no CA, and its server is not this cluster's)"),
+            assertTrue(other.contains("(server " + URL
+                + "; its token names no CA, and its server is not this cluster's)"),
                 other);
             Path ca = Files.createDirectories(root.resolve("var/lib/rancher/k3s/agent")).resolve("server-ca.crt");
             Files.write(ca, THIS_CA_PEM);
             assertEquals(join.Plan.NOTHING, step.plan(ssh, "edge1", URL, THIS_CA));
             Files.writeString(ca, "another CA");
-            assertEquals(Cli.REFUSED, assertThrows(Cli.Failure.class, () -> step.plan(ssh, "edge1", URL, THIS_CA)).exitCode);
+            assertEquals(Cli.REFUSED,
+                assertThrows(Cli.Failure.class, () -> step.plan(ssh, "edge1", URL, THIS_CA)).exitCode);
         }
     }
 
@@ -179,7 +175,8 @@ class JoinedHostTest {
         Path bin = Files.createDirectories(root.resolve("usr/local/bin"));
         Files.copy(Repo.root().resolve("tests/k3s-standin/k3s"), bin.resolve("k3s"));
         Repo.Run run = Repo.exec(List.of("sh", Repo.root().resolve("tests/k3s-standin/install.sh").toString()), tmp,
-            Map.of("K3S_STANDIN_ROOT", root.toString(), "K3S_STANDIN_SYSTEMCTL", "true", "INSTALL_K3S_SKIP_DOWNLOAD", "true",
+            Map.of("K3S_STANDIN_ROOT", root.toString(), "K3S_STANDIN_SYSTEMCTL", "true", "INSTALL_K3S_SKIP_DOWNLOAD",
+                "true",
                 "INSTALL_K3S_EXEC", "agent --node-ip 127.0.0.1", "K3S_URL", url, "K3S_TOKEN", token), null, 60);
         assertEquals(0, run.exit(), run.stdout() + run.stderr());
         return root;
@@ -194,7 +191,7 @@ class JoinedHostTest {
     private static String sha256(byte[] bytes) {
         try {
             return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
-        } catch (java.security.NoSuchAlgorithmException e) {
+        } catch (NoSuchAlgorithmException e) {
             throw new AssertionError(e);
         }
     }

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -15,11 +16,15 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -44,7 +49,7 @@ class K3sReleaseTest {
     final AtomicInteger requests = new AtomicInteger();
     K3sRelease.Source source;
     /** Released after each test: ends the stalled and trickling answers. */
-    final java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+    final CountDownLatch release = new CountDownLatch(1);
     final Log log = new Log(new PrintWriter(new StringWriter()), "test", null);
 
     @BeforeEach
@@ -56,16 +61,12 @@ class K3sReleaseTest {
             if (redirects.containsKey(path)) {
                 exchange.getResponseHeaders().add("Location", redirects.get(path));
                 exchange.sendResponseHeaders(302, -1);
-            } else if (files.containsKey(path)) {
-                exchange.sendResponseHeaders(200, files.get(path).length);
-                exchange.getResponseBody().write(files.get(path));
             } else {
-                exchange.sendResponseHeaders(404, -1);
+                serveFile(exchange, files);
             }
-            exchange.close();
         });
         // a stalled answer must not hold up the others: one thread per exchange
-        server.setExecutor(java.util.concurrent.Executors.newCachedThreadPool());
+        server.setExecutor(Executors.newCachedThreadPool());
         server.createContext("/stall/", exchange -> {
             // headers and half the body, then nothing: a connection stuck mid-download
             byte[] body = files.get(exchange.getRequestURI().getRawPath().substring("/stall".length()));
@@ -90,7 +91,8 @@ class K3sReleaseTest {
         files.put("/mirror/install.sh", "#!/bin/sh\n# installer\n".getBytes(StandardCharsets.UTF_8));
         files.put("/mirror/install.sh.sha256sum", (sha256("#!/bin/sh\n# installer\n".getBytes(StandardCharsets.UTF_8))
             + "  install.sh\n").getBytes(StandardCharsets.UTF_8));
-        files.put("/mirror/releases/v1.31.4%2Bk3s1/sha256sum-amd64.txt", (sha256(BINARY) + "  k3s\n" + sha256(new byte[1]) + "  k3s-airgap-images-amd64.tar\n"
+        files.put("/mirror/releases/v1.31.4%2Bk3s1/sha256sum-amd64.txt",
+            (sha256(BINARY) + "  k3s\n" + sha256(new byte[1]) + "  k3s-airgap-images-amd64.tar\n"
             + sha256(IMAGES) + "  k3s-airgap-images-amd64.tar.zst\n").getBytes(StandardCharsets.UTF_8));
         // the binary is served through a redirect, as GitHub sends release assets to its CDN
         redirects.put("/mirror/releases/v1.31.4%2Bk3s1/k3s", base + "/cdn/k3s");
@@ -163,9 +165,9 @@ class K3sReleaseTest {
     }
 
     /** Waits up to millis for latch; true when it was released. */
-    static boolean awaitQuietly(java.util.concurrent.CountDownLatch latch, long millis) {
+    static boolean awaitQuietly(CountDownLatch latch, long millis) {
         try {
-            return latch.await(millis, java.util.concurrent.TimeUnit.MILLISECONDS);
+            return latch.await(millis, TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return true;
@@ -188,7 +190,8 @@ class K3sReleaseTest {
         assertTrue(Files.readString(dir.resolve("install.sh")).contains("installer"));
         int after = requests.get();
         server.stop(0);
-        assertEquals(dir, K3sRelease.fetch(VERSION, "amd64", cache, source, false, log), "the second time needs no network");
+        assertEquals(dir, K3sRelease.fetch(VERSION, "amd64", cache, source, false, log),
+            "the second time needs no network");
         assertEquals(dir, K3sRelease.fetch(VERSION, "amd64", cache, source, true, log), "nor does --offline");
         assertEquals(after, requests.get());
     }
@@ -198,28 +201,35 @@ class K3sReleaseTest {
         Path dir = K3sRelease.fetch(VERSION, "amd64", cache, source, false, log);
         assertFalse(Files.exists(dir.resolve("k3s-airgap-images-amd64.tar.zst")), "not fetched unless asked");
         Path images = K3sRelease.fetchImages(VERSION, "amd64", cache, source, false, log);
-        assertEquals(dir.resolve("k3s-airgap-images-amd64.tar.zst"), images, "beside the binary: the machines install every k3s-airgap-images-* there");
+        assertEquals(dir.resolve("k3s-airgap-images-amd64.tar.zst"), images,
+            "beside the binary: the machines install every k3s-airgap-images-* there");
         assertArrayEquals(IMAGES, Files.readAllBytes(images));
         int after = requests.get();
-        assertEquals(images, K3sRelease.fetchImages(VERSION, "amd64", cache, source, true, log), "then offline, from the cache");
+        assertEquals(images, K3sRelease.fetchImages(VERSION, "amd64", cache, source, true, log),
+            "then offline, from the cache");
         assertEquals(after, requests.get());
         // a tampered download is refused and leaves nothing
         Path other = cache.resolve("other");
-        files.put("/mirror/releases/v1.31.4%2Bk3s1/k3s-airgap-images-amd64.tar.zst", "tampered".getBytes(StandardCharsets.UTF_8));
-        Cli.Failure failure = assertThrows(Cli.Failure.class, () -> K3sRelease.fetchImages(VERSION, "amd64", other, source, false, log));
-        assertTrue(failure.getMessage().contains("K3s's air-gap images from") && failure.getMessage().contains("does not match its checksum"),
+        files.put("/mirror/releases/v1.31.4%2Bk3s1/k3s-airgap-images-amd64.tar.zst",
+            "tampered".getBytes(StandardCharsets.UTF_8));
+        Cli.Failure failure = assertThrows(Cli.Failure.class,
+            () -> K3sRelease.fetchImages(VERSION, "amd64", other, source, false, log));
+        assertTrue(failure.getMessage().contains("K3s's air-gap images from")
+            && failure.getMessage().contains("does not match its checksum"),
             failure.getMessage());
         try (var left = Files.walk(other)) {
             assertEquals(0, left.filter(Files::isRegularFile).count(), "no partial file left");
         }
-        Cli.Failure offline = assertThrows(Cli.Failure.class, () -> K3sRelease.fetchImages(VERSION, "arm64", cache, source, true, log));
+        Cli.Failure offline = assertThrows(Cli.Failure.class,
+            () -> K3sRelease.fetchImages(VERSION, "arm64", cache, source, true, log));
         assertTrue(offline.getMessage().contains("--airgap-images"), offline.getMessage());
     }
 
     @Test
     void aBinaryThatDoesNotMatchItsChecksumIsRefusedAndNotCached() throws IOException {
         files.put("/cdn/k3s", "tampered".getBytes(StandardCharsets.UTF_8));
-        Cli.Failure failure = assertThrows(Cli.Failure.class, () -> K3sRelease.fetch(VERSION, "amd64", cache, source, false, log));
+        Cli.Failure failure = assertThrows(Cli.Failure.class,
+            () -> K3sRelease.fetch(VERSION, "amd64", cache, source, false, log));
         assertTrue(failure.getMessage().contains("does not match its checksum"), failure.getMessage());
         try (var left = Files.walk(cache)) {
             assertEquals(0, left.filter(Files::isRegularFile).count(), "nothing cached, no partial file left");
@@ -228,15 +238,18 @@ class K3sReleaseTest {
 
     @Test
     void offlineWithoutTheVersionInTheCacheSaysWhatToDo() {
-        Cli.Failure failure = assertThrows(Cli.Failure.class, () -> K3sRelease.fetch(VERSION, "amd64", cache, source, true, log));
-        assertTrue(failure.getMessage().contains("--offline") && failure.getMessage().contains("not in the cache"), failure.getMessage());
+        Cli.Failure failure = assertThrows(Cli.Failure.class,
+            () -> K3sRelease.fetch(VERSION, "amd64", cache, source, true, log));
+        assertTrue(failure.getMessage().contains("--offline") && failure.getMessage().contains("not in the cache"),
+            failure.getMessage());
         assertEquals(0, requests.get(), "offline touches no network");
     }
 
     @Test
     void anUnreachableSiteFailsWithAHintAndCachesNothing() throws IOException {
         server.stop(0);
-        Cli.Failure failure = assertThrows(Cli.Failure.class, () -> K3sRelease.fetch(VERSION, "amd64", cache, source, false, log));
+        Cli.Failure failure = assertThrows(Cli.Failure.class,
+            () -> K3sRelease.fetch(VERSION, "amd64", cache, source, false, log));
         assertTrue(failure.getMessage().contains("--no-host-cache"), failure.getMessage());
         assertFalse(Files.exists(cache.resolve("v1.31.4-k3s1/amd64/k3s")));
     }
@@ -262,10 +275,22 @@ class K3sReleaseTest {
         assertArrayEquals(armhf, Files.readAllBytes(dir.resolve("k3s")), "installed as k3s, as K3s's installer does");
     }
 
+    /** A release site's plain answer: the file at the request's path, or 404; ProgressTest's site uses it too. */
+    static void serveFile(HttpExchange exchange, Map<String, byte[]> files) throws IOException {
+        byte[] body = files.get(exchange.getRequestURI().getRawPath());
+        if (body != null) {
+            exchange.sendResponseHeaders(200, body.length);
+            exchange.getResponseBody().write(body);
+        } else {
+            exchange.sendResponseHeaders(404, -1);
+        }
+        exchange.close();
+    }
+
     static String sha256(byte[] bytes) {
         try {
             return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
-        } catch (java.security.NoSuchAlgorithmException e) {
+        } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }
     }

@@ -39,11 +39,13 @@ class KubeconfigAccessTest {
         Map<String, String> env = env();
         env.put("AIRGAP_DIR", airgap.toString());
         env.put("INSTALL_K3S_VERSION", requested);
-        Repo.Run run = Repo.exec(List.of("bash", Repo.root().resolve("provision/server.sh").toString()), tmp, env, null, 60);
+        Repo.Run run = Repo.exec(List.of("bash", Repo.root().resolve("provision/server.sh").toString()), tmp, env, null,
+            60);
         assertTrue(run.stderr().contains("K3s's installer failed"), "stops at the installer stand-in: " + run.stderr());
         List<String> runs = Files.readAllLines(recorded).stream().map(l -> l.replaceAll(" +", " ").strip()).toList();
         assertEquals(1, runs.size(), "one installer run: " + runs);
-        assertTrue(runs.get(0).startsWith("start= download=true ") && runs.get(0).contains(" exec=server "), runs.get(0));
+        assertTrue(runs.get(0).startsWith("start= download=true ") && runs.get(0).contains(" exec=server "),
+            runs.get(0));
         assertTrue(runs.get(0).endsWith("--flannel-iface lo " + flags), runs.get(0));
     }
 
@@ -60,24 +62,29 @@ class KubeconfigAccessTest {
         // the machine fetches the installer of the tag (InstallerCheckTest): served here, its checksum beside it
         InstallerCheckTest.serveInstaller(Files.createDirectories(tmp.resolve("site")), record(recorded)
             + "if [ \"$INSTALL_K3S_SKIP_DOWNLOAD\" != true ]; then mkdir -p " + binDir + "; printf '#!/bin/sh\\n"
-            + "echo k3s version " + version + "\\n' > " + binDir + "/k3s; chmod 755 " + binDir + "/k3s; exit 0; fi\nexit 1\n",
+            + "echo k3s version " + version + "\\n' > " + binDir + "/k3s; chmod 755 " + binDir
+                + "/k3s; exit 0; fi\nexit 1\n",
             null);
         Map<String, String> env = env();
         env.put("INSTALL_K3S_BIN_DIR", binDir.toString());
         env.put("INSTALL_K3S_VERSION", InstallerCheckTest.VERSION);
-        Repo.Run run = Repo.exec(List.of("bash", Repo.root().resolve("provision/server.sh").toString()), tmp, env, null, 60);
-        assertTrue(run.stderr().contains("K3s's installer failed"), "stops at the installer's second run: " + run.stderr());
+        Repo.Run run = Repo.exec(List.of("bash", Repo.root().resolve("provision/server.sh").toString()), tmp, env, null,
+            60);
+        assertTrue(run.stderr().contains("K3s's installer failed"), "stops at the installer's second run: "
+            + run.stderr());
         List<String> runs = Files.readAllLines(recorded).stream().map(l -> l.replaceAll(" +", " ").strip()).toList();
         assertEquals(2, runs.size(), "downloaded unstarted, then installed with the flags and started: " + runs);
         assertTrue(runs.get(0).startsWith("start=true download= ") && runs.get(0).contains(" exec=server ")
             && runs.get(0).endsWith("--flannel-iface lo"), "first run: no kubeconfig flags yet: " + runs.get(0));
         assertTrue(runs.get(1).startsWith("start= download=true force=true exec=server ")
-            && runs.get(1).endsWith("--flannel-iface lo " + flags), "second run, started even if nothing changed: " + runs.get(1));
+            && runs.get(1).endsWith("--flannel-iface lo " + flags), "second run, started even if nothing changed: "
+                + runs.get(1));
     }
 
     /** An installer stand-in's first lines: one line per run, what K3s's installer would act on. */
     private static String record(Path recorded) {
-        return "printf 'start=%s download=%s force=%s exec=%s\\n' \"$INSTALL_K3S_SKIP_START\" \"$INSTALL_K3S_SKIP_DOWNLOAD\" "
+        return "printf 'start=%s download=%s force=%s exec=%s\\n' \"$INSTALL_K3S_SKIP_START\" "
+            + "\"$INSTALL_K3S_SKIP_DOWNLOAD\" "
             + "\"$INSTALL_K3S_FORCE_RESTART\" \"$INSTALL_K3S_EXEC\" >> " + recorded + "\n";
     }
 

@@ -4,12 +4,15 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
 import java.util.Map;
@@ -137,14 +140,17 @@ class KubeconfigFileTest {
         // the whole file: K3s's, as kubectl sees it, with exactly those edits and no other
         String expected = k3sYaml().replace("https://127.0.0.1:6443", SERVER_110).replace(": default", ": wil");
         assertEquals(kubectlView(write("expected.yaml", expected)), seen);
-        assertEquals(List.of("wil"), kubectl("config", "get-contexts", "-o", "name", "--kubeconfig", temp.resolve("wil.yaml").toString())
+        assertEquals(List.of("wil"),
+            kubectl("config", "get-contexts", "-o", "name", "--kubeconfig", temp.resolve("wil.yaml").toString())
             .lines().toList());
     }
 
     @Test
     void forHostRefusesAKubeconfigThatIsNotK3ssOwn() {
-        String twoClusters = k3sYaml().replace("clusters:\n", "clusters:\n- name: extra\n  cluster: {server: https://x:6443}\n");
-        Cli.Failure failure = assertThrows(Cli.Failure.class, () -> Kubeconfig.forHost(twoClusters, SERVER_110, "wil"));
+        String twoClusters = k3sYaml().replace("clusters:\n",
+            "clusters:\n- name: extra\n  cluster: {server: https://x:6443}\n");
+        Cli.Failure failure = assertThrows(Cli.Failure.class,
+            () -> Kubeconfig.forHost(twoClusters, SERVER_110, "wil"));
         assertEquals(Cli.FAILED, failure.exitCode);
         assertTrue(failure.getMessage().contains("exactly one entry in 'clusters'"), failure.getMessage());
 
@@ -163,13 +169,15 @@ class KubeconfigFileTest {
         Path after = write("after.yaml", Kubeconfig.toYaml(merged));
 
         assertEquals(List.of("kind-dev", "prod", "wil"),
-            kubectl("config", "get-contexts", "-o", "name", "--kubeconfig", after.toString()).lines().sorted().toList());
+            kubectl("config", "get-contexts", "-o", "name", "--kubeconfig",
+                after.toString()).lines().sorted().toList());
         assertEquals("wil\n", kubectl("config", "current-context", "--kubeconfig", after.toString()));
         JsonNode old = kubectlView(before);
         JsonNode now = kubectlView(after);
         for (String section : List.of("clusters", "users", "contexts")) {
             for (JsonNode entry : old.path(section)) {
-                assertEquals(entry, named(now, section, entry.path("name").asText()), section + " entry changed by the merge");
+                assertEquals(entry, named(now, section, entry.path("name").asText()), section
+                    + " entry changed by the merge");
             }
         }
         assertEquals("2024", named(now, "contexts", "prod").at("/context/namespace").asText());
@@ -180,7 +188,8 @@ class KubeconfigFileTest {
     void stringsThatLookLikeNumbersOrBooleansStayStringsForKubectl() throws IOException {
         // kubectl reads YAML 1.1: written bare, any of these is a number, a boolean or null to it,
         // and one such value where a string belongs makes it reject the whole kubeconfig
-        List<String> tricky = List.of("900", "2024", "012", "1e3", "1e+3", "0.5e-3", "0x1F", "0o17", "0b101", "1_000", ".5", "+1", "-1",
+        List<String> tricky = List.of("900", "2024", "012", "1e3", "1e+3", "0.5e-3", "0x1F", "0o17", "0b101", "1_000",
+            ".5", "+1", "-1",
             ".inf", "-.Inf", ".NaN", "1:20", "2024-01-01", "yes", "off", "y", "True", "~", "null", "");
         StringBuilder args = new StringBuilder();
         for (String value : tricky) args.append("\n        - \"").append(value).append('"');
@@ -195,7 +204,8 @@ class KubeconfigFileTest {
                   command: tool
                   args:%s
             """.formatted(args);
-        assertEquals(tricky, stringList(kubectlView(write("before.yaml", existing)).at("/users/0/user/exec/args")), "the test's own input");
+        assertEquals(tricky, stringList(kubectlView(write("before.yaml", existing)).at("/users/0/user/exec/args")),
+            "the test's own input");
 
         ObjectNode merged = Kubeconfig.merge(Kubeconfig.parse(existing, "config"),
             Kubeconfig.forHost(k3sYaml(), SERVER_110, "wil"), false, "config");
@@ -205,7 +215,8 @@ class KubeconfigFileTest {
 
     @Test
     void mergeIntoAnEmptyOrMissingFileMakesAWholeKubeconfig() throws IOException {
-        ObjectNode merged = Kubeconfig.merge(Kubeconfig.parse(KubeconfigFile.read(temp.resolve("missing")), "missing"),
+        ObjectNode merged = Kubeconfig.merge(Kubeconfig.parse(KubeconfigFile.read(temp.resolve("missing")),
+            "missing"),
             Kubeconfig.forHost(k3sYaml(), SERVER_110, "wil"), false, "missing");
         JsonNode seen = kubectlView(write("config", Kubeconfig.toYaml(merged)));
         assertEquals("wil", seen.path("current-context").asText());
@@ -216,8 +227,10 @@ class KubeconfigFileTest {
     @Test
     void theSameNameForTheSameServerIsReplacedSilently() throws IOException {
         ObjectNode first = Kubeconfig.merge(Kubeconfig.parse(existingKubeconfig(), "config"),
-            Kubeconfig.forHost(k3sYaml().replace(caData, base64("an older CA")), SERVER_110, "wil"), false, "config");
-        ObjectNode second = Kubeconfig.merge(first, Kubeconfig.forHost(k3sYaml(), SERVER_110, "wil"), false, "config");
+            Kubeconfig.forHost(k3sYaml().replace(caData, base64("an older CA")), SERVER_110, "wil"), false,
+                "config");
+        ObjectNode second = Kubeconfig.merge(first, Kubeconfig.forHost(k3sYaml(), SERVER_110, "wil"), false,
+            "config");
 
         JsonNode seen = kubectlView(write("config", Kubeconfig.toYaml(second)));
         assertEquals(3, seen.path("clusters").size(), "one entry per name, not a second 'wil'");
@@ -232,7 +245,8 @@ class KubeconfigFileTest {
             Kubeconfig.forHost(k3sYaml(), "https://192.168.56.120:6443", "wil"), false, "config");
         ObjectNode ours = Kubeconfig.forHost(k3sYaml(), SERVER_110, "wil");
 
-        Cli.Failure failure = assertThrows(Cli.Failure.class, () -> Kubeconfig.merge(existing, ours, false, "~/.kube/config"));
+        Cli.Failure failure = assertThrows(Cli.Failure.class,
+            () -> Kubeconfig.merge(existing, ours, false, "~/.kube/config"));
         assertEquals(Cli.REFUSED, failure.exitCode);
         for (String expected : List.of("~/.kube/config already has entries named 'wil' that are not this cluster's",
                 "cluster 'wil' for https://192.168.56.120:6443")) {
@@ -253,7 +267,8 @@ class KubeconfigFileTest {
         ObjectNode existing = Kubeconfig.parse(existingKubeconfig()
             .replace("- name: prod\n  context:", "- name: wil\n  context:"), "config");
         Cli.Failure failure = assertThrows(Cli.Failure.class,
-            () -> Kubeconfig.merge(existing, Kubeconfig.forHost(k3sYaml(), SERVER_110, "wil"), false, "config"));
+            () -> Kubeconfig.merge(existing, Kubeconfig.forHost(k3sYaml(), SERVER_110, "wil"), false,
+                "config"));
         assertEquals(Cli.REFUSED, failure.exitCode);
         assertTrue(failure.getMessage().contains("https://prod.example.com"), failure.getMessage());
     }
@@ -330,7 +345,7 @@ class KubeconfigFileTest {
         ObjectNode config = Kubeconfig.merge(Kubeconfig.parse(existingKubeconfig(), "config"),
             Kubeconfig.forHost(k3sYaml(), SERVER_110, "wil"), false, "config");
         // the user made a context of their own with the cluster's user entry
-        ((com.fasterxml.jackson.databind.node.ArrayNode) config.get("contexts")).addObject().put("name", "mine")
+        ((ArrayNode) config.get("contexts")).addObject().put("name", "mine")
             .putObject("context").put("cluster", "prod").put("user", "wil");
         assertTrue(Kubeconfig.remove(config, "wil", SERVER_110));
 
@@ -354,7 +369,8 @@ class KubeconfigFileTest {
             "clusters-not-a-list.yaml", "apiVersion: v1\nkind: Config\nclusters: {name: a}\n");
         for (var entry : notKubeconfigs.entrySet()) {
             Path file = write(entry.getKey(), entry.getValue());
-            Cli.Failure failure = assertThrows(Cli.Failure.class, () -> Kubeconfig.parse(KubeconfigFile.read(file), file.toString()),
+            Cli.Failure failure = assertThrows(Cli.Failure.class,
+                () -> Kubeconfig.parse(KubeconfigFile.read(file), file.toString()),
                 entry.getKey());
             assertEquals(Cli.REFUSED, failure.exitCode, entry.getKey());
             assertTrue(failure.getMessage().startsWith(file.toString()), "names the file: " + failure.getMessage());
@@ -408,7 +424,8 @@ class KubeconfigFileTest {
             // root ignores permission bits; the immutable attribute stops root too
             Repo.Run chattr = Repo.exec(List.of("chattr", "+i", dir.toString()), temp, Map.of(), null, 10);
             Assumptions.assumeTrue(chattr.exit() == 0,
-                "running as root and 'chattr +i' failed (" + chattr.stderr().strip() + "): no way to make a read-only folder for root here");
+                "running as root and 'chattr +i' failed (" + chattr.stderr().strip()
+                    + "): no way to make a read-only folder for root here");
         } else {
             Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("r-x------"));
         }
@@ -478,7 +495,7 @@ class KubeconfigFileTest {
         try {
             return Files.readString(file);
         } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e);
+            throw new UncheckedIOException(e);
         }
     }
 
@@ -509,8 +526,10 @@ class KubeconfigFileTest {
     static String[] selfSigned(String commonName) throws IOException {
         Path key = pems.resolve(commonName.replace(':', '_') + ".key");
         Path cert = pems.resolve(commonName.replace(':', '_') + ".crt");
-        Repo.Run run = Repo.exec(List.of("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-            "-nodes", "-keyout", key.toString(), "-out", cert.toString(), "-subj", "/CN=" + commonName, "-days", "30"), pems, Map.of(), null, 30);
+        Repo.Run run = Repo.exec(List.of("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes", "-keyout", key.toString(), "-out", cert.toString(), "-subj", "/CN=" + commonName, "-days", "30"),
+                pems, Map.of(), null, 30);
         assertEquals(0, run.exit(), "openssl: " + run.stderr());
         return new String[] {Files.readString(cert), Files.readString(key)};
     }
@@ -526,7 +545,8 @@ class KubeconfigFileTest {
     /** Runs the real kubectl on files of this test only (KUBECONFIG and HOME point into the temp folder). */
     String kubectl(String... args) {
         List<String> command = Stream.concat(Stream.of("kubectl"), Stream.of(args)).toList();
-        Repo.Run run = Repo.exec(command, temp, Map.of("HOME", temp.toString(), "KUBECONFIG", temp.resolve("unused").toString()), null, 30);
+        Repo.Run run = Repo.exec(command, temp,
+            Map.of("HOME", temp.toString(), "KUBECONFIG", temp.resolve("unused").toString()), null, 30);
         assertEquals(0, run.exit(), String.join(" ", command) + ": " + run.stderr());
         return run.stdout();
     }
@@ -544,7 +564,7 @@ class KubeconfigFileTest {
     }
 
     static List<String> stringList(JsonNode array) {
-        List<String> values = new java.util.ArrayList<>();
+        List<String> values = new ArrayList<>();
         for (JsonNode value : array) {
             assertTrue(value.isTextual(), "not a string: " + value);
             values.add(value.asText());

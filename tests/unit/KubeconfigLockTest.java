@@ -150,20 +150,20 @@ class KubeconfigLockTest {
         return names;
     }
 
-    interface Work {
-        void run(String name) throws Exception;
+    interface Work<T> {
+        void run(T item) throws Exception;
     }
 
-    /** Runs work for every name in its own thread, all released at the same moment; rethrows the first failure. */
-    static void runAtOnce(List<String> names, Work work) throws Exception {
-        CyclicBarrier start = new CyclicBarrier(names.size());
-        ExecutorService pool = Executors.newFixedThreadPool(names.size());
+    /** Runs work for every item in its own thread, all released at the same moment; rethrows the first failure. */
+    static <T> void runAtOnce(List<T> items, Work<T> work) throws Exception {
+        CyclicBarrier start = new CyclicBarrier(items.size());
+        ExecutorService pool = Executors.newFixedThreadPool(items.size());
         try {
             List<Future<?>> done = new ArrayList<>();
-            for (String name : names) {
+            for (T item : items) {
                 done.add(pool.submit(() -> {
                     start.await();
-                    work.run(name);
+                    work.run(item);
                     return null;
                 }));
             }

@@ -7,9 +7,8 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -18,24 +17,16 @@ import org.junit.jupiter.api.io.TempDir;
  * every run names --output and --known-hosts there.
  */
 class KubeconfigStepTest {
-    static Sshd sshd;
+    @RegisterExtension
+    static final Sshd sshd = Sshd.perClass();
 
     @TempDir Path temp;
-
-    @BeforeAll
-    static void startSshd() {
-        sshd = Sshd.start();
-    }
-
-    @AfterAll
-    static void stopSshd() {
-        if (sshd != null) sshd.close();
-    }
 
     @Test
     void truncatedStdinExits4WithAClearMessageAndWritesNothing() {
         Path output = temp.resolve("kube/config");
-        Repo.Run run = Repo.step(withStdin("{\"format\": \"k3s-vagrant/cluster/v1\", \"name\": "), "--output", output.toString());
+        Repo.Run run = Repo.step(withStdin("{\"format\": \"k3s-vagrant/cluster/v1\", \"name\": "), "--output",
+            output.toString());
         assertEquals(Cli.BAD_INPUT, run.exit(), run.stderr());
         assertTrue(run.stderr().startsWith("k3s-kubeconfig: stdin is not valid JSON at line 1"), run.stderr());
         assertEquals("", run.stdout());
@@ -49,24 +40,30 @@ class KubeconfigStepTest {
             K3sServer.KUBECONFIG_PATH + " exists on this host, so this test cannot show how the step fails without it");
         Path output = temp.resolve("kube/config");
         Path knownHosts = temp.resolve("known_hosts");
-        Repo.Run run = Repo.step(withStdin(""), "--server-host", sshd.user + "@127.0.0.1", "--server-ssh-port", String.valueOf(sshd.port),
-            "--server-ssh-key", sshd.clientKey.toString(), "--known-hosts", knownHosts.toString(), "--output", output.toString());
+        Repo.Run run = Repo.step(withStdin(""), "--server-host", sshd.user + "@127.0.0.1", "--server-ssh-port",
+            String.valueOf(sshd.port),
+            "--server-ssh-key", sshd.clientKey.toString(), "--known-hosts", knownHosts.toString(), "--output",
+                output.toString());
 
         assertEquals(Cli.FAILED, run.exit(), run.stderr());
-        assertTrue(run.stderr().contains("k3s-kubeconfig: reading " + K3sServer.KUBECONFIG_PATH + " (is this a K3s server?) failed on "
+        assertTrue(run.stderr().contains("k3s-kubeconfig: reading " + K3sServer.KUBECONFIG_PATH
+            + " (is this a K3s server?) failed on "
             + sshd.user + "@127.0.0.1:" + sshd.port), run.stderr());
         assertEquals("", run.stdout());
         assertFalse(Files.exists(output), "no kubeconfig may be written when the server's could not be read");
         // the SSH part did work: accept-new (the default) recorded the server
-        assertTrue(Files.readString(knownHosts).startsWith("[127.0.0.1]:" + sshd.port + " ssh-ed25519 "), Files.readString(knownHosts));
+        assertTrue(Files.readString(knownHosts).startsWith("[127.0.0.1]:" + sshd.port + " ssh-ed25519 "),
+            Files.readString(knownHosts));
     }
 
     @Test
     void strictHostKeyCheckingOfAnUnknownServerExits5AndWritesNothing() throws IOException {
         Path output = temp.resolve("config");
         Path knownHosts = temp.resolve("known_hosts");
-        Repo.Run run = Repo.step(withStdin(""), "--server-host", sshd.user + "@127.0.0.1", "--server-ssh-port", String.valueOf(sshd.port),
-            "--server-ssh-key", sshd.clientKey.toString(), "--known-hosts", knownHosts.toString(), "--host-key-check", "strict",
+        Repo.Run run = Repo.step(withStdin(""), "--server-host", sshd.user + "@127.0.0.1", "--server-ssh-port",
+            String.valueOf(sshd.port),
+            "--server-ssh-key", sshd.clientKey.toString(), "--known-hosts", knownHosts.toString(), "--host-key-check",
+                "strict",
             "--output", output.toString());
 
         assertEquals(Cli.SSH_FAILED, run.exit(), run.stderr());

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -28,7 +29,7 @@ class LauncherTest {
             try (var tools = Files.list(Path.of(dir))) {
                 for (Path tool : tools.toList()) {
                     Path link = bin.resolve(tool.getFileName());
-                    boolean taken = Files.exists(link, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+                    boolean taken = Files.exists(link, LinkOption.NOFOLLOW_LINKS);
                     if (!tool.getFileName().toString().equals("sha256sum") && !taken) {
                         Files.createSymbolicLink(link, tool);
                     }
@@ -43,7 +44,8 @@ class LauncherTest {
         }
         assertEquals(0, run.exit(), run.stderr());
         assertTrue(run.stdout().strip().matches("\\d+\\.\\d+\\.\\d+.*"), "JBang's version: " + run.stdout());
-        assertFalse(run.stderr().contains("fetching JBang"), "the same cached JBang as with sha256sum: " + run.stderr());
+        assertFalse(run.stderr().contains("fetching JBang"), "the same cached JBang as with sha256sum: "
+            + run.stderr());
     }
 
     /** What bash 3.2 (macOS's /bin/bash) does not have. */
@@ -58,11 +60,13 @@ class LauncherTest {
     @Test
     void theScriptsAMacRunsUseNothingBash32Lacks() throws IOException {
         List<String> found = new ArrayList<>();
-        for (String script : List.of("bin/jbang", "tests/vm/real-k3s-check.sh", "tests/host/check-host.sh")) {
+        for (String script : List.of("bin/jbang", "tests/vm/real-k3s-check.sh", "tests/host/check-host.sh",
+                "tests/host/node-ready.sh")) {
             List<String> lines = Files.readAllLines(Repo.root().resolve(script));
             for (int i = 0; i < lines.size(); i++) {
                 for (var construct : BASH4.entrySet()) {
-                    if (construct.getValue().matcher(lines.get(i)).find()) found.add(script + ":" + (i + 1) + ": " + construct.getKey());
+                    if (construct.getValue().matcher(lines.get(i)).find()) found.add(script + ":" + (i + 1) + ": "
+                        + construct.getKey());
                 }
             }
         }

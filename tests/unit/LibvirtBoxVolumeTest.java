@@ -39,14 +39,17 @@ class LibvirtBoxVolumeTest {
             LibvirtBoxVolume.find(tmp, "debian/trixie64", "", "amd64").volume());
         assertEquals("debian-VAGRANTSLASH-trixie64_vagrant_box_image_13.9.0_box.img",
             LibvirtBoxVolume.find(tmp, "debian/trixie64", "13.9.0", "amd64").volume());
-        assertNull(LibvirtBoxVolume.find(tmp, "debian/trixie64", "14.0", "amd64"), "not installed: vagrant up fetches it");
-        assertNull(LibvirtBoxVolume.find(tmp, "debian/bookworm64", "", "amd64"), "not installed: vagrant up fetches it");
+        assertNull(LibvirtBoxVolume.find(tmp, "debian/trixie64", "14.0", "amd64"),
+            "not installed: vagrant up fetches it");
+        assertNull(LibvirtBoxVolume.find(tmp, "debian/bookworm64", "", "amd64"),
+            "not installed: vagrant up fetches it");
     }
 
     @Test
     void boxesThisDoesNotHandleAreLeftToVagrantLibvirt() throws Exception {
         Path multiDisk = box("acme/two-disks", "1.0", null);
-        Files.writeString(multiDisk.resolve("metadata.json"), "{\"provider\":\"libvirt\",\"disks\":[{\"path\":\"a.qcow2\"}]}");
+        Files.writeString(multiDisk.resolve("metadata.json"),
+            "{\"provider\":\"libvirt\",\"disks\":[{\"path\":\"a.qcow2\"}]}");
         assertNull(LibvirtBoxVolume.find(tmp, "acme/two-disks", "", "amd64"));
         Path virtualBox = tmp.resolve("boxes/acme-VAGRANTSLASH-vbox/1.0/virtualbox");
         Files.createDirectories(virtualBox);
@@ -63,9 +66,11 @@ class LibvirtBoxVolumeTest {
 
     @Test
     void theBoxIsTheOneTheVagrantfileBootsWithTheEnvironmentFirst() throws Exception {
-        assertEquals("k3s-vagrant/x", LibvirtBoxVolume.box(Map.of("K3S_VAGRANT_BOX", "k3s-vagrant/x"), Map.of("BOX", "a/b")));
+        assertEquals("k3s-vagrant/x",
+            LibvirtBoxVolume.box(Map.of("K3S_VAGRANT_BOX", "k3s-vagrant/x"), Map.of("BOX", "a/b")));
         assertEquals("a/b", LibvirtBoxVolume.box(Map.of(), Map.of("BOX", "a/b")));
-        assertEquals(LibvirtBoxVolume.DEFAULT_BOX, LibvirtBoxVolume.box(Map.of("K3S_VAGRANT_BOX", ""), Map.of("BOX", "a/b")));
+        assertEquals(LibvirtBoxVolume.DEFAULT_BOX,
+            LibvirtBoxVolume.box(Map.of("K3S_VAGRANT_BOX", ""), Map.of("BOX", "a/b")));
         // one default, in settings.yaml's boxes, which the Vagrantfile reads too
         String vagrantfile = Files.readString(Repo.root().resolve("provision/Vagrantfile"));
         assertTrue(vagrantfile.contains("PLAN[\"boxes\"][\"libvirt\"]"), "the Vagrantfile's box comes from the table");
@@ -77,7 +82,8 @@ class LibvirtBoxVolumeTest {
         // as vagrant up printed them in CI when two processes uploaded one box: the error line came before 40 of these
         for (String line : List.of(
             "/usr/share/rubygems-integration/all/gems/fog-core-2.3.0/lib/fog/core/collection.rb:50:in `create'",
-            "\tfrom /usr/share/rubygems-integration/all/gems/vagrant-2.3.4/lib/vagrant/action/warden.rb:48:in `call'")) {
+            "\tfrom /usr/share/rubygems-integration/all/gems/vagrant-2.3.4/lib/vagrant/action/warden.rb:48:in "
+                + "`call'")) {
             assertTrue(Vagrant.rubyBacktrace(line), line);
         }
         for (String line : List.of("==> vmtS: Uploading base box image as volume into Libvirt storage...",
@@ -92,7 +98,8 @@ class LibvirtBoxVolumeTest {
         Path dir = tmp.resolve("boxes").resolve(name.replace("/", "-VAGRANTSLASH-")).resolve(version);
         if (arch != null) dir = dir.resolve(arch);
         dir = Files.createDirectories(dir.resolve("libvirt"));
-        Files.writeString(dir.resolve("metadata.json"), "{\"provider\":\"libvirt\",\"format\":\"qcow2\",\"virtual_size\":3}");
+        Files.writeString(dir.resolve("metadata.json"),
+            "{\"provider\":\"libvirt\",\"format\":\"qcow2\",\"virtual_size\":3}");
         Files.writeString(dir.resolve("box.img"), "QFI\u00fb not a real image");
         return dir;
     }

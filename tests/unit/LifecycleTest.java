@@ -1,12 +1,19 @@
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.ByteArrayInputStream;
+import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
+import java.util.concurrent.Callable;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** k3s-status and k3s-down: their inputs, and the kubeconfig clean-up of k3s-down. */
 class LifecycleTest {
@@ -37,10 +44,11 @@ class LifecycleTest {
         """;
 
     @Test
-    void oneStepAtATimeMayWorkOnAClusterFolder(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) {
-        Log log = new Log(new java.io.PrintWriter(new java.io.StringWriter()), "test", null);
+    void oneStepAtATimeMayWorkOnAClusterFolder(@TempDir Path dir) {
+        Log log = new Log(new PrintWriter(new StringWriter()), "test", null);
         try (ClusterFolder first = ClusterFolder.open(dir, log)) {
-            Cli.Failure refused = org.junit.jupiter.api.Assertions.assertThrows(Cli.Failure.class, () -> ClusterFolder.open(dir, log).close());
+            Cli.Failure refused = assertThrows(Cli.Failure.class,
+                () -> ClusterFolder.open(dir, log).close());
             assertEquals(Cli.REFUSED, refused.exitCode);
             assertTrue(refused.getMessage().contains("another k3s-vagrant step is working on"), refused.getMessage());
         }
@@ -83,14 +91,15 @@ class LifecycleTest {
             step.server.stdin = new ByteArrayInputStream(SSH_ONLY_CLUSTER.getBytes(StandardCharsets.UTF_8));
             Repo.Run run = Repo.step(step, "--cluster", "-", "--node", node);
             assertEquals(Cli.USAGE, run.exit(), run.stderr());
-            assertTrue(run.stderr().contains(node.equals("pi") ? "is a server of the cluster" : "has no node 'nosuch': its nodes are pi"), run.stderr());
+            assertTrue(run.stderr().contains(node.equals("pi") ? "is a server of the cluster"
+                : "has no node 'nosuch': its nodes are pi"), run.stderr());
             assertEquals("", run.stdout());
         }
     }
 
     @Test
     void statusAndDownWithoutAClusterSayHowToGiveOne() {
-        for (java.util.concurrent.Callable<Integer> step : List.<java.util.concurrent.Callable<Integer>>of(new status(), new down())) {
+        for (Callable<Integer> step : List.<Callable<Integer>>of(new status(), new down())) {
             if (step instanceof status s) s.server.stdin = new ByteArrayInputStream(new byte[0]);
             if (step instanceof down d) d.server.stdin = new ByteArrayInputStream(new byte[0]);
             Repo.Run run = Repo.step(step);
@@ -110,15 +119,17 @@ class LifecycleTest {
     @Test
     void aKilledStepsVagrantStillRunningIsNamedWithWhatToDo() throws Exception {
         // Vagrant's own words (templates/locales/en.yml, machine_locked), read from the installed Vagrant
-        java.nio.file.Path locales;
-        try (var found = java.nio.file.Files.find(java.nio.file.Path.of("/usr/share/rubygems-integration/all/gems"), 4,
+        Path locales;
+        try (var found = Files.find(Path.of("/usr/share/rubygems-integration/all/gems"), 4,
                 (p, a) -> p.toString().endsWith("templates/locales/en.yml") && p.toString().contains("vagrant-"))) {
             locales = found.findFirst().orElseThrow(() -> new AssertionError("Vagrant's locale file is not installed"));
         }
-        String vagrantSays = java.nio.file.Files.readString(locales);
-        assertTrue(vagrantSays.contains("but another process is already executing an action on the machine."), "Vagrant's message changed");
+        String vagrantSays = Files.readString(locales);
+        assertTrue(vagrantSays.contains("but another process is already executing an action on the machine."),
+            "Vagrant's message changed");
         String hint = Vagrant.hint("An action 'up' was attempted on the machine 'wilS',\n"
             + "but another process is already executing an action on the machine.");
-        assertTrue(hint.contains("another vagrant process is still working on these machines") && hint.contains("pgrep -af vagrant"), hint);
+        assertTrue(hint.contains("another vagrant process is still working on these machines")
+            && hint.contains("pgrep -af vagrant"), hint);
     }
 }

@@ -1,6 +1,11 @@
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -20,15 +25,16 @@ class LineEndingsTest {
     @Test
     void k3sUpWritesTheProvisioningFilesWithLfWhateverItRead() throws IOException {
         Path folder = tmp.resolve("cluster");
-        Log log = new Log(new java.io.PrintWriter(new java.io.StringWriter()), "test", null);
+        Log log = new Log(new PrintWriter(new StringWriter()), "test", null);
         ClusterFolder.claim(folder, false);
         try (ClusterFolder cluster = ClusterFolder.open(folder, log)) {
             cluster.writeProvisioning(file -> {
                 try {
                     String text = Files.readString(Repo.root().resolve("provision").resolve(file));
-                    return new java.io.ByteArrayInputStream(text.replace("\n", "\r\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                    return new ByteArrayInputStream(text.replace("\n",
+                        "\r\n").getBytes(StandardCharsets.UTF_8));
                 } catch (IOException e) {
-                    throw new java.io.UncheckedIOException(e);
+                    throw new UncheckedIOException(e);
                 }
             });
         }
@@ -44,7 +50,8 @@ class LineEndingsTest {
     @Test
     void aCloneWithAutocrlfKeepsLfInEveryScriptTheMachinesRun() throws IOException {
         Path clone = tmp.resolve("clone");
-        Repo.Run run = Repo.exec(List.of("git", "-c", "core.autocrlf=true", "clone", "-q", Repo.root().toString(), clone.toString()),
+        Repo.Run run = Repo.exec(List.of("git", "-c", "core.autocrlf=true", "clone", "-q", Repo.root().toString(),
+            clone.toString()),
             tmp, Map.of(), null, 120);
         assertEquals(0, run.exit(), run.stderr());
         List<String> crlf = new ArrayList<>();
@@ -55,7 +62,7 @@ class LineEndingsTest {
             }
         }
         for (Path file : files) {
-            if (new String(Files.readAllBytes(file), java.nio.charset.StandardCharsets.ISO_8859_1).contains("\r")) {
+            if (new String(Files.readAllBytes(file), StandardCharsets.ISO_8859_1).contains("\r")) {
                 crlf.add(clone.relativize(file).toString());
             }
         }

@@ -49,13 +49,10 @@ class ProgressTest {
                     exchange.getResponseBody().flush();
                     sleep(50);
                 }
-            } else if (files.containsKey(path)) {
-                exchange.sendResponseHeaders(200, files.get(path).length);
-                exchange.getResponseBody().write(files.get(path));
+                exchange.close();
             } else {
-                exchange.sendResponseHeaders(404, -1);
+                K3sReleaseTest.serveFile(exchange, files);
             }
-            exchange.close();
         });
         server.start();
         Path bin = Files.createDirectories(dir.resolve("bin"));

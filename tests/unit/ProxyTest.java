@@ -73,12 +73,7 @@ class ProxyTest {
 
     @Test
     void anHttpsDownloadTunnelsThroughTheProxyWithTheCredentialsOfItsUrlNeverLogged() throws Exception {
-        HttpsServer site = HttpsServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
-        SSLContext tls = tlsFor("k3s-mirror.test");
-        site.setHttpsConfigurator(new HttpsConfigurator(tls));
-        previousDefault = SSLContext.getDefault();
-        SSLContext.setDefault(tls); // the client trusts the test's own certificate
-        releaseSite(site, "https");
+        HttpsServer site = httpsReleaseSite();
         try (HttpProxy proxy = new HttpProxy("k3s user:p@ss+word")) {
             String base = "https://k3s-mirror.test:" + site.getAddress().getPort();
             K3sRelease.proxy = Proxy.from(Map.of("HTTPS_PROXY",
@@ -99,12 +94,7 @@ class ProxyTest {
 
     @Test
     void aProxyThatAsksForCredentialsItWasNotGivenIsNamedWithTheFix() throws Exception {
-        HttpsServer site = HttpsServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
-        SSLContext tls = tlsFor("k3s-mirror.test");
-        site.setHttpsConfigurator(new HttpsConfigurator(tls));
-        previousDefault = SSLContext.getDefault();
-        SSLContext.setDefault(tls);
-        releaseSite(site, "https");
+        HttpsServer site = httpsReleaseSite();
         try (HttpProxy proxy = new HttpProxy("user:right")) {
             String base = "https://k3s-mirror.test:" + site.getAddress().getPort();
             for (String url : List.of("http://127.0.0.1:" + proxy.port(), "http://user:wrong@127.0.0.1:" + proxy.port())) {
@@ -232,6 +222,17 @@ class ProxyTest {
     }
 
     /** A key and self-signed certificate for name (keytool's), trusted by the returned context alone. */
+    /** The release site over HTTPS as k3s-mirror.test, its certificate trusted by the client for this test. */
+    private HttpsServer httpsReleaseSite() throws Exception {
+        HttpsServer site = HttpsServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        SSLContext tls = tlsFor("k3s-mirror.test");
+        site.setHttpsConfigurator(new HttpsConfigurator(tls));
+        previousDefault = SSLContext.getDefault();
+        SSLContext.setDefault(tls);
+        releaseSite(site, "https");
+        return site;
+    }
+
     private SSLContext tlsFor(String name) throws Exception {
         Path store = tmp.resolve("tls.p12");
         char[] password = "changeit".toCharArray();

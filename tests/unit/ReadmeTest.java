@@ -29,7 +29,9 @@ class ReadmeTest {
         String sources = sources();
         List<String> missing = new ArrayList<>();
         int checked = 0;
-        for (String row : table.lines().filter(l -> l.startsWith("| ") && !l.startsWith("| you see") && !l.startsWith("| ---")).toList()) {
+        List<String> rows = table.lines()
+            .filter(l -> l.startsWith("| ") && !l.startsWith("| you see") && !l.startsWith("| ---")).toList();
+        for (String row : rows) {
             String youSee = row.split(" \\| ")[0];
             Matcher quoted = Pattern.compile("`([^`]+)`").matcher(youSee);
             while (quoted.find()) {
@@ -50,7 +52,9 @@ class ReadmeTest {
         StringBuilder all = new StringBuilder();
         for (String folder : List.of("scripts", "provision")) {
             try (Stream<Path> files = Files.walk(Repo.root().resolve(folder))) {
-                for (Path file : files.filter(Files::isRegularFile).toList()) all.append(Files.readString(file)).append('\n');
+                for (Path file : files.filter(Files::isRegularFile).toList()) {
+                    all.append(Files.readString(file)).append('\n');
+                }
             }
         }
         // "a " + "b" and "a "\n + "b" read as "a b"

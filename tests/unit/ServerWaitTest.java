@@ -4,8 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -37,7 +39,8 @@ class ServerWaitTest {
         Repo.Run run = waitForServer("https://127.0.0.1:" + port, Map.of("API_WAIT", "4"));
         long seconds = (System.nanoTime() - start) / 1_000_000_000L;
         assertNotEquals(0, run.exit());
-        assertTrue(run.stderr().contains("the K3s server at https://127.0.0.1:" + port + " did not answer within 4 s"), run.stderr());
+        assertTrue(run.stderr().contains("the K3s server at https://127.0.0.1:" + port + " did not answer within 4 s"),
+            run.stderr());
         assertTrue(run.stderr().contains("is " + port + "/tcp open between the machines?"), run.stderr());
         assertTrue(seconds < 20, "bounded: gave up after " + seconds + " s");
     }
@@ -65,7 +68,8 @@ class ServerWaitTest {
     void aServerWhoseClockIsTwoHoursOffIsRefusedNamingTheClocks() throws Exception {
         Repo.Run run = waitForServerWhoseClockIs("+2h");
         assertNotEquals(0, run.exit());
-        assertTrue(run.stderr().matches("(?s).*this machine's clock \\(.*UTC\\) is 7[12]\\d\\d s behind the server's at https://127\\.0\\.0\\.1:"
+        assertTrue(run.stderr().matches("(?s).*this machine's clock \\(.*UTC\\) is 7[12]\\d\\d s behind the server's "
+            + "at https://127\\.0\\.0\\.1:"
             + "\\d+ .*K3s's certificates would fail\\. Set the clocks right on both.*"), run.stderr());
     }
 
@@ -91,18 +95,21 @@ class ServerWaitTest {
         awaitPing(port);
         String url = "https://127.0.0.1:" + port;
         // the server's own full token: K10<sha256 of its CA>::server:<secret>
-        String nodeToken = Files.readString(tmp.resolve("root-" + port + "/var/lib/rancher/k3s/server/node-token")).strip();
+        String nodeToken = Files.readString(tmp.resolve("root-" + port
+            + "/var/lib/rancher/k3s/server/node-token")).strip();
         assertEquals(0, checkToken(url, nodeToken).exit(), checkToken(url, nodeToken).stderr());
         assertEquals(0, checkToken(url, "wait-test-secret").exit(), "the short form of the same secret");
 
         Repo.Run wrong = checkToken(url, "not-the-secret");
         assertNotEquals(0, wrong.exit());
-        assertTrue(wrong.stderr().contains("the K3s server at " + url + " refused the join token (HTTP 401)"), wrong.stderr());
+        assertTrue(wrong.stderr().contains("the K3s server at " + url + " refused the join token (HTTP 401)"),
+            wrong.stderr());
 
         String otherCluster = "K10" + "0".repeat(64) + nodeToken.substring(nodeToken.indexOf("::"));
         Repo.Run foreign = checkToken(url, otherCluster);
         assertNotEquals(0, foreign.exit());
-        assertTrue(foreign.stderr().contains("the join token belongs to another cluster: its CA hash is not the one of the server at " + url),
+        assertTrue(foreign.stderr().contains("the join token belongs to another cluster: its CA hash is not the one of "
+            + "the server at " + url),
             foreign.stderr());
     }
 
@@ -187,7 +194,7 @@ class ServerWaitTest {
         Path serverDir = tmp.resolve("root-" + port + "/var/lib/rancher/k3s/server");
         String agentToken = Files.readString(serverDir.resolve("agent-token")).strip();
         assertTrue(agentToken.matches("K10[0-9a-f]{64}::node:wait-test-agent-secret"), agentToken);
-        assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(
+        assertEquals("rw-------", PosixFilePermissions.toString(
             Files.getPosixFilePermissions(serverDir.resolve("agent-token"))));
         String serverToken = Files.readString(serverDir.resolve("node-token")).strip();
         assertTrue(serverToken.endsWith("::server:wait-test-secret"), serverToken);
@@ -209,16 +216,19 @@ class ServerWaitTest {
         Files.writeString(uploaded, "s3cret");
         Files.writeString(own, "s3cret");
         String script = ". provision/k3s-common.sh && load_token && [ \"$K3S_TOKEN\" = s3cret ]";
-        Repo.Run once = Repo.exec(List.of("bash", "-c", script), Repo.root(), Map.of("TOKEN_FILE", uploaded.toString(), "TOKEN_FILE_REMOVE", "1"), null, 30);
+        Repo.Run once = Repo.exec(List.of("bash", "-c", script), Repo.root(),
+            Map.of("TOKEN_FILE", uploaded.toString(), "TOKEN_FILE_REMOVE", "1"), null, 30);
         assertEquals(0, once.exit(), once.stderr());
         assertTrue(Files.notExists(uploaded), "k3s-join's upload (TOKEN_FILE_REMOVE=1) is gone once read");
-        Repo.Run kept = Repo.exec(List.of("bash", "-c", script), Repo.root(), Map.of("TOKEN_FILE", own.toString()), null, 30);
+        Repo.Run kept = Repo.exec(List.of("bash", "-c", script), Repo.root(), Map.of("TOKEN_FILE", own.toString()),
+            null, 30);
         assertEquals(0, kept.exit(), kept.stderr());
         assertTrue(Files.exists(own), "a token file the user names stays");
 
         Path agentToken = tmp.resolve("uploaded-agent-token");
         Files.writeString(agentToken, "agent-s3cret");
-        Repo.Run agent = Repo.exec(List.of("bash", "-c", ". provision/k3s-common.sh && load_agent_token && [ \"$K3S_AGENT_TOKEN\" = agent-s3cret ]"),
+        Repo.Run agent = Repo.exec(List.of("bash", "-c",
+            ". provision/k3s-common.sh && load_agent_token && [ \"$K3S_AGENT_TOKEN\" = agent-s3cret ]"),
             Repo.root(), Map.of("AGENT_TOKEN_FILE", agentToken.toString(), "TOKEN_FILE_REMOVE", "1"), null, 30);
         assertEquals(0, agent.exit(), agent.stderr());
         assertTrue(Files.notExists(agentToken), "the Vagrantfile's upload of the agent token is gone once read");
@@ -234,13 +244,14 @@ class ServerWaitTest {
             Path file = Files.createTempFile("k3sv-token", "");
             Files.writeString(file, token);
             try {
-                return Repo.exec(List.of("bash", "-c", ". provision/k3s-common.sh && check_token_against \"$1\" \"$2\"", "check", url, user),
+                return Repo.exec(List.of("bash", "-c", ". provision/k3s-common.sh && check_token_against \"$1\" \"$2\"",
+                    "check", url, user),
                     Repo.root(), Map.of("TOKEN_FILE", file.toString()), null, 60);
             } finally {
                 Files.delete(file);
             }
         } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e);
+            throw new UncheckedIOException(e);
         }
     }
 
@@ -269,7 +280,8 @@ class ServerWaitTest {
     private void startStandIn(int port, List<String> wrapper, Map<String, String> env) throws IOException {
         List<String> command = new ArrayList<>(wrapper);
         command.addAll(List.of(Repo.root().resolve("tests/k3s-standin/k3s").toString(), "server",
-            "--node-ip", "127.0.0.1", "--bind-address", "127.0.0.1", "--https-listen-port", Integer.toString(port), "--node-name", "wait-test"));
+            "--node-ip", "127.0.0.1", "--bind-address", "127.0.0.1", "--https-listen-port", Integer.toString(port),
+                "--node-name", "wait-test"));
         ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true)
             .redirectOutput(tmp.resolve("server-" + port + ".log").toFile());
         builder.environment().put("K3S_STANDIN_ROOT", tmp.resolve("root-" + port).toString());
@@ -281,7 +293,8 @@ class ServerWaitTest {
     private static void awaitPing(int port) throws Exception {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         while (System.nanoTime() < deadline) {
-            Repo.Run ping = Repo.exec(List.of("curl", "-ksf", "--max-time", "2", "https://127.0.0.1:" + port + "/ping"), Repo.root(), Map.of(), null, 10);
+            Repo.Run ping = Repo.exec(List.of("curl", "-ksf", "--max-time", "2", "https://127.0.0.1:" + port + "/ping"),
+                Repo.root(), Map.of(), null, 10);
             if (ping.exit() == 0) return;
             Thread.sleep(300);
         }

@@ -17,6 +17,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -28,7 +29,8 @@ import org.junit.jupiter.api.io.TempDir;
 class SshAgentTest {
     static final String PASSPHRASE = "k3sv test passphrase";
 
-    static Sshd sshd;
+    @RegisterExtension
+    static final Sshd sshd = Sshd.perClass();
     static Path dir;
     /** A key with a passphrase, authorized on sshd and held by the agent. */
     static Path lockedKey;
@@ -42,8 +44,7 @@ class SshAgentTest {
     String savedSocket;
 
     @BeforeAll
-    static void startSshdAndAgent() throws IOException {
-        sshd = Sshd.start();
+    static void startAgent() throws IOException {
         dir = Files.createTempDirectory("k3sv-agent-");
         lockedKey = dir.resolve("locked_ed25519");
         otherLockedKey = dir.resolve("other_locked_ed25519");
@@ -51,8 +52,10 @@ class SshAgentTest {
         Files.writeString(passphrase, PASSPHRASE + "\n");
         Files.setPosixFilePermissions(passphrase, PosixFilePermissions.fromString("rw-------"));
         for (Path key : List.of(lockedKey, otherLockedKey)) {
-            run(List.of("ssh-keygen", "-q", "-t", "ed25519", "-N", PASSPHRASE, "-C", "k3sv-locked", "-f", key.toString()), Map.of());
-            Files.writeString(sshd.dir.resolve("authorized_keys"), Files.readString(Sshd.pub(key)), StandardOpenOption.APPEND);
+            run(List.of("ssh-keygen", "-q", "-t", "ed25519", "-N", PASSPHRASE, "-C", "k3sv-locked", "-f",
+                key.toString()), Map.of());
+            Files.writeString(sshd.dir.resolve("authorized_keys"), Files.readString(Sshd.pub(key)),
+                StandardOpenOption.APPEND);
         }
         agentSocket = dir.resolve("agent.sock");
         agent = new ProcessBuilder("ssh-agent", "-D", "-a", agentSocket.toString())
@@ -60,9 +63,10 @@ class SshAgentTest {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         while (!Files.exists(agentSocket)) {
             if (!agent.isAlive() || System.nanoTime() > deadline) {
-                throw new AssertionError("ssh-agent did not make " + agentSocket + ": " + Files.readString(dir.resolve("agent.log")));
+                throw new AssertionError("ssh-agent did not make " + agentSocket + ": "
+                    + Files.readString(dir.resolve("agent.log")));
             }
-            sleep(20);
+            Sshd.sleep(20);
         }
         Path askpass = dir.resolve("askpass");
         Files.writeString(askpass, "#!/bin/sh\nexec cat " + passphrase + "\n");
@@ -73,7 +77,7 @@ class SshAgentTest {
     }
 
     @AfterAll
-    static void stopSshdAndAgent() {
+    static void stopAgent() {
         if (agent != null) {
             agent.destroy();
             try {
@@ -82,7 +86,6 @@ class SshAgentTest {
                 Thread.currentThread().interrupt();
             }
         }
-        if (sshd != null) sshd.close();
         Repo.deleteTree(dir);
     }
 
@@ -142,7 +145,8 @@ class SshAgentTest {
         SshAgent.socket = agentSocket.toString();
         Cli.Failure failure = assertThrows(Cli.Failure.class, () -> connect(otherLockedKey).close());
         assertEquals(Cli.SSH_FAILED, failure.exitCode);
-        assertTrue(failure.getMessage().contains("the ssh-agent at SSH_AUTH_SOCK does not hold it: add it with ssh-add '"
+        assertTrue(failure.getMessage().contains("the ssh-agent at SSH_AUTH_SOCK does not hold it: add it with ssh-add "
+            + "'"
             + otherLockedKey + "'"), failure.getMessage());
 
         SshAgent.socket = tmp.resolve("no-agent.sock").toString();
@@ -199,27 +203,21 @@ class SshAgentTest {
     }
 
     private static Ssh connect(Path key) {
-        Ssh.Target target = Ssh.Target.ofAddress(sshd.user + "@" + Sshd.HOST, sshd.port, key, null, Ssh.HostKeyCheck.OFF);
+        Ssh.Target target = Ssh.Target.ofAddress(sshd.user + "@" + Sshd.HOST, sshd.port, key, null,
+            Ssh.HostKeyCheck.OFF);
         return Ssh.connect(target, Duration.ZERO, null);
     }
 
     private static int agentKeyCount() {
-        Repo.Run list = Repo.exec(List.of("ssh-add", "-l"), dir, Map.of("SSH_AUTH_SOCK", agentSocket.toString()), null, 30);
+        Repo.Run list = Repo.exec(List.of("ssh-add", "-l"), dir, Map.of("SSH_AUTH_SOCK", agentSocket.toString()), null,
+            30);
         assertEquals(0, list.exit(), list.stdout() + list.stderr());
         return (int) list.stdout().lines().count();
     }
 
     private static void run(List<String> command, Map<String, String> env) {
         Repo.Run run = Repo.exec(command, dir, env, null, 30);
-        if (run.exit() != 0) throw new AssertionError(String.join(" ", command) + " failed: " + run.stdout() + run.stderr());
-    }
-
-    private static void sleep(long millis) {
-        try {
-            Thread.sleep(millis);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new AssertionError("interrupted", e);
-        }
+        if (run.exit() != 0) throw new AssertionError(String.join(" ", command) + " failed: " + run.stdout()
+            + run.stderr());
     }
 }

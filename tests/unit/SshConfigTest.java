@@ -10,11 +10,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -24,8 +25,10 @@ import org.junit.jupiter.api.io.TempDir;
  * resolved by the real `ssh -G` (and by JSch's parser where ssh is missing).
  */
 class SshConfigTest {
-    static Sshd jump;
-    static Sshd target;
+    @RegisterExtension
+    static final Sshd jump = Sshd.perClass("127.0.0.2", "LogLevel DEBUG1");
+    @RegisterExtension
+    static final Sshd target = Sshd.perClass("127.0.0.3");
 
     @TempDir Path temp;
     Path knownHosts;
@@ -35,18 +38,10 @@ class SshConfigTest {
     final Log log = new Log(new PrintWriter(logText), "test", null);
 
     @BeforeAll
-    static void startBoth() throws IOException {
-        jump = Sshd.start("127.0.0.2", "LogLevel DEBUG1");
-        target = Sshd.start("127.0.0.3");
+    static void oneKeyForBoth() throws IOException {
         // one key for both hosts, as one user's key usually is
         Files.writeString(jump.dir.resolve("authorized_keys"), Files.readString(Sshd.pub(target.clientKey)),
             StandardOpenOption.APPEND);
-    }
-
-    @AfterAll
-    static void stopBoth() {
-        if (jump != null) jump.close();
-        if (target != null) target.close();
     }
 
     @BeforeEach
@@ -245,7 +240,7 @@ class SshConfigTest {
 
         for (List<String> bad : List.of(List.of("--jump", "a@b;c"),
                 List.of("--ssh-config", temp.resolve("none").toString()), List.of("--ssh-port", "70000"))) {
-            List<String> args = new java.util.ArrayList<>(List.of("--server-host", "root@192.0.2.1", "--host", "edge"));
+            List<String> args = new ArrayList<>(List.of("--server-host", "root@192.0.2.1", "--host", "edge"));
             args.addAll(bad);
             Repo.Run refused = Repo.step(new join(), args.toArray(String[]::new));
             assertEquals(Cli.USAGE, refused.exit(), bad + ": " + refused.stderr());

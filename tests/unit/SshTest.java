@@ -12,32 +12,25 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Ssh against a real OpenSSH server on 127.0.0.1 (see Sshd): commands, uploads, host keys, failures. */
 class SshTest {
-    static Sshd sshd;
+    @RegisterExtension
+    static final Sshd sshd = Sshd.perClass();
 
     @TempDir Path temp;
     final StringWriter logText = new StringWriter();
     final Log log = new Log(new PrintWriter(logText), "test", null);
-
-    @BeforeAll
-    static void startSshd() {
-        sshd = Sshd.start();
-    }
-
-    @AfterAll
-    static void stopSshd() {
-        if (sshd != null) sshd.close();
-    }
 
     // ---- commands and files ------------------------------------------------------------
 
@@ -65,7 +58,7 @@ class SshTest {
 
     @Test
     void execPassesEveryOutputLineToTheConsumer() {
-        List<String> lines = new java.util.concurrent.CopyOnWriteArrayList<>();
+        List<String> lines = new CopyOnWriteArrayList<>();
         try (Ssh ssh = connect(Ssh.HostKeyCheck.ACCEPT_NEW)) {
             ssh.exec("printf 'a\\nb\\nlast-without-newline'", null, Duration.ofSeconds(20), lines::add);
         }
@@ -76,7 +69,8 @@ class SshTest {
     void execStopsWaitingAfterItsTimeout() {
         try (Ssh ssh = connect(Ssh.HostKeyCheck.ACCEPT_NEW)) {
             long started = System.nanoTime();
-            Cli.Failure failure = assertThrows(Cli.Failure.class, () -> ssh.exec("sleep 30", null, Duration.ofSeconds(1)));
+            Cli.Failure failure = assertThrows(Cli.Failure.class,
+                () -> ssh.exec("sleep 30", null, Duration.ofSeconds(1)));
             assertEquals(Cli.TIMED_OUT, failure.exitCode);
             assertTrue(failure.getMessage().contains("'sleep ...'"), failure.getMessage());
             assertTrue(seconds(started) < 10, "took " + seconds(started) + " s");
@@ -96,7 +90,8 @@ class SshTest {
             Cli.Failure failure = assertThrows(Cli.Failure.class,
                 () -> ssh.run("sh -c 'echo ignored; echo no such thing >&2; exit 2'", "reading the thing"));
             assertEquals(Cli.FAILED, failure.exitCode);
-            assertTrue(failure.getMessage().startsWith("reading the thing failed on " + sshd.user + "@127.0.0.1:" + sshd.port + " (exit 2)"),
+            assertTrue(failure.getMessage().startsWith("reading the thing failed on " + sshd.user + "@127.0.0.1:"
+                + sshd.port + " (exit 2)"),
                 failure.getMessage());
             assertTrue(failure.getMessage().endsWith("no such thing"), failure.getMessage());
         }
@@ -110,7 +105,7 @@ class SshTest {
         try (Ssh ssh = connect(Ssh.HostKeyCheck.ACCEPT_NEW)) {
             ssh.upload(content, remote.toString(), "600");
             assertEquals("600\n", ssh.run("stat -c %a '" + remote + "'", "stat"));
-            assertTrue(java.util.Arrays.equals(content, Files.readAllBytes(remote)), "the uploaded bytes differ");
+            assertTrue(Arrays.equals(content, Files.readAllBytes(remote)), "the uploaded bytes differ");
 
             // an existing, more open file is rewritten and narrowed, not appended to
             Files.writeString(remote, "an older and much longer content that must disappear entirely");
@@ -143,7 +138,8 @@ class SshTest {
         assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(knownHosts.getParent())));
         String[] hostKey = sshd.hostKeyLine().split(" ");
         // OpenSSH's own format for a non-22 port, so `ssh -p PORT` and ssh-keygen -R understand it
-        assertEquals("[127.0.0.1]:" + sshd.port + " " + hostKey[0] + " " + hostKey[1], Files.readString(knownHosts).strip());
+        assertEquals("[127.0.0.1]:" + sshd.port + " " + hostKey[0] + " " + hostKey[1],
+            Files.readString(knownHosts).strip());
 
         // strict now passes: the recorded key is the one the server shows
         try (Ssh ssh = connect(sshd.clientKey, knownHosts, Ssh.HostKeyCheck.STRICT)) {
@@ -169,34 +165,22 @@ class SshTest {
     @Test
     void hostsRecordedAtTheSameMomentAreAllKept() throws Exception {
         // several steps (a pipeline's k3s-join and k3s-kubeconfig) meeting new hosts at once
-        List<Sshd> others = new java.util.ArrayList<>();
+        List<Sshd> others = new ArrayList<>();
         try {
             for (int i = 0; i < 3; i++) others.add(Sshd.start());
-            List<Sshd> all = new java.util.ArrayList<>(others);
+            List<Sshd> all = new ArrayList<>(others);
             all.add(sshd);
             Path knownHosts = temp.resolve("known_hosts");
             Files.writeString(knownHosts, "");
-            java.util.concurrent.CyclicBarrier start = new java.util.concurrent.CyclicBarrier(all.size());
-            java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(all.size());
-            try {
-                List<java.util.concurrent.Future<?>> done = new java.util.ArrayList<>();
-                for (Sshd server : all) {
-                    done.add(pool.submit(() -> {
-                        start.await();
-                        Ssh.Target target = Ssh.Target.ofAddress(server.user + "@127.0.0.1", server.port,
-                            server.clientKey, knownHosts, Ssh.HostKeyCheck.ACCEPT_NEW);
-                        Ssh.connect(target, Duration.ofSeconds(5), log).close();
-                        return null;
-                    }));
-                }
-                for (java.util.concurrent.Future<?> each : done) each.get(60, java.util.concurrent.TimeUnit.SECONDS);
-            } finally {
-                pool.shutdownNow();
-            }
+            KubeconfigLockTest.runAtOnce(all, server -> {
+                Ssh.Target target = Ssh.Target.ofAddress(server.user + "@127.0.0.1", server.port,
+                    server.clientKey, knownHosts, Ssh.HostKeyCheck.ACCEPT_NEW);
+                Ssh.connect(target, Duration.ofSeconds(5), log).close();
+            });
             List<String> lines = Files.readAllLines(knownHosts);
             for (Sshd server : all) {
                 String line = "[127.0.0.1]:" + server.port + " " + String.join(" ",
-                    java.util.Arrays.copyOf(server.hostKeyLine().split(" "), 2));
+                    Arrays.copyOf(server.hostKeyLine().split(" "), 2));
                 assertTrue(lines.contains(line), "lost " + line + "; known_hosts holds:\n" + String.join("\n", lines));
             }
             assertEquals(all.size(), lines.size(), String.join("\n", lines));
@@ -225,7 +209,8 @@ class SshTest {
         sshd.restartWithNewHostKey();
 
         for (Ssh.HostKeyCheck check : List.of(Ssh.HostKeyCheck.ACCEPT_NEW, Ssh.HostKeyCheck.STRICT)) {
-            Cli.Failure failure = assertThrows(Cli.Failure.class, () -> connect(sshd.clientKey, knownHosts, check).close(), check.name());
+            Cli.Failure failure = assertThrows(Cli.Failure.class,
+                () -> connect(sshd.clientKey, knownHosts, check).close(), check.name());
             assertEquals(Cli.SSH_FAILED, failure.exitCode, check.name());
             assertTrue(failure.getMessage().contains("CHANGED"), failure.getMessage());
             assertTrue(failure.getMessage().contains("ssh-keygen -R"), failure.getMessage());
@@ -242,7 +227,8 @@ class SshTest {
         Matcher advice = Pattern.compile("ssh-keygen -R [^)]*").matcher(failure.getMessage());
         assertTrue(advice.find(), failure.getMessage());
         // checked before running it, so a wrong advice can never edit the user's real ~/.ssh/known_hosts
-        assertTrue(advice.group().contains("-f '" + knownHosts + "'"), "the advice must name the known_hosts in use: " + advice.group());
+        assertTrue(advice.group().contains("-f '" + knownHosts + "'"), "the advice must name the known_hosts in use: "
+            + advice.group());
         Repo.Run fix = Repo.exec(List.of("sh", "-c", advice.group()), temp, Map.of(), null, 30);
         assertEquals(0, fix.exit(), advice.group() + ": " + fix.stderr());
         try (Ssh ssh = connect(sshd.clientKey, knownHosts, Ssh.HostKeyCheck.ACCEPT_NEW)) {
@@ -260,16 +246,19 @@ class SshTest {
             () -> connect(sshd.unauthorizedKey, temp.resolve("known_hosts"), Ssh.HostKeyCheck.ACCEPT_NEW).close());
         assertEquals(Cli.SSH_FAILED, failure.exitCode);
         assertTrue(failure.getMessage().contains("authentication failed"), failure.getMessage());
-        assertTrue(failure.getMessage().contains(sshd.unauthorizedKey.toString()), "names the key: " + failure.getMessage());
+        assertTrue(failure.getMessage().contains(sshd.unauthorizedKey.toString()), "names the key: "
+            + failure.getMessage());
     }
 
     @Test
     void anUnknownUserFailsAuthentication() {
         Ssh.Target target = Ssh.Target.ofAddress("no-such-user-k3sv@127.0.0.1", sshd.port, sshd.clientKey,
             temp.resolve("known_hosts"), Ssh.HostKeyCheck.ACCEPT_NEW);
-        Cli.Failure failure = assertThrows(Cli.Failure.class, () -> Ssh.connect(target, Duration.ofSeconds(5), log).close());
+        Cli.Failure failure = assertThrows(Cli.Failure.class,
+            () -> Ssh.connect(target, Duration.ofSeconds(5), log).close());
         assertEquals(Cli.SSH_FAILED, failure.exitCode);
-        assertTrue(failure.getMessage().contains("authentication failed for no-such-user-k3sv@127.0.0.1"), failure.getMessage());
+        assertTrue(failure.getMessage().contains("authentication failed for no-such-user-k3sv@127.0.0.1"),
+            failure.getMessage());
     }
 
     @Test
@@ -278,10 +267,12 @@ class SshTest {
         Ssh.Target target = Ssh.Target.ofAddress(sshd.user + "@127.0.0.1", closedPort, sshd.clientKey,
             temp.resolve("known_hosts"), Ssh.HostKeyCheck.ACCEPT_NEW);
         long started = System.nanoTime();
-        Cli.Failure failure = assertThrows(Cli.Failure.class, () -> Ssh.connect(target, Duration.ofSeconds(2), log).close());
+        Cli.Failure failure = assertThrows(Cli.Failure.class,
+            () -> Ssh.connect(target, Duration.ofSeconds(2), log).close());
         double took = seconds(started);
         assertEquals(Cli.SSH_FAILED, failure.exitCode);
-        assertTrue(failure.getMessage().contains("cannot reach " + sshd.user + "@127.0.0.1:" + closedPort), failure.getMessage());
+        assertTrue(failure.getMessage().contains("cannot reach " + sshd.user + "@127.0.0.1:" + closedPort),
+            failure.getMessage());
         assertTrue(took < 5, "retrying for 2 s took " + took + " s");
         assertTrue(logText.toString().contains("not reachable yet"), "a refused connection is retried: " + logText);
     }
@@ -297,13 +288,15 @@ class SshTest {
 
     /** `vagrant ssh-config` as Vagrant 2.4 prints it, with CRLF line ends as on Windows hosts. */
     static String vagrantSshConfig(String host, int port, String user, Path... keys) {
-        StringBuilder text = new StringBuilder("Host wilS\r\n  HostName " + host + "\r\n  User " + user + "\r\n  Port " + port + "\r\n"
+        StringBuilder text = new StringBuilder("Host wilS\r\n  HostName " + host + "\r\n  User " + user + "\r\n  Port "
+            + port + "\r\n"
             + "  UserKnownHostsFile /dev/null\r\n  StrictHostKeyChecking no\r\n  PasswordAuthentication no\r\n");
         for (Path key : keys) {
             String path = key.toString();
             text.append("  IdentityFile ").append(path.contains(" ") ? "\"" + path + "\"" : path).append("\r\n");
         }
-        return text.append("  IdentitiesOnly yes\r\n  LogLevel FATAL\r\n  PubkeyAcceptedKeyTypes +ssh-rsa\r\n  HostKeyAlgorithms +ssh-rsa\r\n\r\n")
+        return text.append("  IdentitiesOnly yes\r\n  LogLevel FATAL\r\n  PubkeyAcceptedKeyTypes +ssh-rsa\r\n  "
+            + "HostKeyAlgorithms +ssh-rsa\r\n\r\n")
             .toString();
     }
 
@@ -311,7 +304,8 @@ class SshTest {
     void vagrantSshConfigGivesHostPortUserAndEveryKeyWithoutQuotes() {
         Path spaced = Path.of("/home/a user/.vagrant.d/insecure_private_keys/vagrant.key.ed25519");
         Path plain = Path.of("/home/a/proj/.vagrant/machines/wilS/virtualbox/private_key");
-        Ssh.Target target = Ssh.Target.ofVagrantSshConfig("wilS", vagrantSshConfig("127.0.0.1", 2200, "vagrant", spaced, plain));
+        Ssh.Target target = Ssh.Target.ofVagrantSshConfig("wilS",
+            vagrantSshConfig("127.0.0.1", 2200, "vagrant", spaced, plain));
         assertEquals("127.0.0.1", target.host());
         assertEquals(2200, target.port());
         assertEquals("vagrant", target.user());
@@ -323,7 +317,8 @@ class SshTest {
 
     @Test
     void vagrantSshConfigWithoutHostNameIsAFailureSayingTheMachineMayBeDown() {
-        Cli.Failure failure = assertThrows(Cli.Failure.class, () -> Ssh.Target.ofVagrantSshConfig("wilS", "Host wilS\n  User vagrant\n"));
+        Cli.Failure failure = assertThrows(Cli.Failure.class,
+            () -> Ssh.Target.ofVagrantSshConfig("wilS", "Host wilS\n  User vagrant\n"));
         assertEquals(Cli.FAILED, failure.exitCode);
         assertTrue(failure.getMessage().contains("is the machine running?"), failure.getMessage());
     }

@@ -1,14 +1,17 @@
+import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.extension.AfterAllCallback;
+import org.junit.jupiter.api.extension.BeforeAllCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
 
 /**
  * A real OpenSSH server for tests: /usr/sbin/sshd on 127.0.0.1, on a free port, as the
@@ -18,8 +21,12 @@ import java.util.concurrent.TimeUnit;
  *
  * Every problem starting it is an AssertionError carrying sshd's own log, so a test class
  * using it fails with the reason instead of skipping.
+ *
+ * A test class that needs one for all its tests registers it, and it starts before the class's
+ * tests (and its @BeforeAll methods) and stops after them:
+ * {@code @RegisterExtension static final Sshd sshd = Sshd.perClass();}
  */
-final class Sshd implements AutoCloseable {
+final class Sshd implements AutoCloseable, BeforeAllCallback, AfterAllCallback {
     static final String SSHD = "/usr/sbin/sshd";
     static final String HOST = "127.0.0.1";
 
@@ -62,28 +69,53 @@ final class Sshd implements AutoCloseable {
 
     /** As start(), listening on address (any of 127.0.0.0/8), with further sshd_config lines. */
     static Sshd start(String address, String... extraConfig) {
-        if (!Files.isExecutable(Path.of(SSHD))) {
-            throw new AssertionError(SSHD + " is not installed (apt-get install openssh-server): the SSH tests need a real sshd");
-        }
+        Sshd sshd = perClass(address, extraConfig);
+        sshd.begin();
+        return sshd;
+    }
+
+    /** One not started yet, for @RegisterExtension: JUnit starts it before the class's tests, stops it after. */
+    static Sshd perClass() {
+        return perClass(HOST);
+    }
+
+    /** As perClass(), listening on address (any of 127.0.0.0/8), with further sshd_config lines. */
+    static Sshd perClass(String address, String... extraConfig) {
         Path dir;
         try {
             dir = Files.createTempDirectory("k3sv-sshd-");
         } catch (IOException e) {
             throw new AssertionError("cannot create a temp folder for sshd: " + e, e);
         }
-        Sshd sshd = new Sshd(dir, address, freePort(address), List.of(extraConfig));
+        return new Sshd(dir, address, freePort(address), List.of(extraConfig));
+    }
+
+    @Override
+    public void beforeAll(ExtensionContext context) {
+        begin();
+    }
+
+    @Override
+    public void afterAll(ExtensionContext context) {
+        close();
+    }
+
+    private void begin() {
         try {
-            sshd.keygen("ed25519", sshd.clientKey);
-            sshd.keygen("rsa", sshd.rsaClientKey);
-            sshd.keygen("ed25519", sshd.unauthorizedKey);
+            if (!Files.isExecutable(Path.of(SSHD))) {
+                throw new AssertionError(SSHD + " is not installed (apt-get install openssh-server):"
+                    + " the SSH tests need a real sshd");
+            }
+            keygen("ed25519", clientKey);
+            keygen("rsa", rsaClientKey);
+            keygen("ed25519", unauthorizedKey);
             Files.writeString(dir.resolve("authorized_keys"),
-                Files.readString(pub(sshd.clientKey)) + Files.readString(pub(sshd.rsaClientKey)));
-            sshd.newHostKey();
-            sshd.writeConfig();
-            sshd.launch();
-            return sshd;
+                Files.readString(pub(clientKey)) + Files.readString(pub(rsaClientKey)));
+            newHostKey();
+            writeConfig();
+            launch();
         } catch (IOException | RuntimeException | AssertionError e) {
-            sshd.close();
+            close();
             throw e instanceof AssertionError a ? a : new AssertionError("cannot start sshd: " + e, e);
         }
     }
@@ -97,7 +129,9 @@ final class Sshd implements AutoCloseable {
         }
     }
 
-    /** Stops sshd and starts it again on the same port with a freshly generated host key, as a reinstalled host would. */
+    /**
+     * Stops sshd and starts it again on the same port with a freshly generated host key, as a reinstalled host would.
+     */
     void restartWithNewHostKey() {
         stop();
         try {
@@ -179,7 +213,7 @@ final class Sshd implements AutoCloseable {
             ProcessBuilder builder = new ProcessBuilder(SSHD, "-D", "-e", "-f", config.toString())
                 .redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
-                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+                .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
             process = builder.start();
         } catch (IOException e) {
             throw new AssertionError("cannot run " + SSHD + ": " + e, e);
@@ -192,7 +226,8 @@ final class Sshd implements AutoCloseable {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         while (System.nanoTime() < deadline) {
             if (!process.isAlive()) {
-                throw new AssertionError("sshd exited with " + process.exitValue() + " before accepting connections; its log:\n" + log());
+                throw new AssertionError("sshd exited with " + process.exitValue()
+                    + " before accepting connections; its log:\n" + log());
             }
             try (Socket socket = new Socket()) {
                 socket.connect(new InetSocketAddress(address, port), 500);
@@ -204,7 +239,8 @@ final class Sshd implements AutoCloseable {
             sleep(50);
         }
         stop();
-        throw new AssertionError("sshd did not accept connections on " + address + ":" + port + " within 10 s; its log:\n" + log());
+        throw new AssertionError("sshd did not accept connections on " + address + ":" + port
+            + " within 10 s; its log:\n" + log());
     }
 
     private static String readLine(InputStream in) throws IOException {
@@ -236,7 +272,7 @@ final class Sshd implements AutoCloseable {
         }
     }
 
-    private static void sleep(long millis) {
+    static void sleep(long millis) {
         try {
             Thread.sleep(millis);
         } catch (InterruptedException e) {

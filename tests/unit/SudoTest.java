@@ -10,12 +10,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -33,21 +33,12 @@ class SudoTest {
     static final String URL = "https://192.168.56.110:6443";
     static final String TOKEN = "K10" + "ab".repeat(32) + "::node:s3cret-agent-token";
 
-    static Sshd sshd;
+    @RegisterExtension
+    static final Sshd sshd = Sshd.perClass();
 
     @TempDir Path tmp;
     final StringWriter logText = new StringWriter();
     final Log log = new Log(new PrintWriter(logText), "test", null);
-
-    @BeforeAll
-    static void startSshd() {
-        sshd = Sshd.start();
-    }
-
-    @AfterAll
-    static void stopSshd() {
-        if (sshd != null) sshd.close();
-    }
 
     @Test
     void aSudoThatAsksForAPasswordStopsTheJoinBeforeAnythingIsUploaded() throws IOException {
@@ -69,7 +60,8 @@ class SudoTest {
     @Test
     void anAgentCheckThatSudoRefusesIsAFailureNotAnInstall() throws IOException {
         join step = joinWithAirgap();
-        Path sudo = script("sudo-true-only", "[ \"$2\" = true ] && exit 0\necho 'sudo: a password is required' >&2\nexit 1");
+        Path sudo = script("sudo-true-only",
+            "[ \"$2\" = true ] && exit 0\necho 'sudo: a password is required' >&2\nexit 1");
         int before = sessions().size();
         try (Ssh ssh = connect(sudo)) {
             Cli.Failure failure = assertThrows(Cli.Failure.class, () -> step.joinHost(ssh, cluster(), TOKEN.getBytes(),
@@ -98,7 +90,8 @@ class SudoTest {
             Cli.Failure failure = assertThrows(Cli.Failure.class, ssh::sudo);
             assertEquals(Cli.SSH_FAILED, failure.exitCode);
             String message = failure.getMessage();
-            assertTrue(message.startsWith("sudo is not installed on " + sshd.user + "@127.0.0.1:" + sshd.port), message);
+            assertTrue(message.startsWith("sudo is not installed on " + sshd.user + "@127.0.0.1:" + sshd.port),
+                message);
             assertTrue(message.contains("nothing was changed") && message.contains("root@127.0.0.1"), message);
         }
     }
@@ -107,7 +100,8 @@ class SudoTest {
     @Test
     void aSudoWithoutPasswordIsAskedOnceAndThenUsed() throws IOException {
         Path calls = tmp.resolve("calls");
-        Path sudo = script("sudo-nopasswd", "[ \"$1\" = -n ] || exit 9\nshift\necho \"$*\" >> '" + calls + "'\nexec \"$@\"");
+        Path sudo = script("sudo-nopasswd", "[ \"$1\" = -n ] || exit 9\nshift\necho \"$*\" >> '" + calls
+            + "'\nexec \"$@\"");
         try (Ssh ssh = connect(sudo.toString())) {
             assertEquals("via sudo\n", ssh.run(ssh.sudo() + "echo via sudo", "echo"));
             assertEquals("again\n", ssh.run(ssh.sudo() + "echo again", "echo"));
@@ -165,7 +159,7 @@ class SudoTest {
     /** The kinds of session sshd started, in order: "command", "subsystem 'sftp'". */
     private static List<String> sessions() {
         Matcher matcher = Pattern.compile("Starting session: (command|subsystem '[a-z-]+'|shell)").matcher(sshd.log());
-        List<String> kinds = new java.util.ArrayList<>();
+        List<String> kinds = new ArrayList<>();
         while (matcher.find()) kinds.add(matcher.group(1));
         return kinds;
     }

@@ -5,15 +5,20 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -102,12 +107,15 @@ class ClusterFlowTest {
         String pipeline = String.join(" ",
             "set -o pipefail;",
             "bin/jbang k3s-up --provider libvirt --login", LOGIN, "--name", CLUSTER, "--box", BOX,
-            "--libvirt-driver qemu --libvirt-cpu-model qemu64 --airgap-dir", airgap, "--timeout 25 2>", work.resolve("up.log").toString(),
+            "--libvirt-driver qemu --libvirt-cpu-model qemu64 --airgap-dir", airgap, "--timeout 25 2>",
+                work.resolve("up.log").toString(),
             "| bin/jbang k3s-join --host vagrant@" + THIRD_IP, "--ssh-key", thirdKey,
-            "--known-hosts", work.resolve("known_hosts").toString(), "--airgap-dir", airgap, "2>", work.resolve("join.log").toString(),
+            "--known-hosts", work.resolve("known_hosts").toString(), "--airgap-dir", airgap, "2>",
+                work.resolve("join.log").toString(),
             "| bin/jbang k3s-kubeconfig --merge 2>", work.resolve("kubeconfig.log").toString());
         long start = System.nanoTime();
-        CompletableFuture<Repo.Run> pipelineRun = CompletableFuture.supplyAsync(() -> Repo.exec(inNetns("bash", "-c", pipeline), repo, env, null, 2400));
+        CompletableFuture<Repo.Run> pipelineRun = CompletableFuture.supplyAsync(() -> Repo.exec(inNetns("bash", "-c",
+            pipeline), repo, env, null, 2400));
 
         // The third machine boots meanwhile (a bare host that k3s-join reaches over plain SSH), once
         // k3s-up has made the network and put the box into the pool: a plain vagrant up making either
@@ -123,16 +131,19 @@ class ClusterFlowTest {
         check(thirdRun, "vagrant up of the third machine");
         recordStepTimes();
         if (run.exit() != 0) {
-            fail("the README's pipeline failed with exit " + run.exit() + "\n--- k3s-up:\n" + tail("up.log") + "\n--- k3s-join:\n"
+            fail("the README's pipeline failed with exit " + run.exit() + "\n--- k3s-up:\n" + tail("up.log")
+                + "\n--- k3s-join:\n"
                 + tail("join.log") + "\n--- k3s-kubeconfig:\n" + tail("kubeconfig.log"));
         }
         result = Cluster.JSON.readTree(run.stdout());
         // the host without systemd boots while the tests below run (its own box, so no upload race)
         copyFolder(repo.resolve("tests/vm/openrc"), openrcDir);
         openrcUp = CompletableFuture.supplyAsync(() -> {
-            Repo.Run box = Repo.exec(List.of("bash", "tests/vm/build-box.sh"), repo, Map.of("BOX_INIT", "openrc"), null, 1200);
+            Repo.Run box = Repo.exec(List.of("bash", "tests/vm/build-box.sh"), repo, Map.of("BOX_INIT", "openrc"),
+                null, 1200);
             if (box.exit() != 0) return box;
-            return Repo.exec(inNetns("vagrant", "up", "--provider", "libvirt", "--no-color"), openrcDir, env, null, 1200);
+            return Repo.exec(inNetns("vagrant", "up", "--provider", "libvirt", "--no-color"), openrcDir, env, null,
+                1200);
         });
         clusterToken = Files.readString(clusterDir.resolve(".vagrant/k3s-token")).strip();
         nodeToken = vagrantSsh(SERVER, "sudo cat /var/lib/rancher/k3s/server/node-token").strip();
@@ -155,8 +166,10 @@ class ClusterFlowTest {
         assertEquals("k3s-vagrant/cluster/v1", result.path("format").asText());
         assertEquals("https://" + SERVER_IP + ":6443", result.path("serverUrl").asText());
         List<String> nodes = new ArrayList<>();
-        result.path("nodes").forEach(n -> nodes.add(n.path("name").asText() + "/" + n.path("role").asText() + "/" + n.path("ip").asText()));
-        assertEquals(List.of(SERVER + "/server/" + SERVER_IP, WORKER + "/agent/" + WORKER_IP, THIRD + "/agent/" + THIRD_IP), nodes);
+        result.path("nodes").forEach(n -> nodes.add(n.path("name").asText() + "/" + n.path("role").asText() + "/"
+            + n.path("ip").asText()));
+        assertEquals(List.of(SERVER + "/server/" + SERVER_IP, WORKER + "/agent/" + WORKER_IP, THIRD + "/agent/"
+            + THIRD_IP), nodes);
         assertEquals(kubeconfigFile.toString(), result.path("kubeconfig").path("path").asText());
         assertEquals(CLUSTER, result.path("kubeconfig").path("context").asText());
     }
@@ -167,12 +180,15 @@ class ClusterFlowTest {
         // on the network k3s-up made before vagrant up, shared with the third machine
         String network = LibvirtShared.privateNetwork(SERVER_IP).name();
         for (String domain : List.of(CLUSTER + "_" + SERVER, CLUSTER + "_" + WORKER, "k3sv-test-third_" + THIRD)) {
-            assertTrue(String.join("\n", virsh("domiflist", domain)).contains(" " + network + " "), domain + " on " + network);
+            assertTrue(String.join("\n", virsh("domiflist", domain)).contains(" " + network + " "), domain + " on "
+                + network);
         }
         assertEquals(SERVER, vagrantSsh(SERVER, "hostname").strip());
         assertEquals(WORKER, vagrantSsh(WORKER, "hostname").strip());
-        assertTrue(vagrantSsh(SERVER, "ip -4 -o addr show dev eth1").contains(" " + SERVER_IP + "/"), "server address on eth1");
-        assertTrue(vagrantSsh(WORKER, "ip -4 -o addr show dev eth1").contains(" " + WORKER_IP + "/"), "worker address on eth1");
+        assertTrue(vagrantSsh(SERVER, "ip -4 -o addr show dev eth1").contains(" " + SERVER_IP + "/"),
+            "server address on eth1");
+        assertTrue(vagrantSsh(WORKER, "ip -4 -o addr show dev eth1").contains(" " + WORKER_IP + "/"),
+            "worker address on eth1");
     }
 
     @Test
@@ -183,14 +199,16 @@ class ClusterFlowTest {
         assertTrue(unit.contains("--node-ip") && unit.contains(SERVER_IP), "--node-ip " + SERVER_IP + " in\n" + unit);
         assertTrue(unit.contains("--flannel-iface") && unit.contains("eth1"), "--flannel-iface eth1 in\n" + unit);
         assertEquals("active", vagrantSsh(SERVER, "sudo systemctl is-active k3s").strip());
-        assertTrue(vagrantSsh(SERVER, "kubectl get nodes").contains("Ready"), "kubectl works for the vagrant user without sudo");
+        assertTrue(vagrantSsh(SERVER, "kubectl get nodes").contains("Ready"),
+            "kubectl works for the vagrant user without sudo");
     }
 
     @Test
     @Order(4)
     void theAgentGotTheServerUrlAndTheAgentTokenInPrivateFiles() throws IOException {
         for (String file : List.of(".vagrant/k3s-token", ".vagrant/k3s-agent-token")) {
-            assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(clusterDir.resolve(file))), file);
+            assertEquals("rw-------",
+                PosixFilePermissions.toString(Files.getPosixFilePermissions(clusterDir.resolve(file))), file);
         }
         String token = Files.readString(clusterDir.resolve(".vagrant/k3s-agent-token")).strip();
         assertEquals(64, token.length(), "32 random bytes, hex");
@@ -199,14 +217,16 @@ class ClusterFlowTest {
             envFile.replace(token, "<token>").replace(clusterToken, "<server token>"));
         assertTrue(envFile.contains(token), "the agent's env file holds the agent token");
         assertFalse(envFile.contains(clusterToken), "and not the server token, which makes its holder an admin");
-        assertTrue(vagrantSsh(SERVER, "sudo cat /var/lib/rancher/k3s/server/agent-token").strip().endsWith("::node:" + token),
+        assertTrue(vagrantSsh(SERVER, "sudo cat /var/lib/rancher/k3s/server/agent-token").strip()
+            .endsWith("::node:" + token),
             "the server started with that agent token (--agent-token)");
         assertEquals("600", vagrantSsh(WORKER, "sudo stat -c %a /etc/systemd/system/k3s-agent.service.env").strip());
         assertEquals("600", vagrantSsh(SERVER, "sudo stat -c %a /var/lib/rancher/k3s/server/node-token").strip());
         String unit = vagrantSsh(WORKER, "sudo cat /etc/systemd/system/k3s-agent.service");
         assertFalse(unit.contains(token), "the token is not on the agent's command line");
         for (String machine : List.of(SERVER, WORKER)) {
-            assertFalse(vagrantSsh(machine, "ps -eo args").contains(token.substring(0, 16)), "no process on " + machine + " has the token in its arguments");
+            assertFalse(vagrantSsh(machine, "ps -eo args").contains(token.substring(0, 16)), "no process on " + machine
+                + " has the token in its arguments");
         }
     }
 
@@ -219,14 +239,16 @@ class ClusterFlowTest {
     @Test
     @Order(5)
     void aBoxThatIsNeitherInstalledNorDownloadableIsNamedWithTheFixAndNothingIsCreated() throws IOException {
-        Map<String, String> offline = new java.util.HashMap<>(env);
+        Map<String, String> offline = new HashMap<>(env);
         offline.put("K3S_VAGRANT_HOME", work.resolve("nobox-home").toString());
         offline.put("VAGRANT_SERVER_URL", "http://127.0.0.1:9"); // Vagrant's box catalog: nothing answers, as offline
-        Repo.Run run = Repo.exec(inNetns("bin/jbang", "k3s-up", "--provider", "libvirt", "--login", "nobox", "--name", "k3sv-test-nobox",
-            "--box", "nosuch/box", "--server-ip", "192.168.56.130", "--workers", "0", // addresses nothing holds
-            "--libvirt-driver", "qemu", "--airgap-dir", repo.resolve("tests/k3s-standin").toString()), repo, offline, null, 300);
+        Repo.Run run = Repo.exec(inNetns("bin/jbang", "k3s-up", "--provider", "libvirt", "--login", "nobox", "--name",
+            "k3sv-test-nobox", "--box", "nosuch/box", "--server-ip", "192.168.56.130", "--workers", "0", // free
+            "--libvirt-driver", "qemu", "--airgap-dir", repo.resolve("tests/k3s-standin").toString()),
+            repo, offline, null, 300);
         assertEquals(1, run.exit(), run.stderr());
-        assertTrue(run.stderr().contains("the box 'nosuch/box' is not installed and could not be downloaded") && run.stderr().contains("vagrant box add nosuch/box"),
+        assertTrue(run.stderr().contains("the box 'nosuch/box' is not installed and could not be downloaded")
+            && run.stderr().contains("vagrant box add nosuch/box"),
             run.stderr());
         assertEquals("", run.stdout());
         assertFalse(String.join("\n", virsh("list", "--all", "--name")).contains("nobox"), "no machine was created");
@@ -253,11 +275,13 @@ class ClusterFlowTest {
         JsonNode third = null;
         for (JsonNode node : result.path("nodes")) if (node.path("name").asText().equals(THIRD)) third = node;
         assertTrue(third != null && third.path("ssh").path("address").asText().equals("vagrant@" + THIRD_IP)
-            && third.path("ssh").path("vagrantMachine").isMissingNode(), "joined through its SSH address, not vagrant ssh: " + third);
+            && third.path("ssh").path("vagrantMachine").isMissingNode(),
+                "joined through its SSH address, not vagrant ssh: " + third);
         assertTrue(Files.exists(work.resolve("known_hosts")), "its host key was recorded (accept-new)");
         String nodes = vagrantSsh(SERVER, "sudo k3s kubectl get nodes -o wide");
         for (String name : List.of(SERVER, WORKER, THIRD)) {
-            assertTrue(nodes.lines().anyMatch(l -> l.toLowerCase().startsWith(name.toLowerCase() + " ") && l.contains(" Ready ")), name + " Ready in\n" + nodes);
+            assertTrue(nodes.lines().anyMatch(l -> l.toLowerCase().startsWith(name.toLowerCase() + " ")
+                && l.contains(" Ready ")), name + " Ready in\n" + nodes);
         }
     }
 
@@ -270,12 +294,14 @@ class ClusterFlowTest {
     /** Every small file where K3s, its installer or our uploads put things, on the worker and the joined host. */
     private void assertNoAgentFileHoldsTheServerToken() {
         // the files come back through vagrant ssh's output, so that no secret goes on a command line here
-        String dump = "sudo find /etc/rancher /etc/systemd/system /var/lib/rancher/k3s/agent /tmp -xdev -type f -size -1000k "
+        String dump = "sudo find /etc/rancher /etc/systemd/system /var/lib/rancher/k3s/agent /tmp -xdev -type f "
+            + "-size -1000k "
             + "-exec sh -c 'for f; do printf \"\\n==> %s\\n\" \"$f\"; cat \"$f\"; done' sh {} + 2>/dev/null; true";
         String secret = nodeToken.substring(nodeToken.lastIndexOf(':') + 1);
         Map<String, String> dumps = Map.of(WORKER, vagrantSsh(WORKER, dump), THIRD, vagrantSshToThird(dump));
         dumps.forEach((machine, files) -> {
-            assertTrue(files.contains("==> /etc/systemd/system/k3s-agent.service.env"), machine + ": the dump read the agent's files");
+            assertTrue(files.contains("==> /etc/systemd/system/k3s-agent.service.env"), machine
+                + ": the dump read the agent's files");
             for (String file : files.split("\n==> ")) {
                 assertFalse(file.contains(clusterToken) || file.contains(secret),
                     machine + " holds the server token in " + file.lines().findFirst().orElse(""));
@@ -289,23 +315,29 @@ class ClusterFlowTest {
         Repo.Run view = Repo.exec(List.of("kubectl", "config", "view", "--kubeconfig", kubeconfigFile.toString(),
             "-o", "jsonpath={.clusters[?(@.name==\"" + CLUSTER + "\")].cluster.server}"), repo, Map.of(), null, 60);
         assertEquals("https://" + SERVER_IP + ":6443", view.stdout().strip(), view.stderr());
-        Repo.Run contexts = Repo.exec(List.of("kubectl", "config", "get-contexts", "-o", "name", "--kubeconfig", kubeconfigFile.toString()), repo, Map.of(), null, 60);
-        assertTrue(contexts.stdout().lines().toList().containsAll(List.of(CLUSTER, "other")), "the other context is kept: " + contexts.stdout());
-        Repo.Run nodes = Repo.exec(inNetns("kubectl", "--kubeconfig", kubeconfigFile.toString(), "get", "nodes", "-o", "wide"), repo, Map.of(), null, 120);
+        Repo.Run contexts = Repo.exec(List.of("kubectl", "config", "get-contexts", "-o", "name", "--kubeconfig",
+            kubeconfigFile.toString()), repo, Map.of(), null, 60);
+        assertTrue(contexts.stdout().lines().toList().containsAll(List.of(CLUSTER, "other")),
+            "the other context is kept: " + contexts.stdout());
+        Repo.Run nodes = Repo.exec(inNetns("kubectl", "--kubeconfig", kubeconfigFile.toString(), "get", "nodes", "-o",
+            "wide"), repo, Map.of(), null, 120);
         assertEquals(0, nodes.exit(), nodes.stderr());
-        for (String ip : List.of(SERVER_IP, WORKER_IP, THIRD_IP)) assertTrue(nodes.stdout().contains(ip), ip + " in\n" + nodes.stdout());
+        for (String ip : List.of(SERVER_IP, WORKER_IP, THIRD_IP)) assertTrue(nodes.stdout().contains(ip), ip + " in\n"
+            + nodes.stdout());
     }
 
     @Test
     @Order(8)
     void provisioningAgainChangesNothing() {
-        String before = vagrantSsh(SERVER, "sudo systemctl show -p ActiveEnterTimestampMonotonic k3s") + vagrantSsh(WORKER, "sudo systemctl show -p ActiveEnterTimestampMonotonic k3s-agent");
+        String before = vagrantSsh(SERVER, "sudo systemctl show -p ActiveEnterTimestampMonotonic k3s")
+            + vagrantSsh(WORKER, "sudo systemctl show -p ActiveEnterTimestampMonotonic k3s-agent");
         long start = System.nanoTime();
         Repo.Run again = Repo.exec(inNetns("vagrant", "provision", "--no-color"), clusterDir, env, null, 900);
         timings.put("vagrant provision again", seconds(start));
         check(again, "vagrant provision");
         assertEquals(2, again.stdout().split("already installed as wanted", -1).length - 1, again.stdout());
-        String after = vagrantSsh(SERVER, "sudo systemctl show -p ActiveEnterTimestampMonotonic k3s") + vagrantSsh(WORKER, "sudo systemctl show -p ActiveEnterTimestampMonotonic k3s-agent");
+        String after = vagrantSsh(SERVER, "sudo systemctl show -p ActiveEnterTimestampMonotonic k3s")
+            + vagrantSsh(WORKER, "sudo systemctl show -p ActiveEnterTimestampMonotonic k3s-agent");
         assertEquals(before, after, "the K3s services were not restarted");
     }
 
@@ -315,9 +347,10 @@ class ClusterFlowTest {
         // K3s's installer starts its service only when its files changed: a unit stopped by hand,
         // by k3s-killall.sh or by a crash stayed down, and the server's wait then timed out
         vagrantSsh(SERVER, "sudo systemctl stop k3s");
-        Map<String, String> shortWait = new java.util.HashMap<>(env);
+        Map<String, String> shortWait = new HashMap<>(env);
         shortWait.put("K3S_VAGRANT_API_WAIT", "120");
-        Repo.Run again = Repo.exec(inNetns("vagrant", "provision", SERVER, "--no-color"), clusterDir, shortWait, null, 900);
+        Repo.Run again = Repo.exec(inNetns("vagrant", "provision", SERVER, "--no-color"), clusterDir, shortWait, null,
+            900);
         check(again, "vagrant provision of a server whose K3s was stopped");
         assertEquals("active", vagrantSsh(SERVER, "sudo systemctl is-active k3s").strip());
     }
@@ -326,12 +359,15 @@ class ClusterFlowTest {
     @Order(10)
     void aSecondK3sUpReportsTheClusterAndChangesNothing() {
         long start = System.nanoTime();
-        Repo.Run again = Repo.exec(inNetns("bin/jbang", "k3s-up", "--provider", "libvirt", "--login", LOGIN, "--name", CLUSTER, "--box", BOX,
-            "--libvirt-driver", "qemu", "--libvirt-cpu-model", "qemu64", "--airgap-dir", repo.resolve("tests/k3s-standin").toString()), repo, env, null, 900);
+        Repo.Run again = Repo.exec(inNetns("bin/jbang", "k3s-up", "--provider", "libvirt", "--login", LOGIN, "--name",
+            CLUSTER, "--box", BOX,
+            "--libvirt-driver", "qemu", "--libvirt-cpu-model", "qemu64", "--airgap-dir",
+                repo.resolve("tests/k3s-standin").toString()), repo, env, null, 900);
         timings.put("k3s-up on a running cluster", seconds(start));
         assertEquals(0, again.exit(), again.stderr());
         assertTrue(again.stdout().contains("\"serverUrl\" : \"https://" + SERVER_IP + ":6443\""), again.stdout());
-        assertTrue(again.stdout().contains("\"address\" : \"vagrant@" + THIRD_IP + "\""), "the joined host is still part of the cluster: " + again.stdout());
+        assertTrue(again.stdout().contains("\"address\" : \"vagrant@" + THIRD_IP + "\""),
+            "the joined host is still part of the cluster: " + again.stdout());
     }
 
     @Test
@@ -342,24 +378,30 @@ class ClusterFlowTest {
         vagrantSsh(SERVER, "sudo sed -i '/^K3S_AGENT_TOKEN=/d' /etc/systemd/system/k3s.service.env && "
             + "sudo rm -f /etc/rancher/k3s/k3s-vagrant.sum");
         vagrantSsh(WORKER, "sudo rm -f /etc/rancher/k3s/k3s-vagrant.sum");
-        Map<String, String> debug = new java.util.HashMap<>(env);
+        Map<String, String> debug = new HashMap<>(env);
         debug.put("VAGRANT_LOG", "debug"); // Vagrant logs a provisioner's env from INFO on
-        Repo.Run up = Repo.exec(inNetns("bin/jbang", "k3s-up", "-v", "--provider", "libvirt", "--login", LOGIN, "--name", CLUSTER,
+        Repo.Run up = Repo.exec(inNetns("bin/jbang", "k3s-up", "-v", "--provider", "libvirt", "--login", LOGIN,
+            "--name", CLUSTER,
             "--box", BOX, "--libvirt-driver", "qemu", "--libvirt-cpu-model", "qemu64",
             "--airgap-dir", repo.resolve("tests/k3s-standin").toString()), repo, debug, null, 1200);
         String agentToken = Files.readString(clusterDir.resolve(".vagrant/k3s-agent-token")).strip();
         String secret = nodeToken.substring(nodeToken.lastIndexOf(':') + 1);
         for (String token : List.of(clusterToken, secret, agentToken)) {
-            assertFalse(up.stderr().contains(token) || up.stdout().contains(token), "a token in k3s-up's output with VAGRANT_LOG=debug");
+            assertFalse(up.stderr().contains(token) || up.stdout().contains(token),
+                "a token in k3s-up's output with VAGRANT_LOG=debug");
         }
-        assertEquals(0, up.exit(), up.stderr().lines().skip(Math.max(0, up.stderr().lines().count() - 40)).toList().toString());
-        assertTrue(up.stderr().contains("vagrant provision gives them an agent token of their own"), "k3s-up said why it provisions");
+        assertEquals(0, up.exit(),
+            up.stderr().lines().skip(Math.max(0, up.stderr().lines().count() - 40)).toList().toString());
+        assertTrue(up.stderr().contains("vagrant provision gives them an agent token of their own"),
+            "k3s-up said why it provisions");
         assertTrue(up.stderr().contains("DEBUG"), "Vagrant's debug log was on: the check is not vacuous");
-        assertEquals("1", vagrantSsh(SERVER, "sudo grep -c '^K3S_AGENT_TOKEN=' /etc/systemd/system/k3s.service.env").strip(),
+        assertEquals("1", vagrantSsh(SERVER, "sudo grep -c '^K3S_AGENT_TOKEN=' "
+            + "/etc/systemd/system/k3s.service.env").strip(),
             "the server runs with the agent token again");
         assertTrue(vagrantSsh(WORKER, "sudo cat /etc/systemd/system/k3s-agent.service.env").contains(agentToken));
         for (String machine : List.of(SERVER, WORKER)) {
-            assertEquals("", vagrantSsh(machine, "ls /tmp/k3s-vagrant/token /tmp/k3s-vagrant/agent-token 2>/dev/null; true").strip(),
+            assertEquals("", vagrantSsh(machine, "ls /tmp/k3s-vagrant/token /tmp/k3s-vagrant/agent-token 2>/dev/null; "
+                + "true").strip(),
                 "the uploaded token files are removed once read on " + machine);
         }
         assertNoAgentFileHoldsTheServerToken();
@@ -374,7 +416,8 @@ class ClusterFlowTest {
         Cluster.JSON.readTree(status.stdout()).path("status").forEach(n -> {
             if (n.path("ready").asBoolean()) ready.add(n.path("node").asText());
         });
-        assertEquals(List.of(THIRD, SERVER.toLowerCase(), WORKER.toLowerCase()), ready.stream().sorted().toList(), status.stdout());
+        assertEquals(List.of(THIRD, SERVER.toLowerCase(), WORKER.toLowerCase()), ready.stream().sorted().toList(),
+            status.stdout());
     }
 
     @Test
@@ -385,8 +428,10 @@ class ClusterFlowTest {
             "--ssh-key", thirdDir.resolve(".vagrant/machines/" + THIRD + "/libvirt/private_key").toString(),
             "--known-hosts", work.resolve("known_hosts").toString()), repo, env, null, 300);
         assertEquals(0, again.exit(), again.stderr());
-        assertTrue(again.stderr().contains("already an agent of https://" + SERVER_IP + ":6443: nothing to install"), again.stderr());
-        assertEquals(before, vagrantSshToThird("sudo systemctl show -p ActiveEnterTimestampMonotonic k3s-agent"), "the agent was not restarted");
+        assertTrue(again.stderr().contains("already an agent of https://" + SERVER_IP + ":6443: nothing to install"),
+            again.stderr());
+        assertEquals(before, vagrantSshToThird("sudo systemctl show -p ActiveEnterTimestampMonotonic k3s-agent"),
+            "the agent was not restarted");
     }
 
     @Test
@@ -398,8 +443,10 @@ class ClusterFlowTest {
         List<String> names = new ArrayList<>();
         Cluster.JSON.readTree(left.stdout()).path("nodes").forEach(n -> names.add(n.path("name").asText()));
         assertEquals(List.of(SERVER, WORKER), names);
-        assertFalse(vagrantSsh(SERVER, "sudo k3s kubectl get nodes").toLowerCase().contains(THIRD), "the node is deleted on the server");
-        assertEquals("gone", vagrantSshToThird("test -e /usr/local/bin/k3s || echo gone").strip(), "K3s is uninstalled from the host");
+        assertFalse(vagrantSsh(SERVER, "sudo k3s kubectl get nodes").toLowerCase().contains(THIRD),
+            "the node is deleted on the server");
+        assertEquals("gone", vagrantSshToThird("test -e /usr/local/bin/k3s || echo gone").strip(),
+            "K3s is uninstalled from the host");
     }
 
     @Test
@@ -411,7 +458,8 @@ class ClusterFlowTest {
             Repo.Run join = joinThird();
             long took = seconds(start);
             assertEquals(1, join.exit(), join.stderr());
-            assertTrue(join.stderr().matches("(?s).*this machine's clock \\(.*\\) is 7[12]\\d\\d s behind the server's at https://"
+            assertTrue(join.stderr().matches("(?s).*this machine's clock \\(.*\\) is 7[12]\\d\\d s behind the server's "
+                + "at https://"
                 + SERVER_IP.replace(".", "\\.") + ":6443.*Set the clocks right on both.*"), join.stderr());
             assertTrue(took < 180, "refused within bounds, took " + took + " s");
             assertEquals("", join.stdout(), "no cluster JSON: the host did not join");
@@ -429,7 +477,8 @@ class ClusterFlowTest {
         Repo.Run join = joinThird("--api-wait", "10");
         long took = seconds(start);
         assertEquals(1, join.exit(), join.stderr());
-        assertTrue(join.stderr().contains("the K3s server at https://" + SERVER_IP + ":6443 did not answer within 10 s"), join.stderr());
+        assertTrue(join.stderr().contains("the K3s server at https://" + SERVER_IP
+            + ":6443 did not answer within 10 s"), join.stderr());
         assertTrue(took < 180, "failed within bounds, took " + took + " s");
         assertNothingInstalledOnThird();
         // the server stays down for the next test, which brings it back mid-join
@@ -450,9 +499,11 @@ class ClusterFlowTest {
         assertTrue(join.waitFor(2, TimeUnit.MINUTES), "k3s-join ended after Ctrl-C");
         String log = Files.readString(err);
         assertEquals(130, join.exitValue(), log);
-        assertTrue(log.contains("error: interrupted: the install on vagrant@" + THIRD_IP + " was stopped and its temporary files (with the token) "
+        assertTrue(log.contains("error: interrupted: the install on vagrant@" + THIRD_IP
+            + " was stopped and its temporary files (with the token) "
             + "removed: run k3s-join again to finish, or k3s-leave"), log);
-        assertEquals("", Files.readString(work.resolve("interrupted-join.out")), "no cluster JSON: the host did not join");
+        assertEquals("", Files.readString(work.resolve("interrupted-join.out")),
+            "no cluster JSON: the host did not join");
         assertEquals("", vagrantSshToThird("pgrep -af '[a]gent.sh' || true").strip(), "no agent.sh left running");
         assertNothingInstalledOnThird();
     }
@@ -461,7 +512,8 @@ class ClusterFlowTest {
     private void awaitAgentScriptOnThird(Process join, Path log) throws Exception {
         long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(3);
         while (!vagrantSshToThird("pgrep -f '[k]3s-join.*/agent.sh' || true").strip().matches("(?s)\\d+.*")) {
-            if (join != null && !join.isAlive()) fail("k3s-join ended before its agent.sh ran:\n" + Files.readString(log));
+            if (join != null && !join.isAlive()) fail("k3s-join ended before its agent.sh ran:\n"
+                + Files.readString(log));
             assertTrue(System.nanoTime() < deadline, "agent.sh never ran on " + THIRD);
             Thread.sleep(1000);
         }
@@ -479,7 +531,8 @@ class ClusterFlowTest {
         vagrantSsh(SERVER, "sudo systemctl start k3s"); // the slow server is back
         Repo.Run done = join.get(10, TimeUnit.MINUTES);
         assertEquals(0, done.exit(), done.stderr());
-        assertTrue(done.stderr().contains("dropped while running") && done.stderr().contains("installing again is safe: reconnecting in 5 s"),
+        assertTrue(done.stderr().contains("dropped while running")
+            && done.stderr().contains("installing again is safe: reconnecting in 5 s"),
             done.stderr());
         assertTrue(done.stderr().contains(THIRD + " is a Ready agent of " + CLUSTER), done.stderr());
         assertEquals("", vagrantSshToThird("ls -d /tmp/k3s-join.* 2>/dev/null || true").strip(),
@@ -494,16 +547,20 @@ class ClusterFlowTest {
 
     /** k3s-join of the third machine over plain SSH, K3s from the stand-in. */
     private List<String> joinThirdCommand(String... extra) {
-        List<String> command = new ArrayList<>(List.of("bin/jbang", "k3s-join", "--name", CLUSTER, "--host", "vagrant@" + THIRD_IP,
+        List<String> command = new ArrayList<>(List.of("bin/jbang", "k3s-join", "--name", CLUSTER, "--host", "vagrant@"
+            + THIRD_IP,
             "--ssh-key", thirdDir.resolve(".vagrant/machines/" + THIRD + "/libvirt/private_key").toString(),
-            "--known-hosts", work.resolve("known_hosts").toString(), "--airgap-dir", repo.resolve("tests/k3s-standin").toString()));
+            "--known-hosts", work.resolve("known_hosts").toString(), "--airgap-dir",
+                repo.resolve("tests/k3s-standin").toString()));
         command.addAll(List.of(extra));
         return command;
     }
 
     private void assertNothingInstalledOnThird() {
-        assertEquals("gone", vagrantSshToThird("test -e /usr/local/bin/k3s || echo gone").strip(), "no K3s was installed");
-        assertEquals("", vagrantSshToThird("ls -d /tmp/k3s-join.* 2>/dev/null || true").strip(), "no temporary folder (with the token) is left");
+        assertEquals("gone", vagrantSshToThird("test -e /usr/local/bin/k3s || echo gone").strip(),
+            "no K3s was installed");
+        assertEquals("", vagrantSshToThird("ls -d /tmp/k3s-join.* 2>/dev/null || true").strip(),
+            "no temporary folder (with the token) is left");
     }
 
     /**
@@ -525,7 +582,8 @@ class ClusterFlowTest {
         assertTrue(join.stderr().contains(OPENRC + " is a Ready agent of " + CLUSTER), join.stderr());
         assertEquals("600", vagrantSshToOpenrc("sudo test -x /etc/init.d/k3s-agent && sudo stat -c %a "
             + "/etc/rancher/k3s/k3s-agent.env").strip(), "K3s's openrc service and its private env file");
-        assertEquals("none", vagrantSshToOpenrc("test -e /etc/systemd/system/k3s-agent.service.env || echo none").strip());
+        assertEquals("none",
+            vagrantSshToOpenrc("test -e /etc/systemd/system/k3s-agent.service.env || echo none").strip());
         vagrantSshToOpenrc("sudo rc-service k3s-agent status"); // fails the test unless started
 
         Repo.Run again = joinOpenrc();
@@ -560,7 +618,8 @@ class ClusterFlowTest {
     @Order(19)
     void k3sDownLeavesNoDomainVolumeNetworkContextOrSecretBehind() throws IOException {
         long start = System.nanoTime();
-        Repo.Run down = Repo.exec(inNetns("bin/jbang", "k3s-down", "--name", CLUSTER, "--known-hosts", work.resolve("known_hosts").toString()),
+        Repo.Run down = Repo.exec(inNetns("bin/jbang", "k3s-down", "--name", CLUSTER, "--known-hosts",
+            work.resolve("known_hosts").toString()),
             repo, env, null, 900);
         timings.put("k3s-down", seconds(start));
         assertEquals(0, down.exit(), down.stderr());
@@ -573,8 +632,10 @@ class ClusterFlowTest {
         assertTrue(down.stdout().contains("\"networksRemoved\" : [ ]"), down.stdout());
         assertTrue(down.stderr().matches("(?s).*keeping libvirt network " + network + ": domain k3sv-test-(third_"
             + THIRD + "|openrc_" + OPENRC + ") still uses it.*"), down.stderr());
-        assertTrue(virsh("net-list", "--all", "--name").contains(network), "the third machine's network is still there");
-        check(Repo.exec(inNetns("vagrant", "destroy", "-f", "--no-color"), thirdDir, env, null, 600), "vagrant destroy (third)");
+        assertTrue(virsh("net-list", "--all", "--name").contains(network),
+            "the third machine's network is still there");
+        check(Repo.exec(inNetns("vagrant", "destroy", "-f", "--no-color"), thirdDir, env, null, 600),
+            "vagrant destroy (third)");
         check(Repo.exec(inNetns("vagrant", "destroy", "-f", "--no-color"), openrcDir, env, null, 600),
             "vagrant destroy (openrc)");
         String domains = String.join("\n", virsh("list", "--all", "--name"));
@@ -588,7 +649,8 @@ class ClusterFlowTest {
         networks.remove("vagrant-libvirt");
         assertEquals(List.of(), networks, "networks left behind");
         assertFalse(Files.exists(clusterDir), "the cluster folder (settings, state, token) is gone");
-        Repo.Run contexts = Repo.exec(List.of("kubectl", "config", "get-contexts", "-o", "name", "--kubeconfig", kubeconfigFile.toString()), repo, Map.of(), null, 60);
+        Repo.Run contexts = Repo.exec(List.of("kubectl", "config", "get-contexts", "-o", "name", "--kubeconfig",
+            kubeconfigFile.toString()), repo, Map.of(), null, 60);
         assertEquals(List.of("other"), contexts.stdout().lines().toList(), "only the other context is left");
     }
 
@@ -596,12 +658,15 @@ class ClusterFlowTest {
     @Order(20)
     void noSecretWasEverOnACommandLineOnThisHost() {
         hostCommandLines.stop();
-        assertTrue(hostCommandLines.seen().size() > 20 && hostCommandLines.seen().stream().anyMatch(c -> c.contains("k3s-join")),
+        assertTrue(hostCommandLines.seen().size() > 20
+            && hostCommandLines.seen().stream().anyMatch(c -> c.contains("k3s-join")),
             "the sampler saw the steps run: " + hostCommandLines.seen().size() + " command lines");
         String secret = nodeToken.substring(nodeToken.lastIndexOf(':') + 1);
         for (String commandLine : hostCommandLines.seen()) {
-            for (String token : List.of(clusterToken, nodeToken, secret, agentToken, agentToken.substring(agentToken.lastIndexOf(':') + 1))) {
-                assertFalse(commandLine.contains(token), "a secret on a command line: " + commandLine.replace(token, "<secret>"));
+            String agentSecret = agentToken.substring(agentToken.lastIndexOf(':') + 1);
+            for (String token : List.of(clusterToken, nodeToken, secret, agentToken, agentSecret)) {
+                assertFalse(commandLine.contains(token), "a secret on a command line: "
+                    + commandLine.replace(token, "<secret>"));
             }
         }
     }
@@ -612,7 +677,8 @@ class ClusterFlowTest {
         if (work == null) return;
         if (openrcUp != null) openrcUp.join(); // never destroy a machine vagrant is still making
         for (Path dir : List.of(clusterDir, thirdDir, openrcDir)) {
-            if (Files.isDirectory(dir.resolve(".vagrant"))) Repo.exec(inNetns("vagrant", "destroy", "-f"), dir, env, null, 600);
+            if (Files.isDirectory(dir.resolve(".vagrant"))) Repo.exec(inNetns("vagrant", "destroy", "-f"), dir, env,
+                null, 600);
         }
         // netns.sh down also removes anything a failed run left in libvirt
         VmTier.stop(repo);
@@ -622,7 +688,9 @@ class ClusterFlowTest {
 
     // --- helpers ---
 
-    /** Waits (2 min at most) until k3s-up has made the network and the box's volume (it runs vagrant up), or has ended. */
+    /**
+     * Waits (2 min at most) until k3s-up has made the network and the box's volume (it runs vagrant up), or has ended.
+     */
     private void awaitNetworkAndBox(CompletableFuture<Repo.Run> pipeline) throws Exception {
         String network = LibvirtShared.privateNetwork(SERVER_IP).name();
         long deadline = System.nanoTime() + 120_000_000_000L;
@@ -634,7 +702,8 @@ class ClusterFlowTest {
             }
             Thread.sleep(250);
         }
-        if (!pipeline.isDone()) fail("k3s-up did not make the libvirt network " + network + " and run vagrant up within 2 min");
+        if (!pipeline.isDone()) fail("k3s-up did not make the libvirt network " + network
+            + " and run vagrant up within 2 min");
     }
 
     static final String OTHER_KUBECONFIG = """
@@ -692,11 +761,13 @@ class ClusterFlowTest {
             try {
                 List<String> lines = Files.readAllLines(work.resolve(step + ".log"));
                 for (String line : lines) {
-                    var m = java.util.regex.Pattern.compile("^k3s-\\S+ \\[\\s*(\\d+)s\\] ==> (\\d/\\d [^:]*)").matcher(line);
-                    if (m.find()) timings.put("  k3s-" + step + " reached '" + m.group(2).strip() + "' at", Long.parseLong(m.group(1)));
+                    var m = Pattern.compile("^k3s-\\S+ \\[\\s*(\\d+)s\\] ==> (\\d/\\d "
+                        + "[^:]*)").matcher(line);
+                    if (m.find()) timings.put("  k3s-" + step + " reached '" + m.group(2).strip() + "' at",
+                        Long.parseLong(m.group(1)));
                 }
                 if (!lines.isEmpty()) {
-                    var m = java.util.regex.Pattern.compile("\\[\\s*(\\d+)s\\]").matcher(lines.get(lines.size() - 1));
+                    var m = Pattern.compile("\\[\\s*(\\d+)s\\]").matcher(lines.get(lines.size() - 1));
                     if (m.find()) timings.put("k3s-" + step + " total", Long.parseLong(m.group(1)));
                 }
             } catch (IOException e) {
@@ -715,7 +786,7 @@ class ClusterFlowTest {
 
     /** Samples /proc/PID/cmdline of every process, every 100 ms, keeping each distinct command line once. */
     static final class HostCommandLines implements Runnable {
-        private final java.util.Set<String> seen = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        private final Set<String> seen = ConcurrentHashMap.newKeySet();
         private volatile boolean running;
         private Thread thread;
 
@@ -730,7 +801,7 @@ class ClusterFlowTest {
             running = false;
         }
 
-        java.util.Set<String> seen() {
+        Set<String> seen() {
             return seen;
         }
 
@@ -740,7 +811,8 @@ class ClusterFlowTest {
                 try (var procs = Files.list(Path.of("/proc"))) {
                     for (Path proc : procs.filter(p -> p.getFileName().toString().matches("\\d+")).toList()) {
                         try {
-                            String commandLine = new String(Files.readAllBytes(proc.resolve("cmdline")), java.nio.charset.StandardCharsets.UTF_8)
+                            String commandLine = new String(Files.readAllBytes(proc.resolve("cmdline")),
+                                StandardCharsets.UTF_8)
                                 .replace('\0', ' ').strip();
                             if (!commandLine.isEmpty() && seen.size() < 200_000) seen.add(commandLine);
                         } catch (IOException e) {

@@ -1,6 +1,7 @@
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -61,7 +62,8 @@ class NetworkRaceTest {
             outcomes.add("attempt " + attempt + ": " + (failure == null ? "ok" : failure));
             System.out.println("NetworkRaceTest " + outcomes.get(outcomes.size() - 1));
             if (failure != null) {
-                fail("the network race: " + (attempt - 1) + " of " + attempt + " attempts succeeded; " + String.join("; ", outcomes));
+                fail("the network race: " + (attempt - 1) + " of " + attempt + " attempts succeeded; "
+                    + String.join("; ", outcomes));
             }
         }
     }
@@ -79,14 +81,17 @@ class NetworkRaceTest {
             "--airgap-dir", repo.resolve("tests/k3s-standin").toString(), "--timeout", "15");
         Process upJob = VmTier.startAsJob(up, repo, env, dir.resolve("up.json"), upLog);
         if (atVagrantUp) VmTier.awaitLogLine(upJob, upLog, "vagrant up: booting", 120, "k3s-up");
-        Process plainJob = VmTier.startAsJob(List.of("vagrant", "up", "--provider", "libvirt", "--no-color"), plain, env,
+        Process plainJob = VmTier.startAsJob(List.of("vagrant", "up", "--provider", "libvirt", "--no-color"), plain,
+            env,
             dir.resolve("plain.out"), plainLog);
         boolean upDone = upJob.waitFor(20, TimeUnit.MINUTES);
         boolean plainDone = plainJob.waitFor(5, TimeUnit.MINUTES);
         String failure = null;
-        if (!upDone || upJob.exitValue() != 0) failure = "k3s-up " + (upDone ? "exit " + upJob.exitValue() : "timed out") + ": " + firstError(upLog);
+        if (!upDone || upJob.exitValue() != 0) failure = "k3s-up "
+            + (upDone ? "exit " + upJob.exitValue() : "timed out") + ": " + firstError(upLog);
         else if (!plainDone || plainJob.exitValue() != 0) {
-            failure = "the plain project's vagrant up " + (plainDone ? "exit " + plainJob.exitValue() : "timed out") + ": "
+            failure = "the plain project's vagrant up " + (plainDone ? "exit " + plainJob.exitValue() : "timed out")
+                + ": "
                 + firstError(plainLog) + " / " + firstError(dir.resolve("plain.out"));
         }
         if (!upDone) VmTier.ctrlC(upJob);
@@ -107,7 +112,8 @@ class NetworkRaceTest {
         boolean plainUp = virsh("list", "--name").stream().anyMatch(d -> d.contains(PLAIN));
         if (plainUp && networkOfSubnet() == null) return "k3s-down removed the network that " + PLAIN + " still uses";
         Repo.Run destroy = Repo.exec(VmTier.inNetns("vagrant", "destroy", "-f", "--no-color"), plain, env, null, 600);
-        if (destroy.exit() != 0) return "vagrant destroy (plain) exit " + destroy.exit() + ": " + Cli.lastLines(destroy.stdout(), 5);
+        if (destroy.exit() != 0) return "vagrant destroy (plain) exit " + destroy.exit() + ": "
+            + Cli.lastLines(destroy.stdout(), 5);
         List<String> domains = virsh("list", "--all", "--name");
         if (!domains.isEmpty()) return "domains left behind: " + domains;
         String network = networkOfSubnet();
@@ -117,7 +123,8 @@ class NetworkRaceTest {
     @Test
     @Order(2)
     void everyAttemptSucceeded() {
-        assertTrue(!outcomes.isEmpty() && outcomes.stream().allMatch(o -> o.endsWith(": ok")), String.join("; ", outcomes));
+        assertTrue(!outcomes.isEmpty() && outcomes.stream().allMatch(o -> o.endsWith(": ok")),
+            String.join("; ", outcomes));
     }
 
     /** The name of the libvirt network whose address is 192.168.56.1, or null. */
@@ -138,10 +145,11 @@ class NetworkRaceTest {
             List<String> lines = Files.readAllLines(log);
             for (String line : lines) {
                 String lower = line.toLowerCase();
-                if (lower.contains("error") || lower.contains("already in use") || lower.contains("already exists")) return line.strip();
+                if (lower.contains("error") || lower.contains("already in use")
+                    || lower.contains("already exists")) return line.strip();
             }
             return lines.isEmpty() ? "(empty log)" : lines.get(lines.size() - 1).strip();
-        } catch (java.io.IOException e) {
+        } catch (IOException e) {
             return "(no log: " + e.getMessage() + ")";
         }
     }

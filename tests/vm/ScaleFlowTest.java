@@ -62,7 +62,8 @@ class ScaleFlowTest {
         work = Files.createTempDirectory("k3sv-vm-scale");
         env = Map.of("K3S_VAGRANT_HOME", work.resolve("home").toString(), "VAGRANT_DEFAULT_PROVIDER", "libvirt");
         List<String> up = List.of("bin/jbang", "k3s-up", "--provider", "libvirt", "--login", LOGIN, "--name", CLUSTER,
-            "--servers", "3", "--workers", "3", "--separate-up", "--box", VmTier.BOX, "--libvirt-driver", "qemu", "--libvirt-cpu-model", "qemu64",
+            "--servers", "3", "--workers", "3", "--separate-up", "--box", VmTier.BOX, "--libvirt-driver", "qemu",
+                "--libvirt-cpu-model", "qemu64",
             "--airgap-dir", repo.resolve("tests/k3s-standin").toString(), "--timeout", "40");
 
         interruptWhileBooting(up);
@@ -74,7 +75,9 @@ class ScaleFlowTest {
         cluster = Cluster.JSON.readTree(again.stdout());
     }
 
-    /** Starts k3s-up in its own process group and sends the group SIGINT, as Ctrl-C does, once a machine is starting. */
+    /**
+     * Starts k3s-up in its own process group and sends the group SIGINT, as Ctrl-C does, once a machine is starting.
+     */
     private void interruptWhileBooting(List<String> up) throws Exception {
         Path err = work.resolve("interrupted-up.log");
         long start = System.nanoTime();
@@ -89,19 +92,24 @@ class ScaleFlowTest {
             fail("k3s-up did not end within 6 min of Ctrl-C:\n" + Files.readString(err));
         }
         interruptExitSeconds = VmTier.seconds(signalled);
-        interrupted = new Repo.Run(process.exitValue(), Files.readString(work.resolve("interrupted-up.out")), Files.readString(err));
+        interrupted = new Repo.Run(process.exitValue(), Files.readString(work.resolve("interrupted-up.out")),
+            Files.readString(err));
         processesAfterInterrupt = Repo.exec(List.of("pgrep", "-af", "vagrant up"), repo, Map.of(), null, 10).stdout();
     }
 
     @Test
     @Order(1)
     void ctrlCDuringTheBootLetVagrantCleanUpSaidWhatToRunAndLeftNothingRunning() {
-        System.out.println("VM tier (scale): Ctrl-C after " + interruptedAfterSeconds + " s; k3s-up ended " + interruptExitSeconds + " s later");
+        System.out.println("VM tier (scale): Ctrl-C after " + interruptedAfterSeconds + " s; k3s-up ended "
+            + interruptExitSeconds + " s later");
         assertEquals(130, interrupted.exit(), "exit code of an interrupted step:\n" + interrupted.stderr());
         assertEquals("", interrupted.stdout(), "no cluster JSON for a cluster that is not up");
-        assertTrue(interrupted.stderr().contains("error: interrupted: vagrant was stopped after its cleanup; "), interrupted.stderr());
-        assertEquals(1, interrupted.stderr().split("error: interrupted", -1).length - 1, "said once:\n" + interrupted.stderr());
-        assertTrue(interrupted.stderr().contains("run the same k3s-up again to resume (what is up stays up), or 'k3s-down --name " + CLUSTER
+        assertTrue(interrupted.stderr().contains("error: interrupted: vagrant was stopped after its cleanup; "),
+            interrupted.stderr());
+        assertEquals(1, interrupted.stderr().split("error: interrupted", -1).length - 1, "said once:\n"
+            + interrupted.stderr());
+        assertTrue(interrupted.stderr().contains("run the same k3s-up again to resume (what is up stays up), or "
+            + "'k3s-down --name " + CLUSTER
             + "' to remove it"), interrupted.stderr());
         assertFalse(interrupted.stderr().contains("unexpected error"), interrupted.stderr());
         assertEquals("", processesAfterInterrupt.strip(), "no vagrant left running after the interrupted k3s-up");
@@ -111,7 +119,8 @@ class ScaleFlowTest {
     @Order(2)
     void runAgainItFinishedTheClusterNamedAndAddressedInOrder() {
         List<String> nodes = new ArrayList<>();
-        cluster.path("nodes").forEach(n -> nodes.add(n.path("name").asText() + "/" + n.path("role").asText() + "/" + n.path("ip").asText()));
+        cluster.path("nodes").forEach(n -> nodes.add(n.path("name").asText() + "/" + n.path("role").asText() + "/"
+            + n.path("ip").asText()));
         List<String> expected = new ArrayList<>();
         for (int i = 0; i < MACHINES.size(); i++) expected.add(MACHINES.get(i) + "/" + ROLES.get(i) + "/" + IPS.get(i));
         assertEquals(expected, nodes);
@@ -126,10 +135,13 @@ class ScaleFlowTest {
             String name = MACHINES.get(i).toLowerCase();
             String ip = IPS.get(i);
             boolean server = ROLES.get(i).equals("server");
-            assertTrue(nodes.lines().anyMatch(l -> l.startsWith(name + " ") && l.contains(" Ready ") && l.contains(" " + ip + " ")
-                && l.contains("etcd") == server), name + " Ready at " + ip + (server ? " with the etcd role" : "") + " in\n" + nodes);
+            assertTrue(nodes.lines().anyMatch(l -> l.startsWith(name + " ") && l.contains(" Ready ")
+                && l.contains(" " + ip + " ")
+                && l.contains("etcd") == server), name + " Ready at " + ip + (server ? " with the etcd role" : "")
+                    + " in\n" + nodes);
         }
-        System.out.println("VM tier (scale): k3s-up --servers 3 --workers 3, run again after the Ctrl-C, took " + upSeconds + " s");
+        System.out.println("VM tier (scale): k3s-up --servers 3 --workers 3, run again after the Ctrl-C, took "
+            + upSeconds + " s");
     }
 
     @Test
@@ -154,7 +166,8 @@ class ScaleFlowTest {
         VmTier.check(status, "k3s-status");
         List<String> roles = new ArrayList<>();
         Cluster.JSON.readTree(status.stdout()).path("nodes").forEach(n -> roles.add(n.path("role").asText()));
-        assertEquals(List.of("agent", "agent", "agent", "server", "server", "server"), roles.stream().sorted().toList(), status.stdout());
+        assertEquals(List.of("agent", "agent", "agent", "server", "server", "server"), roles.stream().sorted().toList(),
+            status.stdout());
     }
 
     @Test
@@ -168,8 +181,10 @@ class ScaleFlowTest {
         assertTrue(interruptedDown.waitFor(5, TimeUnit.MINUTES), "k3s-down ended after Ctrl-C");
         String log = Files.readString(err);
         assertEquals(130, interruptedDown.exitValue(), log);
-        assertTrue(log.contains("error: interrupted: vagrant was stopped after its cleanup; run the same k3s-down again to finish"), log);
-        assertTrue(Files.isDirectory(clusterDir()), "the folder stays until the machines are gone, so the next run finds them");
+        assertTrue(log.contains("error: interrupted: vagrant was stopped after its cleanup; run the same k3s-down "
+            + "again to finish"), log);
+        assertTrue(Files.isDirectory(clusterDir()),
+            "the folder stays until the machines are gone, so the next run finds them");
 
         Repo.Run down = Repo.exec(VmTier.inNetns("bin/jbang", "k3s-down", "--name", CLUSTER), repo, env, null, 900);
         VmTier.check(down, "k3s-down, run again after the Ctrl-C");
@@ -189,7 +204,8 @@ class ScaleFlowTest {
     @AfterAll
     void tearDown() {
         if (work == null) return;
-        if (Files.isDirectory(clusterDir().resolve(".vagrant"))) Repo.exec(VmTier.inNetns("vagrant", "destroy", "-f"), clusterDir(), env, null, 600);
+        if (Files.isDirectory(clusterDir().resolve(".vagrant"))) Repo.exec(VmTier.inNetns("vagrant", "destroy", "-f"),
+            clusterDir(), env, null, 600);
         VmTier.stop(repo);
     }
 }

@@ -39,7 +39,8 @@ die() { printf '[build-box] ERROR: %s\n' "$*" >&2; exit 1; }
 
 [ "$(id -u)" -eq 0 ] || die "must run as root (mmdebstrap and chroot need it)"
 for tool in mmdebstrap mkfs.ext4 qemu-img vagrant tar sha256sum chroot; do
-  command -v "$tool" >/dev/null 2>&1 || die "missing tool '$tool' (apt-get install mmdebstrap e2fsprogs qemu-utils vagrant)"
+  command -v "$tool" >/dev/null 2>&1 ||
+    die "missing tool '$tool' (apt-get install mmdebstrap e2fsprogs qemu-utils vagrant)"
 done
 
 HASH="$( (cat "$SELF"; echo "$BOX_INIT") | sha256sum | cut -c1-16)"
@@ -61,7 +62,8 @@ find_insecure_key() {
 build_box() {
   local t0 work rootfs kver pubkey
   t0=$SECONDS
-  pubkey="$(find_insecure_key)" || die "Vagrant's insecure public key (keys/vagrant.pub) not found; is the Debian vagrant package installed?"
+  pubkey="$(find_insecure_key)" ||
+    die "Vagrant's insecure public key (keys/vagrant.pub) not found;" "is the Debian vagrant package installed?"
   mkdir -p "$CACHE_ROOT/boxes"
   work="$(mktemp -d "$CACHE_ROOT/boxes/.build-$HASH.XXXXXX")"
   # shellcheck disable=SC2064  # expand $work now, on purpose
@@ -160,7 +162,8 @@ EOF
 
   log "making the ext4 root image ($IMAGE_SIZE sparse) and the qcow2"
   local t1=$SECONDS
-  mkfs.ext4 -q -F -L root -d "$rootfs" "$work/root.raw" "$IMAGE_SIZE" || die "mkfs.ext4 -d failed (e2fsprogs >= 1.43 needed)"
+  mkfs.ext4 -q -F -L root -d "$rootfs" "$work/root.raw" "$IMAGE_SIZE" ||
+    die "mkfs.ext4 -d failed (e2fsprogs >= 1.43 needed)"
   rm -rf "$rootfs"
   qemu-img convert -c -O qcow2 -o compression_type=zstd "$work/root.raw" "$out/box.img" \
     || die "qemu-img convert failed"

@@ -71,7 +71,9 @@ ensure_qemu_conf() {
   local changed=0
   [ -f "$QEMU_CONF" ] || die "$QEMU_CONF not found (is libvirt-daemon-driver-qemu installed?)"
   if ! grep -Eq '^[[:space:]]*user[[:space:]]*=[[:space:]]*"root"' "$QEMU_CONF"; then
-    printf '# added by k3s-vagrant tests/vm/netns.sh: qemu runs as root (root-only /dev/kvm, images under /root)\nuser = "root"\n' >> "$QEMU_CONF"
+    printf '%s\nuser = "root"\n' \
+      '# added by k3s-vagrant tests/vm/netns.sh: qemu runs as root (root-only /dev/kvm, images under /root)' \
+      >> "$QEMU_CONF"
     changed=1
   fi
   if ! grep -Eq '^[[:space:]]*group[[:space:]]*=[[:space:]]*"root"' "$QEMU_CONF"; then
@@ -132,7 +134,9 @@ cmd_up() {
   check_machine
   if ! ns_exists; then
     local err
-    err="$(ip netns add "$NS" 2>&1)" || die "ip netns add $NS failed: $err (needs CAP_SYS_ADMIN and a writable /run/netns; in a container, run it privileged)"
+    err="$(ip netns add "$NS" 2>&1)" ||
+      die "ip netns add $NS failed: $err" "(needs CAP_SYS_ADMIN and a writable /run/netns;" \
+        "in a container, run it privileged)"
     log "created netns $NS"
   fi
   nsx ip link set lo up || die "cannot bring lo up in netns $NS"
@@ -188,7 +192,8 @@ cmd_down() {
     if [ -e "$STATE/pool-default.ours" ] && nsx virsh -q -c "$URI" pool-info default >/dev/null 2>&1 \
        && [ -z "$(nsx virsh -q -c "$URI" vol-list default 2>/dev/null)" ]; then
       nsx virsh -q -c "$URI" pool-destroy default >/dev/null 2>&1 || true
-      nsx virsh -q -c "$URI" pool-undefine default >/dev/null 2>&1 && log "removed storage pool default (made by vagrant-libvirt)"
+      nsx virsh -q -c "$URI" pool-undefine default >/dev/null 2>&1 &&
+        log "removed storage pool default (made by vagrant-libvirt)"
     fi
     for name in $(nsx virsh -q -c "$URI" net-list --all --name); do
       ours "$name" || continue

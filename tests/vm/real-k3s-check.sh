@@ -17,6 +17,8 @@
 set -euo pipefail
 caller_dir=$PWD  # relative --ssh-key / --ssh-config are the caller's, not the repository's
 cd "$(dirname "$0")/../.."
+# shellcheck source=../host/node-ready.sh
+source tests/host/node-ready.sh
 
 usage() { echo "real-k3s-check: $1 (see the usage at the top of $0)" >&2; exit 2; }
 keep=0
@@ -118,17 +120,7 @@ fail=0
 pairs=$(python3 -c 'import json, sys
 [print(n["name"].lower() + "=" + n["ip"]) for n in json.load(open(sys.argv[1]))["nodes"]]' "$work/cluster.json")
 for pair in $pairs; do
-  node=${pair%%=*} ip=${pair#*=}
-  ready=$(kubectl get node "$node" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null \
-    || true)
-  internal=$(kubectl get node "$node" -o jsonpath='{.status.addresses[?(@.type=="InternalIP")].address}' \
-    2>/dev/null || true)
-  if [ "$ready" = True ] && [ "$internal" = "$ip" ]; then
-    echo "ok   $node Ready with INTERNAL-IP $internal"
-  else
-    echo "FAIL $node: Ready=$ready INTERNAL-IP=$internal (want True, $ip)"
-    fail=1
-  fi
+  node_ready_at "${pair%%=*}" "${pair#*=}" || fail=1
 done
 if [ "$fail" != 0 ]; then
   echo "real K3s check FAILED"
