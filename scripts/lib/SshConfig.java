@@ -1,6 +1,7 @@
 //SOURCES Cli.java
 //SOURCES Cluster.java
 //SOURCES Ssh.java
+//SOURCES SshAgent.java
 
 import com.jcraft.jsch.OpenSSHConfig;
 import java.io.IOException;
@@ -230,7 +231,7 @@ final class SshConfig {
     }
 
     private static List<String> defaultIdentities() {
-        return List.of("~/.ssh/id_rsa", "~/.ssh/id_ecdsa", "~/.ssh/id_ed25519");
+        return SshAgent.usableDefaultNames().stream().map(name -> "~/.ssh/" + name).toList();
     }
 
     private static String first(Map<String, List<String>> settings, String key, String otherwise) {
