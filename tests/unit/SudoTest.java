@@ -56,7 +56,7 @@ class SudoTest {
         int before = sessions().size();
         try (Ssh ssh = connect(askingSudo())) {
             Cli.Failure failure = assertThrows(Cli.Failure.class, () -> step.joinHost(ssh, cluster, TOKEN.getBytes(),
-                "v1.31.4+k3s1", Duration.ofMinutes(1), log));
+                "v1.31.4+k3s1", Duration.ofMinutes(1), new InstallFolder(), log));
             assertEquals(Cli.SSH_FAILED, failure.exitCode, failure.getMessage());
             assertPasswordAdvice(failure.getMessage());
             assertFalse(failure.getMessage().contains("s3cret"), failure.getMessage());
@@ -73,7 +73,7 @@ class SudoTest {
         int before = sessions().size();
         try (Ssh ssh = connect(sudo)) {
             Cli.Failure failure = assertThrows(Cli.Failure.class, () -> step.joinHost(ssh, cluster(), TOKEN.getBytes(),
-                "v1.31.4+k3s1", Duration.ofMinutes(1), log));
+                "v1.31.4+k3s1", Duration.ofMinutes(1), new InstallFolder(), log));
             assertEquals(Cli.FAILED, failure.exitCode, failure.getMessage());
             assertTrue(failure.getMessage().startsWith("reading the K3s agent's settings on "), failure.getMessage());
             assertTrue(failure.getMessage().contains("sudo: a password is required"), failure.getMessage());
