@@ -18,6 +18,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
+import picocli.CommandLine.Option;
 
 /** SSH to a Vagrant machine or any host, with JSch: run commands, upload files. */
 final class Ssh implements AutoCloseable {
@@ -44,12 +45,12 @@ final class Ssh implements AutoCloseable {
 
     /** The host key options of every step that reaches SSH hosts (Vagrant machines are never checked). */
     static final class HostKeyOptions {
-        @picocli.CommandLine.Option(names = "--host-key-check", paramLabel = "MODE",
+        @Option(names = "--host-key-check", paramLabel = "MODE",
             description = "For SSH hosts: accept-new (record a new host's key, refuse a changed one), strict, or off "
                 + "(default: ssh_config's StrictHostKeyChecking, else accept-new).")
         String hostKeyCheck;
 
-        @picocli.CommandLine.Option(names = "--known-hosts", paramLabel = "FILE",
+        @Option(names = "--known-hosts", paramLabel = "FILE",
             description = "known_hosts file for SSH hosts (default: ~/.ssh/known_hosts).")
         Path knownHosts;
 
