@@ -115,6 +115,36 @@ class SudoTest {
         assertEquals(List.of("true", "echo via sudo", "echo again"), Files.readAllLines(calls));
     }
 
+    /**
+     * The private folder k3s-join's install uploads into: made private, and one an attempt could not
+     * remove (its sudo failed, or its connection dropped) is kept in hand and removed by the next
+     * attempt: the retry loop owns the InstallFolder, no field of the step carries it between attempts.
+     */
+    @Test
+    void anInstallFolderAnAttemptCouldNotRemoveIsRemovedByTheNextOne() throws IOException {
+        Path refuse = tmp.resolve("refuse-removal");
+        // lets the sudo check through, and fails the removal while refuse exists
+        Path sudo = script("sudo-refusing-removal", "[ \"$1\" = -n ] || exit 9\nshift\n"
+            + "[ \"$1\" = sh ] && [ -e '" + refuse + "' ] && exit 1\nexec \"$@\"");
+        InstallFolder folder = new InstallFolder();
+        try (Ssh ssh = connect(sudo)) {
+            Path dir = Path.of(folder.make(ssh));
+            try {
+                assertTrue(dir.getFileName().toString().startsWith("k3s-join."), dir.toString());
+                assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(dir)));
+                Files.createFile(refuse);
+                folder.remove(ssh);
+                assertTrue(Files.isDirectory(dir), "a removal that failed keeps the folder for the next attempt");
+                Files.delete(refuse);
+                folder.remove(ssh);
+                assertFalse(Files.exists(dir), "the next attempt removed it");
+                folder.remove(ssh); // nothing left to remove: no command, no failure
+            } finally {
+                Repo.deleteTree(dir);
+            }
+        }
+    }
+
     // ---------------------------------------------------------------- helpers
 
     /** A join that would install from a local folder (never downloading) if it got that far. */
