@@ -4,6 +4,7 @@
 //SOURCES lib/K3sRelease.java
 //SOURCES lib/AgentInstall.java
 //SOURCES lib/AgentOnHost.java
+//SOURCES lib/InstallFolder.java
 //FILES provision/agent.sh=../provision/agent.sh
 //FILES provision/k3s-common.sh=../provision/k3s-common.sh
 

@@ -1,4 +1,5 @@
 //SOURCES Cli.java
+//SOURCES ClusterFolder.java
 //SOURCES OwnerOnly.java
 //SOURCES ClusterFolderMarker.java
 

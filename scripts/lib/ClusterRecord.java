@@ -1,4 +1,5 @@
 //SOURCES Cli.java
+//SOURCES ClusterFolder.java
 //SOURCES Cluster.java
 //SOURCES KubeconfigFile.java
 //SOURCES ClusterFolderMarker.java

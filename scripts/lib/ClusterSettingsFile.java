@@ -1,4 +1,5 @@
 //SOURCES Cli.java
+//SOURCES ClusterFolder.java
 //SOURCES Vagrant.java
 //SOURCES KubeconfigFile.java
 //SOURCES Addresses.java

@@ -1,5 +1,6 @@
 //DEPS com.github.mwiede:jsch:2.28.8
 //SOURCES Cli.java
+//SOURCES Ssh.java
 //SOURCES SshAgent.java
 //SOURCES KnownHosts.java
 

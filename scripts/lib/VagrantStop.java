@@ -1,4 +1,5 @@
 //SOURCES Cli.java
+//SOURCES Vagrant.java
 //SOURCES HostFacts.java
 
 import java.io.IOException;
