@@ -6,6 +6,9 @@
 //SOURCES lib/K3sAgent.java
 //SOURCES lib/Nodes.java
 //SOURCES lib/K3sRelease.java
+//SOURCES lib/AgentInstall.java
+//SOURCES lib/AgentOnHost.java
+//SOURCES lib/InstallFolder.java
 //FILES provision/agent.sh=../provision/agent.sh
 //FILES provision/k3s-common.sh=../provision/k3s-common.sh
 
@@ -121,12 +124,14 @@ class join extends ClusterStep {
         }
 
         Cluster.Node node = null;
+        // a folder an attempt could not remove, its connection dropped, is removed by the next one
+        InstallFolder folder = new InstallFolder();
         try {
             // a connection dropped mid-install is retried: the install resumes where it stopped
             for (int attempt = 1; node == null; attempt++) {
                 stage("connect", "connecting to " + (host != null ? host : machine));
                 try (Ssh agent = connectAgent(cluster, check, log)) {
-                    node = joinHost(agent, cluster, token, serverVersion, timeout, log);
+                    node = joinHost(agent, cluster, token, serverVersion, timeout, folder, log);
                 } catch (Ssh.ConnectionDropped e) {
                     if (attempt == INSTALL_ATTEMPTS) {
                         throw Cli.fail(Cli.SSH_FAILED, e.getMessage() + ", " + attempt + " times: the agent there may be half-installed and is "
@@ -158,7 +163,7 @@ class join extends ClusterStep {
 
     /** Checks the host is not a server, then installs the agent unless it already belongs. */
     Cluster.Node joinHost(Ssh agent, Cluster cluster, byte[] token, String serverVersion, Duration timeout,
-            Log log) {
+            InstallFolder folder, Log log) {
         // first: every later step needs root, and a sudo that asks for a password must stop the join before any upload
         agent.requireRoot();
         String hostname = agent.run("hostname", "reading the host name").strip();
@@ -177,7 +182,7 @@ class join extends ClusterStep {
                 throw Cli.fail(Cli.USAGE, hostname + " (" + ip + ") is one of the cluster's servers: join another host");
             }
         }
-        removeStaleInstall(agent);
+        folder.remove(agent);
         String clusterCa = K3sServer.caHash(token);
         if (clusterCa == null) {
             throw Cli.fail(Cli.FAILED, "the server's " + K3sServer.AGENT_TOKEN_PATH
@@ -186,7 +191,7 @@ class join extends ClusterStep {
         }
         Plan plan = plan(agent, hostname, cluster.serverUrl(), clusterCa);
         // an agent of this cluster holding another token (the server token older versions handed out) is moved
-        if (plan == Plan.NOTHING && !holdsToken(agent, hostRoot, token)) plan = Plan.INSTALL;
+        if (plan == Plan.NOTHING && !AgentOnHost.holdsToken(agent, hostRoot, token)) plan = Plan.INSTALL;
         if (plan == Plan.NOTHING) {
             stage("install", hostname + " is already an agent of " + cluster.serverUrl() + ": nothing to install "
                 + "(its agent names this cluster's CA)");
@@ -196,29 +201,11 @@ class join extends ClusterStep {
                 K3sAgent.uninstall(agent, log);
             }
             stage("install", "installing the K3s agent on " + hostname + " (" + ip + ")");
-            install(agent, cluster, ip, token, version(serverVersion), timeout, log);
+            AgentInstall.Request request = new AgentInstall.Request(cluster, ip, token, version(serverVersion),
+                timeout, airgapDir, k3sSource, apiWait, agentFlags);
+            AgentInstall.run(agent, folder, request, log);
         }
         return new Cluster.Node(hostname, "agent", ip, access(agent));
-    }
-
-    /** The private folder of an install whose connection dropped: it holds the token. */
-    private String staleInstallDir;
-
-    private void removeStaleInstall(Ssh agent) {
-        if (staleInstallDir == null) return;
-        // the dropped attempt's agent.sh may still run there (waiting for the server): stop it first
-        Ssh.Result removed = agent.exec(stopAndRemove(agent, staleInstallDir), null, Duration.ofSeconds(30));
-        if (removed.ok()) staleInstallDir = null;
-    }
-
-    /**
-     * Stops an agent.sh still running from dir and removes dir ("[/]tmp": pkill must not match
-     * this very command). The script is fixed; the values reach it as $1 and $2, each quoted.
-     */
-    static String stopAndRemove(Ssh agent, String dir) {
-        String pattern = "[" + dir.charAt(0) + "]" + dir.substring(1) + "/agent[.]sh";
-        return agent.sudo() + "sh -c " + Shell.quote("pkill -f \"$1\"; rm -rf \"$2\"") + " sh " + Shell.quote(pattern)
-            + " " + Shell.quote(dir);
     }
 
     private static void sleepSeconds(long seconds) {
@@ -281,70 +268,13 @@ class join extends ClusterStep {
     String rcService = "rc-service";
 
     /**
-     * Sets $env to the agent's env file under the root $1: K3s's installer takes openrc where
-     * /sbin/openrc-run exists (it looks there first), else systemd, and keeps the file where each reads it.
-     */
-    static final String AGENT_ENV_FILE = "if [ -x \"$1\"/sbin/openrc-run ]; then env=\"$1\"/etc/rancher/k3s/k3s-agent.env;"
-        + " else env=\"$1\"/etc/systemd/system/k3s-agent.service.env; fi; ";
-
-    /**
-     * A K3s agent's settings on a host, none of them secret: whether its service runs, the
-     * server URL and the CA hash its env file names (from a full token), and the hash of the
-     * CA its agent fetched from the server (agent/server-ca.crt, K3s's /cacerts, hashed as K3s's
-     * hashCA by k3s-common.sh's ca_hash). present is false when the host has no agent.
-     */
-    record AgentFound(boolean present, boolean active, String serverUrl, String tokenCa, String fetchedCa) {
-        /** The cluster it belongs to: the CA its token names, else the one it fetched; null when neither tells. */
-        String clusterCa() {
-            return tokenCa != null ? tokenCa : fetchedCa;
-        }
-    }
-
-    /**
-     * Reads the agent's env file (K3s's installer writes K3S_URL='URL'; older ones "URL") and
-     * prints only the URL and the token's CA hash: the secret never leaves the host. The values
-     * reach the fixed script as $1 and $2, each quoted; k3s-common.sh (for ca_hash) comes on stdin.
-     */
-    static AgentFound agentOn(Ssh host, String root, String systemctl, String rcService) {
-        String script = AGENT_ENV_FILE + "[ -f \"$env\" ] || exit 0; echo present; "
-            + "if [ -x \"$1\"/sbin/openrc-run ]; then \"$3\" k3s-agent status >/dev/null 2>&1 && echo active;"
-            + " elif \"$2\" is-active --quiet k3s-agent; then echo active; fi; "
-            + "sed -n -e \"s/^K3S_URL=[\\\"']\\{0,1\\}\\([^\\\"']*\\)[\\\"']\\{0,1\\}\\$/url=\\1/p\" "
-            + "-e \"s/^K3S_TOKEN=[\\\"']\\{0,1\\}K10\\([0-9a-f]\\{64\\}\\)::.*/token-ca=\\1/p\" \"$env\"; "
-            + "ca=\"$1\"/var/lib/rancher/k3s/agent/server-ca.crt; "
-            + "if [ -f \"$ca\" ]; then . /dev/stdin && echo \"fetched-ca=$(ca_hash \"$ca\")\"; fi";
-        String command = host.sudo() + "bash -c " + Shell.quote(script) + " bash " + Shell.quote(root) + " "
-            + Shell.quote(systemctl) + " " + Shell.quote(rcService);
-        Ssh.Result result = host.exec(command, resource("k3s-common.sh"), Duration.ofSeconds(30));
-        // read as "no agent", a failure here would install over an agent it could not see
-        if (!result.ok()) {
-            throw Cli.fail(Cli.FAILED, "reading the K3s agent's settings on " + host.target.label() + " failed (exit "
-                + result.exitStatus() + "): " + Cli.lastLines(result.stderr() + result.stdout(), 5)
-                + "; nothing was changed");
-        }
-        boolean present = false;
-        boolean active = false;
-        String url = null;
-        String tokenCa = null;
-        String fetchedCa = null;
-        for (String line : result.stdout().split("\n")) {
-            if (line.equals("present")) present = true;
-            else if (line.equals("active")) active = true;
-            else if (line.startsWith("url=")) url = line.substring(4);
-            else if (line.startsWith("token-ca=")) tokenCa = line.substring(9);
-            else if (line.startsWith("fetched-ca=") && line.length() == 11 + 64) fetchedCa = line.substring(11);
-        }
-        return new AgentFound(present, active, url, tokenCa, fetchedCa);
-    }
-
-    /**
      * Whether the host's agent belongs to this cluster, judged by the cluster's identity (its CA
      * hash), not by its URL: every default cluster has the same one, so a host kept from an
      * earlier cluster (k3s-down --keep-hosts) would pass for joined and never be installed.
      * An agent of another cluster is refused (exit 7) unless --replace.
      */
     Plan plan(Ssh agent, String hostname, String serverUrl, String clusterCa) {
-        AgentFound found = agentOn(agent, hostRoot, systemctl, rcService);
+        AgentOnHost.Found found = AgentOnHost.read(agent, hostRoot, systemctl, rcService);
         if (!found.present()) return Plan.INSTALL;
         String theirs = found.clusterCa();
         // a short token and an agent that never reached its server: its URL is all there is to go by
@@ -364,140 +294,9 @@ class join extends ClusterStep {
         return hash == null ? "?" : hash.substring(0, Math.min(12, hash.length()));
     }
 
-    /**
-     * True when the host's agent env file holds this token: one holding another (the server token, which
-     * older versions handed out, or one from before `k3s token rotate`) is installed again. The token
-     * reaches the host's shell on stdin and only builtins expand it: never on a command line.
-     */
-    static boolean holdsToken(Ssh agent, String root, byte[] token) {
-        String script = "IFS= read -r t; " + AGENT_ENV_FILE
-            + " { printf 'K3S_TOKEN=%s\\n' \"$t\"; printf \"K3S_TOKEN='%s'\\n\" \"$t\";"
-            + " printf 'K3S_TOKEN=\"%s\"\\n' \"$t\"; } | grep -qxF -f - \"$env\"";
-        String command = agent.sudo() + "sh -c " + Shell.quote(script) + " sh " + Shell.quote(root);
-        byte[] line = java.util.Arrays.copyOf(token, token.length + 1);
-        line[token.length] = '\n';
-        try {
-            return agent.exec(command, line, Duration.ofSeconds(30)).ok();
-        } finally {
-            java.util.Arrays.fill(line, (byte) 0);
-        }
-    }
-
     private String version(String serverVersion) {
         if (k3sVersion != null) return k3sVersion;
         // an agent newer than its server is not supported by Kubernetes: match the server
         return K3s.isVersion(serverVersion) ? serverVersion : "";
-    }
-
-    /** What install uploads into its private folder, in order; airgapSource may be null. */
-    static List<String> uploads(Path airgapSource, Proxy proxy) {
-        List<String> names = new ArrayList<>(List.of("agent.sh", "k3s-common.sh"));
-        if (airgapSource != null) {
-            try (var files = Files.list(airgapSource)) {
-                // another step's download in progress is a hidden .part file in the same folder
-                files.filter(Files::isRegularFile)
-                    .filter(file -> K3sRelease.isReleaseFile(file.getFileName().toString()))
-                    .map(file -> "airgap/" + file.getFileName()).sorted().forEach(names::add);
-            } catch (IOException e) {
-                throw Cli.fail(Cli.FAILED, "cannot read " + airgapSource + ": " + e.getMessage());
-            }
-        }
-        if (!proxy.isEmpty()) names.add("proxy.env"); // a proxy URL may hold a password: a mode-600 file
-        names.add("token"); // last: the secret lies on the host for the shortest time, not through the large uploads
-        return names;
-    }
-
-    /**
-     * What agent.sh is told of the proxy on its command line: the file's path only (the URLs, which may
-     * hold a password, stay in the mode-600 file), and the cluster's addresses for NO_PROXY.
-     */
-    static List<String> proxyEnvironment(Proxy proxy, String dir, Cluster cluster) {
-        if (proxy.isEmpty()) return List.of();
-        return List.of("PROXY_FILE=" + dir + "/proxy.env", "NO_PROXY_ADDRESSES=" + String.join(",",
-            cluster.nodes().stream().map(Cluster.Node::ip).filter(Addresses::isIpv4).toList()));
-    }
-
-    private static long size(Path file) {
-        try {
-            return Files.size(file);
-        } catch (IOException e) {
-            throw Cli.fail(Cli.FAILED, "cannot read " + file + ": " + e.getMessage());
-        }
-    }
-
-    /**
-     * Uploads agent.sh, k3s-common.sh, the air-gap files and the token into a private
-     * temporary folder on the host, runs agent.sh with sudo, and removes the folder.
-     */
-    private void install(Ssh agent, Cluster cluster, String ip, byte[] token, String version, Duration timeout,
-            Log log) {
-        String dir = agent.run("umask 077 && mktemp -d /tmp/k3s-join.XXXXXX", "creating a private temporary folder").strip();
-        if (!dir.matches("/tmp/k3s-join\\.[A-Za-z0-9]{6,}")) {
-            throw Cli.fail(Cli.FAILED, "mktemp on " + agent.target.label() + " made " + Cluster.shown(dir)
-                + ", not a folder /tmp/k3s-join.XXXXXX: check the host's mktemp");
-        }
-        staleInstallDir = dir; // until removed below
-        Runnable removeDir = () -> removeStaleInstall(agent);
-        try (Interruption onInterrupt = Interruption.on(log, "the install on " + agent.target.label()
-                + " was stopped and its temporary files (with the token) removed: run k3s-join again to finish, "
-                + "or k3s-leave to remove what it installed", removeDir)) {
-            String airgap = "";
-            Path source = airgapDir;
-            Proxy proxy = K3sRelease.proxy();
-            if (source == null) {
-                // K3s fetched once on this host, for the host's architecture, unless --no-host-cache
-                String arch = K3sRelease.arch(agent.run("uname -m", "reading the host's architecture").strip());
-                // bounded like every other phase of the join by its --timeout (and by the idle timeout)
-                K3sRelease.Fetched k3s = k3sSource.airgapDir(version.isEmpty() ? null : version, "stable", arch,
-                    System.nanoTime() + timeout.toNanos(), log);
-                source = k3s == null ? null : k3s.dir();
-            }
-            if (source != null) {
-                agent.run("mkdir -m 700 " + Shell.quote(dir + "/airgap"), "creating the air-gap folder");
-                airgap = dir + "/airgap";
-            }
-            for (String name : uploads(source, proxy)) {
-                String remote = dir + "/" + name;
-                if (name.equals("token")) {
-                    agent.upload(token, remote, "600");
-                } else if (name.equals("proxy.env")) {
-                    agent.upload(proxy.machineFile().getBytes(java.nio.charset.StandardCharsets.UTF_8), remote, "600");
-                } else if (name.startsWith("airgap/")) {
-                    Path file = source.resolve(name.substring("airgap/".length()));
-                    log.info("uploading " + file.getFileName() + " (" + size(file) / 1_000_000 + " MB)");
-                    agent.upload(file, remote, "700");
-                } else {
-                    agent.upload(resource(name), remote, "700");
-                }
-            }
-            List<String> environment = new ArrayList<>(List.of(
-                "NODE_IP=" + ip, "SERVER_URL=" + cluster.serverUrl(), "TOKEN_FILE=" + dir + "/token", "TOKEN_FILE_REMOVE=1",
-                "AIRGAP_DIR=" + airgap, "INSTALL_K3S_VERSION=" + version, "API_WAIT=" + (apiWait != null ? apiWait : Math.min(timeout.toSeconds(), 300))));
-            if (agentFlags != null) environment.add("EXTRA_FLAGS=" + agentFlags);
-            environment.addAll(proxyEnvironment(proxy, dir, cluster));
-            StringBuilder command = new StringBuilder(agent.sudo()).append("env");
-            for (String variable : environment) command.append(' ').append(Shell.quote(variable));
-            command.append(" bash ").append(Shell.quote(dir + "/agent.sh"));
-            Ssh.Result result = agent.exec(command.toString(), null, timeout, log::detail);
-            if (!result.ok()) {
-                throw Cli.fail(Cli.FAILED, "installing the K3s agent failed on " + agent.target.label() + " (exit " + result.exitStatus()
-                    + "); its last lines:\n" + Cli.lastLines(result.stdout() + result.stderr(), 12));
-            }
-        } finally {
-            try {
-                removeDir.run();
-            } catch (Cli.Failure e) {
-                // the connection is gone: the next attempt removes the folder (staleInstallDir)
-            }
-        }
-    }
-
-    private static byte[] resource(String file) {
-        try (InputStream in = join.class.getResourceAsStream("/provision/" + file)) {
-            if (in == null) throw Cli.fail(Cli.FAILED, "provision/" + file + " is missing from this build: rebuild it (jbang build --fresh)");
-            return in.readAllBytes();
-        } catch (IOException e) {
-            throw Cli.fail(Cli.FAILED, "cannot read provision/" + file + ": " + e.getMessage());
-        }
     }
 }

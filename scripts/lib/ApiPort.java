@@ -2,6 +2,8 @@
 //SOURCES Cluster.java
 //SOURCES Kubeconfig.java
 //SOURCES Plan.java
+//SOURCES K3sServer.java
+//SOURCES Settings.java
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.util.regex.Matcher;

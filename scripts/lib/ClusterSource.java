@@ -8,6 +8,7 @@
 //SOURCES K3sServer.java
 //SOURCES NodeSsh.java
 //SOURCES SshHostOptions.java
+//SOURCES Ssh.java
 
 import java.io.IOException;
 import java.io.InputStream;

@@ -1,6 +1,8 @@
 //SOURCES Step.java
 //SOURCES ClusterSource.java
 //SOURCES NodeSsh.java
+//SOURCES Cluster.java
+//SOURCES Ssh.java
 
 import java.time.Duration;
 import picocli.CommandLine.Mixin;

@@ -3,6 +3,7 @@
 //SOURCES Ssh.java
 //SOURCES Shell.java
 //SOURCES Nodes.java
+//SOURCES K3s.java
 
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;

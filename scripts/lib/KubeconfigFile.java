@@ -3,6 +3,7 @@
 //SOURCES AtomicFile.java
 //SOURCES Kubeconfig.java
 //SOURCES KubeconfigLock.java
+//SOURCES Log.java
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;

@@ -1,5 +1,6 @@
 //SOURCES Cli.java
 //SOURCES OwnerOnly.java
+//SOURCES Log.java
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

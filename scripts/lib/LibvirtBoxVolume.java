@@ -2,6 +2,7 @@
 //SOURCES Cli.java
 //SOURCES LibvirtShared.java
 //SOURCES Plan.java
+//SOURCES Log.java
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;

@@ -1,17 +1,18 @@
 //DEPS org.zeroturnaround:zt-exec:1.12
 //SOURCES Cli.java
+//SOURCES LibvirtLookups.java
+//SOURCES Log.java
 
 import java.io.IOException;
-import java.io.StringReader;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -19,9 +20,6 @@ import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.regex.Pattern;
-import javax.xml.parsers.DocumentBuilderFactory;
-import org.w3c.dom.Element;
-import org.xml.sax.InputSource;
 import org.zeroturnaround.exec.ProcessExecutor;
 import org.zeroturnaround.exec.ProcessResult;
 
@@ -102,8 +100,8 @@ final class LibvirtShared {
                 boolean running = info.text().matches("(?s).*State:\\s+running.*");
                 if (running || virsh("pool-start", "default").exit() == 0) return;
             } else {
-                if (virsh("pool-list", "--all").exit() != 0) throw unreachable(info);
-                String failure = defineFrom(POOL_XML, "pool-define");
+                if (virsh("pool-list", "--all").exit() != 0) throw LibvirtLookups.unreachable(info);
+                String failure = LibvirtLookups.defineFrom(POOL_XML, "pool-define");
                 if (failure == null) {
                     virsh("pool-build", "default");
                     Result start = virsh("pool-start", "default");
@@ -126,14 +124,14 @@ final class LibvirtShared {
 
     private static void ensure(Subnet subnet, Log log) {
         for (int attempt = 1; attempt <= 3; attempt++) {
-            Network found = bySubnet(subnet.prefix());
+            LibvirtLookups.Network found = LibvirtLookups.bySubnet(subnet.prefix());
             if (found != null) {
-                if (found.active() || start(found.name()) == null) {
+                if (found.active() || LibvirtLookups.start(found.name()) == null) {
                     log.info("libvirt network " + found.name() + " (" + subnet.address() + ") is there");
                     return;
                 }
-            } else if (defineFrom(subnet.xml(), "net-define") == null) {
-                String failure = start(subnet.name());
+            } else if (LibvirtLookups.defineFrom(subnet.xml(), "net-define") == null) {
+                String failure = LibvirtLookups.start(subnet.name());
                 if (failure == null) {
                     log.info("made libvirt network " + subnet.name() + " for " + subnet.address());
                     return;
@@ -156,7 +154,7 @@ final class LibvirtShared {
         try (HostLock lock = HostLock.take(HOST_LOCK, log)) {
             Set<String> names = new LinkedHashSet<>();
             ips.forEach(ip -> names.add(privateNetwork(ip).name()));
-            Map<String, String> users = domainsByNetwork();
+            Map<String, String> users = LibvirtLookups.domainsByNetwork();
             for (String name : names) {
                 if (virsh("net-info", name).exit() != 0) continue; // not there (or never ours to make)
                 if (users.containsKey(name)) {
@@ -186,79 +184,6 @@ final class LibvirtShared {
         return RACE.matcher(vagrantOrVirshOutput).find();
     }
 
-    record Network(String name, boolean active) { }
-
-    /** The network (active or not) whose address lies in prefix.0/24, as vagrant-libvirt looks networks up. */
-    private static Network bySubnet(String prefix) {
-        Result list = virsh("net-list", "--all", "--name");
-        if (list.exit() != 0) throw unreachable(list);
-        for (String name : list.text().lines().map(String::strip).filter(n -> !n.isEmpty()).toList()) {
-            Result xml = virsh("net-dumpxml", name);
-            if (xml.exit() != 0) continue; // removed meanwhile
-            Element network = parse(xml.text());
-            var ips = network.getElementsByTagName("ip");
-            for (int i = 0; i < ips.getLength(); i++) {
-                String address = ((Element) ips.item(i)).getAttribute("address");
-                Element ip = (Element) ips.item(i);
-                boolean slash24 = ip.getAttribute("netmask").equals("255.255.255.0")
-                    || ip.getAttribute("prefix").equals("24");
-                if (address.startsWith(prefix + ".") && slash24) {
-                    return new Network(name, virsh("net-info", name).text().matches("(?s).*Active:\\s+yes.*"));
-                }
-            }
-        }
-        return null;
-    }
-
-    /** Which domain is attached to each network (one name is enough to say why a network stays). */
-    private static Map<String, String> domainsByNetwork() {
-        Map<String, String> users = new LinkedHashMap<>();
-        Result domains = virsh("list", "--all", "--name");
-        if (domains.exit() != 0) throw unreachable(domains);
-        for (String domain : domains.text().lines().map(String::strip).filter(d -> !d.isEmpty()).toList()) {
-            Result xml = virsh("dumpxml", "--inactive", domain);
-            if (xml.exit() != 0) continue;
-            var sources = parse(xml.text()).getElementsByTagName("source");
-            for (int i = 0; i < sources.getLength(); i++) {
-                String network = ((Element) sources.item(i)).getAttribute("network");
-                if (!network.isEmpty()) users.putIfAbsent(network, "domain " + domain);
-            }
-        }
-        return users;
-    }
-
-    /** null when defined (virsh net-define or pool-define), else libvirt's words. */
-    private static String defineFrom(String text, String verb) {
-        try {
-            Path xml = Files.createTempFile("k3s-vagrant-libvirt", ".xml");
-            try {
-                Files.writeString(xml, text);
-                Result define = virsh(verb, xml.toString());
-                return define.exit() == 0 ? null : define.text();
-            } finally {
-                Files.deleteIfExists(xml);
-            }
-        } catch (IOException e) {
-            throw Cli.fail(Cli.FAILED, "cannot write a temporary file for libvirt: " + e.getMessage());
-        }
-    }
-
-    /** null when started, else libvirt's words. */
-    private static String start(String name) {
-        Result start = virsh("net-start", name);
-        return start.exit() == 0 ? null : start.text();
-    }
-
-    private static Element parse(String xml) {
-        try {
-            var factory = DocumentBuilderFactory.newInstance();
-            factory.setFeature("http://apache.org/xml/features/disallow-doctype-decl", true);
-            return factory.newDocumentBuilder().parse(new InputSource(new StringReader(xml))).getDocumentElement();
-        } catch (Exception e) {
-            throw Cli.fail(Cli.FAILED, "libvirt answered XML that cannot be read: " + e.getMessage());
-        }
-    }
-
     record Result(int exit, String text) { }
 
     /** One virsh command on vagrant-libvirt's connection: its exit and its output and errors together. */
@@ -278,11 +203,6 @@ final class LibvirtShared {
             Thread.currentThread().interrupt();
             throw Cli.fail(Cli.FAILED, "interrupted while asking libvirt about its networks");
         }
-    }
-
-    private static Cli.Failure unreachable(Result result) {
-        return Cli.fail(Cli.MISSING_TOOL, "cannot reach libvirt at " + URI + ": " + result.text().strip()
-            + " (is libvirtd running, and may this user use it? e.g. add it to the group libvirt)");
     }
 
     private static Cli.Failure cannotMake(Subnet subnet, String why) {
@@ -328,7 +248,7 @@ final class LibvirtShared {
                     FileLock lock;
                     try {
                         lock = channel.tryLock();
-                    } catch (java.nio.channels.OverlappingFileLockException e) {
+                    } catch (OverlappingFileLockException e) {
                         lock = null; // held by another thread of this process: wait for it as for another process
                     }
                     if (lock != null) return new HostLock(channel, lock);

@@ -1,4 +1,7 @@
 //SOURCES Settings.java
+//SOURCES Addresses.java
+//SOURCES Cli.java
+//SOURCES Cluster.java
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.util.ArrayList;

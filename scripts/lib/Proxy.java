@@ -1,6 +1,8 @@
 //SOURCES Cli.java
 //SOURCES Cluster.java
 //SOURCES Addresses.java
+//SOURCES K3s.java
+//SOURCES K3sRelease.java
 
 import java.net.Authenticator;
 import java.net.InetSocketAddress;

@@ -29,11 +29,21 @@ final class SshAgent {
     /** The agent's socket, from SSH_AUTH_SOCK; tests point it at their own agent. */
     static String socket = System.getenv("SSH_AUTH_SOCK");
 
+    /** OpenSSH's default key files in ~/.ssh, in ssh's order (readconf.c), as `ssh -G` lists them. */
+    static final List<String> DEFAULT_KEY_NAMES =
+        List.of("id_rsa", "id_ecdsa", "id_ecdsa_sk", "id_ed25519", "id_ed25519_sk", "id_xmss", "id_dsa");
+
+    /** The default key names offered from files: JSch loads no security key (_sk) or XMSS key; sshd refuses DSA. */
+    static List<String> usableDefaultNames() {
+        return DEFAULT_KEY_NAMES.stream()
+            .filter(name -> !name.endsWith("_sk") && !name.equals("id_xmss") && !name.equals("id_dsa")).toList();
+    }
+
     /** OpenSSH's default key files that exist: used when no key is named. */
     static List<Path> defaultKeys() {
         Path home = Path.of(System.getProperty("user.home"), ".ssh");
         List<Path> keys = new ArrayList<>();
-        for (String name : List.of("id_ed25519", "id_ecdsa", "id_rsa")) {
+        for (String name : usableDefaultNames()) {
             if (Files.isReadable(home.resolve(name))) keys.add(home.resolve(name));
         }
         return keys;
@@ -41,13 +51,12 @@ final class SshAgent {
 
     /**
      * True when no key was named: every file is one of OpenSSH's default key files, in any order
-     * (`ssh -G` lists more of them, and in another order, than defaultKeys).
+     * (`ssh -G` lists more of them than defaultKeys).
      */
     static boolean onlyDefaults(List<Path> keyFiles) {
         Path home = Path.of(System.getProperty("user.home"), ".ssh");
-        List<String> names = List.of("id_rsa", "id_ecdsa", "id_ecdsa_sk", "id_ed25519", "id_ed25519_sk", "id_xmss", "id_dsa");
         return keyFiles.stream().allMatch(key -> key.getParent() != null && key.getParent().equals(home)
-            && names.contains(key.getFileName().toString()));
+            && DEFAULT_KEY_NAMES.contains(key.getFileName().toString()));
     }
 
     /**

@@ -1,9 +1,12 @@
 //SOURCES Cli.java
 //SOURCES Cluster.java
 //SOURCES Ssh.java
+//SOURCES SshAgent.java
 
 import com.jcraft.jsch.OpenSSHConfig;
+import java.io.File;
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -12,6 +15,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -160,10 +164,10 @@ final class SshConfig {
         String shown = "ssh -G" + (configFile == null ? "" : " -F " + configFile) + " " + name;
         try {
             Process process = new ProcessBuilder(command)
-                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
+                .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
             byte[] out;
             byte[] err;
-            var errText = java.util.concurrent.CompletableFuture.supplyAsync(() -> readAll(process.getErrorStream()));
+            var errText = CompletableFuture.supplyAsync(() -> readAll(process.getErrorStream()));
             out = process.getInputStream().readAllBytes();
             if (!process.waitFor(30, TimeUnit.SECONDS)) {
                 process.destroyForcibly();
@@ -191,7 +195,7 @@ final class SshConfig {
         }
     }
 
-    private static byte[] readAll(java.io.InputStream in) {
+    private static byte[] readAll(InputStream in) {
         try {
             return in.readAllBytes();
         } catch (IOException e) {
@@ -230,7 +234,7 @@ final class SshConfig {
     }
 
     private static List<String> defaultIdentities() {
-        return List.of("~/.ssh/id_rsa", "~/.ssh/id_ecdsa", "~/.ssh/id_ed25519");
+        return SshAgent.usableDefaultNames().stream().map(name -> "~/.ssh/" + name).toList();
     }
 
     private static String first(Map<String, List<String>> settings, String key, String otherwise) {
@@ -274,7 +278,7 @@ final class SshConfig {
     private static Path onPath(String program) {
         String path = System.getenv("PATH");
         if (path == null) return null;
-        for (String dir : path.split(java.io.File.pathSeparator)) {
+        for (String dir : path.split(File.pathSeparator)) {
             if (dir.isEmpty()) continue;
             Path candidate = Path.of(dir, program);
             if (Files.isExecutable(candidate)) return candidate;

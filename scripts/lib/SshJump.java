@@ -1,4 +1,5 @@
 //DEPS com.github.mwiede:jsch:2.28.8
+//SOURCES Proxy.java
 
 import com.jcraft.jsch.Channel;
 import com.jcraft.jsch.Proxy;

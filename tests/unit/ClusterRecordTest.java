@@ -95,7 +95,7 @@ class ClusterRecordTest {
         Path dir = madeByK3sUp(temp.resolve("wil"));
         Cluster made = cluster(dir);
         Files.writeString(dir.resolve(ClusterFolder.CLUSTER_FILE), made.toJson());
-        List<String> entries = ClusterFolder.ownEntries(dir);
+        List<String> entries = ClusterFolderMarker.ownEntries(dir);
         var printed = new java.util.concurrent.atomic.AtomicReference<Cluster>();
         Thread join;
         // as k3s-down does: the lock taken, then what k3s-up wrote removed, the folder last

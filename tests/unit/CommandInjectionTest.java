@@ -213,9 +213,10 @@ class CommandInjectionTest {
         try (Ssh ssh = connect()) {
             for (String value : breakouts()) {
                 // the server URL no longer reaches the host at all; the folder and command the check reads do
-                assertFalse(join.agentOn(ssh, markers + "/root" + value, "systemctl" + value, "rc-service" + value).present());
+                assertFalse(AgentOnHost.read(ssh, markers + "/root" + value, "systemctl" + value,
+                    "rc-service" + value).present());
                 assertFalse(Files.exists(marker), "a value ran on the joining host: " + value);
-                assertFalse(join.holdsToken(ssh, markers + "/root" + value, "K10abc::node:secret".getBytes()));
+                assertFalse(AgentOnHost.holdsToken(ssh, markers + "/root" + value, "K10abc::node:secret".getBytes()));
                 assertFalse(Files.exists(marker), "a value ran on the joining host: " + value);
             }
         }
@@ -226,13 +227,13 @@ class CommandInjectionTest {
         Path keep = Files.createDirectories(markers.resolve("keep"));
         try (Ssh ssh = connect()) {
             for (String value : breakouts()) {
-                ssh.exec(join.stopAndRemove(ssh, markers + "/k3s-join.x" + value), null, Duration.ofSeconds(20));
+                ssh.exec(InstallFolder.stopAndRemove(ssh, markers + "/k3s-join.x" + value), null, Duration.ofSeconds(20));
                 assertFalse(Files.exists(marker), "the folder name ran on the host: " + value);
             }
             // and what it is for still works: the folder named goes, nothing else
             Path dir = Files.createDirectories(markers.resolve("k3s-join.abc123"));
             Files.writeString(dir.resolve("token"), "secret");
-            assertTrue(ssh.exec(join.stopAndRemove(ssh, dir.toString()), null, Duration.ofSeconds(20)).ok());
+            assertTrue(ssh.exec(InstallFolder.stopAndRemove(ssh, dir.toString()), null, Duration.ofSeconds(20)).ok());
             assertFalse(Files.exists(dir));
             assertTrue(Files.isDirectory(keep));
         }

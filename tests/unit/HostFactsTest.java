@@ -45,10 +45,10 @@ class HostFactsTest {
         try (FileSystem fs = windowsFs()) {
             HostFacts host = windows(fs, Map.of());
             assertEquals(Optional.of(fs.getPath("C:\\Program Files\\Vagrant\\bin\\vagrant.exe")),
-                Vagrant.find("vagrant", host));
+                HostTools.find("vagrant", host));
             assertEquals(Optional.of(fs.getPath("C:\\Program Files\\Oracle\\VirtualBox\\VBoxManage.exe")),
-                Vagrant.find("VBoxManage", host));
-            assertEquals(Optional.empty(), Vagrant.find("virsh", host), "no libvirt on Windows");
+                HostTools.find("VBoxManage", host));
+            assertEquals(Optional.empty(), HostTools.find("virsh", host), "no libvirt on Windows");
         }
     }
 
@@ -58,7 +58,7 @@ class HostFactsTest {
             HostFacts host = windows(fs, Map.of("VBOX_MSI_INSTALL_PATH", "",
                 "VBOX_INSTALL_PATH", "C:\\Program Files\\Oracle\\VirtualBox"));
             assertEquals(Optional.of(fs.getPath("C:\\Program Files\\Oracle\\VirtualBox\\VBoxManage.exe")),
-                Vagrant.find("VBoxManage", host));
+                HostTools.find("VBoxManage", host));
         }
     }
 
@@ -67,7 +67,7 @@ class HostFactsTest {
         try (FileSystem fs = windowsFs()) {
             HostFacts host = windows(fs, Map.of("VBOX_MSI_INSTALL_PATH", "C:\\nowhere"));
             Files.delete(fs.getPath("C:\\Program Files\\Oracle\\VirtualBox\\VBoxManage.exe"));
-            assertEquals(Optional.empty(), Vagrant.find("VBoxManage", host));
+            assertEquals(Optional.empty(), HostTools.find("VBoxManage", host));
         }
     }
 
@@ -83,8 +83,8 @@ class HostFactsTest {
                 Files.createFile(fs.getPath("/usr/local/bin/VBoxManage.exe"));
                 HostFacts host = new HostFacts(os, Map.of("PATH", "/usr/bin:/usr/local/bin", "PATHEXT", ".EXE",
                     "VBOX_MSI_INSTALL_PATH", "/opt/vbox"), fs.getPath("/home/wil"));
-                assertEquals(Optional.of(fs.getPath("/usr/local/bin/vagrant")), Vagrant.find("vagrant", host), os);
-                assertEquals(Optional.empty(), Vagrant.find("VBoxManage", host), os);
+                assertEquals(Optional.of(fs.getPath("/usr/local/bin/vagrant")), HostTools.find("vagrant", host), os);
+                assertEquals(Optional.empty(), HostTools.find("VBoxManage", host), os);
             }
         }
     }

@@ -125,7 +125,7 @@ class JoinedHostTest {
             join step = joinWith(root, "false"); // systemctl would say "not running": openrc is asked
             step.rcService = running();
             assertEquals(join.Plan.NOTHING, step.plan(ssh, "edge1", URL, THIS_CA));
-            assertTrue(join.holdsToken(ssh, root.toString(), token.getBytes(StandardCharsets.UTF_8)));
+            assertTrue(AgentOnHost.holdsToken(ssh, root.toString(), token.getBytes(StandardCharsets.UTF_8)));
             step.rcService = "false";
             step.systemctl = running();
             assertEquals(join.Plan.INSTALL, step.plan(ssh, "edge1", URL, THIS_CA), "stopped under openrc");

@@ -122,7 +122,7 @@ class K3sReleaseTest {
             long start = System.nanoTime();
             Cli.Failure failure = assertTimeoutPreemptively(Duration.ofSeconds(20),
                 () -> assertThrows(Cli.Failure.class,
-                    () -> K3sRelease.fetch(VERSION, "amd64", dir, source, false, log)),
+                    () -> K3sCache.fetch(VERSION, "amd64", dir, source, false, log)),
                 stall.getValue() + " stalled, and the download did not give up");
             long seconds = Duration.ofNanos(System.nanoTime() - start).toSeconds();
             assertTrue(seconds < 10, "gave up after " + seconds + " s, the idle timeout being 1 s");
@@ -150,7 +150,7 @@ class K3sReleaseTest {
         long deadline = start + Duration.ofSeconds(3).toNanos();
         Cli.Failure failure = assertTimeoutPreemptively(Duration.ofSeconds(20),
             () -> assertThrows(Cli.Failure.class,
-                () -> K3sRelease.fetch(VERSION, "amd64", cache, source, false, deadline, log)),
+                () -> K3sCache.fetch(VERSION, "amd64", cache, source, false, deadline, log)),
             "a download that never idles must still end at the step's --timeout");
         long seconds = Duration.ofNanos(System.nanoTime() - start).toSeconds();
         assertTrue(seconds >= 2 && seconds < 8, "gave up after " + seconds + " s, the deadline being 3 s");
@@ -184,28 +184,28 @@ class K3sReleaseTest {
 
     @Test
     void theBinaryIsDownloadedOnceCheckedAndServedFromTheCacheAfterwards() throws IOException {
-        Path dir = K3sRelease.fetch(VERSION, "amd64", cache, source, false, log);
+        Path dir = K3sCache.fetch(VERSION, "amd64", cache, source, false, log);
         assertArrayEquals(BINARY, Files.readAllBytes(dir.resolve("k3s")));
         assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve("k3s"))));
         assertTrue(Files.readString(dir.resolve("install.sh")).contains("installer"));
         int after = requests.get();
         server.stop(0);
-        assertEquals(dir, K3sRelease.fetch(VERSION, "amd64", cache, source, false, log),
+        assertEquals(dir, K3sCache.fetch(VERSION, "amd64", cache, source, false, log),
             "the second time needs no network");
-        assertEquals(dir, K3sRelease.fetch(VERSION, "amd64", cache, source, true, log), "nor does --offline");
+        assertEquals(dir, K3sCache.fetch(VERSION, "amd64", cache, source, true, log), "nor does --offline");
         assertEquals(after, requests.get());
     }
 
     @Test
     void airGapImagesAreFetchedOnceWhenAskedCheckedAndKeptBesideTheBinary() throws IOException {
-        Path dir = K3sRelease.fetch(VERSION, "amd64", cache, source, false, log);
+        Path dir = K3sCache.fetch(VERSION, "amd64", cache, source, false, log);
         assertFalse(Files.exists(dir.resolve("k3s-airgap-images-amd64.tar.zst")), "not fetched unless asked");
-        Path images = K3sRelease.fetchImages(VERSION, "amd64", cache, source, false, log);
+        Path images = K3sCache.fetchImages(VERSION, "amd64", cache, source, false, log);
         assertEquals(dir.resolve("k3s-airgap-images-amd64.tar.zst"), images,
             "beside the binary: the machines install every k3s-airgap-images-* there");
         assertArrayEquals(IMAGES, Files.readAllBytes(images));
         int after = requests.get();
-        assertEquals(images, K3sRelease.fetchImages(VERSION, "amd64", cache, source, true, log),
+        assertEquals(images, K3sCache.fetchImages(VERSION, "amd64", cache, source, true, log),
             "then offline, from the cache");
         assertEquals(after, requests.get());
         // a tampered download is refused and leaves nothing
@@ -213,7 +213,7 @@ class K3sReleaseTest {
         files.put("/mirror/releases/v1.31.4%2Bk3s1/k3s-airgap-images-amd64.tar.zst",
             "tampered".getBytes(StandardCharsets.UTF_8));
         Cli.Failure failure = assertThrows(Cli.Failure.class,
-            () -> K3sRelease.fetchImages(VERSION, "amd64", other, source, false, log));
+            () -> K3sCache.fetchImages(VERSION, "amd64", other, source, false, log));
         assertTrue(failure.getMessage().contains("K3s's air-gap images from")
             && failure.getMessage().contains("does not match its checksum"),
             failure.getMessage());
@@ -221,7 +221,7 @@ class K3sReleaseTest {
             assertEquals(0, left.filter(Files::isRegularFile).count(), "no partial file left");
         }
         Cli.Failure offline = assertThrows(Cli.Failure.class,
-            () -> K3sRelease.fetchImages(VERSION, "arm64", cache, source, true, log));
+            () -> K3sCache.fetchImages(VERSION, "arm64", cache, source, true, log));
         assertTrue(offline.getMessage().contains("--airgap-images"), offline.getMessage());
     }
 
@@ -229,7 +229,7 @@ class K3sReleaseTest {
     void aBinaryThatDoesNotMatchItsChecksumIsRefusedAndNotCached() throws IOException {
         files.put("/cdn/k3s", "tampered".getBytes(StandardCharsets.UTF_8));
         Cli.Failure failure = assertThrows(Cli.Failure.class,
-            () -> K3sRelease.fetch(VERSION, "amd64", cache, source, false, log));
+            () -> K3sCache.fetch(VERSION, "amd64", cache, source, false, log));
         assertTrue(failure.getMessage().contains("does not match its checksum"), failure.getMessage());
         try (var left = Files.walk(cache)) {
             assertEquals(0, left.filter(Files::isRegularFile).count(), "nothing cached, no partial file left");
@@ -239,7 +239,7 @@ class K3sReleaseTest {
     @Test
     void offlineWithoutTheVersionInTheCacheSaysWhatToDo() {
         Cli.Failure failure = assertThrows(Cli.Failure.class,
-            () -> K3sRelease.fetch(VERSION, "amd64", cache, source, true, log));
+            () -> K3sCache.fetch(VERSION, "amd64", cache, source, true, log));
         assertTrue(failure.getMessage().contains("--offline") && failure.getMessage().contains("not in the cache"),
             failure.getMessage());
         assertEquals(0, requests.get(), "offline touches no network");
@@ -249,7 +249,7 @@ class K3sReleaseTest {
     void anUnreachableSiteFailsWithAHintAndCachesNothing() throws IOException {
         server.stop(0);
         Cli.Failure failure = assertThrows(Cli.Failure.class,
-            () -> K3sRelease.fetch(VERSION, "amd64", cache, source, false, log));
+            () -> K3sCache.fetch(VERSION, "amd64", cache, source, false, log));
         assertTrue(failure.getMessage().contains("--no-host-cache"), failure.getMessage());
         assertFalse(Files.exists(cache.resolve("v1.31.4-k3s1/amd64/k3s")));
     }
@@ -271,7 +271,7 @@ class K3sReleaseTest {
         files.put("/mirror/releases/v1.31.4%2Bk3s1/sha256sum-arm.txt",
             (sha256(armhf) + "  k3s-armhf\n").getBytes(StandardCharsets.UTF_8));
         files.put("/mirror/releases/v1.31.4%2Bk3s1/k3s-armhf", armhf);
-        Path dir = K3sRelease.fetch(VERSION, K3sRelease.arch("armv7l"), cache, source, false, log);
+        Path dir = K3sCache.fetch(VERSION, K3sRelease.arch("armv7l"), cache, source, false, log);
         assertArrayEquals(armhf, Files.readAllBytes(dir.resolve("k3s")), "installed as k3s, as K3s's installer does");
     }
 
@@ -328,11 +328,11 @@ class K3sReleaseTest {
             Files.writeString(folder.resolve(name), name);
         }
         assertEquals(List.of("agent.sh", "k3s-common.sh", "airgap/install.sh", "airgap/k3s",
-            "airgap/k3s-airgap-images-amd64.tar.zst", "token"), join.uploads(folder, Proxy.from(Map.of())));
-        assertEquals(List.of("agent.sh", "k3s-common.sh", "token"), join.uploads(null, Proxy.from(Map.of())));
+            "airgap/k3s-airgap-images-amd64.tar.zst", "token"), AgentInstall.uploads(folder, Proxy.from(Map.of())));
+        assertEquals(List.of("agent.sh", "k3s-common.sh", "token"), AgentInstall.uploads(null, Proxy.from(Map.of())));
         // the proxy's file (a URL may hold a password) before the token, which stays last
         assertEquals(List.of("agent.sh", "k3s-common.sh", "proxy.env", "token"),
-            join.uploads(null, Proxy.from(Map.of("HTTPS_PROXY", "http://proxy.example:3128"))));
+            AgentInstall.uploads(null, Proxy.from(Map.of("HTTPS_PROXY", "http://proxy.example:3128"))));
     }
 
     // issue 9, item 10: get.k3s.io serves whatever installer is current, for every version
@@ -341,7 +341,7 @@ class K3sReleaseTest {
         files.put("/mirror/install.sh.sha256sum",
             (sha256(new byte[1]) + "  install.sh\n").getBytes(StandardCharsets.UTF_8));
         Cli.Failure failure = assertThrows(Cli.Failure.class,
-            () -> K3sRelease.fetch(VERSION, "amd64", cache, source, false, log));
+            () -> K3sCache.fetch(VERSION, "amd64", cache, source, false, log));
         assertTrue(failure.getMessage().contains("install.sh from") && failure.getMessage().contains("does not match"),
             failure.getMessage());
         try (var left = Files.walk(cache)) {

@@ -60,7 +60,7 @@ class ProxyTest {
         try (HttpProxy proxy = new HttpProxy(null)) {
             String base = "http://k3s-mirror.test:" + site.getAddress().getPort();
             K3sRelease.proxy = Proxy.from(Map.of("http_proxy", "http://127.0.0.1:" + proxy.port()));
-            Path dir = K3sRelease.fetch(VERSION, "amd64", tmp, K3sRelease.Source.of(base + "/mirror"), false, log);
+            Path dir = K3sCache.fetch(VERSION, "amd64", tmp, K3sRelease.Source.of(base + "/mirror"), false, log);
             assertArrayEquals(BINARY, Files.readAllBytes(dir.resolve("k3s")));
             assertTrue(proxy.requests.contains("GET " + base + "/mirror/releases/v1.31.4%2Bk3s1/k3s HTTP/1.1"),
                 "the proxy saw the download: " + proxy.requests);
@@ -78,7 +78,7 @@ class ProxyTest {
             String base = "https://k3s-mirror.test:" + site.getAddress().getPort();
             K3sRelease.proxy = Proxy.from(Map.of("HTTPS_PROXY",
                 "http://k3s%20user:p%40ss+word@127.0.0.1:" + proxy.port(), "NO_PROXY", "example.com"));
-            Path dir = K3sRelease.fetch(VERSION, "amd64", tmp, K3sRelease.Source.of(base + "/mirror"), false, log);
+            Path dir = K3sCache.fetch(VERSION, "amd64", tmp, K3sRelease.Source.of(base + "/mirror"), false, log);
             assertArrayEquals(BINARY, Files.readAllBytes(dir.resolve("k3s")));
             String target = "CONNECT k3s-mirror.test:" + site.getAddress().getPort() + " HTTP/1.1";
             assertTrue(proxy.requests.contains(target), "the proxy saw the tunnel: " + proxy.requests);
@@ -99,7 +99,7 @@ class ProxyTest {
             String base = "https://k3s-mirror.test:" + site.getAddress().getPort();
             for (String url : List.of("http://127.0.0.1:" + proxy.port(), "http://user:wrong@127.0.0.1:" + proxy.port())) {
                 K3sRelease.proxy = Proxy.from(Map.of("HTTPS_PROXY", url));
-                Cli.Failure failure = assertThrows(Cli.Failure.class, () -> K3sRelease.fetch(VERSION, "amd64", tmp,
+                Cli.Failure failure = assertThrows(Cli.Failure.class, () -> K3sCache.fetch(VERSION, "amd64", tmp,
                     K3sRelease.Source.of(base + "/mirror"), false, log));
                 String expected = "the proxy 127.0.0.1:" + proxy.port() + " (HTTPS_PROXY) refused";
                 assertTrue(failure.getMessage().contains(expected), failure.getMessage());
@@ -119,12 +119,12 @@ class ProxyTest {
                 "no_proxy", "k3s-mirror.test"));
             String base = "http://k3s-mirror.test:" + site.getAddress().getPort();
             // directly, the host cannot resolve the name: the failure proves the proxy was not asked
-            Cli.Failure failure = assertThrows(Cli.Failure.class, () -> K3sRelease.fetch(VERSION, "amd64", tmp,
+            Cli.Failure failure = assertThrows(Cli.Failure.class, () -> K3sCache.fetch(VERSION, "amd64", tmp,
                 K3sRelease.Source.of(base + "/mirror"), false, log));
             assertTrue(failure.getMessage().contains("cannot download " + base), failure.getMessage());
             String loopback = "http://127.0.0.1:" + site.getAddress().getPort();
             K3sRelease.proxy = Proxy.from(Map.of("HTTP_PROXY", "http://127.0.0.1:" + proxy.port()));
-            K3sRelease.fetch(VERSION, "amd64", tmp.resolve("direct"), K3sRelease.Source.of(loopback + "/mirror"), false,
+            K3sCache.fetch(VERSION, "amd64", tmp.resolve("direct"), K3sRelease.Source.of(loopback + "/mirror"), false,
                 log);
             assertEquals(List.of(), proxy.requests, "the proxy was never asked");
         } finally {
@@ -158,10 +158,10 @@ class ProxyTest {
         Cluster cluster = new Cluster("c", null, null, "https://192.168.56.110:6443", List.of(
             new Cluster.Node("s", "server", "192.168.56.110", new Cluster.Access(null, "u@192.168.56.110", 22, null)),
             new Cluster.Node("w", "agent", "192.168.56.111", Cluster.Access.vagrant("w"))), null);
-        List<String> env = join.proxyEnvironment(proxy, "/tmp/k3s-join.abc123", cluster);
+        List<String> env = AgentInstall.proxyEnvironment(proxy, "/tmp/k3s-join.abc123", cluster);
         assertEquals(List.of("PROXY_FILE=/tmp/k3s-join.abc123/proxy.env",
             "NO_PROXY_ADDRESSES=192.168.56.110,192.168.56.111"), env);
-        assertEquals(List.of(), join.proxyEnvironment(Proxy.from(Map.of()), "/tmp/k3s-join.abc123", cluster));
+        assertEquals(List.of(), AgentInstall.proxyEnvironment(Proxy.from(Map.of()), "/tmp/k3s-join.abc123", cluster));
         assertEquals("HTTPS_PROXY=http://user:s3cret@proxy.example:3128\n", proxy.machineFile(), "the file's text");
     }
 

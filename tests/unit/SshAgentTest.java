@@ -192,6 +192,31 @@ class SshAgentTest {
         assertEquals(1, agentKeyCount());
     }
 
+    /**
+     * OpenSSH's default keys are one list: the keys offered with no key named and those ssh_config gives
+     * without the ssh client are the same files in the same order, and that order is ssh -G's.
+     */
+    @Test
+    void theDefaultKeysAreOneListInSshsOrder() throws IOException {
+        Path ssh = Files.createDirectories(tmp.resolve(".ssh"));
+        for (String name : List.of("id_ed25519", "id_ecdsa", "id_rsa")) Files.copy(sshd.clientKey, ssh.resolve(name));
+        Path config = Files.writeString(tmp.resolve("config"), "Host edge\n  HostName 127.0.0.1\n");
+        Path saved = SshConfig.ssh;
+        SshConfig.ssh = tmp.resolve("no-ssh-here");
+        try {
+            assertEquals(SshAgent.defaultKeys(), SshConfig.resolve("edge", null, null, config).keys());
+        } finally {
+            SshConfig.ssh = saved;
+        }
+        Repo.Run sshG = Repo.exec(List.of("ssh", "-G", "-F", config.toString(), "edge"), tmp, Map.of(), null, 30);
+        assertEquals(0, sshG.exit(), sshG.stderr());
+        List<String> listed = sshG.stdout().lines().filter(line -> line.startsWith("identityfile "))
+            .map(line -> Path.of(line.substring("identityfile ".length())).getFileName().toString()).toList();
+        assertFalse(listed.isEmpty(), sshG.stdout());
+        assertEquals(listed, SshAgent.DEFAULT_KEY_NAMES.stream().filter(listed::contains).toList());
+        assertTrue(SshAgent.DEFAULT_KEY_NAMES.containsAll(listed), listed.toString());
+    }
+
     // ---------------------------------------------------------------- helpers
 
     private Path copyAsDefaultKey(Path key) throws IOException {

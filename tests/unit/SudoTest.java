@@ -47,7 +47,7 @@ class SudoTest {
         int before = sessions().size();
         try (Ssh ssh = connect(askingSudo())) {
             Cli.Failure failure = assertThrows(Cli.Failure.class, () -> step.joinHost(ssh, cluster, TOKEN.getBytes(),
-                "v1.31.4+k3s1", Duration.ofMinutes(1), log));
+                "v1.31.4+k3s1", Duration.ofMinutes(1), new InstallFolder(), log));
             assertEquals(Cli.SSH_FAILED, failure.exitCode, failure.getMessage());
             assertPasswordAdvice(failure.getMessage());
             assertFalse(failure.getMessage().contains("s3cret"), failure.getMessage());
@@ -65,7 +65,7 @@ class SudoTest {
         int before = sessions().size();
         try (Ssh ssh = connect(sudo)) {
             Cli.Failure failure = assertThrows(Cli.Failure.class, () -> step.joinHost(ssh, cluster(), TOKEN.getBytes(),
-                "v1.31.4+k3s1", Duration.ofMinutes(1), log));
+                "v1.31.4+k3s1", Duration.ofMinutes(1), new InstallFolder(), log));
             assertEquals(Cli.FAILED, failure.exitCode, failure.getMessage());
             assertTrue(failure.getMessage().startsWith("reading the K3s agent's settings on "), failure.getMessage());
             assertTrue(failure.getMessage().contains("sudo: a password is required"), failure.getMessage());
@@ -107,6 +107,36 @@ class SudoTest {
             assertEquals("again\n", ssh.run(ssh.sudo() + "echo again", "echo"));
         }
         assertEquals(List.of("true", "echo via sudo", "echo again"), Files.readAllLines(calls));
+    }
+
+    /**
+     * The private folder k3s-join's install uploads into: made private, and one an attempt could not
+     * remove (its sudo failed, or its connection dropped) is kept in hand and removed by the next
+     * attempt: the retry loop owns the InstallFolder, no field of the step carries it between attempts.
+     */
+    @Test
+    void anInstallFolderAnAttemptCouldNotRemoveIsRemovedByTheNextOne() throws IOException {
+        Path refuse = tmp.resolve("refuse-removal");
+        // lets the sudo check through, and fails the removal while refuse exists
+        Path sudo = script("sudo-refusing-removal", "[ \"$1\" = -n ] || exit 9\nshift\n"
+            + "[ \"$1\" = sh ] && [ -e '" + refuse + "' ] && exit 1\nexec \"$@\"");
+        InstallFolder folder = new InstallFolder();
+        try (Ssh ssh = connect(sudo)) {
+            Path dir = Path.of(folder.make(ssh));
+            try {
+                assertTrue(dir.getFileName().toString().startsWith("k3s-join."), dir.toString());
+                assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(dir)));
+                Files.createFile(refuse);
+                folder.remove(ssh);
+                assertTrue(Files.isDirectory(dir), "a removal that failed keeps the folder for the next attempt");
+                Files.delete(refuse);
+                folder.remove(ssh);
+                assertFalse(Files.exists(dir), "the next attempt removed it");
+                folder.remove(ssh); // nothing left to remove: no command, no failure
+            } finally {
+                Repo.deleteTree(dir);
+            }
+        }
     }
 
     // ---------------------------------------------------------------- helpers
