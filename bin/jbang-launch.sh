@@ -6,7 +6,8 @@
 # command: the script and every file it pulls in (//SOURCES, //FILES, recursively), the
 # catalogs and JBang settings JBang reads, the launcher, its pom, the java it finds, JBANG_*.
 # When anything is unclear (globs, URLs, a missing file or jar), it falls back to JBang.
-# K3S_VAGRANT_LAUNCH_CACHE=off turns it off (the benchmark's "before" path).
+# K3S_VAGRANT_LAUNCH_CACHE=off turns it off (the benchmark's "before" path);
+# K3S_VAGRANT_LAUNCH_DIR moves it (default: launch/ next to JBang's jars).
 
 launch_sum() { if command -v sha256sum >/dev/null; then sha256sum "$@"; else shasum -a 256 "$@"; fi; }
 
@@ -135,11 +136,12 @@ launch_valid() {
 }
 
 launch_cached() {
-  local script key entry tmp
+  local script key dir entry tmp
   script=$(launch_script "$1") || return 0
   key=$(launch_key "$1" "$script") || return 0
   [ ${#key} -eq 32 ] || return 0
-  entry="$lib/launch/$key"
+  dir=${K3S_VAGRANT_LAUNCH_DIR:-$lib/launch}
+  entry="$dir/$key"
   if launch_read "$entry" && launch_valid "$script"; then
     shift
     exec "${cmd[@]}" "$@"
@@ -158,12 +160,12 @@ launch_cached() {
   launch_valid "$script" && [ "$(launch_key "$1" "$script")" = "$key" ] || return 0
   tmp="$entry.$$"
   # written under a private name, then renamed: pipeline stages start at once
-  if mkdir -p "$lib/launch" 2>/dev/null && printf '%s\0' k3sv-launch-1 "${cmd[@]}" end 2>/dev/null >"$tmp"; then
+  if mkdir -p "$dir" 2>/dev/null && printf '%s\0' k3sv-launch-1 "${cmd[@]}" end 2>/dev/null >"$tmp"; then
     mv -f "$tmp" "$entry" 2>/dev/null || rm -f "$tmp"
   else
     rm -f "$tmp" 2>/dev/null
   fi
-  find "$lib/launch" -type f -mtime +30 -exec rm -f {} + 2>/dev/null || true
+  find "$dir" -type f -mtime +30 -exec rm -f {} + 2>/dev/null || true
   shift
   exec "${cmd[@]}" "$@"
 }
