@@ -24,9 +24,8 @@ import org.junit.jupiter.api.io.TempDir;
 class LauncherTest {
     @TempDir Path tmp;
 
-    @Test
-    void binJbangRunsWithoutSha256sumAndFindsTheSameJbang() throws IOException {
-        // every tool of /usr/bin and /bin but sha256sum, as links in one folder
+    /** Every tool of /usr/bin and /bin but sha256sum, as links in one folder. */
+    private Path toolsWithoutSha256sum() throws IOException {
         Path bin = Files.createDirectories(tmp.resolve("bin"));
         for (String dir : List.of("/usr/bin", "/bin", "/usr/local/bin")) {
             try (var tools = Files.list(Path.of(dir))) {
@@ -40,12 +39,22 @@ class LauncherTest {
             }
         }
         assertFalse(Files.exists(bin.resolve("sha256sum")));
-        Repo.Run run = Repo.exec(List.of(Repo.root().resolve("bin/jbang").toString(), "version"), tmp,
-            Map.of("PATH", bin.toString(), "K3S_VAGRANT_BUNDLED_JBANG", "1"), null, 180);
+        return bin;
+    }
+
+    private static void removeLinks(Path bin) throws IOException {
         try (var links = Files.list(bin)) {
             // quietly: JUnit warns of each link it has to remove
             for (Path link : links.toList()) Files.delete(link);
         }
+    }
+
+    @Test
+    void binJbangRunsWithoutSha256sumAndFindsTheSameJbang() throws IOException {
+        Path bin = toolsWithoutSha256sum();
+        Repo.Run run = Repo.exec(List.of(Repo.root().resolve("bin/jbang").toString(), "version"), tmp,
+            Map.of("PATH", bin.toString(), "K3S_VAGRANT_BUNDLED_JBANG", "1"), null, 180);
+        removeLinks(bin);
         assertEquals(0, run.exit(), run.stderr());
         assertTrue(run.stdout().strip().matches("\\d+\\.\\d+\\.\\d+.*"), "JBang's version: " + run.stdout());
         assertFalse(run.stderr().contains("fetching JBang"),
@@ -220,5 +229,18 @@ class LauncherTest {
         assertEquals("hello\nnote:one\nstdin:", launch(off, "").stdout());
         assertEquals(3, jbangStarts(), "the switch off: JBang's JVM every time");
         assertFalse(Files.exists(tmp.resolve("launch-off")), "the switch off writes no cache");
+    }
+
+    @Test
+    void withShasumInsteadOfSha256sumTheSameEntryIsFound() throws IOException {
+        Map<String, String> env = launchSetup();
+        assertEquals(0, launch(env, "").exit());
+        Path bin = toolsWithoutSha256sum();
+        Map<String, String> mac = new HashMap<>(env);
+        mac.put("PATH", tmp.resolve("jdk/bin") + ":" + bin);
+        Repo.Run run = launch(mac, "", "x");
+        removeLinks(bin);
+        assertEquals("hello\nnote:one\n[x]\nstdin:", run.stdout(), run.stderr());
+        assertEquals(1, jbangStarts(), "the entry written with sha256sum's digest, found with shasum's");
     }
 }
