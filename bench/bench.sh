@@ -105,17 +105,11 @@ for run in $(seq 1 "$runs"); do
   record "b.k3s_down.wall" "$(awk '{ print $1 }' "$work/down.time")" s
 done
 
-log "start-up cost of a step (JBang + JVM, --help): cold = first run after a fresh build, warm = median of 5"
+log "start-up cost of a step (JBang + JVM, --help): today's path against the launch cache, cold and warm"
+bench/start.sh --tsv "$out" >&2
 for step in up join kubeconfig; do
-  bin/jbang build --fresh "scripts/$step.java" >/dev/null 2>&1
-  measure "$work/cold.time" bin/jbang "scripts/$step.java" --help >/dev/null 2>&1
-  record "startup.$step.cold" "$(awk '{ print $1 }' "$work/cold.time")" s
-  for i in 1 2 3 4 5; do
-    measure "$work/warm.$i" bin/jbang "scripts/$step.java" --help >/dev/null 2>&1
-  done
-  record "startup.$step.warm_median" "$(cat "$work"/warm.* | awk '{ print $1 }' | sort -n | sed -n 3p)" s
-  record "startup.$step.warm_max_rss" \
-    "$(cat "$work"/warm.* | awk '{ print $2 }' | sort -n | sed -n 3p | awk '{ printf "%.0f", $1 / 1024 }')" MB
+  measure "$work/warm.rss" bin/jbang "scripts/$step.java" --help >/dev/null 2>&1
+  record "startup.$step.warm_max_rss" "$(awk '{ printf "%.0f", $2 / 1024 }' "$work/warm.rss")" MB
 done
 
 a=$(awk -F'\t' '$1 == "a.plain.ready_total" { s += $2; n++ } END { printf "%.1f", s / n }' "$out")
