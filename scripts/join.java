@@ -29,12 +29,18 @@ import picocli.CommandLine.Option;
 
 @Command(name = "k3s-join",
     description = {
-        "Makes a host a K3s agent of a cluster's server, waits until it is Ready, and prints the cluster JSON with the new node.",
-        "The host is any SSH host (--host USER@ADDR) or a Vagrant machine (--machine NAME). The server comes from the cluster JSON",
-        "on stdin (k3s-up | k3s-join ...) or from --server-host / --server-machine. The agent token is read from the server over SSH",
-        "and handed to the host in a mode-600 file: it never appears on a command line; the server token never leaves the servers.",
-        "A host that already belongs (its agent names this cluster's CA and holds this token) is left as it is; one holding",
-        "another token is installed again; one that is an agent of another cluster (its token names another CA) is refused",
+        "Makes a host a K3s agent of a cluster's server, waits until it is Ready, and prints the cluster JSON with "
+            + "the new node.",
+        "The host is any SSH host (--host USER@ADDR) or a Vagrant machine (--machine NAME). The server comes from "
+            + "the cluster JSON",
+        "on stdin (k3s-up | k3s-join ...) or from --server-host / --server-machine. The agent token is read from "
+            + "the server over SSH",
+        "and handed to the host in a mode-600 file: it never appears on a command line; the server token never "
+            + "leaves the servers.",
+        "A host that already belongs (its agent names this cluster's CA and holds this token) is left as it is; one "
+            + "holding",
+        "another token is installed again; one that is an agent of another cluster (its token names another CA) is "
+            + "refused",
         "unless --replace."},
     footerHeading = "%nExamples:%n",
     footer = {
@@ -49,33 +55,39 @@ class join extends ClusterStep {
         description = "The host to join, over SSH: an address or an ssh_config alias (see --ssh-config).")
     String host;
 
-    @Option(names = "--machine", paramLabel = "NAME", description = "The host to join: a Vagrant machine of the cluster's folder (or --vagrant-dir).")
+    @Option(names = "--machine", paramLabel = "NAME",
+        description = "The host to join: a Vagrant machine of the cluster's folder (or --vagrant-dir).")
     String machine;
 
     /** --ssh-key, --ssh-port, --jump. */
     final SshHostOptions hostSsh = new SshHostOptions("", "--host");
 
-    @Option(names = "--node-ip", paramLabel = "ADDR", description = "The host's address the server reaches (default: the address of --host).")
+    @Option(names = "--node-ip", paramLabel = "ADDR",
+        description = "The host's address the server reaches (default: the address of --host).")
     String nodeIp;
 
-    @Option(names = "--k3s-version", paramLabel = "VERSION", description = "K3s version for the agent, e.g. v1.31.4+k3s1 (default: the server's).")
+    @Option(names = "--k3s-version", paramLabel = "VERSION",
+        description = "K3s version for the agent, e.g. v1.31.4+k3s1 (default: the server's).")
     String k3sVersion;
 
     @Option(names = "--agent-flags", paramLabel = "FLAGS", description = "Extra flags for 'k3s agent'.")
     String agentFlags;
 
-    @Option(names = "--airgap-dir", paramLabel = "DIR", description = "Install K3s from DIR (install.sh, k3s, optional images) instead of the internet.")
+    @Option(names = "--airgap-dir", paramLabel = "DIR",
+        description = "Install K3s from DIR (install.sh, k3s, optional images) instead of the internet.")
     Path airgapDir;
 
     @Option(names = "--api-wait", paramLabel = "SECONDS",
-        description = "How long the host waits for the server's API to answer before giving up (default: the --timeout, at most 300).")
+        description = "How long the host waits for the server's API to answer before giving up "
+            + "(default: the --timeout, at most 300).")
     Integer apiWait;
 
     @Option(names = "--replace", description = "Join a host that is a K3s agent of another cluster all the same: "
         + "its agent is uninstalled first (default: refuse, exit 7).")
     boolean replace;
 
-    @Option(names = "--timeout", paramLabel = "MINUTES", defaultValue = "10", description = "Give up after this many minutes (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--timeout", paramLabel = "MINUTES", defaultValue = "10",
+        description = "Give up after this many minutes (default: ${DEFAULT-VALUE}).")
     int timeoutMinutes;
 
     public static void main(String... args) {
@@ -134,11 +146,14 @@ class join extends ClusterStep {
                     node = joinHost(agent, cluster, token, serverVersion, timeout, folder, log);
                 } catch (Ssh.ConnectionDropped e) {
                     if (attempt == INSTALL_ATTEMPTS) {
-                        throw Cli.fail(Cli.SSH_FAILED, e.getMessage() + ", " + attempt + " times: the agent there may be half-installed and is "
-                            + "not counted as joined. Run k3s-join again once the connection is steady (it resumes), or k3s-leave to remove it");
+                        throw Cli.fail(Cli.SSH_FAILED, e.getMessage() + ", " + attempt + " times: the agent there "
+                            + "may be half-installed and is "
+                            + "not counted as joined. Run k3s-join again once the connection is steady (it resumes), "
+                            + "or k3s-leave to remove it");
                     }
                     long seconds = 5L << (attempt - 1);
-                    log.warn(e.getMessage() + " (attempt " + attempt + "/" + INSTALL_ATTEMPTS + "); installing again is safe: reconnecting in "
+                    log.warn(e.getMessage() + " (attempt " + attempt + "/" + INSTALL_ATTEMPTS + "); installing again "
+                        + "is safe: reconnecting in "
                         + seconds + " s");
                     sleepSeconds(seconds);
                 }
@@ -175,11 +190,13 @@ class join extends ClusterStep {
         }
         String ip = nodeIp != null ? nodeIp : agent.target.host();
         if (!Addresses.isIpv4(ip)) {
-            throw Cli.fail(Cli.USAGE, "the host's address '" + ip + "' is not an IPv4 address: pass --node-ip, the address the server reaches it at");
+            throw Cli.fail(Cli.USAGE, "the host's address '" + ip + "' is not an IPv4 address: pass --node-ip, the "
+                + "address the server reaches it at");
         }
         for (Cluster.Node server : cluster.nodes().stream().filter(Cluster.Node::isServer).toList()) {
             if (Nodes.nodeName(hostname).equals(Nodes.nodeName(server.name())) || ip.equals(server.ip())) {
-                throw Cli.fail(Cli.USAGE, hostname + " (" + ip + ") is one of the cluster's servers: join another host");
+                throw Cli.fail(Cli.USAGE, hostname + " (" + ip + ") is one of the cluster's servers: join another "
+                    + "host");
             }
         }
         folder.remove(agent);
@@ -189,14 +206,14 @@ class join extends ClusterStep {
                 + " is not a full K3s token (K10<CA hash>::...), so the cluster cannot be told apart from another: "
                 + "is the server K3s? Nothing was installed");
         }
-        Plan plan = plan(agent, hostname, cluster.serverUrl(), clusterCa);
+        AgentOnHost.Action plan = plan(agent, hostname, cluster.serverUrl(), clusterCa);
         // an agent of this cluster holding another token (the server token older versions handed out) is moved
-        if (plan == Plan.NOTHING && !AgentOnHost.holdsToken(agent, hostRoot, token)) plan = Plan.INSTALL;
-        if (plan == Plan.NOTHING) {
+        if (plan == AgentOnHost.Action.NOTHING && !AgentOnHost.holdsToken(agent, hostRoot, token)) plan = AgentOnHost.Action.INSTALL;
+        if (plan == AgentOnHost.Action.NOTHING) {
             stage("install", hostname + " is already an agent of " + cluster.serverUrl() + ": nothing to install "
                 + "(its agent names this cluster's CA)");
         } else {
-            if (plan == Plan.REPLACE) {
+            if (plan == AgentOnHost.Action.REPLACE) {
                 stage("install", hostname + " is a K3s agent of another cluster: uninstalling it (--replace)");
                 K3sAgent.uninstall(agent, log);
             }
@@ -219,7 +236,8 @@ class join extends ClusterStep {
 
     private void checkFlags() {
         if ((host == null) == (machine == null)) {
-            throw Cli.fail(Cli.USAGE, "name the host to join with --host USER@ADDR (any SSH host) or --machine NAME (a Vagrant machine)");
+            throw Cli.fail(Cli.USAGE, "name the host to join with --host USER@ADDR (any SSH host) or --machine NAME "
+                + "(a Vagrant machine)");
         }
         if (nodeIp != null) Addresses.requireIpv4(nodeIp, "--node-ip");
         if (host != null) K3s.require(Cluster.isSshAddress(host), "--host", host, K3s.SSH_ADDRESS_RULE);
@@ -240,11 +258,13 @@ class join extends ClusterStep {
         Cluster.Access access;
         if (machine != null) {
             if (cluster.vagrantDir() == null && server.vagrantDir == null) {
-                throw Cli.fail(Cli.USAGE, "--machine needs the Vagrant folder: pipe in a cluster made by k3s-up, or pass --vagrant-dir");
+                throw Cli.fail(Cli.USAGE, "--machine needs the Vagrant folder: pipe in a cluster made by k3s-up, or "
+                    + "pass --vagrant-dir");
             }
             access = Cluster.Access.vagrant(machine);
             Cluster withDir = server.vagrantDir != null
-                ? new Cluster(cluster.name(), cluster.provider(), server.vagrantDir.toAbsolutePath().toString(), cluster.serverUrl(), cluster.nodes(), null)
+                ? new Cluster(cluster.name(), cluster.provider(), server.vagrantDir.toAbsolutePath().toString(),
+                    cluster.serverUrl(), cluster.nodes(), null)
                 : cluster;
             return NodeSsh.connect(withDir, new Cluster.Node(machine, "agent", "", access), check, hostKeys.knownHosts,
                 Duration.ofMinutes(1), log);
@@ -259,39 +279,15 @@ class join extends ClusterStep {
         return hostSsh.access(host, server.configPath());
     }
 
-    /** What joining a host takes: nothing (a running agent of this cluster), an install, or a reinstall. */
-    enum Plan { NOTHING, INSTALL, REPLACE }
-
     /** Where K3s keeps an agent's files on the host, and its service managers: tests point them elsewhere. */
     String hostRoot = "";
     String systemctl = "systemctl";
     String rcService = "rc-service";
 
-    /**
-     * Whether the host's agent belongs to this cluster, judged by the cluster's identity (its CA
-     * hash), not by its URL: every default cluster has the same one, so a host kept from an
-     * earlier cluster (k3s-down --keep-hosts) would pass for joined and never be installed.
-     * An agent of another cluster is refused (exit 7) unless --replace.
-     */
-    Plan plan(Ssh agent, String hostname, String serverUrl, String clusterCa) {
+    /** What joining the host takes, by the agent already there; another cluster's is refused unless --replace. */
+    AgentOnHost.Action plan(Ssh agent, String hostname, String serverUrl, String clusterCa) {
         AgentOnHost.Found found = AgentOnHost.read(agent, hostRoot, systemctl, rcService);
-        if (!found.present()) return Plan.INSTALL;
-        String theirs = found.clusterCa();
-        // a short token and an agent that never reached its server: its URL is all there is to go by
-        boolean ours = theirs != null ? theirs.equals(clusterCa) : serverUrl.equals(found.serverUrl());
-        if (ours) return found.active() ? Plan.NOTHING : Plan.INSTALL;
-        if (replace) return Plan.REPLACE;
-        String theirUrl = found.serverUrl() != null ? found.serverUrl() : "not named";
-        String identity = theirs != null ? "its CA is sha256 " + shortHash(theirs) + "..., this cluster's sha256 "
-            + shortHash(clusterCa) + "..." : "its token names no CA, and its server is not this cluster's";
-        throw Cli.fail(Cli.REFUSED, hostname + " is a K3s agent of another cluster (server " + theirUrl + "; "
-            + identity + "), left perhaps from an earlier cluster (k3s-down --keep-hosts); nothing was changed. "
-            + "To make it an agent of this cluster, run the same k3s-join with --replace (it uninstalls that agent "
-            + "first), or remove it on the host: sudo /usr/local/bin/k3s-agent-uninstall.sh");
-    }
-
-    private static String shortHash(String hash) {
-        return hash == null ? "?" : hash.substring(0, Math.min(12, hash.length()));
+        return AgentOnHost.action(found, hostname, serverUrl, clusterCa, replace);
     }
 
     private String version(String serverVersion) {

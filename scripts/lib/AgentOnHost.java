@@ -15,7 +15,8 @@ final class AgentOnHost {
      * Sets $env to the agent's env file under the root $1: K3s's installer takes openrc where
      * /sbin/openrc-run exists (it looks there first), else systemd, and keeps the file where each reads it.
      */
-    static final String AGENT_ENV_FILE = "if [ -x \"$1\"/sbin/openrc-run ]; then env=\"$1\"/etc/rancher/k3s/k3s-agent.env;"
+    static final String AGENT_ENV_FILE = "if [ -x \"$1\"/sbin/openrc-run ]; then "
+        + "env=\"$1\"/etc/rancher/k3s/k3s-agent.env;"
         + " else env=\"$1\"/etc/systemd/system/k3s-agent.service.env; fi; ";
 
     /**
@@ -29,6 +30,35 @@ final class AgentOnHost {
         String clusterCa() {
             return tokenCa != null ? tokenCa : fetchedCa;
         }
+    }
+
+    /** What joining a host takes: nothing (a running agent of this cluster), an install, or a reinstall. */
+    enum Action { NOTHING, INSTALL, REPLACE }
+
+    /**
+     * Whether the host's agent belongs to this cluster, judged by the cluster's identity (its CA
+     * hash), not by its URL: every default cluster has the same one, so a host kept from an
+     * earlier cluster (k3s-down --keep-hosts) would pass for joined and never be installed.
+     * An agent of another cluster is refused (exit 7) unless replace (--replace).
+     */
+    static Action action(Found found, String hostname, String serverUrl, String clusterCa, boolean replace) {
+        if (!found.present()) return Action.INSTALL;
+        String theirs = found.clusterCa();
+        // a short token and an agent that never reached its server: its URL is all there is to go by
+        boolean ours = theirs != null ? theirs.equals(clusterCa) : serverUrl.equals(found.serverUrl());
+        if (ours) return found.active() ? Action.NOTHING : Action.INSTALL;
+        if (replace) return Action.REPLACE;
+        String theirUrl = found.serverUrl() != null ? found.serverUrl() : "not named";
+        String identity = theirs != null ? "its CA is sha256 " + shortHash(theirs) + "..., this cluster's sha256 "
+            + shortHash(clusterCa) + "..." : "its token names no CA, and its server is not this cluster's";
+        throw Cli.fail(Cli.REFUSED, hostname + " is a K3s agent of another cluster (server " + theirUrl + "; "
+            + identity + "), left perhaps from an earlier cluster (k3s-down --keep-hosts); nothing was changed. "
+            + "To make it an agent of this cluster, run the same k3s-join with --replace (it uninstalls that agent "
+            + "first), or remove it on the host: sudo /usr/local/bin/k3s-agent-uninstall.sh");
+    }
+
+    private static String shortHash(String hash) {
+        return hash == null ? "?" : hash.substring(0, Math.min(12, hash.length()));
     }
 
     /**

@@ -86,7 +86,8 @@ final class Nodes {
             if (System.nanoTime() > deadline) {
                 throw Cli.fail(Cli.TIMED_OUT, "node(s) " + String.join(", ", missing) + " not Ready after "
                     + timeout.toSeconds() + " s; on the server, 'sudo k3s kubectl get nodes -o wide' and "
-                    + "'sudo journalctl -u k3s' (agents: -u k3s-agent) tell why");
+                    + "'sudo journalctl -u k3s' (agents: -u k3s-agent; /var/log/k3s-agent.log where openrc runs) "
+                    + "tell why");
             }
             try {
                 Thread.sleep(2000);

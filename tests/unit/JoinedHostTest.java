@@ -53,7 +53,7 @@ class JoinedHostTest {
             assertTrue(message.contains("--replace") && message.contains("k3s-agent-uninstall.sh"), message);
             assertFalse(message.contains("earlier-secret"), "no secret in the message: " + message);
             step.replace = true;
-            assertEquals(join.Plan.REPLACE, step.plan(ssh, "edge1", URL, THIS_CA));
+            assertEquals(AgentOnHost.Action.REPLACE, step.plan(ssh, "edge1", URL, THIS_CA));
         }
     }
 
@@ -61,10 +61,10 @@ class JoinedHostTest {
     void aRunningAgentOfThisClusterNeedsNothingAndAStoppedOneIsInstalledAgain() throws IOException {
         Path root = agentInstalled(URL, "K10" + THIS_CA + "::server:this-secret");
         try (Ssh ssh = connect()) {
-            assertEquals(join.Plan.NOTHING, joinWith(root, running()).plan(ssh, "edge1", URL, THIS_CA));
-            assertEquals(join.Plan.INSTALL, joinWith(root, "false").plan(ssh, "edge1", URL, THIS_CA));
+            assertEquals(AgentOnHost.Action.NOTHING, joinWith(root, running()).plan(ssh, "edge1", URL, THIS_CA));
+            assertEquals(AgentOnHost.Action.INSTALL, joinWith(root, "false").plan(ssh, "edge1", URL, THIS_CA));
             // another server of the same (HA) cluster: the same CA, so the same cluster
-            assertEquals(join.Plan.NOTHING,
+            assertEquals(AgentOnHost.Action.NOTHING,
                 joinWith(root, running()).plan(ssh, "edge1", "https://192.168.56.109:6443", THIS_CA));
         }
     }
@@ -75,7 +75,7 @@ class JoinedHostTest {
         Path root = agentInstalled(URL, "short-secret");
         try (Ssh ssh = connect()) {
             join step = joinWith(root, running());
-            assertEquals(join.Plan.NOTHING, step.plan(ssh, "edge1", URL, THIS_CA), "no CA fetched yet: the URL tells");
+            assertEquals(AgentOnHost.Action.NOTHING, step.plan(ssh, "edge1", URL, THIS_CA), "no CA fetched yet: the URL tells");
             String other = assertThrows(Cli.Failure.class,
                 () -> step.plan(ssh, "edge1", "https://10.0.0.9:6443", THIS_CA))
                 .getMessage();
@@ -84,7 +84,7 @@ class JoinedHostTest {
                 other);
             Path ca = Files.createDirectories(root.resolve("var/lib/rancher/k3s/agent")).resolve("server-ca.crt");
             Files.write(ca, THIS_CA_PEM);
-            assertEquals(join.Plan.NOTHING, step.plan(ssh, "edge1", URL, THIS_CA));
+            assertEquals(AgentOnHost.Action.NOTHING, step.plan(ssh, "edge1", URL, THIS_CA));
             Files.writeString(ca, "another CA");
             assertEquals(Cli.REFUSED,
                 assertThrows(Cli.Failure.class, () -> step.plan(ssh, "edge1", URL, THIS_CA)).exitCode);
@@ -101,7 +101,7 @@ class JoinedHostTest {
         Files.copy(tmp.resolve("tls/server-ca.crt"), agentDir.resolve("server-ca.crt"));
         try (Ssh ssh = connect()) {
             join step = joinWith(root, running());
-            assertEquals(join.Plan.NOTHING, step.plan(ssh, "edge1", "https://10.0.0.9:6443", rootHash),
+            assertEquals(AgentOnHost.Action.NOTHING, step.plan(ssh, "edge1", "https://10.0.0.9:6443", rootHash),
                 "the CA it fetched is this cluster's, whatever the URL");
         }
     }
@@ -124,18 +124,18 @@ class JoinedHostTest {
         try (Ssh ssh = connect()) {
             join step = joinWith(root, "false"); // systemctl would say "not running": openrc is asked
             step.rcService = running();
-            assertEquals(join.Plan.NOTHING, step.plan(ssh, "edge1", URL, THIS_CA));
+            assertEquals(AgentOnHost.Action.NOTHING, step.plan(ssh, "edge1", URL, THIS_CA));
             assertTrue(AgentOnHost.holdsToken(ssh, root.toString(), token.getBytes(StandardCharsets.UTF_8)));
             step.rcService = "false";
             step.systemctl = running();
-            assertEquals(join.Plan.INSTALL, step.plan(ssh, "edge1", URL, THIS_CA), "stopped under openrc");
+            assertEquals(AgentOnHost.Action.INSTALL, step.plan(ssh, "edge1", URL, THIS_CA), "stopped under openrc");
         }
     }
 
     @Test
     void aHostWithoutAnAgentIsInstalled() throws IOException {
         try (Ssh ssh = connect()) {
-            assertEquals(join.Plan.INSTALL, joinWith(tmp.resolve("bare"), running()).plan(ssh, "edge1", URL, THIS_CA));
+            assertEquals(AgentOnHost.Action.INSTALL, joinWith(tmp.resolve("bare"), running()).plan(ssh, "edge1", URL, THIS_CA));
         }
     }
 
