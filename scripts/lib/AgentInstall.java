@@ -9,6 +9,7 @@
 //SOURCES InstallFolder.java
 //SOURCES Interruption.java
 //SOURCES Log.java
+//SOURCES Settings.java
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -66,8 +67,10 @@ final class AgentInstall {
         if (request.airgapDir() != null) return request.airgapDir();
         String arch = K3sRelease.arch(agent.run("uname -m", "reading the host's architecture").strip());
         String version = request.version().isEmpty() ? null : request.version();
+        // no version (a server of unknown version): the channel k3s-up defaults to
+        String channel = Settings.defaultOf("K3S_CHANNEL");
         // bounded like every other phase of the join by its --timeout (and by the idle timeout)
-        K3sRelease.Fetched k3s = request.k3sSource().airgapDir(version, "stable", arch,
+        K3sRelease.Fetched k3s = request.k3sSource().airgapDir(version, channel, arch,
             System.nanoTime() + request.timeout().toNanos(), log);
         return k3s == null ? null : k3s.dir();
     }
