@@ -155,7 +155,7 @@ class join extends ClusterStep {
                     log.warn(e.getMessage() + " (attempt " + attempt + "/" + INSTALL_ATTEMPTS + "); installing again "
                         + "is safe: reconnecting in "
                         + seconds + " s");
-                    sleepSeconds(seconds);
+                    Interruption.pause(seconds * 1000, "to reconnect");
                 }
             }
         } finally {
@@ -225,14 +225,6 @@ class join extends ClusterStep {
         return new Cluster.Node(hostname, "agent", ip, access(agent));
     }
 
-    private static void sleepSeconds(long seconds) {
-        try {
-            Thread.sleep(seconds * 1000);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw Cli.fail(Cli.FAILED, "interrupted");
-        }
-    }
 
     private void checkFlags() {
         if ((host == null) == (machine == null)) {

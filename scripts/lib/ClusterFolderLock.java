@@ -1,4 +1,5 @@
 //SOURCES Cli.java
+//SOURCES Interruption.java
 //SOURCES ClusterFolder.java
 //SOURCES OwnerOnly.java
 //SOURCES ClusterFolderMarker.java
@@ -107,7 +108,7 @@ final class ClusterFolderLock implements AutoCloseable {
                     + ClusterFolder.CLUSTER_FILE + "; the JSON printed would have it. Run the same step again once "
                     + "the other has finished (a host that already belongs is left as it is)");
             }
-            sleepMillis(100);
+            Interruption.pause(100, "for the cluster folder's lock");
         }
     }
 
@@ -127,14 +128,6 @@ final class ClusterFolderLock implements AutoCloseable {
         }
     }
 
-    private static void sleepMillis(long millis) {
-        try {
-            Thread.sleep(millis);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw Cli.fail(Cli.FAILED, "interrupted while waiting for the cluster folder's lock");
-        }
-    }
 
     @Override
     public void close() {

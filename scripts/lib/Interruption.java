@@ -52,4 +52,14 @@ final class Interruption implements AutoCloseable {
             // already shutting down: the hook runs
         }
     }
+
+    /** Waits; an interrupt of this thread ends the step (exit 1) saying what it was waiting for. */
+    static void pause(long millis, String waitingFor) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw Cli.fail(Cli.FAILED, "interrupted while waiting " + waitingFor);
+        }
+    }
 }

@@ -1,4 +1,5 @@
 //SOURCES Cli.java
+//SOURCES Interruption.java
 //SOURCES OwnerOnly.java
 //SOURCES Log.java
 
@@ -77,7 +78,7 @@ final class KubeconfigLock implements AutoCloseable {
                         + "and left the lock: if none is running (pgrep -af 'kubectl|k3s-'), remove it (rm '" + lock
                         + "') and run the step again");
                 }
-                sleep(50);
+                Interruption.pause(50, "for a kubeconfig lock");
             } catch (IOException e) {
                 throw Cli.fail(Cli.FAILED, "cannot create " + lock + " to lock " + file + ": " + e.getMessage()
                     + "; nothing was changed; fix the folder's permissions or write elsewhere with --output");
@@ -171,12 +172,4 @@ final class KubeconfigLock implements AutoCloseable {
         }
     }
 
-    private static void sleep(long millis) {
-        try {
-            Thread.sleep(millis);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw Cli.fail(Cli.FAILED, "interrupted while waiting for a kubeconfig lock");
-        }
-    }
 }

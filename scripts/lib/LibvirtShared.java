@@ -1,5 +1,6 @@
 //DEPS org.zeroturnaround:zt-exec:1.12
 //SOURCES Cli.java
+//SOURCES Interruption.java
 //SOURCES LibvirtLookups.java
 //SOURCES Log.java
 
@@ -116,7 +117,8 @@ final class LibvirtShared {
                     throw Cli.fail(Cli.FAILED, "cannot make libvirt's storage pool default: " + failure.strip());
                 }
             }
-            sleep(1000L * attempt); // another process made or started it meanwhile: look again
+            // another process made or started it meanwhile: look again
+            Interruption.pause(1000L * attempt, "for libvirt's storage pool and networks");
         }
         throw Cli.fail(Cli.FAILED, "libvirt's storage pool default could not be made or started: 'virsh -c " + URI
             + " pool-info default' says why");
@@ -140,7 +142,8 @@ final class LibvirtShared {
                 virsh("net-undefine", subnet.name());
                 if (!raced(failure)) throw cannotMake(subnet, failure);
             }
-            sleep(1000L * attempt); // a define or start raced another process's: look again
+            // a define or start raced another process's: look again
+            Interruption.pause(1000L * attempt, "for libvirt's storage pool and networks");
         }
         throw cannotMake(subnet, "another process kept making networks on the same subnet");
     }
@@ -211,14 +214,6 @@ final class LibvirtShared {
             + why.strip() + "; 'virsh -c " + URI + " net-list --all' shows the networks there");
     }
 
-    private static void sleep(long millis) {
-        try {
-            Thread.sleep(millis);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw Cli.fail(Cli.FAILED, "interrupted while making libvirt's storage pool and networks");
-        }
-    }
 
     /**
      * The host-wide lock: a file in the temporary folder that every user may lock (it holds

@@ -1,5 +1,6 @@
 //DEPS com.github.mwiede:jsch:2.28.8
 //SOURCES Cli.java
+//SOURCES Interruption.java
 //SOURCES Shell.java
 //SOURCES SshAgent.java
 //SOURCES SshConnect.java
@@ -194,7 +195,7 @@ final class Ssh implements AutoCloseable {
                         + " did not finish within " + timeout.toSeconds() + " s");
                 }
                 if (!session.isConnected()) throw dropped(command);
-                sleep(50);
+                Interruption.pause(50, "for a remote command");
             }
             out.flushLine();
             err.flushLine();
@@ -223,7 +224,7 @@ final class Ssh implements AutoCloseable {
      */
     private boolean sessionGone() {
         long end = System.nanoTime() + 2_000_000_000L;
-        while (session.isConnected() && System.nanoTime() < end) sleep(20);
+        while (session.isConnected() && System.nanoTime() < end) Interruption.pause(20, "for SSH to close");
         return !session.isConnected();
     }
 
@@ -277,13 +278,5 @@ final class Ssh implements AutoCloseable {
         return space < 0 ? trimmed : trimmed.substring(0, space) + " ...";
     }
 
-    static void sleep(long millis) {
-        try {
-            Thread.sleep(millis);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw Cli.fail(Cli.FAILED, "interrupted");
-        }
-    }
 
 }

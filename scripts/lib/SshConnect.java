@@ -1,5 +1,6 @@
 //DEPS com.github.mwiede:jsch:2.28.8
 //SOURCES Cli.java
+//SOURCES Interruption.java
 //SOURCES Ssh.java
 //SOURCES SshAgent.java
 //SOURCES SshJump.java
@@ -51,7 +52,7 @@ final class SshConnect {
                     log.info(failed.label() + " not reachable yet (" + Cli.rootMessage(e) + "), retrying in "
                         + backoffMillis / 1000 + " s");
                 }
-                Ssh.sleep(backoffMillis);
+                Interruption.pause(backoffMillis, "to connect again");
                 backoffMillis = Math.min(backoffMillis * 2, 10_000);
             }
         }
