@@ -15,7 +15,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
-import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
@@ -617,9 +616,14 @@ class ProvisionTest {
             for (Path file : files.filter(Files::isRegularFile).sorted().toList()) {
                 List<String> lines = Files.readAllLines(file);
                 for (int i = 0; i < lines.size(); i++) {
+                    int first = i;
                     String line = lines.get(i);
+                    // a command continued over lines (a trailing backslash) is judged whole
+                    while (line.endsWith("\\") && !line.strip().startsWith("#") && i + 1 < lines.size()) {
+                        line = line.substring(0, line.length() - 1) + lines.get(++i).strip();
+                    }
                     String code = line.strip().startsWith("#") ? "" : line;
-                    String where = file.getFileName() + ":" + (i + 1) + ": " + line.strip();
+                    String where = file.getFileName() + ":" + (first + 1) + ": " + line.strip();
                     if (code.contains("--token")) problems.add(where + "  (a --token flag puts the secret in argv)");
                     boolean shell = file.getFileName().toString().endsWith(".sh");
                     if (shell && expandsToken(code) && !tokenUseIsBuiltin(code)) {
