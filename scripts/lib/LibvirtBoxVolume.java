@@ -9,9 +9,10 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
@@ -196,9 +197,10 @@ final class LibvirtBoxVolume {
 
     /** The volume's size on disk, or null when the pool has no such volume. */
     private static Long physicalSize(String volume) {
-        LibvirtShared.Result info = LibvirtShared.virsh("vol-info", volume, "--pool", "default", "--bytes", "--physical");
+        LibvirtShared.Result info =
+            LibvirtShared.virsh("vol-info", volume, "--pool", "default", "--bytes", "--physical");
         if (info.exit() != 0) return null;
-        java.util.regex.Matcher m = java.util.regex.Pattern.compile("Physical:\\s+(\\d+)").matcher(info.text());
+        Matcher m = Pattern.compile("Physical:\\s+(\\d+)").matcher(info.text());
         return m.find() ? Long.parseLong(m.group(1)) : null;
     }
 }
