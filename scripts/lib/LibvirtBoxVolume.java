@@ -110,6 +110,23 @@ final class LibvirtBoxVolume {
     }
 
     /**
+     * ensure() for the box a cluster folder boots (its recorded settings; the environment wins),
+     * when that box is on this host for arch.
+     */
+    static void ensureFor(Map<String, String> recorded, String arch, Log log) {
+        Map<String, String> env = System.getenv();
+        String version = env.getOrDefault("K3S_VAGRANT_BOX_VERSION", recorded.getOrDefault("BOX_VERSION", ""));
+        Image image = find(vagrantHome(), box(env, recorded), version, arch);
+        if (image != null) ensure(image, log);
+    }
+
+    /** Where Vagrant keeps its boxes: $VAGRANT_HOME, else ~/.vagrant.d. */
+    static Path vagrantHome() {
+        String home = System.getenv("VAGRANT_HOME");
+        return home != null && !home.isEmpty() ? Path.of(home) : Path.of(System.getProperty("user.home"), ".vagrant.d");
+    }
+
+    /**
      * Makes sure the image's volume is in the pool "default" and whole before vagrant up: made
      * and filled here when missing, waited for when another process is still writing it.
      */

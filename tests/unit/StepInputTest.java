@@ -276,6 +276,17 @@ class StepInputTest {
     }
 
     @Test
+    void anUnsupportedProviderFromTheEnvironmentIsAUsageErrorNamingTheVariable() {
+        Path clusterDir = tmp.resolve("cluster");
+        Repo.Run run = withoutJbangLines(jbang(List.of("k3s-up", "--dir", clusterDir.toString()),
+            Map.of("VAGRANT_DEFAULT_PROVIDER", "docker"), null));
+        assertEquals(Cli.USAGE, run.exit(), run.stderr());
+        assertTrue(run.stderr().contains("provider 'docker' ($VAGRANT_DEFAULT_PROVIDER) is not supported: use"
+            + " virtualbox or libvirt"), run.stderr());
+        assertFalse(Files.exists(clusterDir), "nothing made for a refused provider");
+    }
+
+    @Test
     void kubeconfigWithoutKubectlOnTheHostSaysSoFirstNamingHowToInstallIt() throws IOException {
         ProvisionTest.requireTool("kubectl", "it is what this test hides");
         Path path = pathWithout(Set.of("kubectl"));
