@@ -213,8 +213,7 @@ class CommandInjectionTest {
         try (Ssh ssh = connect()) {
             for (String value : breakouts()) {
                 // the server URL no longer reaches the host at all; the folder and command the check reads do
-                assertFalse(join.agentOn(ssh, markers + "/root" + value, "systemctl" + value, "rc-service" + value)
-                    .present());
+                assertFalse(join.agentOn(ssh, markers + "/root" + value, "systemctl" + value, "rc-service" + value).present());
                 assertFalse(Files.exists(marker), "a value ran on the joining host: " + value);
                 assertFalse(join.holdsToken(ssh, markers + "/root" + value, "K10abc::node:secret".getBytes()));
                 assertFalse(Files.exists(marker), "a value ran on the joining host: " + value);
