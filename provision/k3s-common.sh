@@ -80,11 +80,11 @@ check_clock_against() {
     local fix="K3s's certificates would fail. Set the clocks right on both (timedatectl set-ntp true,\
  or date -s) and run again"
     if [ "$skew" -lt 0 ]; then
-      die "this machine's clock ($(date -u '+%Y-%m-%d %H:%M:%S') UTC) is $((-skew)) s behind" \
-        "the server's at $url ($header): $fix"
+      die "this machine's clock ($(date -u '+%Y-%m-%d %H:%M:%S') UTC) is" \
+        "$((-skew)) s behind the server's at $url ($header): $fix"
     fi
-    die "this machine's clock ($(date -u '+%Y-%m-%d %H:%M:%S') UTC) is $skew s ahead of" \
-      "the server's at $url ($header): $fix"
+    die "this machine's clock ($(date -u '+%Y-%m-%d %H:%M:%S') UTC) is" \
+      "$skew s ahead of the server's at $url ($header): $fix"
   fi
 }
 
