@@ -56,7 +56,8 @@ wait_for_server() {
   log "waiting up to ${wait} s for the K3s server at $url"
   deadline=$((SECONDS + wait))
   until api_answers "$url"; do
-    [ "$SECONDS" -lt "$deadline" ] || die "the K3s server at $url did not answer within ${wait} s: is it up (vagrant status; 'sudo systemctl status k3s' there), and is ${url##*:}/tcp open between the machines?"
+    [ "$SECONDS" -lt "$deadline" ] || die "the K3s server at $url did not answer within ${wait} s: is it up" \
+      "(vagrant status; 'sudo systemctl status k3s' there), and is ${url##*:}/tcp open between the machines?"
     sleep 3
   done
   check_clock_against "$url"
@@ -70,15 +71,20 @@ check_clock_against() {
     log "no curl here: not comparing this machine's clock with the server's"
     return 0
   fi
-  header=$(curl -ks --max-time 5 -o /dev/null -D - "$url/ping" | tr -d '\r' | sed -n 's/^[Dd]ate: //p' | head -n 1)
-  server_time=$(date -u -d "$header" +%s 2>/dev/null) || { log "the server sent no usable Date header: clock not compared"; return 0; }
+  header=$(curl -ks --max-time 5 -o /dev/null -D - "$url/ping" | tr -d '\r' | sed -n 's/^[Dd]ate: //p' \
+    | head -n 1)
+  server_time=$(date -u -d "$header" +%s 2>/dev/null) \
+    || { log "the server sent no usable Date header: clock not compared"; return 0; }
   skew=$(($(date -u +%s) - server_time))
   if [ "${skew#-}" -gt "$max" ]; then
-    local fix="K3s's certificates would fail. Set the clocks right on both (timedatectl set-ntp true, or date -s) and run again"
+    local fix="K3s's certificates would fail. Set the clocks right on both (timedatectl set-ntp true,\
+ or date -s) and run again"
     if [ "$skew" -lt 0 ]; then
-      die "this machine's clock ($(date -u '+%Y-%m-%d %H:%M:%S') UTC) is $((-skew)) s behind the server's at $url ($header): $fix"
+      die "this machine's clock ($(date -u '+%Y-%m-%d %H:%M:%S') UTC) is" \
+        "$((-skew)) s behind the server's at $url ($header): $fix"
     fi
-    die "this machine's clock ($(date -u '+%Y-%m-%d %H:%M:%S') UTC) is $skew s ahead of the server's at $url ($header): $fix"
+    die "this machine's clock ($(date -u '+%Y-%m-%d %H:%M:%S') UTC) is" \
+      "$skew s ahead of the server's at $url ($header): $fix"
   fi
 }
 
@@ -365,7 +371,8 @@ install_k3s() {
   load_token
   # a changed proxy changes K3s's env file: install again
   local proxies="${HTTPS_PROXY:-} ${HTTP_PROXY:-} ${NO_PROXY:-}"
-  wanted=$(printf '%s\n' "$unit" "$exec_line" "$group" "${INSTALL_K3S_VERSION:-}" "${INSTALL_K3S_CHANNEL:-}" "${K3S_URL:-}" "$proxies" "$K3S_TOKEN" "${K3S_AGENT_TOKEN:-}" | sha256sum | cut -d' ' -f1)
+  wanted=$(printf '%s\n' "$unit" "$exec_line" "$group" "${INSTALL_K3S_VERSION:-}" "${INSTALL_K3S_CHANNEL:-}" \
+    "${K3S_URL:-}" "$proxies" "$K3S_TOKEN" "${K3S_AGENT_TOKEN:-}" | sha256sum | cut -d' ' -f1)
   if [ -f "$marker" ] && [ "$(cat "$marker")" = "$wanted" ] && service_active "$service"; then
     log "K3s is already installed as wanted ($unit is running): nothing to do"
     return 0
@@ -392,7 +399,8 @@ install_k3s() {
     if ! command -v curl >/dev/null; then
       log "installing curl (K3s's installer needs it)"
       DEBIAN_FRONTEND=noninteractive apt-get install -y -q curl ca-certificates >/dev/null 2>&1 \
-        || { apt-get update -q >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q curl ca-certificates >/dev/null; } \
+        || { apt-get update -q >/dev/null 2>&1 \
+          && DEBIAN_FRONTEND=noninteractive apt-get install -y -q curl ca-certificates >/dev/null; } \
         || die "cannot install curl (no internet?): set K3S_VAGRANT_AIRGAP_DIR to a folder holding install.sh and k3s"
     fi
     # a channel is resolved here, as K3s's installer would, so that its install.sh is that tag's, checked

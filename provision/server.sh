@@ -36,15 +36,18 @@ for ip in $(printf '%s\n' "$NODE_IP" "${SERVER_IPS:-}" | tr ',' '\n' | sort -u);
 done
 
 # shellcheck disable=SC2086 # EXTRA_FLAGS is a list of flags
-install_k3s k3s.service "server $ha_flags --node-ip $NODE_IP --advertise-address $NODE_IP$tls_sans --flannel-iface $iface ${EXTRA_FLAGS:-}" "$kubeconfig_group"
+install_k3s k3s.service "server $ha_flags --node-ip $NODE_IP --advertise-address $NODE_IP$tls_sans\
+ --flannel-iface $iface ${EXTRA_FLAGS:-}" "$kubeconfig_group"
 
 # Ready for kubectl before Vagrant says the machine is up.
 wait=${API_WAIT:-600}
 log "waiting up to ${wait} s for the API and this node to be Ready"
 deadline=$((SECONDS + wait))
 # the node is known by its address: --node-name in K3S_VAGRANT_SERVER_FLAGS may rename it
-until k3s kubectl get nodes -o wide --no-headers 2>/dev/null | awk -v ip="$NODE_IP" '$2 == "Ready" && $6 == ip { found = 1 } END { exit !found }'; do
-  [ "$SECONDS" -lt "$deadline" ] || die "K3s did not become Ready within ${wait} s; 'sudo journalctl -u k3s' on $(hostname) tells why"
+until k3s kubectl get nodes -o wide --no-headers 2>/dev/null \
+  | awk -v ip="$NODE_IP" '$2 == "Ready" && $6 == ip { found = 1 } END { exit !found }'; do
+  [ "$SECONDS" -lt "$deadline" ] \
+    || die "K3s did not become Ready within ${wait} s; 'sudo journalctl -u k3s' on $(hostname) tells why"
   sleep 2
 done
 # the port is in SERVER_URL, which the Vagrantfile takes from --https-listen-port in the server flags

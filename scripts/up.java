@@ -11,6 +11,9 @@
 //SOURCES lib/K3sRelease.java
 //SOURCES lib/LibvirtBoxVolume.java
 //SOURCES lib/Plan.java
+//SOURCES lib/Provider.java
+//SOURCES lib/HostK3s.java
+//SOURCES lib/AgentTokenMove.java
 //FILES provision/Vagrantfile=../provision/Vagrantfile
 //FILES provision/plan.rb=../provision/plan.rb
 //FILES provision/server.sh=../provision/server.sh
@@ -19,9 +22,12 @@
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -166,9 +172,9 @@ class up extends Step {
     @Override
     int run() {
         // every flag is checked before the provider is looked for: a bad flag is a usage error wherever it runs
-        String detected = provider != null ? provider : detectedProvider();
+        String detected = Provider.chosen(provider);
         Map<String, String> settings = settings(detected);
-        if (detected == null) throw noProvider();
+        if (detected == null) throw Provider.none();
         String chosenProvider = detected;
         String clusterName = name != null ? name : settings.get("LOGIN");
         ClusterFolder.requireName(clusterName, "--name");
@@ -190,8 +196,8 @@ class up extends Step {
             spec.commandLine().getErr().println("cluster folder: " + folder);
             settings.forEach((key, value) ->
                 spec.commandLine().getErr().println(Vagrant.SETTINGS_PREFIX + key + "=" + value));
-            spec.commandLine().getErr().println("command: vagrant up --provider " + chosenProvider + "   (in "
-                    + "" + folder + ")");
+            spec.commandLine().getErr().println("command: vagrant up --provider " + chosenProvider
+                + "   (in " + folder + ")");
             return Cli.OK;
         }
 
@@ -209,24 +215,18 @@ class up extends Step {
         try (ClusterFolder cluster = ClusterFolder.open(folder, log)) {
             cluster.writeProvisioning(up.class);
             if (airgapDir == null) {
-                fetchK3sOnce(settings, cluster, deadline, log);
+                HostK3s.intoSettings(settings, k3sSource, k3sVersion, k3sChannel, cluster, deadline, log);
             }
             cluster.writeSettings(settings, chosenProvider);
             if (chosenProvider.equals("libvirt")) {
                 // made before vagrant up, under a host-wide lock: two vagrant processes making one network race
                 LibvirtShared.ensure(LibvirtShared.needed(List.copyOf(planned.values())), log);
                 // and the box's disk: vagrant processes starting one box at once race to upload it
-                Map<String, String> recorded = cluster.readSettings();
-                LibvirtBoxVolume.Image image = LibvirtBoxVolume.find(vagrantHome(),
-                    LibvirtBoxVolume.box(System.getenv(), recorded),
-                    System.getenv().getOrDefault("K3S_VAGRANT_BOX_VERSION", recorded.getOrDefault("BOX_VERSION", "")),
-                    K3sRelease.arch(System.getProperty("os.arch")));
-                if (image != null) LibvirtBoxVolume.ensure(image, log);
+                LibvirtBoxVolume.ensureFor(cluster.readSettings(), K3sRelease.arch(System.getProperty("os.arch")), log);
             }
 
             Vagrant vagrant = new Vagrant(folder, log).whenInterrupted("run the same k3s-up again to resume "
-                    + "(what is up stays up),"
-                + " or 'k3s-down --name " + clusterName + "' to remove it");
+                + "(what is up stays up), or 'k3s-down --name " + clusterName + "' to remove it");
             stage("boot", "vagrant up: booting " + String.join(", ", machineNames()) + " and installing K3s");
             boolean perMachine = separateUp != null ? separateUp : chosenProvider.equals("virtualbox");
             if (perMachine) {
@@ -240,7 +240,7 @@ class up extends Step {
             Cluster result = cluster.keepJoinedHosts(
                 new Cluster(clusterName, chosenProvider, folder.toString(), serverUrl, nodes, null));
 
-            moveToTheAgentToken(vagrant, result, deadline, log);
+            AgentTokenMove.ifNeeded(vagrant, result, () -> remaining(deadline), log);
             stage("ready", "waiting for the nodes to be Ready");
             try (Interruption onInterrupt = Interruption.on(log, "the machines are up and K3s is installed; "
                     + "run the same k3s-up again to wait for the nodes and print the cluster, or 'k3s-down --name "
@@ -248,12 +248,12 @@ class up extends Step {
                  Ssh server = NodeSsh.connect(result, result.server(), Ssh.HostKeyCheck.OFF, null,
                      Duration.ofMinutes(2), log)) {
                 // the machines of this folder; a host k3s-join added is reported, not waited for
-                java.util.Set<String> machines = new java.util.TreeSet<>();
+                Set<String> machines = new TreeSet<>();
                 result.nodes().stream().filter(node -> node.ssh().vagrantMachine() != null)
                     .forEach(node -> machines.add(node.name()));
                 for (String machine : machines) log.phase(machine, "waiting for the node to be Ready");
                 List<Nodes.Status> ready = Nodes.waitReady(server, machines, remaining(deadline), log);
-                List<List<String>> rows = new java.util.ArrayList<>();
+                List<List<String>> rows = new ArrayList<>();
                 for (Nodes.Status node : ready) {
                     if (machines.contains(node.name())) log.phaseEnd(node.name(), "Ready");
                     rows.add(List.of(node.name(), "Ready", node.internalIp(), node.version()));
@@ -269,34 +269,10 @@ class up extends Step {
     }
 
     /**
-     * A cluster made before the agent token existed: its server runs without one and its agents hold the
-     * server token, and `vagrant up` does not provision running machines. `vagrant provision` (servers
-     * first) gives the servers the agent token and moves the agents to it. Only the variable's name is read.
-     */
-    static void moveToTheAgentToken(Vagrant vagrant, Cluster cluster, long deadline, Log log) {
-        boolean hasAgentToken;
-        try (Ssh server = NodeSsh.connect(cluster, cluster.server(), Ssh.HostKeyCheck.OFF, null,
-                Duration.ofMinutes(2), log)) {
-            String script = "grep -q '^K3S_AGENT_TOKEN=' /etc/systemd/system/k3s.service.env";
-            hasAgentToken = server.exec(server.sudo() + "sh -c "
-                    + "" + Shell.quote(script), null, Duration.ofSeconds(30)).ok();
-        }
-        if (hasAgentToken) return;
-        log.info("the servers run without an agent token (a cluster of an older k3s-up), so the agents hold the "
-                + "server token: "
-            + "vagrant provision gives them an agent token of their own");
-        vagrant.provision(remaining(deadline));
-    }
-
-    /**
      * Checks every value by settings.yaml's rules, then returns the settings as the Vagrantfile names them
      * (K3S_VAGRANT_ less its prefix), and counts the machines (refusing bad counts and addresses).
      */
     Map<String, String> settings(String chosenProvider) {
-        if (chosenProvider != null && !List.of("virtualbox", "libvirt").contains(chosenProvider)) {
-            throw Cli.fail(Cli.USAGE, "provider '" + chosenProvider + "' (" + (provider != null ? "--provider"
-                : "$VAGRANT_DEFAULT_PROVIDER") + ") is not supported: use virtualbox or libvirt");
-        }
         Map<String, String> settings = Settings.fromOptions(flag -> spec.findOption(flag).getValue(), chosenProvider);
         Settings.require("TIMEOUT", timeoutMinutes, "--timeout", chosenProvider);
         if (airgapDir != null) settings.put("AIRGAP_DIR", Path.of(airgapDir).toAbsolutePath().toString());
@@ -307,43 +283,9 @@ class up extends Step {
         return settings;
     }
 
-    /**
-     * Downloads K3s once on the host (or finds it in the cache) and points the machines at
-     * it as their air-gap folder. A cluster made before keeps its recorded version.
-     */
-    private void fetchK3sOnce(Map<String, String> settings, ClusterFolder cluster, long deadline, Log log) {
-        String version = k3sVersion != null ? k3sVersion : cluster.readSettings().get("K3S_VERSION");
-        String arch = K3sRelease.arch(System.getProperty("os.arch"));
-        K3sRelease.Fetched k3s = k3sSource.airgapDir(version, k3sChannel, arch, deadline, log);
-        if (k3s != null) {
-            settings.put("K3S_VERSION", k3s.version());
-            settings.put("AIRGAP_DIR", k3s.dir().toString());
-        }
-    }
-
-    private static Path vagrantHome() {
-        String home = System.getenv("VAGRANT_HOME");
-        return home != null && !home.isEmpty() ? Path.of(home) : Path.of(System.getProperty("user.home"), ".vagrant.d");
-    }
-
     /** The machines' names, in the plan's order. */
     List<String> machineNames() {
         return plannedMachines.stream().map(Plan.Machine::name).toList();
-    }
-
-    /** $VAGRANT_DEFAULT_PROVIDER, else VirtualBox or libvirt when installed; null when there is none. */
-    static String detectedProvider() {
-        String fromEnv = System.getenv("VAGRANT_DEFAULT_PROVIDER");
-        if (fromEnv != null && !fromEnv.isBlank()) return fromEnv;
-        if (Vagrant.onPath("VBoxManage")) return "virtualbox";
-        if (Vagrant.onPath("virsh")) return "libvirt";
-        return null;
-    }
-
-    static Cli.Failure noProvider() {
-        return Cli.fail(Cli.MISSING_TOOL, "no Vagrant provider found: install VirtualBox (https://www.virtualbox.org) "
-            + "or libvirt with vagrant-libvirt (Debian: apt-get install libvirt-daemon-system vagrant-libvirt), "
-                + "or pass --provider");
     }
 
     private static Duration remaining(long deadlineNanos) {

@@ -10,9 +10,10 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
@@ -110,6 +111,23 @@ final class LibvirtBoxVolume {
     }
 
     /**
+     * ensure() for the box a cluster folder boots (its recorded settings; the environment wins),
+     * when that box is on this host for arch.
+     */
+    static void ensureFor(Map<String, String> recorded, String arch, Log log) {
+        Map<String, String> env = System.getenv();
+        String version = env.getOrDefault("K3S_VAGRANT_BOX_VERSION", recorded.getOrDefault("BOX_VERSION", ""));
+        Image image = find(vagrantHome(), box(env, recorded), version, arch);
+        if (image != null) ensure(image, log);
+    }
+
+    /** Where Vagrant keeps its boxes: $VAGRANT_HOME, else ~/.vagrant.d. */
+    static Path vagrantHome() {
+        String home = System.getenv("VAGRANT_HOME");
+        return home != null && !home.isEmpty() ? Path.of(home) : Path.of(System.getProperty("user.home"), ".vagrant.d");
+    }
+
+    /**
      * Makes sure the image's volume is in the pool "default" and whole before vagrant up: made
      * and filled here when missing, waited for when another process is still writing it.
      */
@@ -197,9 +215,10 @@ final class LibvirtBoxVolume {
 
     /** The volume's size on disk, or null when the pool has no such volume. */
     private static Long physicalSize(String volume) {
-        LibvirtShared.Result info = LibvirtShared.virsh("vol-info", volume, "--pool", "default", "--bytes", "--physical");
+        LibvirtShared.Result info =
+            LibvirtShared.virsh("vol-info", volume, "--pool", "default", "--bytes", "--physical");
         if (info.exit() != 0) return null;
-        java.util.regex.Matcher m = java.util.regex.Pattern.compile("Physical:\\s+(\\d+)").matcher(info.text());
+        Matcher m = Pattern.compile("Physical:\\s+(\\d+)").matcher(info.text());
         return m.find() ? Long.parseLong(m.group(1)) : null;
     }
 }

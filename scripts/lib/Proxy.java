@@ -4,14 +4,18 @@
 //SOURCES K3s.java
 //SOURCES K3sRelease.java
 
+import java.io.IOException;
 import java.net.Authenticator;
 import java.net.InetSocketAddress;
 import java.net.PasswordAuthentication;
+import java.net.ProxySelector;
 import java.net.SocketAddress;
 import java.net.URI;
+import java.net.URISyntaxException;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -63,9 +67,9 @@ final class Proxy {
                 entry = entry.strip();
                 if (entry.isEmpty()) continue;
                 if (!entry.matches("[A-Za-z0-9.*:/\\[\\]_-]+")) {
-                    throw Cli.fail(Cli.USAGE, noProxyVariable + " holds " + Cluster.shown(entry) + ", which is not a host"
-                        + " name, a domain (.example.com), an address or a CIDR (10.0.0.0/8): separate the entries with"
-                        + " commas only");
+                    throw Cli.fail(Cli.USAGE, noProxyVariable + " holds " + Cluster.shown(entry)
+                        + ", which is not a host name, a domain (.example.com), an address or a CIDR (10.0.0.0/8):"
+                        + " separate the entries with commas only");
                 }
                 entries.add(entry);
             }
@@ -106,7 +110,7 @@ final class Proxy {
         URI uri;
         try {
             uri = new URI(withScheme);
-        } catch (java.net.URISyntaxException e) {
+        } catch (URISyntaxException e) {
             throw Cli.fail(Cli.USAGE, variable + " is not a URL (" + e.getReason() + ")" + fix);
         }
         String path = uri.getRawPath() == null ? "" : uri.getRawPath();
@@ -169,8 +173,9 @@ final class Proxy {
     }
 
     /** HttpClient's proxy: this one's choice for each URL (redirects included). */
-    java.net.ProxySelector selector() {
-        return new java.net.ProxySelector() {
+    ProxySelector selector() {
+        return new ProxySelector() {
+            // java.net.Proxy in full: this class's own name hides it
             @Override
             public List<java.net.Proxy> select(URI uri) {
                 Endpoint proxy = forUri(uri);
@@ -180,7 +185,7 @@ final class Proxy {
             }
 
             @Override
-            public void connectFailed(URI uri, SocketAddress address, java.io.IOException e) {
+            public void connectFailed(URI uri, SocketAddress address, IOException e) {
                 // nothing to fall back on: the download fails naming the URL
             }
         };
@@ -193,7 +198,7 @@ final class Proxy {
             @Override
             protected PasswordAuthentication getPasswordAuthentication() {
                 if (getRequestorType() != RequestorType.PROXY) return null;
-                for (Endpoint proxy : java.util.Arrays.asList(https, http)) {
+                for (Endpoint proxy : Arrays.asList(https, http)) {
                     if (proxy != null && proxy.user() != null && proxy.host().equalsIgnoreCase(getRequestingHost())
                             && proxy.port() == getRequestingPort()) {
                         return new PasswordAuthentication(proxy.user(), proxy.password().toCharArray());

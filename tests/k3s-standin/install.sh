@@ -63,7 +63,8 @@ case "${1:-}" in
             CMD_K3S=server
         else
             if [ -z "$K3S_TOKEN" ] && [ -z "$K3S_TOKEN_FILE" ]; then
-                fatal "Defaulted k3s exec command to 'agent' because K3S_URL is defined, but K3S_TOKEN or K3S_TOKEN_FILE is not defined."
+                fatal "Defaulted k3s exec command to 'agent' because K3S_URL is defined," \
+                    "but K3S_TOKEN or K3S_TOKEN_FILE is not defined."
             fi
             CMD_K3S=agent
         fi
@@ -128,7 +129,8 @@ case "${INSTALL_K3S_SKIP_DOWNLOAD:-}" in
         [ -x "$R$BIN_DIR/k3s" ] || fatal "Executable k3s binary not found at ${BIN_DIR}/k3s"
         ;;
     *)
-        fatal "k3s STAND-IN installer: it cannot download k3s (no internet on test machines). Set INSTALL_K3S_SKIP_DOWNLOAD=true and put the k3s binary (the stand-in) at ${BIN_DIR}/k3s first."
+        fatal "k3s STAND-IN installer: it cannot download k3s (no internet on test machines)." \
+            "Set INSTALL_K3S_SKIP_DOWNLOAD=true and put the k3s binary (the stand-in) at ${BIN_DIR}/k3s first."
         ;;
 esac
 if [ -n "${INSTALL_K3S_VERSION:-}" ]; then
@@ -233,9 +235,11 @@ EOF
 chmod 755 "$R$UNINSTALL_K3S_SH"
 if [ -n "$R" ]; then
     # tests of the stand-in: point the scripts at the temporary root
-    sed -i "s# \(/etc/\)# $R\1#g; s# \(/run/\)# $R\1#g; s# \(/var/\)# $R\1#g; s# \(${BIN_DIR}\)# $R\1#g; s# \(${SYSTEMD_DIR}\)# $R\1#g" \
+    sed -i -e "s# \(/etc/\)# $R\1#g; s# \(/run/\)# $R\1#g; s# \(/var/\)# $R\1#g;" \
+        -e "s# \(${BIN_DIR}\)# $R\1#g; s# \(${SYSTEMD_DIR}\)# $R\1#g" \
         "$R$UNINSTALL_K3S_SH" "$R$KILLALL_K3S_SH"
-    sed -i "s#in /etc/init.d/#in $R/etc/init.d/#; s#ls /etc/init.d/#ls $R/etc/init.d/#" "$R$UNINSTALL_K3S_SH" "$R$KILLALL_K3S_SH"
+    sed -i "s#in /etc/init.d/#in $R/etc/init.d/#; s#ls /etc/init.d/#ls $R/etc/init.d/#" \
+        "$R$UNINSTALL_K3S_SH" "$R$KILLALL_K3S_SH"
 fi
 
 # --- systemd_disable: drop a previous unit of that name (K3s's installer does it on openrc too) ---
@@ -247,7 +251,8 @@ info "env: Creating environment file ${FILE_K3S_ENV}"
 mkdir -p "$R$(dirname "$FILE_K3S_ENV")"
 (umask 077; : > "$R$FILE_K3S_ENV")
 chmod 0600 "$R$FILE_K3S_ENV"
-env | grep -E '^(K3S|CONTAINERD)_[A-Za-z0-9_]*=' | grep -v '^K3S_STANDIN_ROOT=' | sort | while IFS='=' read -r name value; do
+env | grep -E '^(K3S|CONTAINERD)_[A-Za-z0-9_]*=' | grep -v '^K3S_STANDIN_ROOT=' | sort \
+    | while IFS='=' read -r name value; do
     printf "%s=%s\n" "$name" "$(quote "$value")"
 done >> "$R$FILE_K3S_ENV" || true
 env | grep -Ei '^(NO|HTTP|HTTPS)_PROXY=' | sort >> "$R$FILE_K3S_ENV" || true

@@ -15,7 +15,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
-import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
@@ -45,24 +44,33 @@ class ProvisionTest {
         Map<String, String> settings = Map.of("K3S_VAGRANT_LOGIN", "wil", "K3S_VAGRANT_WORKERS", "3");
         assertEquals(Set.of("wilS", "wilSW", "wilSW2", "wilSW3"), machines(dir, settings));
         assertEquals(Set.of("wilS"), machines(dir, Map.of("K3S_VAGRANT_LOGIN", "wil", "K3S_VAGRANT_WORKERS", "0")));
-        Repo.Run clash = validate(dir, "libvirt", Map.of("K3S_VAGRANT_WORKERS", "3", "K3S_VAGRANT_SERVER_IP", "192.168.56.113"));
+        Repo.Run clash = validate(dir, "libvirt",
+            Map.of("K3S_VAGRANT_WORKERS", "3", "K3S_VAGRANT_SERVER_IP", "192.168.56.113"));
         assertNotEquals(0, clash.exit());
-        assertTrue(clash.stderr().contains("192.168.56.113 would be both a server's and a worker's address"), clash.stderr());
-        Repo.Run tooMany = validate(dir, "libvirt", Map.of("K3S_VAGRANT_WORKERS", "3", "K3S_VAGRANT_WORKER_IP", "192.168.56.253"));
+        assertTrue(clash.stderr().contains("192.168.56.113 would be both a server's and a worker's address"),
+            clash.stderr());
+        Repo.Run tooMany = validate(dir, "libvirt",
+            Map.of("K3S_VAGRANT_WORKERS", "3", "K3S_VAGRANT_WORKER_IP", "192.168.56.253"));
         assertTrue(tooMany.exit() != 0 && tooMany.stderr().contains("leaves no room for 3 workers"), tooMany.stderr());
     }
 
     @Test
     void serversCountDownInNameAndAddressAndOnlyOddCountsAreTaken() {
         Path dir = copyOfProvision("servers");
-        Map<String, String> settings = Map.of("K3S_VAGRANT_LOGIN", "wil", "K3S_VAGRANT_SERVERS", "3", "K3S_VAGRANT_WORKERS", "2");
+        Map<String, String> settings =
+            Map.of("K3S_VAGRANT_LOGIN", "wil", "K3S_VAGRANT_SERVERS", "3", "K3S_VAGRANT_WORKERS", "2");
         assertEquals(Set.of("wilS", "wilS2", "wilS3", "wilSW", "wilSW2"), machines(dir, settings));
         Repo.Run even = validate(dir, "libvirt", Map.of("K3S_VAGRANT_SERVERS", "2"));
-        assertTrue(even.exit() != 0 && even.stderr().contains("K3S_VAGRANT_SERVERS \"2\" is not 1, 3, 5 or 7 servers"), even.stderr());
-        Repo.Run low = validate(dir, "libvirt", Map.of("K3S_VAGRANT_SERVERS", "3", "K3S_VAGRANT_SERVER_IP", "192.168.56.2"));
+        assertTrue(even.exit() != 0 && even.stderr().contains("K3S_VAGRANT_SERVERS \"2\" is not 1, 3, 5 or 7 servers"),
+            even.stderr());
+        Repo.Run low = validate(dir, "libvirt",
+            Map.of("K3S_VAGRANT_SERVERS", "3", "K3S_VAGRANT_SERVER_IP", "192.168.56.2"));
         assertTrue(low.exit() != 0 && low.stderr().contains("leaves no room for 3 servers below it"), low.stderr());
-        Repo.Run clash = validate(dir, "libvirt", Map.of("K3S_VAGRANT_SERVERS", "3", "K3S_VAGRANT_WORKER_IP", "192.168.56.108"));
-        assertTrue(clash.exit() != 0 && clash.stderr().contains("192.168.56.108 would be both a server's and a worker's address"), clash.stderr());
+        Repo.Run clash = validate(dir, "libvirt",
+            Map.of("K3S_VAGRANT_SERVERS", "3", "K3S_VAGRANT_WORKER_IP", "192.168.56.108"));
+        assertTrue(clash.exit() != 0
+            && clash.stderr().contains("192.168.56.108 would be both a server's and a worker's address"),
+            clash.stderr());
     }
 
     @Test
@@ -78,17 +86,23 @@ class ProvisionTest {
         Path recorded = tmp.resolve("exec-line");
         for (String ha : List.of("init", "join")) {
             Path airgap = Files.createDirectories(tmp.resolve("airgap-" + ha)); // server.sh removes it when done
-            Files.writeString(airgap.resolve("install.sh"), "printf '%s\\n' \"$INSTALL_K3S_EXEC\" > " + recorded + "; exit 1\n");
+            Files.writeString(airgap.resolve("install.sh"),
+                "printf '%s\\n' \"$INSTALL_K3S_EXEC\" > " + recorded + "; exit 1\n");
             Files.writeString(airgap.resolve("k3s"), "");
-            Map<String, String> env = Map.of("PATH", bin + ":" + System.getenv("PATH"), "NODE_IP", "127.0.0.1", "FLANNEL_IFACE", "lo",
+            Map<String, String> env = Map.of("PATH", bin + ":" + System.getenv("PATH"), "NODE_IP", "127.0.0.1",
+                "FLANNEL_IFACE", "lo",
                 "K3S_TOKEN", "t", "HA", ha, "SERVER_IPS", "192.168.56.110,192.168.56.109,192.168.56.108",
                 "SERVER_URL", "https://192.168.56.110:6443", "AIRGAP_DIR", airgap.toString(), "API_WAIT", "5");
             Files.deleteIfExists(recorded);
-            Repo.Run run = Repo.exec(List.of("bash", Repo.root().resolve("provision/server.sh").toString()), tmp, env, null, 60);
-            assertTrue(run.stderr().contains("K3s's installer failed"), "stops at the installer stand-in: " + run.stderr());
+            Repo.Run run = Repo.exec(List.of("bash", Repo.root().resolve("provision/server.sh").toString()), tmp, env,
+                null, 60);
+            assertTrue(run.stderr().contains("K3s's installer failed"),
+                "stops at the installer stand-in: " + run.stderr());
             String line = Files.readString(recorded);
-            assertTrue(line.startsWith(ha.equals("init") ? "server --cluster-init " : "server --server https://192.168.56.110:6443 "), line);
-            assertTrue(line.contains("--tls-san 127.0.0.1 --tls-san 192.168.56.108 --tls-san 192.168.56.109 --tls-san 192.168.56.110 "), line);
+            assertTrue(line.startsWith(ha.equals("init") ? "server --cluster-init "
+                : "server --server https://192.168.56.110:6443 "), line);
+            assertTrue(line.contains("--tls-san 127.0.0.1 --tls-san 192.168.56.108 --tls-san 192.168.56.109"
+                + " --tls-san 192.168.56.110 "), line);
         }
     }
 
@@ -149,16 +163,19 @@ class ProvisionTest {
 
     @Test
     void upRefusesWorkersThatCollideWithTheServerOrLeaveTheirSubnet() {
-        Repo.Run clash = Repo.step(new up(), "--dry-run", "--provider", "libvirt", "--workers", "3", "--server-ip", "192.168.56.112");
+        Repo.Run clash = Repo.step(new up(), "--dry-run", "--provider", "libvirt", "--workers", "3",
+            "--server-ip", "192.168.56.112");
         assertEquals(Cli.USAGE, clash.exit(), clash.stderr());
         Repo.Run tooMany = Repo.step(new up(), "--dry-run", "--provider", "libvirt", "--workers", "10");
         assertEquals(Cli.USAGE, tooMany.exit(), tooMany.stderr());
         Repo.Run even = Repo.step(new up(), "--dry-run", "--provider", "libvirt", "--servers", "2");
         assertEquals(Cli.USAGE, even.exit(), even.stderr());
         assertTrue(even.stderr().contains("--servers \"2\" is not 1, 3, 5 or 7 servers"), even.stderr());
-        Repo.Run clashHa = Repo.step(new up(), "--dry-run", "--provider", "libvirt", "--servers", "3", "--worker-ip", "192.168.56.109");
+        Repo.Run clashHa = Repo.step(new up(), "--dry-run", "--provider", "libvirt", "--servers", "3",
+            "--worker-ip", "192.168.56.109");
         assertEquals(Cli.USAGE, clashHa.exit(), clashHa.stderr());
-        assertTrue(clashHa.stderr().contains("192.168.56.109 would be both a server's and a worker's address"), clashHa.stderr());
+        assertTrue(clashHa.stderr().contains("192.168.56.109 would be both a server's and a worker's address"),
+            clashHa.stderr());
         Repo.Run ha = Repo.step(new up(), "--dry-run", "--provider", "libvirt", "--servers", "3");
         assertEquals(Cli.OK, ha.exit(), ha.stderr());
         assertTrue(ha.stderr().contains("K3S_VAGRANT_SERVERS=3"), ha.stderr());
@@ -244,7 +261,8 @@ class ProvisionTest {
      * Runs vagrant in dir with the given settings. K3S_VAGRANT_* variables of the caller's
      * own environment are removed (env -u) so only the test's settings count.
      */
-    private static Repo.Run vagrant(Path dir, String provider, Map<String, String> settings, String pathPrefix, String... args) {
+    private static Repo.Run vagrant(Path dir, String provider, Map<String, String> settings, String pathPrefix,
+                                    String... args) {
         requireTool("vagrant", "apt-get install vagrant vagrant-libvirt");
         List<String> command = new ArrayList<>(List.of("env"));
         for (String key : System.getenv().keySet()) {
@@ -278,12 +296,15 @@ class ProvisionTest {
     }
 
     private static void assertValid(Repo.Run run, String what) {
-        assertEquals(0, run.exit(), what + " should pass `vagrant validate`; stderr:\n" + run.stderr() + "\nstdout:\n" + run.stdout());
+        assertEquals(0, run.exit(),
+            what + " should pass `vagrant validate`; stderr:\n" + run.stderr() + "\nstdout:\n" + run.stdout());
         assertTrue(run.stdout().contains("validated successfully"), what + ": " + run.stdout());
     }
 
     static void requireTool(String tool, String install) {
-        if (!Vagrant.onPath(tool)) fail(tool + " is not installed or not on PATH: this test needs it (" + install + ")");
+        if (!Vagrant.onPath(tool)) {
+            fail(tool + " is not installed or not on PATH: this test needs it (" + install + ")");
+        }
     }
 
     /** A folder holding the VBoxManage TEST STAND-IN, executable whatever mode git gave the file. */
@@ -327,15 +348,18 @@ class ProvisionTest {
     @Test
     void clusterEnvIsHonouredAndTheEnvironmentWinsOverIt() throws IOException {
         Path dir = copyOfProvision("cluster-env");
-        Files.writeString(dir.resolve("cluster.env"), "# as k3s-up writes it\n\nK3S_VAGRANT_LOGIN=wil\nK3S_VAGRANT_CPUS=0\n");
+        Files.writeString(dir.resolve("cluster.env"),
+            "# as k3s-up writes it\n\nK3S_VAGRANT_LOGIN=wil\nK3S_VAGRANT_CPUS=0\n");
         // cluster.env's bad CPUS is read (and refused) ...
         Repo.Run refused = validate(dir, "libvirt", Map.of());
         assertNotEquals(0, refused.exit(), "CPUS=0 from cluster.env should be refused: " + refused.stdout());
         assertTrue(refused.stderr().contains("K3S_VAGRANT_CPUS"), refused.stderr());
         // ... and the environment's value replaces it
-        assertValid(validate(dir, "libvirt", Map.of("K3S_VAGRANT_CPUS", "2")), "CPUS=2 from the environment over cluster.env's 0");
+        assertValid(validate(dir, "libvirt", Map.of("K3S_VAGRANT_CPUS", "2")),
+            "CPUS=2 from the environment over cluster.env's 0");
         assertEquals(Set.of("wilS", "wilSW"), machines(dir, Map.of("K3S_VAGRANT_CPUS", "1")), "LOGIN from cluster.env");
-        assertEquals(Set.of("bobS", "bobSW"), machines(dir, Map.of("K3S_VAGRANT_CPUS", "1", "K3S_VAGRANT_LOGIN", "bob")),
+        assertEquals(Set.of("bobS", "bobSW"),
+            machines(dir, Map.of("K3S_VAGRANT_CPUS", "1", "K3S_VAGRANT_LOGIN", "bob")),
             "LOGIN from the environment wins over cluster.env");
     }
 
@@ -352,7 +376,8 @@ class ProvisionTest {
                 "ends in .1, which no machine may take"),
             Arguments.of(Map.of("K3S_VAGRANT_WORKER_IP", "192.168.57.111"), "not in one /24"),
             Arguments.of(Map.of("K3S_VAGRANT_SERVER_IP", "192.168.56.300"), "K3S_VAGRANT_SERVER_IP"),
-            Arguments.of(Map.of("K3S_VAGRANT_WORKER_IP", "8.8.8.8"), "K3S_VAGRANT_WORKER_IP \"8.8.8.8\" is not a private address"),
+            Arguments.of(Map.of("K3S_VAGRANT_WORKER_IP", "8.8.8.8"),
+                "K3S_VAGRANT_WORKER_IP \"8.8.8.8\" is not a private address"),
             Arguments.of(Map.of("K3S_VAGRANT_SERVER_IP", "192.168.56.120", "K3S_VAGRANT_WORKER_IP", "192.168.56.120"),
                 "K3S_VAGRANT_SERVER_IP and K3S_VAGRANT_WORKER_IP are both"),
             Arguments.of(Map.of("K3S_VAGRANT_SERVER_MEMORY", "1023"), "K3S_VAGRANT_SERVER_MEMORY \"1023\" MB is below"),
@@ -368,7 +393,8 @@ class ProvisionTest {
 
     @ParameterizedTest(name = "{1}")
     @MethodSource("badSettings")
-    void badSettingsAreRefusedNamingTheSettingBeforeAnyTokenIsMade(Map<String, String> settings, String expected) throws IOException {
+    void badSettingsAreRefusedNamingTheSettingBeforeAnyTokenIsMade(Map<String, String> settings, String expected)
+            throws IOException {
         Path dir = copyOfProvision("bad");
         Map<String, String> env = new LinkedHashMap<>(settings);
         if (env.containsValue("AIRGAP_WITHOUT_INSTALL_SH")) {
@@ -380,7 +406,8 @@ class ProvisionTest {
         assertNotEquals(0, run.exit(), settings + " should be refused; stdout: " + run.stdout());
         assertTrue(run.stderr().contains("k3s-vagrant: "), "the message says who refuses: " + run.stderr());
         assertTrue(run.stderr().contains(expected), "the message should contain '" + expected + "':\n" + run.stderr());
-        assertFalse(Files.exists(dir.resolve(".vagrant/k3s-token")), "a refused configuration must not make a join token");
+        assertFalse(Files.exists(dir.resolve(".vagrant/k3s-token")),
+            "a refused configuration must not make a join token");
     }
 
     // ---------------------------------------------------------------- virtualbox (with the TEST STAND-IN VBoxManage)
@@ -425,12 +452,15 @@ class ProvisionTest {
 
         assertValid(validate(a, "libvirt", Map.of()), "folder a");
         assertTrue(Files.isRegularFile(tokenA), "vagrant validate should make " + tokenA);
-        assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(tokenA)), "the token is a secret");
+        assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(tokenA)),
+            "the token is a secret");
         String first = Files.readString(tokenA);
-        assertTrue(first.matches("[0-9a-f]{64}\n"), "64 hex characters (32 random bytes) and a newline: '" + first + "'");
+        assertTrue(first.matches("[0-9a-f]{64}\n"),
+            "64 hex characters (32 random bytes) and a newline: '" + first + "'");
 
         assertValid(validate(a, "libvirt", Map.of()), "folder a again");
-        assertEquals(first, Files.readString(tokenA), "the token must not change between two vagrant commands of one cluster");
+        assertEquals(first, Files.readString(tokenA),
+            "the token must not change between two vagrant commands of one cluster");
 
         assertValid(validate(b, "libvirt", Map.of()), "folder b");
         assertNotEquals(first, Files.readString(b.resolve(".vagrant/k3s-token")), "each cluster gets its own token");
@@ -448,12 +478,15 @@ class ProvisionTest {
             """);
         Path serverTokenFile = tmp.resolve("token");
         Path agentTokenFile = tmp.resolve("agent-token");
-        Repo.Run run = Repo.exec(List.of("ruby", harness.toString(), Repo.root().resolve("provision/Vagrantfile").toString()), tmp,
+        Repo.Run run = Repo.exec(
+            List.of("ruby", harness.toString(), Repo.root().resolve("provision/Vagrantfile").toString()), tmp,
             Map.of("K3S_VAGRANT_SERVERS", "3", "K3S_VAGRANT_WORKERS", "2", "K3S_VAGRANT_LOGIN", "t",
-                "K3S_VAGRANT_TOKEN_FILE", serverTokenFile.toString(), "K3S_VAGRANT_AGENT_TOKEN_FILE", agentTokenFile.toString()),
+                "K3S_VAGRANT_TOKEN_FILE", serverTokenFile.toString(),
+                "K3S_VAGRANT_AGENT_TOKEN_FILE", agentTokenFile.toString()),
             null, 60);
         assertEquals(0, run.exit(), run.stderr());
-        assertTrue(Files.isRegularFile(agentTokenFile), "the Vagrantfile makes the agent token beside the server token");
+        assertTrue(Files.isRegularFile(agentTokenFile),
+            "the Vagrantfile makes the agent token beside the server token");
         assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(agentTokenFile)));
         String serverToken = Files.readString(serverTokenFile).strip();
         String agentToken = Files.readString(agentTokenFile).strip();
@@ -463,7 +496,8 @@ class ProvisionTest {
         assertFalse(lines.isEmpty(), "no provisioner recorded:\n" + run.stderr());
         Map<String, List<String>> sources = new LinkedHashMap<>();
         for (String line : lines) {
-            assertFalse(line.contains(serverToken) || line.contains(agentToken), "a token in a provisioner's options: " + line);
+            assertFalse(line.contains(serverToken) || line.contains(agentToken),
+                "a token in a provisioner's options: " + line);
             String[] f = line.split("\t", -1);
             sources.computeIfAbsent(f[0], k -> new ArrayList<>()).add(f[3]);
         }
@@ -471,7 +505,8 @@ class ProvisionTest {
         sources.forEach((machine, uploaded) -> {
             boolean server = !machine.startsWith("tSW");
             assertEquals(server, uploaded.contains(serverTokenFile.toString()), machine + " uploads " + uploaded);
-            assertTrue(uploaded.contains(agentTokenFile.toString()), machine + " gets the agent token file: " + uploaded);
+            assertTrue(uploaded.contains(agentTokenFile.toString()),
+                machine + " gets the agent token file: " + uploaded);
         });
     }
 
@@ -552,12 +587,14 @@ class ProvisionTest {
             files.filter(p -> p.toString().endsWith(".sh") && Files.isRegularFile(p)).forEach(scripts::add);
         }
         // the script people run against real K3s is checked here only: CI cannot run it
-        assertTrue(scripts.contains(root.resolve("tests/vm/real-k3s-check.sh")), "tests/vm/real-k3s-check.sh: " + scripts);
+        assertTrue(scripts.contains(root.resolve("tests/vm/real-k3s-check.sh")),
+            "tests/vm/real-k3s-check.sh: " + scripts);
         scripts.add(root.resolve("tests/unit/shims/VBoxManage"));
         List<String> problems = new ArrayList<>();
         for (Path script : scripts) {
             // run in the script's folder so `source` of a sibling (-x) resolves as it does at run time
-            Repo.Run run = Repo.exec(List.of("shellcheck", "-x", script.getFileName().toString()), script.getParent(), Map.of(), null, 60);
+            Repo.Run run = Repo.exec(List.of("shellcheck", "-x", script.getFileName().toString()), script.getParent(),
+                Map.of(), null, 60);
             if (run.exit() != 0) problems.add(root.relativize(script) + ":\n" + run.stdout() + run.stderr());
         }
         assertTrue(problems.isEmpty(), "shellcheck -x found problems:\n" + String.join("\n", problems));
@@ -566,8 +603,9 @@ class ProvisionTest {
     @Test
     void theVagrantfileDisablesTheVagrantSyncedFolder() throws IOException {
         String vagrantfile = Files.readString(Repo.root().resolve("provision/Vagrantfile"));
-        assertTrue(Pattern.compile("(?m)^\\s*config\\.vm\\.synced_folder\\s+\"\\.\",\\s*\"/vagrant\",\\s*disabled:\\s*true\\s*$")
-            .matcher(vagrantfile).find(), "config.vm.synced_folder \".\", \"/vagrant\", disabled: true");
+        Pattern disabled = Pattern.compile(
+            "(?m)^\\s*config\\.vm\\.synced_folder\\s+\"\\.\",\\s*\"/vagrant\",\\s*disabled:\\s*true\\s*$");
+        assertTrue(disabled.matcher(vagrantfile).find(), "config.vm.synced_folder \".\", \"/vagrant\", disabled: true");
     }
 
     @Test
@@ -578,11 +616,17 @@ class ProvisionTest {
             for (Path file : files.filter(Files::isRegularFile).sorted().toList()) {
                 List<String> lines = Files.readAllLines(file);
                 for (int i = 0; i < lines.size(); i++) {
+                    int first = i;
                     String line = lines.get(i);
+                    // a command continued over lines (a trailing backslash) is judged whole
+                    while (line.endsWith("\\") && !line.strip().startsWith("#") && i + 1 < lines.size()) {
+                        line = line.substring(0, line.length() - 1) + lines.get(++i).strip();
+                    }
                     String code = line.strip().startsWith("#") ? "" : line;
-                    String where = file.getFileName() + ":" + (i + 1) + ": " + line.strip();
+                    String where = file.getFileName() + ":" + (first + 1) + ": " + line.strip();
                     if (code.contains("--token")) problems.add(where + "  (a --token flag puts the secret in argv)");
-                    if (file.getFileName().toString().endsWith(".sh") && expandsToken(code) && !tokenUseIsBuiltin(code)) {
+                    boolean shell = file.getFileName().toString().endsWith(".sh");
+                    if (shell && expandsToken(code) && !tokenUseIsBuiltin(code)) {
                         problems.add(where + "  ($K3S_TOKEN expanded as an argument of a command)");
                     }
                 }
@@ -591,7 +635,8 @@ class ProvisionTest {
         // Vagrantfile: the tokens reach the machines only as uploaded files (theTokensReachTheMachinesAs...).
         String vagrantfile = Files.readString(provision.resolve("Vagrantfile"));
         assertFalse(vagrantfile.contains("\"K3S_TOKEN\""), "no K3S_TOKEN in a provisioner's env: Vagrant logs it");
-        assertFalse(Pattern.compile("\\bargs:|inline:").matcher(vagrantfile).find(), "no provisioner arguments or inline scripts");
+        assertFalse(Pattern.compile("\\bargs:|inline:").matcher(vagrantfile).find(),
+            "no provisioner arguments or inline scripts");
         assertTrue(problems.isEmpty(), String.join("\n", problems));
     }
 

@@ -18,6 +18,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.KeyStore;
 import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
@@ -97,7 +98,8 @@ class ProxyTest {
         HttpsServer site = httpsReleaseSite();
         try (HttpProxy proxy = new HttpProxy("user:right")) {
             String base = "https://k3s-mirror.test:" + site.getAddress().getPort();
-            for (String url : List.of("http://127.0.0.1:" + proxy.port(), "http://user:wrong@127.0.0.1:" + proxy.port())) {
+            String wrong = "http://user:wrong@127.0.0.1:" + proxy.port();
+            for (String url : List.of("http://127.0.0.1:" + proxy.port(), wrong)) {
                 K3sRelease.proxy = Proxy.from(Map.of("HTTPS_PROXY", url));
                 Cli.Failure failure = assertThrows(Cli.Failure.class, () -> K3sCache.fetch(VERSION, "amd64", tmp,
                     K3sRelease.Source.of(base + "/mirror"), false, log));
@@ -256,7 +258,7 @@ class ProxyTest {
     private static String sha256(byte[] bytes) {
         try {
             return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
-        } catch (java.security.NoSuchAlgorithmException e) {
+        } catch (NoSuchAlgorithmException e) {
             throw new AssertionError(e);
         }
     }

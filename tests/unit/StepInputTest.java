@@ -10,10 +10,13 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.LinkOption;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Consumer;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -38,15 +41,17 @@ class StepInputTest {
     void removeBin() throws IOException {
         if (bin == null) return;
         try (Stream<Path> files = Files.walk(bin)) {
-            for (Path file : files.sorted(java.util.Comparator.reverseOrder()).toList()) Files.deleteIfExists(file);
+            for (Path file : files.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(file);
         }
     }
 
-    static final Cluster CLUSTER = new Cluster("wil", "libvirt", "/home/wil/.k3s-vagrant/clusters/wil", "https://192.168.56.110:6443",
+    static final Cluster CLUSTER = new Cluster("wil", "libvirt", "/home/wil/.k3s-vagrant/clusters/wil",
+        "https://192.168.56.110:6443",
         List.of(
             new Cluster.Node("wilS", "server", "192.168.56.110", Cluster.Access.vagrant("wilS")),
             new Cluster.Node("wilSW", "agent", "192.168.56.111", Cluster.Access.vagrant("wilSW")),
-            new Cluster.Node("pi", "agent", "192.168.56.20", new Cluster.Access(null, "pi@192.168.56.20", 2222, "/home/wil/.ssh/id_ed25519"))),
+            new Cluster.Node("pi", "agent", "192.168.56.20",
+                new Cluster.Access(null, "pi@192.168.56.20", 2222, "/home/wil/.ssh/id_ed25519"))),
         new Cluster.KubeconfigRef("/home/wil/.kube/config", "wil"));
 
     // ---------------------------------------------------------------- the cluster JSON
@@ -62,7 +67,8 @@ class StepInputTest {
 
         // SSH nodes only: no provider, no vagrantDir, no kubeconfig
         Cluster ssh = new Cluster("edge", null, null, "https://192.168.56.2:6443",
-            List.of(new Cluster.Node("edge1", "server", "192.168.56.2", new Cluster.Access(null, "ubuntu@192.168.56.2", 22, null))), null);
+            List.of(new Cluster.Node("edge1", "server", "192.168.56.2",
+                new Cluster.Access(null, "ubuntu@192.168.56.2", 22, null))), null);
         assertEquals(ssh, Cluster.parse(ssh.toJson(), "stdin"));
     }
 
@@ -74,7 +80,7 @@ class StepInputTest {
         }
     }
 
-    private static String edited(java.util.function.Consumer<ObjectNode> edit) {
+    private static String edited(Consumer<ObjectNode> edit) {
         ObjectNode doc = validDocument();
         edit.accept(doc);
         return doc.toString();
@@ -90,9 +96,11 @@ class StepInputTest {
             Arguments.of("a JSON array", "[" + valid + "]", "is not a JSON object"),
             Arguments.of("another tool's JSON", "{\"apiVersion\": \"v1\", \"kind\": \"Config\", \"clusters\": []}",
                 "is not a k3s-vagrant cluster document"),
-            Arguments.of("a newer format", edited(d -> d.put("format", "k3s-vagrant/cluster/v2")), "k3s-vagrant/cluster/v2"),
+            Arguments.of("a newer format", edited(d -> d.put("format", "k3s-vagrant/cluster/v2")),
+                "k3s-vagrant/cluster/v2"),
             Arguments.of("no serverUrl", edited(d -> d.remove("serverUrl")), "'serverUrl' is missing"),
-            Arguments.of("a node with an unknown role", edited(d -> ((ObjectNode) d.get("nodes").get(1)).put("role", "master")),
+            Arguments.of("a node with an unknown role",
+                edited(d -> ((ObjectNode) d.get("nodes").get(1)).put("role", "master")),
                 "role 'master'"),
             Arguments.of("no server node", edited(d -> ((ObjectNode) d.get("nodes").get(0)).put("role", "agent")),
                 "no node with role 'server'"));
@@ -115,7 +123,8 @@ class StepInputTest {
 
         kubeconfig kubeconfig = new kubeconfig();
         kubeconfig.server.stdin = stdin(text);
-        assertRefusedInput(Repo.step(kubeconfig, "--output", tmp.resolve("never-written").toString()), "k3s-kubeconfig", expected);
+        assertRefusedInput(Repo.step(kubeconfig, "--output", tmp.resolve("never-written").toString()), "k3s-kubeconfig",
+            expected);
         assertFalse(Files.exists(tmp.resolve("never-written")));
     }
 
@@ -139,7 +148,8 @@ class StepInputTest {
         assertEquals(1, lines.size(), step + " prints one line: " + run.stderr());
         assertTrue(lines.get(0).startsWith(step + ": "), lines.get(0));
         assertTrue(lines.get(0).contains(expected), "'" + expected + "' in: " + lines.get(0));
-        assertFalse(run.stderr().contains("Exception") || run.stderr().contains("\tat "), "no stack trace: " + run.stderr());
+        assertFalse(run.stderr().contains("Exception") || run.stderr().contains("\tat "),
+            "no stack trace: " + run.stderr());
     }
 
     // ---------------------------------------------------------------- up's flags
@@ -148,10 +158,13 @@ class StepInputTest {
         return Stream.of(
             Arguments.of(List.of("--login", "1wil"), "--login \"1wil\" is not a valid host name"),
             Arguments.of(List.of("--login", "wil_s"), "--login \"wil_s\""),
-            Arguments.of(List.of("--server-ip", "192.168.56.256"), "--server-ip \"192.168.56.256\" is not an IPv4 address"),
+            Arguments.of(List.of("--server-ip", "192.168.56.256"),
+                "--server-ip \"192.168.56.256\" is not an IPv4 address"),
             Arguments.of(List.of("--worker-ip", "wilsw"), "--worker-ip \"wilsw\" is not an IPv4 address"),
-            Arguments.of(List.of("--server-ip", "192.168.56.120", "--worker-ip", "192.168.56.120"), "are both 192.168.56.120"),
-            Arguments.of(List.of("--provider", "virtualbox", "--server-ip", "192.168.100.10", "--worker-ip", "192.168.100.11"),
+            Arguments.of(List.of("--server-ip", "192.168.56.120", "--worker-ip", "192.168.56.120"),
+                "are both 192.168.56.120"),
+            Arguments.of(List.of("--provider", "virtualbox", "--server-ip", "192.168.100.10",
+                "--worker-ip", "192.168.100.11"),
                 "\"192.168.100.10\" is outside 192.168.56.0/21"),
             Arguments.of(List.of("--worker-ip", "8.8.8.8"), "\"8.8.8.8\" is not a private address"),
             Arguments.of(List.of("--server-memory", "1023"), "--server-memory \"1023\" MB"),
@@ -193,8 +206,9 @@ class StepInputTest {
             "--libvirt-driver", "qemu", "--dir", clusterDir.toString());
         assertEquals(0, run.exit(), run.stderr());
         assertEquals("", run.stdout(), "stdout is for the cluster JSON only");
-        for (String expected : List.of("cluster folder: " + clusterDir, "K3S_VAGRANT_LOGIN=wil", "K3S_VAGRANT_SERVER_IP=192.168.56.110",
-            "K3S_VAGRANT_WORKER_IP=192.168.56.111", "K3S_VAGRANT_CPUS=2", "K3S_VAGRANT_LIBVIRT_DRIVER=qemu", "vagrant up --provider libvirt")) {
+        for (String expected : List.of("cluster folder: " + clusterDir, "K3S_VAGRANT_LOGIN=wil",
+            "K3S_VAGRANT_SERVER_IP=192.168.56.110", "K3S_VAGRANT_WORKER_IP=192.168.56.111", "K3S_VAGRANT_CPUS=2",
+            "K3S_VAGRANT_LIBVIRT_DRIVER=qemu", "vagrant up --provider libvirt")) {
             assertTrue(run.stderr().contains(expected), "'" + expected + "' in:\n" + run.stderr());
         }
         assertFalse(Files.exists(clusterDir), "--dry-run starts nothing and writes nothing");
@@ -220,7 +234,8 @@ class StepInputTest {
     void upWithoutVagrantExits3NamingVagrantAndHowToInstallIt() throws IOException {
         Path path = pathWithout(Set.of("vagrant"));
         Path clusterDir = tmp.resolve("cluster");
-        Repo.Run run = withoutJbangLines(jbang(List.of("k3s-up", "--provider", "libvirt", "--dir", clusterDir.toString()),
+        Repo.Run run = withoutJbangLines(jbang(
+            List.of("k3s-up", "--provider", "libvirt", "--dir", clusterDir.toString()),
             Map.of("PATH", path.toString()), null));
         assertEquals(Cli.MISSING_TOOL, run.exit(), run.stderr());
         assertTrue(run.stderr().contains("vagrant is not installed"), run.stderr());
@@ -234,7 +249,8 @@ class StepInputTest {
         ProvisionTest.requireTool("vagrant", "apt-get install vagrant: k3s-up checks it before the provider");
         Path path = pathWithout(Set.of("VBoxManage"));
         Path clusterDir = tmp.resolve("cluster");
-        Repo.Run run = withoutJbangLines(jbang(List.of("k3s-up", "--provider", "virtualbox", "--dir", clusterDir.toString()),
+        Repo.Run run = withoutJbangLines(jbang(
+            List.of("k3s-up", "--provider", "virtualbox", "--dir", clusterDir.toString()),
             Map.of("PATH", path.toString()), null));
         assertEquals(Cli.MISSING_TOOL, run.exit(), run.stderr());
         assertTrue(run.stderr().contains("needs VirtualBox"), run.stderr());
@@ -248,13 +264,26 @@ class StepInputTest {
         Path path = pathWithout(Set.of("VBoxManage", "virsh"));
         Path clusterDir = tmp.resolve("cluster");
         Map<String, String> env = Map.of("PATH", path.toString(), "VAGRANT_DEFAULT_PROVIDER", "");
-        Repo.Run badFlag = withoutJbangLines(jbang(List.of("k3s-up", "--workers", "10", "--dir", clusterDir.toString()), env, null));
-        assertEquals(Cli.USAGE, badFlag.exit(), "the flag is checked before the provider is looked for: " + badFlag.stderr());
+        Repo.Run badFlag = withoutJbangLines(jbang(
+            List.of("k3s-up", "--workers", "10", "--dir", clusterDir.toString()), env, null));
+        assertEquals(Cli.USAGE, badFlag.exit(),
+            "the flag is checked before the provider is looked for: " + badFlag.stderr());
         Repo.Run none = withoutJbangLines(jbang(List.of("k3s-up", "--dir", clusterDir.toString()), env, null));
         assertEquals(Cli.MISSING_TOOL, none.exit(), none.stderr());
-        assertTrue(none.stderr().contains("no Vagrant provider found: install VirtualBox") && none.stderr().contains("apt-get install"),
-            none.stderr());
+        assertTrue(none.stderr().contains("no Vagrant provider found: install VirtualBox")
+            && none.stderr().contains("apt-get install"), none.stderr());
         assertFalse(Files.exists(clusterDir), "nothing made without a provider");
+    }
+
+    @Test
+    void anUnsupportedProviderFromTheEnvironmentIsAUsageErrorNamingTheVariable() {
+        Path clusterDir = tmp.resolve("cluster");
+        Repo.Run run = withoutJbangLines(jbang(List.of("k3s-up", "--dir", clusterDir.toString()),
+            Map.of("VAGRANT_DEFAULT_PROVIDER", "docker"), null));
+        assertEquals(Cli.USAGE, run.exit(), run.stderr());
+        assertTrue(run.stderr().contains("provider 'docker' ($VAGRANT_DEFAULT_PROVIDER) is not supported: use"
+            + " virtualbox or libvirt"), run.stderr());
+        assertFalse(Files.exists(clusterDir), "nothing made for a refused provider");
     }
 
     @Test
@@ -262,10 +291,12 @@ class StepInputTest {
         ProvisionTest.requireTool("kubectl", "it is what this test hides");
         Path path = pathWithout(Set.of("kubectl"));
         Path output = tmp.resolve("kube/config");
-        Repo.Run run = withoutJbangLines(jbang(List.of("k3s-kubeconfig", "--output", output.toString()), Map.of("PATH", path.toString()), "{"));
+        Repo.Run run = withoutJbangLines(jbang(List.of("k3s-kubeconfig", "--output", output.toString()),
+            Map.of("PATH", path.toString()), "{"));
         String first = run.stderr().lines().findFirst().orElse("");
-        assertTrue(first.contains("warning: kubectl is not installed on this host: the kubeconfig is written all the same; install kubectl"
-            + " to use it (https://kubernetes.io/docs/tasks/tools/"), run.stderr());
+        assertTrue(first.contains("warning: kubectl is not installed on this host:"
+            + " the kubeconfig is written all the same; install kubectl to use it"
+            + " (https://kubernetes.io/docs/tasks/tools/"), run.stderr());
         // the step itself goes on without kubectl: here to the bad stdin, as it would without the warning
         assertEquals(Cli.BAD_INPUT, run.exit(), run.stderr());
         assertFalse(Files.exists(output));
@@ -283,7 +314,7 @@ class StepInputTest {
             try (Stream<Path> files = Files.list(dir)) {
                 for (Path program : files.toList()) {
                     String name = program.getFileName().toString();
-                    if (missing.contains(name) || Files.exists(bin.resolve(name), java.nio.file.LinkOption.NOFOLLOW_LINKS)) continue;
+                    if (missing.contains(name) || Files.exists(bin.resolve(name), LinkOption.NOFOLLOW_LINKS)) continue;
                     if (Files.isRegularFile(program) && Files.isExecutable(program)) {
                         Files.createSymbolicLink(bin.resolve(name), program.toAbsolutePath());
                     }

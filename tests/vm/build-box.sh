@@ -142,7 +142,8 @@ EOF
     # openrc: the host keys made at install stay (the VM tier boots one machine of this box), and
     # the services Debian's packages register run in openrc's runlevels
     [ -x "$rootfs/sbin/openrc-run" ] || die "openrc gave no /sbin/openrc-run, where K3s's installer looks for it"
-    [ ! -e "$rootfs/bin/systemctl" ] || die "the openrc box has systemctl: it would not stand for a host without systemd"
+    [ ! -e "$rootfs/bin/systemctl" ] \
+      || die "the openrc box has systemctl: it would not stand for a host without systemd"
     chroot "$rootfs" rc-update add networking boot >/dev/null 2>&1 || true
     chroot "$rootfs" rc-update add ssh default >/dev/null 2>&1 || true
     sed -i 's/^#\?rc_parallel=.*/rc_parallel="NO"/' "$rootfs/etc/rc.conf" 2>/dev/null || true
