@@ -208,7 +208,9 @@ class join extends ClusterStep {
         }
         AgentOnHost.Action plan = plan(agent, hostname, cluster.serverUrl(), clusterCa);
         // an agent of this cluster holding another token (the server token older versions handed out) is moved
-        if (plan == AgentOnHost.Action.NOTHING && !AgentOnHost.holdsToken(agent, hostRoot, token)) plan = AgentOnHost.Action.INSTALL;
+        if (plan == AgentOnHost.Action.NOTHING && !AgentOnHost.holdsToken(agent, hostRoot, token)) {
+            plan = AgentOnHost.Action.INSTALL;
+        }
         if (plan == AgentOnHost.Action.NOTHING) {
             stage("install", hostname + " is already an agent of " + cluster.serverUrl() + ": nothing to install "
                 + "(its agent names this cluster's CA)");

@@ -227,7 +227,8 @@ class CommandInjectionTest {
         Path keep = Files.createDirectories(markers.resolve("keep"));
         try (Ssh ssh = connect()) {
             for (String value : breakouts()) {
-                ssh.exec(InstallFolder.stopAndRemove(ssh, markers + "/k3s-join.x" + value), null, Duration.ofSeconds(20));
+                ssh.exec(InstallFolder.stopAndRemove(ssh, markers + "/k3s-join.x" + value), null,
+                    Duration.ofSeconds(20));
                 assertFalse(Files.exists(marker), "the folder name ran on the host: " + value);
             }
             // and what it is for still works: the folder named goes, nothing else

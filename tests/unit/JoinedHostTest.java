@@ -75,7 +75,8 @@ class JoinedHostTest {
         Path root = agentInstalled(URL, "short-secret");
         try (Ssh ssh = connect()) {
             join step = joinWith(root, running());
-            assertEquals(AgentOnHost.Action.NOTHING, step.plan(ssh, "edge1", URL, THIS_CA), "no CA fetched yet: the URL tells");
+            assertEquals(AgentOnHost.Action.NOTHING, step.plan(ssh, "edge1", URL, THIS_CA), "no CA fetched yet: the "
+                + "URL tells");
             String other = assertThrows(Cli.Failure.class,
                 () -> step.plan(ssh, "edge1", "https://10.0.0.9:6443", THIS_CA))
                 .getMessage();
@@ -135,7 +136,8 @@ class JoinedHostTest {
     @Test
     void aHostWithoutAnAgentIsInstalled() throws IOException {
         try (Ssh ssh = connect()) {
-            assertEquals(AgentOnHost.Action.INSTALL, joinWith(tmp.resolve("bare"), running()).plan(ssh, "edge1", URL, THIS_CA));
+            assertEquals(AgentOnHost.Action.INSTALL,
+                joinWith(tmp.resolve("bare"), running()).plan(ssh, "edge1", URL, THIS_CA));
         }
     }
 
