@@ -5,6 +5,7 @@
 //SOURCES lib/ClusterFolder.java
 //SOURCES lib/KubeconfigFile.java
 //SOURCES lib/LibvirtShared.java
+//SOURCES lib/ClusterHalt.java
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -21,15 +22,20 @@ import picocli.CommandLine.Option;
         "Destroys a cluster made by k3s-up and leaves nothing behind: its Vagrant machines (domains, disks, networks),",
         "K3s on the SSH hosts that k3s-join added, its context in the kubeconfig, and the files k3s-up wrote in its",
         "folder (the join token among them; the folder too, when nothing else is in it).",
-        "Prints what it removed as JSON."},
+        "Prints what it removed as JSON. With --halt it only shuts the machines down and keeps everything:",
+        "the same k3s-up boots them again and waits until every node is Ready."},
     footerHeading = "%nExamples:%n",
     footer = {"  k3s-down --name wil", "  k3s-up | k3s-down              # the cluster JSON from a pipe",
-        "  k3s-down --name wil --keep-hosts"})
+        "  k3s-down --name wil --keep-hosts", "  k3s-down --name wil --halt       # later: k3s-up --name wil"})
 class down extends ClusterStep {
 
     @Option(names = "--keep-hosts",
         description = "Leave K3s installed on SSH hosts that k3s-join added (default: uninstall it).")
     boolean keepHosts;
+
+    @Option(names = "--halt", description = "Only shut the cluster's machines down (vagrant halt), keeping "
+        + "their disks, its folder, its kubeconfig context and the hosts k3s-join added; k3s-up resumes it.")
+    boolean halt;
 
     public static void main(String... args) {
         System.exit(Cli.run(new down(), args));
@@ -61,6 +67,7 @@ class down extends ClusterStep {
             "k3s-down destroys only clusters k3s-up made: in a Vagrant project of your own, "
                 + "run 'vagrant destroy' yourself")
             : null;
+        if (halt) return halt(cluster, folder, written);
         ObjectNode removed = Cluster.JSON.createObjectNode();
         removed.put("format", "k3s-vagrant/down/v1");
         removed.put("name", cluster.name());
@@ -158,5 +165,25 @@ class down extends ClusterStep {
             log.warn("the libvirt networks of " + cluster.name() + " may be left: " + e.getMessage());
             return 1;
         }
+    }
+
+    /** --halt: vagrant halt under the folder's lock, and the mark by which k3s-up knows to resume. */
+    private int halt(Cluster cluster, Path folder, List<String> written) {
+        if (written == null || !Files.isDirectory(folder.resolve(".vagrant").resolve("machines"))) {
+            throw Cli.fail(Cli.FAILED, "cluster " + cluster.name() + " has no machines in " + folder + " to halt");
+        }
+        try (ClusterFolder locked = ClusterFolder.open(folder, log)) {
+            log.step("vagrant halt: shutting down " + cluster.name() + "'s machines (their disks stay)");
+            new Vagrant(folder, log).whenInterrupted("run the same k3s-down --halt again to finish")
+                .halt(Duration.ofMinutes(10));
+            ClusterHalt.mark(folder);
+        }
+        ObjectNode halted = Cluster.JSON.createObjectNode();
+        halted.put("format", "k3s-vagrant/down/v1");
+        halted.put("name", cluster.name());
+        halted.put("halted", true);
+        log.step(cluster.name() + " is halted: 'k3s-up --name " + cluster.name() + "' (the same flags) resumes it");
+        print(halted.toPrettyString() + "\n");
+        return Cli.OK;
     }
 }

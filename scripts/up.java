@@ -3,6 +3,7 @@
 //SOURCES lib/Step.java
 //SOURCES lib/K3s.java
 //SOURCES lib/AddressProbe.java
+//SOURCES lib/ClusterHalt.java
 //SOURCES lib/NodeSsh.java
 //SOURCES lib/Nodes.java
 //SOURCES lib/K3sServer.java
@@ -27,7 +28,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.TreeSet;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -227,7 +227,9 @@ class up extends Step {
 
             Vagrant vagrant = new Vagrant(folder, log).whenInterrupted("run the same k3s-up again to resume "
                 + "(what is up stays up), or 'k3s-down --name " + clusterName + "' to remove it");
-            stage("boot", "vagrant up: booting " + String.join(", ", machineNames()) + " and installing K3s");
+            boolean resuming = ClusterHalt.isHalted(folder); // k3s-down --halt stopped it: boot, and wait for all
+            stage("boot", "vagrant up: booting " + String.join(", ", machineNames())
+                + (resuming ? " (halted by k3s-down --halt)" : " and installing K3s"));
             boolean perMachine = separateUp != null ? separateUp : chosenProvider.equals("virtualbox");
             if (perMachine) {
                 vagrant.upEach(chosenProvider, machineNames(), remaining(deadline));
@@ -247,10 +249,8 @@ class up extends Step {
                     + clusterName + "' to remove it", () -> { });
                  Ssh server = NodeSsh.connect(result, result.server(), Ssh.HostKeyCheck.OFF, null,
                      Duration.ofMinutes(2), log)) {
-                // the machines of this folder; a host k3s-join added is reported, not waited for
-                Set<String> machines = new TreeSet<>();
-                result.nodes().stream().filter(node -> node.ssh().vagrantMachine() != null)
-                    .forEach(node -> machines.add(node.name()));
+                // the machines of this folder; a host k3s-join added is reported, not waited for, unless after a halt
+                Set<String> machines = ClusterHalt.nodesToWaitFor(result, resuming);
                 for (String machine : machines) log.phase(machine, "waiting for the node to be Ready");
                 List<Nodes.Status> ready = Nodes.waitReady(server, machines, remaining(deadline), log);
                 List<List<String>> rows = new ArrayList<>();
@@ -262,6 +262,7 @@ class up extends Step {
                 result = Nodes.withVersions(result, ready);
             }
             cluster.save(result);
+            ClusterHalt.clear(folder);
             log.step("cluster " + clusterName + " is Ready: " + result.serverUrl());
             print(result.toJson());
         }

@@ -1,5 +1,6 @@
 //DEPS com.fasterxml.jackson.core:jackson-databind:2.20.1
 //SOURCES Cli.java
+//SOURCES Interruption.java
 //SOURCES LibvirtShared.java
 //SOURCES Plan.java
 //SOURCES Log.java
@@ -204,12 +205,7 @@ final class LibvirtBoxVolume {
                     + "never start: remove it ('virsh -c " + LibvirtShared.URI + " vol-delete " + image.volume()
                     + " --pool default', once no machine uses it) and run k3s-up again");
             }
-            try {
-                Thread.sleep(1000);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw Cli.fail(Cli.FAILED, "interrupted while waiting for the box image's volume");
-            }
+            Interruption.pause(1000, "for the box image's volume");
         }
     }
 

@@ -1,4 +1,5 @@
 //SOURCES Cli.java
+//SOURCES Interruption.java
 //SOURCES Log.java
 //SOURCES Cluster.java
 //SOURCES Ssh.java
@@ -89,12 +90,7 @@ final class Nodes {
                     + "'sudo journalctl -u k3s' (agents: -u k3s-agent; /var/log/k3s-agent.log where openrc runs) "
                     + "tell why");
             }
-            try {
-                Thread.sleep(2000);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw Cli.fail(Cli.FAILED, "interrupted while waiting for nodes");
-            }
+            Interruption.pause(2000, "for nodes");
         }
     }
 }

@@ -171,6 +171,11 @@ final class Vagrant {
         run(List.of("vagrant", "provision", "--no-color"), timeout, "vagrant provision", null);
     }
 
+    /** Shuts the machines down (Vagrant forces them off after its graceful wait), keeping their disks. */
+    void halt(Duration timeout) {
+        run(List.of("vagrant", "halt", "--no-color"), timeout, "vagrant halt", null);
+    }
+
     void destroy(Duration timeout) {
         run(List.of("vagrant", "destroy", "--force", "--no-color"), timeout, "vagrant destroy", null);
     }

@@ -192,6 +192,21 @@ class ClusterFolderTest {
         assertTrue(run.stdout().contains("\"machinesDestroyed\" : false"), run.stdout());
     }
 
+    /** --halt keeps everything; where Vagrant never made a machine there is nothing to halt, and it says so. */
+    @Test
+    void downHaltOfAClusterWithoutMachinesChangesNothingAndSaysSo() throws IOException {
+        Path made = todaysClusterFolder(tmp.resolve("wil"));
+        Files.writeString(made.resolve(".k3s-vagrant-cluster"), MARKER);
+        Map<String, String> before = snapshot(made);
+        down step = new down();
+        step.server.stdin = json(clusterNamingFolder(made));
+        Repo.Run run = Repo.step(step, "--cluster", "-", "--halt");
+        assertEquals(Cli.FAILED, run.exit(), run.stderr());
+        assertTrue(run.stderr().contains("has no machines in " + made + " to halt"), run.stderr());
+        assertEquals(before, snapshot(made), "nothing removed, nothing marked");
+        assertEquals("", run.stdout());
+    }
+
     @Test
     void downRemovesTheFolderWhenOnlyK3sUpsFilesAreThere() throws IOException {
         ProvisionTest.requireTool("vagrant", "apt-get install vagrant");

@@ -614,8 +614,36 @@ class ClusterFlowTest {
         return VmTier.vagrantSsh(openrcDir, env, OPENRC, command);
     }
 
+    /** k3s-down --halt keeps everything; the same k3s-up boots it and waits for every node, joined hosts too. */
     @Test
     @Order(19)
+    void aHaltedClusterKeepsEverythingAndK3sUpResumesItWithEveryNodeReady() throws IOException {
+        long start = System.nanoTime();
+        Repo.Run halt = Repo.exec(inNetns("bin/jbang", "k3s-down", "--name", CLUSTER, "--halt"), repo, env, null, 900);
+        timings.put("k3s-down --halt", seconds(start));
+        assertEquals(0, halt.exit(), halt.stderr());
+        assertTrue(halt.stdout().contains("\"halted\" : true"), halt.stdout());
+        for (String machine : List.of(SERVER, WORKER)) {
+            assertEquals("shut off", String.join("", virsh("domstate", CLUSTER + "_" + machine)).strip(), machine);
+        }
+        assertTrue(Files.isRegularFile(clusterDir.resolve(".vagrant/k3s-token")), "the folder and its token stay");
+
+        start = System.nanoTime();
+        Repo.Run resume = Repo.exec(inNetns("bin/jbang", "k3s-up", "--provider", "libvirt", "--login", LOGIN, "--name",
+            CLUSTER, "--box", BOX, "--libvirt-driver", "qemu", "--libvirt-cpu-model", "qemu64", "--airgap-dir",
+            repo.resolve("tests/k3s-standin").toString()), repo, env, null, 1500);
+        timings.put("k3s-up resuming the halted cluster", seconds(start));
+        assertEquals(0, resume.exit(), resume.stderr());
+        assertTrue(resume.stderr().contains("(halted by k3s-down --halt)"), resume.stderr());
+        for (String node : List.of(SERVER, WORKER, THIRD, OPENRC)) {
+            assertTrue(resume.stderr().matches("(?s).*\\b" + node.toLowerCase() + "\\s+Ready\\b.*"),
+                node + " is Ready again (the joined hosts reconnected):\n" + resume.stderr());
+        }
+        assertFalse(Files.exists(clusterDir.resolve(".vagrant/k3s-halted")), "resumed: no longer marked halted");
+    }
+
+    @Test
+    @Order(20)
     void k3sDownLeavesNoDomainVolumeNetworkContextOrSecretBehind() throws IOException {
         long start = System.nanoTime();
         Repo.Run down = Repo.exec(inNetns("bin/jbang", "k3s-down", "--name", CLUSTER, "--known-hosts",
@@ -655,7 +683,7 @@ class ClusterFlowTest {
     }
 
     @Test
-    @Order(20)
+    @Order(21)
     void noSecretWasEverOnACommandLineOnThisHost() {
         hostCommandLines.stop();
         assertTrue(hostCommandLines.seen().size() > 20
