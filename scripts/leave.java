@@ -4,6 +4,8 @@
 //SOURCES lib/K3sAgent.java
 //SOURCES lib/K3sServer.java
 //SOURCES lib/ClusterFolder.java
+//SOURCES lib/ServerLeave.java
+//SOURCES lib/Nodes.java
 
 import java.time.Duration;
 import java.util.List;
@@ -15,9 +17,12 @@ import picocli.CommandLine.Option;
     description = {
         "Removes an agent from its cluster: uninstalls K3s from the host (K3s's k3s-agent-uninstall.sh), then "
             + "deletes",
-        "its node on the server. Prints the cluster JSON without that node. The opposite of k3s-join."},
+        "its node on the server. Prints the cluster JSON without that node. The opposite of k3s-join.",
+        "A server of an HA cluster leaves the same way (k3s-uninstall.sh; deleting its node removes its etcd member),",
+        "unless it is the first server, or the servers left would not keep etcd's majority Ready."},
     footerHeading = "%nExamples:%n",
-    footer = {"  k3s-leave --name wil --node edge1", "  k3s-up | k3s-leave --node wilSW2"})
+    footer = {"  k3s-leave --name wil --node edge1", "  k3s-up | k3s-leave --node wilSW2",
+        "  k3s-leave --name wil --node wilS3             # a server of a --servers 3 cluster"})
 class leave extends ClusterStep {
 
     @Option(names = "--node", paramLabel = "NAME", required = true,
@@ -35,8 +40,9 @@ class leave extends ClusterStep {
 
     @Override
     Map<Integer, String> exitCodeDetails() {
-        return Map.of(Cli.OK, "the node left (or was not there)", Cli.USAGE, "no such node, or it is a server",
-            Cli.REFUSED, "left, but not yet recorded in the cluster's folder");
+        return Map.of(Cli.OK, "the node left (or was not there)", Cli.USAGE, "no such node, or it is the first server",
+            Cli.REFUSED, "a server whose leaving would break etcd's majority (nothing changed), or left but not yet "
+            + "recorded in the cluster's folder");
     }
 
     @Override
@@ -51,14 +57,16 @@ class leave extends ClusterStep {
             .orElseThrow(() -> Cli.fail(Cli.USAGE, "cluster " + cluster.name() + " has no node '" + node
                 + "': its nodes are " + String.join(", ", cluster.nodes().stream().map(Cluster.Node::name).toList())));
         if (leaving.isServer()) {
-            throw Cli.fail(Cli.USAGE, node + " is a server of the cluster: k3s-leave removes agents only; "
-                + "k3s-down removes the whole cluster");
+            ServerLeave.requireNotFirst(cluster, leaving);
+            try (Ssh serverSsh = connect(cluster, cluster.server(), Duration.ofSeconds(30))) {
+                ServerLeave.requireSafe(cluster, leaving, Nodes.list(serverSsh));
+            }
         }
 
-        // the agent first: a running kubelet registers its node again right after a delete
-        stage("uninstall", "uninstalling the K3s agent from " + leaving.name());
+        // K3s first: a running kubelet registers its node again right after a delete
+        stage("uninstall", "uninstalling K3s from " + leaving.name());
         try (Ssh host = connect(cluster, leaving, Duration.ofSeconds(30))) {
-            K3sAgent.uninstall(host, log);
+            K3sAgent.uninstall(host, leaving.isServer() ? "k3s-uninstall.sh" : "k3s-agent-uninstall.sh", log);
         }
         stage("delete", "deleting node " + leaving.name() + " on the server");
         try (Ssh serverSsh = connect(cluster, cluster.server(), Duration.ofSeconds(30))) {

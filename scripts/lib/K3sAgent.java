@@ -4,17 +4,22 @@
 
 import java.time.Duration;
 
-/** The K3s agent on a host: taking it off again. */
+/** K3s on a host, taken off again with its own uninstall script (an agent's, or a server's). */
 final class K3sAgent {
     private K3sAgent() {}
 
     /** Removes K3s's agent from a host with K3s's own uninstall script; nothing to do when it is not there. */
     static void uninstall(Ssh host, Log log) {
-        String script = "/usr/local/bin/k3s-agent-uninstall.sh";
+        uninstall(host, "k3s-agent-uninstall.sh", log);
+    }
+
+    /** script: k3s-agent-uninstall.sh or (a server) k3s-uninstall.sh, as K3s's installer names them. */
+    static void uninstall(Ssh host, String name, Log log) {
+        String script = "/usr/local/bin/" + name;
         Ssh.Result result = host.exec(host.sudo() + "sh -c 'if [ -x " + script + " ]; then " + script + "; "
-            + "else echo no K3s agent here; fi'", null, Duration.ofMinutes(5), log::detail);
+            + "else echo no K3s here; fi'", null, Duration.ofMinutes(5), log::detail);
         if (!result.ok()) {
-            throw Cli.fail(Cli.FAILED, "k3s-agent-uninstall.sh failed on " + host.target.label() + " (exit "
+            throw Cli.fail(Cli.FAILED, name + " failed on " + host.target.label() + " (exit "
                 + result.exitStatus() + "): " + Cli.lastLines(result.stdout() + result.stderr(), 5));
         }
     }

@@ -9,6 +9,7 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.util.ArrayList;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -91,10 +92,35 @@ class LifecycleTest {
             step.server.stdin = new ByteArrayInputStream(SSH_ONLY_CLUSTER.getBytes(StandardCharsets.UTF_8));
             Repo.Run run = Repo.step(step, "--cluster", "-", "--node", node);
             assertEquals(Cli.USAGE, run.exit(), run.stderr());
-            assertTrue(run.stderr().contains(node.equals("pi") ? "is a server of the cluster"
+            assertTrue(run.stderr().contains(node.equals("pi") ? "pi is the server the agents and the kubeconfig reach"
                 : "has no node 'nosuch': its nodes are pi"), run.stderr());
             assertEquals("", run.stdout());
         }
+    }
+
+    /** etcd agrees only while more than half of its members are up: a server leaves only if that still holds. */
+    @Test
+    void aServerLeavesOnlyWhileTheServersLeftKeepEtcdsMajorityReady() {
+        List<Cluster.Node> nodes = new ArrayList<>();
+        for (String name : List.of("wilS", "wilS2", "wilS3")) {
+            nodes.add(new Cluster.Node(name, "server", "192.168.56.110", Cluster.Access.vagrant(name)));
+        }
+        Cluster cluster = new Cluster("wil", "libvirt", "/tmp/wil", "https://192.168.56.110:6443", nodes, null);
+        List<Nodes.Status> allReady = List.of(status("wils", true), status("wils2", true), status("wils3", true));
+        ServerLeave.requireSafe(cluster, nodes.get(2), allReady); // two of two left Ready
+        List<Nodes.Status> s2Down = List.of(status("wils", true), status("wils2", false), status("wils3", true));
+        Cli.Failure refused = assertThrows(Cli.Failure.class,
+            () -> ServerLeave.requireSafe(cluster, nodes.get(2), s2Down));
+        assertEquals(Cli.REFUSED, refused.exitCode);
+        assertTrue(refused.getMessage().contains("removing wilS3 would leave 2 servers (wilS, wilS2) of which only wilS"
+            + " is Ready: etcd needs 2 of them up"), refused.getMessage());
+        ServerLeave.requireSafe(cluster, nodes.get(1), s2Down); // the one that is down may leave: wilS, wilS3 stay up
+        assertEquals(Cli.USAGE, assertThrows(Cli.Failure.class,
+            () -> ServerLeave.requireNotFirst(cluster, nodes.get(0))).exitCode);
+    }
+
+    private static Nodes.Status status(String name, boolean ready) {
+        return new Nodes.Status(name, ready, "", "v1.31.4+k3s1", true);
     }
 
     @Test

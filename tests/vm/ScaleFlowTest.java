@@ -170,8 +170,53 @@ class ScaleFlowTest {
             status.stdout());
     }
 
+    /** A server of the HA cluster leaves as K3s documents it; never the first, never below etcd's majority. */
     @Test
     @Order(6)
+    void aServerLeavesTheHaClusterUnlessThatWouldBreakEtcdsMajority() throws Exception {
+        // scS2 down: scS3 leaving would leave scS and scS2, of which only scS is Ready
+        VmTier.vagrantSsh(clusterDir(), env, "scS2", "sudo systemctl stop k3s");
+        awaitNode("scs2", "NotReady");
+        Repo.Run refused = leave("scS3");
+        assertEquals(Cli.REFUSED, refused.exit(), refused.stderr());
+        assertTrue(refused.stderr().contains("removing scS3 would leave 2 servers (scS, scS2) of which only scS is"
+            + " Ready: etcd needs 2 of them up"), refused.stderr());
+        assertEquals("active", VmTier.vagrantSsh(clusterDir(), env, "scS3", "sudo systemctl is-active k3s").strip(),
+            "nothing was changed");
+
+        VmTier.vagrantSsh(clusterDir(), env, "scS2", "sudo systemctl start k3s");
+        awaitNode("scs2", "Ready");
+        Repo.Run left = leave("scS3");
+        VmTier.check(left, "k3s-leave of the server scS3");
+        assertFalse(left.stdout().contains("\"scS3\""), "the cluster JSON without scS3: " + left.stdout());
+        String nodes = VmTier.vagrantSsh(clusterDir(), env, "scS", "kubectl get nodes --no-headers");
+        assertFalse(nodes.contains("scs3"), "its node (and so its etcd member) is deleted:\n" + nodes);
+        assertEquals("gone", VmTier.vagrantSsh(clusterDir(), env, "scS3", "test -e /usr/local/bin/k3s || echo gone")
+            .strip(), "K3s is uninstalled there");
+
+        Repo.Run first = leave("scS");
+        assertEquals(Cli.USAGE, first.exit(), first.stderr());
+        assertTrue(first.stderr().contains("scS is the server the agents and the kubeconfig reach"), first.stderr());
+    }
+
+    private Repo.Run leave(String node) {
+        return Repo.exec(VmTier.inNetns("bin/jbang", "k3s-leave", "--name", CLUSTER, "--node", node), repo, env, null,
+            600);
+    }
+
+    /** Waits (3 min at most) until the first server lists the node in that state. */
+    private void awaitNode(String node, String state) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(3);
+        while (true) {
+            String nodes = VmTier.vagrantSsh(clusterDir(), env, "scS", "kubectl get nodes --no-headers");
+            if (nodes.lines().anyMatch(l -> l.startsWith(node + " ") && l.split("\\s+")[1].equals(state))) return;
+            assertTrue(System.nanoTime() < deadline, node + " never " + state + ":\n" + nodes);
+            Thread.sleep(5000);
+        }
+    }
+
+    @Test
+    @Order(7)
     void k3sDownCtrlCdMidDestroySaysToRunItAgainWhichRemovesEveryMachine() throws Exception {
         Path err = work.resolve("interrupted-down.log");
         Process interruptedDown = VmTier.startAsJob(List.of("bin/jbang", "k3s-down", "--name", CLUSTER), repo, env,
