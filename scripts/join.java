@@ -12,13 +12,9 @@
 //FILES provision/agent.sh=../provision/agent.sh
 //FILES provision/k3s-common.sh=../provision/k3s-common.sh
 
-import java.io.IOException;
-import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -159,7 +155,7 @@ class join extends ClusterStep {
                 }
             }
         } finally {
-            java.util.Arrays.fill(token, (byte) 0);
+            Arrays.fill(token, (byte) 0);
         }
 
         stage("ready", "waiting for " + node.name() + " to be Ready");

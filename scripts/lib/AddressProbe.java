@@ -14,6 +14,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -38,13 +39,13 @@ final class AddressProbe {
      */
     static Map<String, String> answering(Map<String, String> ips, int port, int timeoutMillis) {
         List<InterfaceAddress> local = localIpv4Networks();
-        Map<String, CompletableFuture<Boolean>> probes = new java.util.LinkedHashMap<>();
+        Map<String, CompletableFuture<Boolean>> probes = new LinkedHashMap<>();
         ips.forEach((name, ip) -> {
             if (onALocalNetwork(ip, local)) {
                 probes.put(name, CompletableFuture.supplyAsync(() -> answers(ip, port, timeoutMillis)));
             }
         });
-        Map<String, String> found = new java.util.LinkedHashMap<>();
+        Map<String, String> found = new LinkedHashMap<>();
         probes.forEach((name, probe) -> {
             if (probe.join()) found.put(name, ips.get(name));
         });
@@ -64,7 +65,7 @@ final class AddressProbe {
 
     /** The machines of {@code planned} (name to address) that Vagrant has not made in {@code folder} yet. */
     static Map<String, String> notMadeYet(Path folder, Map<String, String> planned) {
-        Map<String, String> left = new java.util.LinkedHashMap<>();
+        Map<String, String> left = new LinkedHashMap<>();
         planned.forEach((name, ip) -> {
             Path machine = folder.resolve(".vagrant").resolve("machines").resolve(name);
             boolean made = false;

@@ -1,7 +1,9 @@
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.regex.Pattern;
 
 /**
  * The facts about the host that change what a step does there: its OS, its environment
@@ -47,12 +49,12 @@ record HostFacts(String osName, Map<String, String> env, Path home) {
         String value = get("PATHEXT");
         // cmd.exe's own default when PATHEXT is unset
         if (value.isBlank()) value = ".COM;.EXE;.BAT;.CMD";
-        return java.util.Arrays.stream(value.split(";")).filter(s -> !s.isBlank()).toList();
+        return Arrays.stream(value.split(";")).filter(s -> !s.isBlank()).toList();
     }
 
     /** The entries of a list variable, empty ones dropped. */
     List<String> list(String name) {
-        return java.util.Arrays.stream(get(name).split(java.util.regex.Pattern.quote(listSeparator())))
+        return Arrays.stream(get(name).split(Pattern.quote(listSeparator())))
             .filter(s -> !s.isBlank()).toList();
     }
 

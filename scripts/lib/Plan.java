@@ -5,6 +5,7 @@
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -79,7 +80,7 @@ final class Plan {
         }
         for (String ip : groups.get(0)) {
             if (groups.get(1).contains(ip)) {
-                Map<String, String> twice = new java.util.HashMap<>(words);
+                Map<String, String> twice = new HashMap<>(words);
                 twice.put("ip", ip);
                 throw usage(rules.path("twice").asText(), twice);
             }
