@@ -41,8 +41,8 @@ final class ClusterFolder implements AutoCloseable {
     static final String SETTINGS_FILE = "cluster.env";
     static final String LOCK_FILE = ".k3s-vagrant.lock";
     /** What k3s-up writes in its folder (a trailing '/': a folder, Vagrant's state); the marker lists them. */
-    static final List<String> WRITTEN = List.of(LOCK_FILE, "Vagrantfile", "server.sh", "agent.sh", "k3s-common.sh",
-        SETTINGS_FILE, "cluster.json", ".vagrant/");
+    static final List<String> WRITTEN = Stream.of(List.of(LOCK_FILE), PROVISIONING,
+        List.of(SETTINGS_FILE, "cluster.json", ".vagrant/")).flatMap(List::stream).toList();
 
     final Path dir;
     private final ClusterFolderLock lock;

@@ -33,6 +33,8 @@ class ClusterFolderTest {
         # k3s-vagrant cluster folder: k3s-up made it; k3s-down removes the entries below, then the folder if empty
         .k3s-vagrant.lock
         Vagrantfile
+        settings.yaml
+        plan.rb
         server.sh
         agent.sh
         k3s-common.sh
@@ -205,6 +207,24 @@ class ClusterFolderTest {
         assertTrue(run.stderr().contains("has no machines in " + made + " to halt"), run.stderr());
         assertEquals(before, snapshot(made), "nothing removed, nothing marked");
         assertEquals("", run.stdout());
+    }
+
+    /** Every file k3s-up writes today (settings.yaml and plan.rb too) is one k3s-down removes. */
+    @Test
+    void downRemovesEveryFileK3sUpWritesToday() throws IOException {
+        Path made = todaysClusterFolder(tmp.resolve("wil")); // adopted, then written as k3s-up writes it now
+        ClusterFolder.claim(made, false);
+        Log quiet = new Log(new PrintWriter(new StringWriter()), "test", null);
+        try (ClusterFolder folder = ClusterFolder.open(made, quiet)) {
+            folder.writeProvisioning(up.class);
+        }
+        assertTrue(Files.isRegularFile(made.resolve("settings.yaml"))
+            && Files.isRegularFile(made.resolve("plan.rb")), "written by k3s-up");
+        down step = new down();
+        step.server.stdin = json(clusterNamingFolder(made));
+        Repo.Run run = Repo.step(step, "--cluster", "-");
+        assertEquals(Cli.OK, run.exit(), run.stderr());
+        assertFalse(Files.exists(made), "nothing of k3s-up's is left: " + run.stderr());
     }
 
     @Test
