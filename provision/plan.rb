@@ -2,6 +2,7 @@
 # no cluster rule: every default, limit, message and count is in settings.yaml; scripts/lib/Settings.java and
 # Plan.java read the same table for k3s-up.
 require "ipaddr"
+require "resolv"
 require "socket"
 require "yaml"
 
@@ -49,10 +50,15 @@ module K3sVagrantPlan
     end
   end
 
-  def self.check(rule, key, value, provider)
+  # words: more of the message's words; a reject pattern's named groups add theirs.
+  def self.check(rule, key, value, provider, **words)
     return if rule["provider"] && rule["provider"] != provider
     ok = if rule["match"] then value.match?(/\A(?:#{rule["match"]})\z/)
-         elsif rule["reject"] then !value.match?(/#{rule["reject"]}/)
+         elsif rule["reject"]
+           found = value.match(/#{rule["reject"]}/)
+           words.merge!(found.named_captures.transform_keys(&:to_sym)) if found
+           found.nil?
+         elsif rule["ipv4"] then value.match?(Resolv::IPv4::Regex)
          elsif rule["one_of"] then rule["one_of"].include?(value)
          elsif rule["min"] then value.to_i >= rule["min"]
          elsif rule["networks"] then rule["networks"].any? { |net| IPAddr.new(net).include?(IPAddr.new(value)) }
@@ -61,7 +67,24 @@ module K3sVagrantPlan
            missing.nil?
          end
     return if ok
-    raise Refused, say(rule["message"], setting: key, value: shown(value), file: missing)
+    raise Refused, say(rule["message"], setting: key, value: shown(value), file: missing, **words)
+  end
+
+  # The host's proxy variables (settings.yaml's proxy), each checked: the URLs by the name the machines get
+  # ({"HTTPS_PROXY" => url}), and the NO_PROXY entries.
+  def self.proxy(table, env)
+    rules = table["proxy"]
+    set = ->(names) { names.find { |name| !env[name].to_s.strip.empty? } }
+    urls = rules["urls"].each_with_object({}) do |(name, names), found|
+      next unless (variable = set.call(names))
+      found[name] = env[variable].strip
+      rules["url_rules"].each { |rule| check(rule, variable, found[name], nil, fix: rules["fix"]) }
+    end
+    no_proxy = rules["no_proxy"]
+    variable = set.call(no_proxy["read"])
+    entries = variable ? env[variable].split(no_proxy["separator"]).map(&:strip).reject(&:empty?) : []
+    entries.each { |entry| rules["entry_rules"].each { |rule| check(rule, variable, entry, nil) } }
+    [urls, entries]
   end
 
   # The machines, group by group: name, role, address, memory, flags, and "init"/"join" for HA servers.

@@ -2,7 +2,7 @@
 
 import java.util.regex.Pattern;
 
-/** The form of an IPv4 address users type; the cluster's address rules are in provision/settings.yaml. */
+/** The IPv4 form (settings.yaml's ipv4 word, for Java); the cluster's address rules are in settings.yaml. */
 final class Addresses {
     private Addresses() {}
 

@@ -1,9 +1,10 @@
 //SOURCES Cli.java
-//SOURCES Cluster.java
 //SOURCES Addresses.java
+//SOURCES Settings.java
 //SOURCES K3s.java
 //SOURCES K3sRelease.java
 
+import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.net.Authenticator;
 import java.net.InetSocketAddress;
@@ -11,7 +12,6 @@ import java.net.PasswordAuthentication;
 import java.net.ProxySelector;
 import java.net.SocketAddress;
 import java.net.URI;
-import java.net.URISyntaxException;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -19,12 +19,15 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * The host's HTTP proxy, from the variables curl reads: https_proxy or HTTPS_PROXY for https
  * URLs, http_proxy or HTTP_PROXY for http ones, no_proxy or NO_PROXY for the hosts reached
- * directly (the lower-case form first, as curl). Java's HttpClient ignores them unless given
- * a ProxySelector; the machines get them in a mode-600 file (a proxy URL may hold a password).
+ * directly. Which variables, in which order, and their rules are settings.yaml's (proxy). Java's
+ * HttpClient ignores them unless given a ProxySelector; the machines get them in a mode-600 file
+ * (a proxy URL may hold a password).
  */
 final class Proxy {
     static {
@@ -35,8 +38,8 @@ final class Proxy {
         }
     }
 
-    /** What a proxy URL may hold: nothing a shell, systemd's or openrc's env file would read otherwise. */
-    static final String URL_CHARACTERS = "[A-Za-z0-9._~%!*+,;=:@/\\[\\]-]";
+    /** Set by tests; null: the host's environment. */
+    static Map<String, String> environment;
 
     final Endpoint https;
     final Endpoint http;
@@ -53,24 +56,22 @@ final class Proxy {
     }
 
     static Proxy fromEnvironment() {
-        return from(System.getenv());
+        return from(environment != null ? environment : System.getenv());
     }
 
     /** The proxy the variables name, each checked; a bad one is a usage error naming it and the fix. */
     static Proxy from(Map<String, String> env) {
-        Endpoint https = endpoint(env, "https_proxy", "HTTPS_PROXY");
-        Endpoint http = endpoint(env, "http_proxy", "HTTP_PROXY");
-        String noProxyVariable = variable(env, "no_proxy", "NO_PROXY");
+        JsonNode rules = Settings.table().path("proxy");
+        Endpoint https = endpoint(env, rules, "HTTPS_PROXY");
+        Endpoint http = endpoint(env, rules, "HTTP_PROXY");
+        JsonNode noProxy = rules.path("no_proxy");
+        String noProxyVariable = variable(env, noProxy.path("read"));
         List<String> entries = new ArrayList<>();
         if (noProxyVariable != null) {
-            for (String entry : env.get(noProxyVariable).split(",")) {
+            for (String entry : env.get(noProxyVariable).split(Pattern.quote(noProxy.path("separator").asText()))) {
                 entry = entry.strip();
                 if (entry.isEmpty()) continue;
-                if (!entry.matches("[A-Za-z0-9.*:/\\[\\]_-]+")) {
-                    throw Cli.fail(Cli.USAGE, noProxyVariable + " holds " + Cluster.shown(entry)
-                        + ", which is not a host name, a domain (.example.com), an address or a CIDR (10.0.0.0/8):"
-                        + " separate the entries with commas only");
-                }
+                Settings.check(rules.path("entry_rules"), entry, noProxyVariable, null, Map.of());
                 entries.add(entry);
             }
         }
@@ -82,56 +83,36 @@ final class Proxy {
     }
 
     /** The variable set (non-empty) among the names, the first found: curl's order. */
-    private static String variable(Map<String, String> env, String... names) {
-        for (String name : names) {
-            String value = env.get(name);
-            if (value != null && !value.isBlank()) return name;
+    private static String variable(Map<String, String> env, JsonNode names) {
+        for (JsonNode name : names) {
+            String value = env.get(name.asText());
+            if (value != null && !value.isBlank()) return name.asText();
         }
         return null;
     }
 
-    private static Endpoint endpoint(Map<String, String> env, String lower, String upper) {
-        String variable = variable(env, lower, upper);
+    /** The proxy named (HTTPS_PROXY, HTTP_PROXY), checked by the table's url_rules; null when not set. */
+    private static Endpoint endpoint(Map<String, String> env, JsonNode rules, String name) {
+        String variable = variable(env, rules.path("urls").path(name));
         if (variable == null) return null;
         String url = env.get(variable).strip();
-        // the URL itself is not shown: it may hold a password
-        String fix = ": give http://HOST:PORT (http://USER:PASSWORD@HOST:PORT with credentials)";
-        if (!url.matches(URL_CHARACTERS + "+")) {
-            throw Cli.fail(Cli.USAGE, variable + " holds a space, quote, '$', '\\' or another character a proxy URL"
-                + " does not need" + fix + "; percent-encode such characters in a user name or password (%40 for @)");
-        }
-        String withScheme = url.contains("://") ? url : "http://" + url;
-        String scheme = withScheme.substring(0, withScheme.indexOf("://")).toLowerCase(Locale.ROOT);
-        if (!scheme.equals("http")) {
-            throw Cli.fail(Cli.USAGE, variable + " names a " + scheme + ":// proxy: Java's HTTP client, which downloads"
-                + " K3s on this host, speaks to a proxy in plain http only (https goes through it in a CONNECT tunnel)"
-                + fix);
-        }
-        URI uri;
-        try {
-            uri = new URI(withScheme);
-        } catch (URISyntaxException e) {
-            throw Cli.fail(Cli.USAGE, variable + " is not a URL (" + e.getReason() + ")" + fix);
-        }
-        String path = uri.getRawPath() == null ? "" : uri.getRawPath();
-        if (uri.getHost() == null || uri.getRawQuery() != null || uri.getRawFragment() != null
-                || !(path.isEmpty() || path.equals("/"))) {
-            throw Cli.fail(Cli.USAGE, variable + " is not a proxy URL" + fix);
-        }
-        if (uri.getPort() < 1) {
-            // curl would take 1080 and Go (K3s, containerd) 80: the machines' tools would disagree
-            throw Cli.fail(Cli.USAGE, variable + " names no port" + fix);
-        }
+        Settings.check(rules.path("url_rules"), url, variable, null, Map.of("fix", rules.path("fix").asText()));
+        // the parts, by the named groups of the form the URL just passed (its last match rule)
+        String form = null;
+        for (JsonNode rule : rules.path("url_rules")) form = rule.has("match") ? rule.path("match").asText() : form;
+        Matcher parts = Pattern.compile(form).matcher(url);
+        if (!parts.matches()) throw new IllegalStateException("a proxy URL passed " + Settings.FILE + " unparsed");
         String user = null;
         String password = null;
-        if (uri.getRawUserInfo() != null) {
-            String info = uri.getRawUserInfo();
+        String info = parts.group("userinfo");
+        if (info != null) {
             int colon = info.indexOf(':');
             // percent-decoded, a '+' kept (URLDecoder would make it a space)
             user = decode(colon < 0 ? info : info.substring(0, colon));
             password = colon < 0 ? "" : decode(info.substring(colon + 1));
         }
-        return new Endpoint(variable, url, uri.getHost(), uri.getPort(), user, password);
+        return new Endpoint(variable, url, parts.group("host"), Integer.parseInt(parts.group("port")), user,
+            password);
     }
 
     private static String decode(String userInfo) {

@@ -12,6 +12,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
@@ -100,14 +101,26 @@ final class Settings {
         JsonNode setting = setting(env);
         JsonNode rules = setting.has("rules_of") ? setting(setting.path("rules_of").asText()).path("rules")
             : setting.path("rules");
+        check(rules, value, shownAs, provider, Map.of());
+    }
+
+    /**
+     * Refuses a value one of the rules refuses (exit 2): its message names the value as shownAs, and words
+     * (and a reject pattern's named groups) fill the rest.
+     */
+    static void check(JsonNode rules, String value, String shownAs, String provider, Map<String, String> words) {
         for (JsonNode rule : rules) {
             if (rule.has("provider") && !rule.path("provider").asText().equals(provider)) continue;
-            String missing = null;
+            Map<String, String> said = new HashMap<>(words);
             boolean ok;
             if (rule.has("match")) {
                 ok = value.matches(rule.path("match").asText());
             } else if (rule.has("reject")) {
-                ok = !Pattern.compile(rule.path("reject").asText()).matcher(value).find();
+                Matcher found = Pattern.compile(rule.path("reject").asText()).matcher(value);
+                ok = !found.find();
+                if (!ok) said.putAll(namedGroups(found, rule.path("reject").asText()));
+            } else if (rule.has("ipv4")) {
+                ok = Addresses.isIpv4(value);
             } else if (rule.has("one_of")) {
                 ok = false;
                 for (JsonNode one : rule.path("one_of")) ok |= one.asText().equals(value);
@@ -117,20 +130,31 @@ final class Settings {
                 ok = false;
                 for (JsonNode network : rule.path("networks")) ok |= Addresses.inCidr(value, network.asText());
             } else if (rule.has("files")) {
+                String missing = null;
                 for (JsonNode file : rule.path("files")) {
                     if (missing == null && !Files.isRegularFile(Path.of(value).resolve(file.asText()))) {
                         missing = file.asText();
                     }
                 }
                 ok = missing == null;
+                said.put("file", String.valueOf(missing));
             } else {
-                throw new IllegalArgumentException(FILE + ": a rule of " + env + " says nothing I know: " + rule);
+                throw new IllegalArgumentException(FILE + ": a rule of " + shownAs + " says nothing I know: " + rule);
             }
             if (!ok) {
-                throw Cli.fail(Cli.USAGE, say(rule.path("message").asText(),
-                    Map.of("setting", shownAs, "value", Cluster.shown(value), "file", String.valueOf(missing))));
+                said.put("setting", shownAs);
+                said.put("value", Cluster.shown(value));
+                throw Cli.fail(Cli.USAGE, say(rule.path("message").asText(), said));
             }
         }
+    }
+
+    /** The named groups of a match (Java 17's Matcher cannot list them: read from the pattern). */
+    private static Map<String, String> namedGroups(Matcher match, String pattern) {
+        Map<String, String> groups = new HashMap<>();
+        Matcher name = Pattern.compile("\\(\\?<([A-Za-z][A-Za-z0-9]*)>").matcher(pattern);
+        while (name.find()) groups.put(name.group(1), String.valueOf(match.group(name.group(1))));
+        return groups;
     }
 
     /** Whether a value passes its setting's rules (a pattern other code also needs, e.g. a K3s version). */
