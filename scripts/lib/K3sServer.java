@@ -3,7 +3,6 @@
 //SOURCES Ssh.java
 //SOURCES Shell.java
 //SOURCES Nodes.java
-//SOURCES K3s.java
 
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;

@@ -1,8 +1,6 @@
 //SOURCES Cli.java
 //SOURCES Addresses.java
 //SOURCES Settings.java
-//SOURCES K3s.java
-//SOURCES K3sRelease.java
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;

@@ -8,6 +8,7 @@ import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -109,7 +110,7 @@ class SettingsTableTest {
         Path dir = Files.createDirectories(tmp.resolve("provision"));
         try (Stream<Path> files = Files.list(Repo.root().resolve("provision"))) {
             for (Path file : files.filter(Files::isRegularFile).toList()) {
-                Files.copy(file, dir.resolve(file.getFileName()), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                Files.copy(file, dir.resolve(file.getFileName()), StandardCopyOption.REPLACE_EXISTING);
             }
         }
         Path harness = tmp.resolve("harness.rb");
