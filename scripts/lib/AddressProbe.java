@@ -92,13 +92,10 @@ final class AddressProbe {
     }
 
     static boolean onALocalNetwork(String ip, List<InterfaceAddress> local) {
-        long address = Addresses.toLong(ip);
         for (InterfaceAddress network : local) {
             int prefix = network.getNetworkPrefixLength();
-            if (prefix <= 0 || prefix > 32) continue;
-            long mask = (0xFFFFFFFFL << (32 - prefix)) & 0xFFFFFFFFL;
-            long own = Addresses.toLong(network.getAddress().getHostAddress());
-            if ((own & mask) == (address & mask)) return true;
+            if (prefix <= 0) continue; // a default route's /0 is no network of this host's
+            if (Addresses.inCidr(ip, network.getAddress().getHostAddress() + "/" + prefix)) return true;
         }
         return false;
     }

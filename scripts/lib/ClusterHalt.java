@@ -1,5 +1,6 @@
 //SOURCES Cli.java
 //SOURCES Cluster.java
+//SOURCES AtomicFile.java
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -19,12 +20,8 @@ final class ClusterHalt {
     }
 
     static void mark(Path folder) {
-        try {
-            Files.writeString(marker(folder), "halted by k3s-down --halt; k3s-up resumes the cluster\n");
-        } catch (IOException e) {
-            throw Cli.fail(Cli.FAILED, "cannot write " + marker(folder) + ": " + e.getMessage()
-                + "; the machines are halted all the same: k3s-up boots them");
-        }
+        AtomicFile.write(marker(folder), "halted by k3s-down --halt; k3s-up resumes the cluster\n",
+            "the machines are halted all the same: k3s-up boots them");
     }
 
     static boolean isHalted(Path folder) {

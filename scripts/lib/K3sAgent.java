@@ -1,6 +1,7 @@
 //SOURCES Cli.java
 //SOURCES Log.java
 //SOURCES Ssh.java
+//SOURCES Shell.java
 
 import java.time.Duration;
 
@@ -15,9 +16,9 @@ final class K3sAgent {
 
     /** script: k3s-agent-uninstall.sh or (a server) k3s-uninstall.sh, as K3s's installer names them. */
     static void uninstall(Ssh host, String name, Log log) {
-        String script = "/usr/local/bin/" + name;
-        Ssh.Result result = host.exec(host.sudo() + "sh -c 'if [ -x " + script + " ]; then " + script + "; "
-            + "else echo no K3s here; fi'", null, Duration.ofMinutes(5), log::detail);
+        String script = "if [ -x \"$1\" ]; then \"$1\"; else echo no K3s here; fi";
+        Ssh.Result result = host.exec(host.sudo() + "sh -c " + Shell.quote(script) + " sh "
+            + Shell.quote("/usr/local/bin/" + name), null, Duration.ofMinutes(5), log::detail);
         if (!result.ok()) {
             throw Cli.fail(Cli.FAILED, name + " failed on " + host.target.label() + " (exit "
                 + result.exitStatus() + "): " + Cli.lastLines(result.stdout() + result.stderr(), 5));
