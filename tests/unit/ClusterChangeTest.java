@@ -121,7 +121,7 @@ class ClusterChangeTest {
             "--server-ip", List.of("--server-ip", "192.168.61.120"), "--worker-ip", List.of("--worker-ip",
             "192.168.61.121"), "--provider", List.of("--provider", "virtualbox"), "--box", List.of("--box", "x/y"));
         flags.forEach((flag, args) -> {
-            List<String> all = new ArrayList<>(List.of("--name", "wil", "--yes"));
+            List<String> all = new ArrayList<>(List.of("--dry-run", "--name", "wil"));
             all.addAll(args);
             Repo.Run run = Repo.step(new up(), all.toArray(String[]::new));
             assertEquals(Cli.REFUSED, run.exit(), flag + ": " + run.stderr());
