@@ -19,11 +19,18 @@ final class GivenSettings {
 
     /**
      * A flag's value: option's (the given value, or picocli's default) when given or nothing was recorded,
-     * else the recorded one (null: recorded as unset).
+     * else the recorded one (null: recorded as unset). A setting k3s-up always records but this cluster.env
+     * lacks was added after an older k3s-up made it: the default then, as that k3s-up had no other.
      */
     static Function<String, String> values(Predicate<String> given, Function<String, String> option,
                                            Map<String, String> recorded) {
-        return flag -> given.test(flag) || recorded.isEmpty() ? option.apply(flag) : recorded.get(envOf(flag));
+        return flag -> {
+            if (given.test(flag) || recorded.isEmpty()) return option.apply(flag);
+            JsonNode setting = settingOf(flag);
+            String env = setting.path("env").asText();
+            boolean older = !recorded.containsKey(env) && setting.path("record").asBoolean();
+            return older ? option.apply(flag) : recorded.get(env);
+        };
     }
 
     /**
@@ -54,9 +61,9 @@ final class GivenSettings {
         return kept == null || Path.of(kept).startsWith(K3sCache.defaultCache());
     }
 
-    private static String envOf(String flag) {
+    private static JsonNode settingOf(String flag) {
         for (JsonNode setting : Settings.table().path("settings")) {
-            if (setting.path("flag").asText().equals(flag)) return setting.path("env").asText();
+            if (setting.path("flag").asText().equals(flag)) return setting;
         }
         throw new IllegalArgumentException("no setting of " + flag + " in " + Settings.FILE);
     }

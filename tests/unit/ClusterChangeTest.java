@@ -89,6 +89,17 @@ class ClusterChangeTest {
     }
 
     @Test
+    void aClusterEnvOfAnOlderK3sUpWithoutServersKeepsOneServer() throws IOException {
+        Path env = folder.resolve(ClusterFolder.SETTINGS_FILE);
+        Files.writeString(env, RECORDED.replace("K3S_VAGRANT_SERVERS=1\n", ""));
+        Repo.Run run = Repo.step(new up(), "--dry-run", "--name", "wil");
+        assertEquals(Cli.OK, run.exit(), run.stderr());
+        assertTrue(run.stderr().contains("K3S_VAGRANT_SERVERS=1") && run.stderr().contains("K3S_VAGRANT_WORKERS=3"),
+            run.stderr());
+        assertFalse(run.stderr().contains("changes the running cluster"), run.stderr());
+    }
+
+    @Test
     void aChangeWithoutATerminalOrYesIsRefusedAndChangesNothing() throws IOException {
         Repo.Run run = Repo.step(new up(), "--name", "wil", "--workers", "4");
         assertEquals(Cli.REFUSED, run.exit(), run.stderr());
