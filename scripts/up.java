@@ -15,6 +15,8 @@
 //SOURCES lib/Provider.java
 //SOURCES lib/HostK3s.java
 //SOURCES lib/AgentTokenMove.java
+//SOURCES lib/ClusterChange.java
+//SOURCES lib/GivenSettings.java
 //FILES provision/Vagrantfile=../provision/Vagrantfile
 //FILES provision/plan.rb=../provision/plan.rb
 //FILES provision/server.sh=../provision/server.sh
@@ -37,7 +39,8 @@ import picocli.CommandLine.Option;
         "Brings up a K3s cluster on Vagrant machines: <login>S (K3s server) and <login>SW (K3s agent; --workers "
                 + "for more),",
         "waits until every node is Ready, and prints the cluster as JSON on stdout (progress goes to stderr).",
-        "Run it again to check or resume a cluster: what is already up is left as it is."},
+        "Run it again to check or resume a cluster: what is already up is left as it is; on a cluster that exists,",
+        "only the flags given change it (the plan is shown and confirmed first)."},
     footerHeading = "%nExamples:%n",
     footer = {
         "  k3s-up --login wil                              # wilS 192.168.56.110, wilSW .111",
@@ -144,6 +147,9 @@ class up extends Step {
             + "start nothing.")
     boolean dryRun;
 
+    @Option(names = "--yes", description = "Apply a change to a cluster that exists without asking.")
+    boolean yes;
+
     /** The plan settings() made: the machines and the first server's API. */
     List<Plan.Machine> plannedMachines;
     String serverUrl;
@@ -159,9 +165,9 @@ class up extends Step {
 
     @Override
     Map<Integer, String> exitCodeDetails() {
-        return Map.of(Cli.USAGE, "or --dir is a folder k3s-up did not make", Cli.REFUSED, "the cluster exists with "
-            + "other settings, or another cluster of this host has one of its machine names or addresses, or a"
-            + " machine already answers at one");
+        return Map.of(Cli.USAGE, "or --dir is a folder k3s-up did not make", Cli.REFUSED, "a change the cluster "
+            + "cannot take or not confirmed, or another cluster of this host has one of its machine names or addresses,"
+            + " or a machine already answers at one");
     }
 
     @Override
@@ -172,34 +178,29 @@ class up extends Step {
     @Override
     int run() {
         // every flag is checked before the provider is looked for: a bad flag is a usage error wherever it runs
-        String detected = Provider.chosen(provider);
-        Map<String, String> settings = settings(detected);
-        if (detected == null) throw Provider.none();
-        String chosenProvider = detected;
+        Path folder = GivenSettings.folder(name, spec.findOption("--login").getValue(), dir);
+        Map<String, String> recorded = ClusterSettingsFile.read(folder.resolve(ClusterFolder.SETTINGS_FILE));
+        String chosenProvider = Provider.chosen(GivenSettings.provider(provider, recorded));
+        Map<String, String> settings = settings(chosenProvider, recorded);
+        if (chosenProvider == null) throw Provider.none();
         String clusterName = name != null ? name : settings.get("LOGIN");
-        ClusterFolder.requireName(clusterName, "--name");
-        Path folder = dir != null ? dir.toAbsolutePath() : ClusterFolder.defaultPath(clusterName);
-        ClusterFolder.requireFreeOrOurs(folder, dir != null);
         // two clusters on one machine name or address break each other once both are up: refused before either boots
         Map<String, String> planned = new LinkedHashMap<>();
         for (Plan.Machine machine : plannedMachines) planned.put(machine.name(), machine.ip());
-        List<String> clashes = ClusterFolder.clashes(folder, planned);
-        if (!clashes.isEmpty()) {
-            throw Cli.fail(Cli.REFUSED, "another cluster of this host would share with this one: "
-                + String.join("; ", clashes) + ". Choose another --login, --server-ip or --worker-ip, or remove that"
-                + " cluster first (k3s-down --name NAME)");
-        }
+        ClusterFolder.refuseClashes(folder, planned);
         // a machine outside k3s-vagrant (another Vagrant project's, any host) already on one of the addresses
         AddressProbe.refuseTaken(folder, planned);
-
+        ClusterChange change = ClusterChange.of(folder, recorded, settings, chosenProvider);
+        var err = spec.commandLine().getErr();
+        change.print(err, clusterName);
         if (dryRun) {
-            spec.commandLine().getErr().println("cluster folder: " + folder);
-            settings.forEach((key, value) ->
-                spec.commandLine().getErr().println(Vagrant.SETTINGS_PREFIX + key + "=" + value));
-            spec.commandLine().getErr().println("command: vagrant up --provider " + chosenProvider
-                + "   (in " + folder + ")");
+            err.println("cluster folder: " + folder);
+            settings.forEach((key, value) -> err.println(Vagrant.SETTINGS_PREFIX + key + "=" + value));
+            err.println("command: vagrant up --provider " + chosenProvider + "   (in " + folder + ")");
             return Cli.OK;
         }
+        change.confirm(yes);
+        change.requireBuilt();
 
         // --timeout is for the whole step: the K3s download too
         long deadline = System.nanoTime() + Duration.ofMinutes(Long.parseLong(timeoutMinutes)).toNanos();
@@ -214,10 +215,10 @@ class up extends Step {
         ClusterFolder.claim(folder, dir != null);
         try (ClusterFolder cluster = ClusterFolder.open(folder, log)) {
             cluster.writeProvisioning(up.class);
-            if (airgapDir == null) {
+            if (GivenSettings.hostFetchesK3s(airgapDir, recorded)) {
                 HostK3s.intoSettings(settings, k3sSource, k3sVersion, k3sChannel, cluster, deadline, log);
             }
-            cluster.writeSettings(settings, chosenProvider);
+            cluster.writeSettings(settings, chosenProvider, change.changed);
             if (chosenProvider.equals("libvirt")) {
                 // made before vagrant up, under a host-wide lock: two vagrant processes making one network race
                 LibvirtShared.ensure(LibvirtShared.needed(List.copyOf(planned.values())), log);
@@ -273,13 +274,14 @@ class up extends Step {
      * Checks every value by settings.yaml's rules, then returns the settings as the Vagrantfile names them
      * (K3S_VAGRANT_ less its prefix), and counts the machines (refusing bad counts and addresses).
      */
-    Map<String, String> settings(String chosenProvider) {
-        Map<String, String> settings = Settings.fromOptions(flag -> spec.findOption(flag).getValue(), chosenProvider);
+    Map<String, String> settings(String chosenProvider, Map<String, String> recorded) {
+        var given = spec.commandLine().getParseResult();
+        Map<String, String> settings = Settings.fromOptions(GivenSettings.values(given::hasMatchedOption,
+            flag -> spec.findOption(flag).getValue(), recorded), chosenProvider);
         Settings.require("TIMEOUT", timeoutMinutes, "--timeout", chosenProvider);
         if (airgapDir != null) settings.put("AIRGAP_DIR", Path.of(airgapDir).toAbsolutePath().toString());
         plannedMachines = Plan.machines(settings);
         serverUrl = ApiPort.url(settings.get("SERVER_IP"), ApiPort.fromServerFlags(serverFlags, "--server-flags"));
-        if (dir != null) K3s.requirePath(dir, "--dir");
         k3sSource.validate();
         return settings;
     }

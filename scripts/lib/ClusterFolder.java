@@ -19,6 +19,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.Function;
 import java.util.function.UnaryOperator;
 import java.util.stream.Stream;
@@ -127,18 +128,26 @@ final class ClusterFolder implements AutoCloseable {
         }
     }
 
-    /** Records the settings in cluster.env; refuses other ones for machines that exist. */
-    void writeSettings(Map<String, String> settings, String provider) {
-        ClusterSettingsFile.write(this, settings, provider);
+    /** Records the settings in cluster.env; for machines that exist, refuses other ones than changing names. */
+    void writeSettings(Map<String, String> settings, String provider, Set<String> changing) {
+        ClusterSettingsFile.write(this, settings, provider, changing);
     }
 
     Map<String, String> readSettings() {
         return ClusterSettingsFile.read(dir.resolve(SETTINGS_FILE));
     }
 
-    /** What the other clusters under the clusters folder share with ours (machine names, addresses). */
-    static List<String> clashes(Path ours, Map<String, String> machines) {
-        return ClusterSettingsFile.clashes(ours, machines);
+    /**
+     * Refuses (exit 7) what the other clusters under the clusters folder share with ours (machine names,
+     * addresses): two clusters on one break each other once both are up.
+     */
+    static void refuseClashes(Path ours, Map<String, String> machines) {
+        List<String> clashes = ClusterSettingsFile.clashes(ours, machines);
+        if (!clashes.isEmpty()) {
+            throw Cli.fail(Cli.REFUSED, "another cluster of this host would share with this one: "
+                + String.join("; ", clashes) + ". Choose another --login, --server-ip or --worker-ip, or remove that"
+                + " cluster first (k3s-down --name NAME)");
+        }
     }
 
     static final String CLUSTER_FILE = "cluster.json";
@@ -169,6 +178,10 @@ final class ClusterFolder implements AutoCloseable {
 
     /** Vagrant keeps a machine's id in .vagrant/machines/NAME/PROVIDER/id while the machine exists. */
     boolean machinesExist() {
+        return machinesExist(dir);
+    }
+
+    static boolean machinesExist(Path dir) {
         Path machines = dir.resolve(".vagrant").resolve("machines");
         if (!Files.isDirectory(machines)) return false;
         try (Stream<Path> files = Files.walk(machines, 3)) {

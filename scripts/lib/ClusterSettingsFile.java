@@ -25,21 +25,25 @@ final class ClusterSettingsFile {
     }
 
     /**
-     * Records the settings in cluster.env. A cluster whose machines exist keeps its
-     * settings: other ones are refused rather than half-applied to running machines.
+     * Records the settings in cluster.env. A cluster whose machines exist keeps its settings but those
+     * changing (a confirmed ClusterChange's): other ones are refused rather than half-applied to running machines.
      */
-    static void write(ClusterFolder folder, Map<String, String> settings, String provider) {
+    static void write(ClusterFolder folder, Map<String, String> settings, String provider, Set<String> changing) {
         Path dir = folder.dir;
         Map<String, String> wanted = new LinkedHashMap<>();
         wanted.put("PROVIDER", provider);
         wanted.putAll(settings);
         Map<String, String> recorded = read(dir.resolve(ClusterFolder.SETTINGS_FILE));
         if (!recorded.isEmpty()) recorded.putIfAbsent("SERVERS", "1"); // clusters recorded before --servers existed
-        if (!recorded.isEmpty() && !recorded.equals(wanted) && folder.machinesExist()) {
+        Map<String, String> kept = new LinkedHashMap<>(wanted);
+        for (String key : changing) {
+            if (recorded.containsKey(key)) kept.put(key, recorded.get(key)); else kept.remove(key);
+        }
+        if (!recorded.isEmpty() && !recorded.equals(kept) && folder.machinesExist()) {
             StringBuilder diff = new StringBuilder();
-            for (String key : union(recorded, wanted)) {
+            for (String key : union(recorded, kept)) {
                 String before = recorded.get(key);
-                String after = wanted.get(key);
+                String after = kept.get(key);
                 if (before == null ? after != null : !before.equals(after)) {
                     diff.append(" ").append(key).append(": ").append(before).append(" -> ").append(after).append(";");
                 }

@@ -1,0 +1,280 @@
+//SOURCES Cli.java
+//SOURCES Plan.java
+//SOURCES Settings.java
+//SOURCES TerminalQuestion.java
+//SOURCES Cluster.java
+//SOURCES ClusterFolder.java
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * What a k3s-up on a cluster that exists changes, from the settings it was made with to the settings now
+ * wanted: the plan printed, confirmed, then carried out (only new agents so far), or refused naming why.
+ */
+final class ClusterChange {
+    /** What a kind of change does; built: k3s-up carries it out. */
+    enum Kind {
+        REMOVE_AGENTS(false), REMOVE_SERVERS(false), UPGRADE(false), ADD_SERVERS(false), ADD_AGENTS(true),
+        PER_MACHINE(false);
+
+        final boolean built;
+
+        Kind(boolean built) {
+            this.built = built;
+        }
+    }
+
+    /** One step of the plan: its kind and what it does, in words. */
+    record Step(Kind kind, String what) { }
+
+    /** Settings no running machine can take in place: a new cluster is needed. */
+    static final List<String> FIXED = List.of("PROVIDER", "LOGIN", "SERVER_IP", "WORKER_IP", "BOX");
+    /** Settings of the machines themselves, applied per machine (halt, change, up): the role they apply to. */
+    static final Map<String, String> PER_MACHINE = Map.of("CPUS", "", "LIBVIRT_DRIVER", "", "LIBVIRT_CPU_MODEL", "",
+        "SERVER_MEMORY", "server", "SERVER_FLAGS", "server", "WORKER_MEMORY", "agent", "AGENT_FLAGS", "agent");
+    /** Where K3s comes from: a change is a rolling upgrade. */
+    static final List<String> K3S = List.of("K3S_VERSION", "K3S_CHANNEL", "AIRGAP_DIR");
+    private static final Pattern VERSION = Pattern.compile("v(\\d+)\\.(\\d+)\\.(\\d+)(?:\\+k3s(\\d+))?");
+
+    final List<Step> steps;
+    /** The settings the plan changes, which cluster.env may then record. */
+    final Set<String> changed = new TreeSet<>();
+
+    private ClusterChange(List<Step> steps) {
+        this.steps = steps;
+    }
+
+    /**
+     * The plan for k3s-up's settings and provider in folder: empty while its machines do not exist yet
+     * (a first k3s-up, or one resumed before any machine was made, records what it is given).
+     */
+    static ClusterChange of(Path folder, Map<String, String> recorded, Map<String, String> settings,
+                            String provider) {
+        if (!ClusterFolder.machinesExist(folder)) return new ClusterChange(new ArrayList<>());
+        Map<String, String> wanted = new LinkedHashMap<>();
+        wanted.put("PROVIDER", provider);
+        wanted.putAll(settings);
+        return plan(recorded, wanted, running(folder.resolve(ClusterFolder.CLUSTER_FILE)));
+    }
+
+    /** The oldest K3s version the nodes reported when last seen Ready (cluster.json), or null. */
+    static String running(Path clusterFile) {
+        if (!Files.isRegularFile(clusterFile)) return null;
+        try {
+            return Cluster.parse(Files.readString(clusterFile), clusterFile.toString()).nodes().stream()
+                .map(Cluster.Node::k3sVersion).filter(v -> v != null && parts(v) != null)
+                .min(Comparator.comparing(ClusterChange::parts, Arrays::compare)).orElse(null);
+        } catch (IOException | Cli.Failure e) {
+            return null; // unreadable: the upgrade is then checked against cluster.env's version only
+        }
+    }
+
+    boolean isEmpty() {
+        return steps.isEmpty();
+    }
+
+    /**
+     * The plan from recorded (cluster.env, PROVIDER included; empty for a new cluster) to wanted, in the order
+     * it would run: agents removed, servers removed, the upgrade, servers added, agents added, then the machines'
+     * own settings. running: the K3s version the nodes last reported, null when not known. A setting that
+     * cannot change in place, a downgrade and a skipped minor version are refused (exit 7).
+     */
+    static ClusterChange plan(Map<String, String> recorded, Map<String, String> wanted, String running) {
+        List<Step> steps = new ArrayList<>();
+        if (recorded.isEmpty()) return new ClusterChange(steps);
+        for (String env : FIXED) {
+            if (differs(recorded, wanted, env)) {
+                throw refused(flag(env) + " cannot change on a cluster that exists (" + shown(recorded.get(env))
+                    + " -> " + shown(wanted.get(env)) + "): nothing was changed. Leave it out to keep it, or make a"
+                    + " new cluster (another --name, or k3s-down first)");
+            }
+        }
+        List<Plan.Machine> before = Plan.machines(withCounts(recorded));
+        List<Plan.Machine> after = Plan.machines(wanted);
+        List<Plan.Machine> gone = before.stream().filter(m -> !named(after, m.name())).toList();
+        List<Plan.Machine> added = after.stream().filter(m -> !named(before, m.name())).toList();
+        List<Plan.Machine> goneAgents = reversed(of(gone, "agent"));
+        if (!goneAgents.isEmpty()) {
+            steps.add(new Step(Kind.REMOVE_AGENTS, "remove " + list(goneAgents) + ", one at a time, highest-numbered"
+                + " first: cordoned, drained (kubectl drain --ignore-daemonsets --delete-emptydir-data), deleted from"
+                + " the cluster, K3s uninstalled, the machine destroyed"));
+        }
+        List<Plan.Machine> goneServers = reversed(of(gone, "server"));
+        if (!goneServers.isEmpty()) {
+            steps.add(new Step(Kind.REMOVE_SERVERS, "remove " + list(goneServers) + ", one at a time, keeping etcd's"
+                + " majority: K3s stopped, the node deleted (its etcd member with it), the machine destroyed"));
+        }
+        if (K3S.stream().anyMatch(env -> differs(recorded, wanted, env))) {
+            steps.add(new Step(Kind.UPGRADE, upgrade(recorded, wanted, running, before)));
+        }
+        List<Plan.Machine> newServers = of(added, "server");
+        if (!newServers.isEmpty()) {
+            String convert = recorded.getOrDefault("SERVERS", "1").equals("1") ? "convert " + before.get(0).name()
+                + " from SQLite to embedded etcd (K3s restarted with --cluster-init), then " : "";
+            steps.add(new Step(Kind.ADD_SERVERS, convert + "join " + list(newServers) + " as servers, one at a time"));
+        }
+        List<Plan.Machine> newAgents = of(added, "agent");
+        if (!newAgents.isEmpty()) {
+            steps.add(new Step(Kind.ADD_AGENTS, "add " + list(newAgents) + ": booted with vagrant up and joined as"
+                + " agents while the other machines keep running"));
+        }
+        perMachine(recorded, wanted, after, steps);
+        ClusterChange change = new ClusterChange(steps);
+        Set<String> keys = new TreeSet<>(recorded.keySet());
+        keys.addAll(wanted.keySet());
+        for (String env : keys) if (differs(withCounts(recorded), wanted, env)) change.changed.add(env);
+        return change;
+    }
+
+    /** Prints the plan on err: what is added, upgraded, removed, in order. */
+    void print(PrintWriter err, String cluster) {
+        if (steps.isEmpty()) return;
+        err.println("k3s-up: this changes the running cluster " + cluster + " (the flags given; the others keep "
+            + "the values it was made with):");
+        for (int i = 0; i < steps.size(); i++) err.println("  " + (i + 1) + ". " + steps.get(i).what());
+        err.flush();
+    }
+
+    /**
+     * Asks "apply? [y/N]" on the terminal unless the plan is empty or yes (--yes) is given; refuses (exit 7)
+     * a no, and a plan with no terminal to ask on. Nothing is changed before.
+     */
+    void confirm(boolean yes) {
+        if (steps.isEmpty() || yes) return;
+        Boolean answer = TerminalQuestion.yes("apply? [y/N]");
+        if (answer == null) {
+            throw refused("the plan above changes a running cluster and there is no terminal to ask on: run again"
+                + " with --yes to apply it; nothing was changed");
+        }
+        if (!answer) throw refused("not applied: nothing was changed");
+    }
+
+    /** Refuses (exit 7) a plan holding a step k3s-up cannot carry out yet, before anything changes. */
+    void requireBuilt() {
+        for (Step step : steps) {
+            if (!step.kind().built) {
+                throw refused("not built yet: " + step.what() + ". k3s-up carries out only more --workers so far;"
+                    + " nothing was changed");
+            }
+        }
+    }
+
+    private static String upgrade(Map<String, String> recorded, Map<String, String> wanted, String running,
+                                  List<Plan.Machine> machines) {
+        String from = recorded.get("K3S_VERSION") != null ? recorded.get("K3S_VERSION") : running;
+        String to = wanted.get("K3S_VERSION");
+        String target;
+        if (to != null && !to.equals(from)) {
+            if (from != null) requireStep(from, to);
+            target = (from != null ? from : "the version the nodes run") + " -> " + to;
+        } else if (differs(recorded, wanted, "K3S_CHANNEL")) {
+            target = "channel " + recorded.get("K3S_CHANNEL") + " -> " + wanted.get("K3S_CHANNEL")
+                + " (its newest version, checked like --k3s-version once known)";
+        } else {
+            target = "K3s " + (to != null ? to : "") + " from " + shown(wanted.get("AIRGAP_DIR"));
+        }
+        List<Plan.Machine> agents = of(machines, "agent");
+        return "upgrade K3s, " + target.strip() + ": a rolling upgrade, one node at a time, each Ready at the new"
+            + " version before the next: servers " + list(of(machines, "server")) + ", then agents "
+            + (agents.isEmpty() ? "" : list(agents) + " and ") + "the hosts k3s-join added";
+    }
+
+    /** Refuses a downgrade and a skipped minor version: Kubernetes upgrades one minor version at a time. */
+    static void requireStep(String from, String to) {
+        int[] a = parts(from);
+        int[] b = parts(to);
+        if (a == null || b == null) return; // not a release name (e.g. a stand-in): the install checks it
+        int order = 0;
+        for (int i = 0; i < a.length && order == 0; i++) order = Integer.compare(b[i], a[i]);
+        if (order < 0) {
+            throw refused("--k3s-version " + to + " is older than the cluster's " + from + ": K3s has no downgrade "
+                + "(the datastore may already hold the newer version's data); nothing was changed");
+        }
+        if (b[0] != a[0] || b[1] > a[1] + 1) {
+            throw refused("--k3s-version " + from + " -> " + to + " skips a minor version: Kubernetes upgrades one "
+                + "minor version at a time. Upgrade to a v" + a[0] + "." + (a[1] + 1) + " release first; nothing "
+                + "was changed");
+        }
+    }
+
+    private static int[] parts(String version) {
+        Matcher m = VERSION.matcher(version);
+        if (!m.matches()) return null;
+        return new int[] {Integer.parseInt(m.group(1)), Integer.parseInt(m.group(2)), Integer.parseInt(m.group(3)),
+            m.group(4) == null ? 0 : Integer.parseInt(m.group(4))};
+    }
+
+    private static void perMachine(Map<String, String> recorded, Map<String, String> wanted,
+                                   List<Plan.Machine> machines, List<Step> steps) {
+        List<String> changes = new ArrayList<>();
+        boolean agents = false;
+        boolean servers = false;
+        for (String env : PER_MACHINE.keySet().stream().sorted().toList()) {
+            if (!differs(recorded, wanted, env)) continue;
+            changes.add(flag(env) + " " + shown(recorded.get(env)) + " -> " + shown(wanted.get(env)));
+            agents |= !PER_MACHINE.get(env).equals("server");
+            servers |= !PER_MACHINE.get(env).equals("agent");
+        }
+        if (changes.isEmpty()) return;
+        List<Plan.Machine> order = new ArrayList<>(agents ? of(machines, "agent") : List.of());
+        if (servers) order.addAll(of(machines, "server"));
+        steps.add(new Step(Kind.PER_MACHINE, String.join(", ", changes) + ": applied one machine at a time (halted,"
+            + " changed, booted, Ready again), servers last: " + list(order)));
+    }
+
+    private static Map<String, String> withCounts(Map<String, String> recorded) {
+        Map<String, String> plan = new LinkedHashMap<>(recorded);
+        for (String count : List.of("SERVERS", "WORKERS")) plan.putIfAbsent(count, Settings.defaultOf(count));
+        return plan;
+    }
+
+    private static boolean differs(Map<String, String> recorded, Map<String, String> wanted, String env) {
+        return !Objects.equals(emptyIsUnset(recorded.get(env)), emptyIsUnset(wanted.get(env)));
+    }
+
+    private static String emptyIsUnset(String value) {
+        return value == null || value.isEmpty() ? null : value;
+    }
+
+    private static boolean named(List<Plan.Machine> machines, String name) {
+        return machines.stream().anyMatch(m -> m.name().equals(name));
+    }
+
+    private static List<Plan.Machine> of(List<Plan.Machine> machines, String role) {
+        return machines.stream().filter(m -> m.role().equals(role)).toList();
+    }
+
+    private static List<Plan.Machine> reversed(List<Plan.Machine> machines) {
+        return machines.stream().sorted(Comparator.comparingInt(machines::indexOf).reversed()).toList();
+    }
+
+    private static String list(List<Plan.Machine> machines) {
+        return String.join(", ", machines.stream().map(m -> m.name() + " (" + m.ip() + ")").toList());
+    }
+
+    private static String flag(String env) {
+        return env.equals("PROVIDER") ? "--provider" : Settings.flagOf(env);
+    }
+
+    private static String shown(String value) {
+        return value == null || value.isEmpty() ? "unset" : value;
+    }
+
+    private static Cli.Failure refused(String message) {
+        return Cli.fail(Cli.REFUSED, message);
+    }
+}
