@@ -17,6 +17,7 @@
 //SOURCES lib/AgentTokenMove.java
 //SOURCES lib/ClusterChange.java
 //SOURCES lib/GivenSettings.java
+//SOURCES lib/ChangeRun.java
 //FILES provision/Vagrantfile=../provision/Vagrantfile
 //FILES provision/plan.rb=../provision/plan.rb
 //FILES provision/server.sh=../provision/server.sh
@@ -25,7 +26,6 @@
 
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -200,7 +200,7 @@ class up extends Step {
             return Cli.OK;
         }
         change.confirm(yes);
-        change.requireBuilt();
+        change.requireBuilt(ChangeRun::built);
 
         // --timeout is for the whole step: the K3s download too
         long deadline = System.nanoTime() + Duration.ofMinutes(Long.parseLong(timeoutMinutes)).toNanos();
@@ -215,6 +215,11 @@ class up extends Step {
         ClusterFolder.claim(folder, dir != null);
         try (ClusterFolder cluster = ClusterFolder.open(folder, log)) {
             cluster.writeProvisioning(up.class);
+            Vagrant vagrant = new Vagrant(folder, log).whenInterrupted("run the same k3s-up again to resume "
+                + "(what is up stays up), or 'k3s-down --name " + clusterName + "' to remove it");
+            ChangeRun changing = new ChangeRun(change, new ChangeRun.Context(folder, chosenProvider, recorded,
+                settings, vagrant, () -> remaining(deadline), log));
+            changing.beforeSettings(); // what leaves goes while the Vagrantfile still names it
             if (GivenSettings.hostFetchesK3s(airgapDir, recorded)) {
                 HostK3s.intoSettings(settings, k3sSource, k3sVersion, k3sChannel, cluster, deadline, log);
             }
@@ -226,8 +231,7 @@ class up extends Step {
                 LibvirtBoxVolume.ensureFor(cluster.readSettings(), K3sRelease.arch(System.getProperty("os.arch")), log);
             }
 
-            Vagrant vagrant = new Vagrant(folder, log).whenInterrupted("run the same k3s-up again to resume "
-                + "(what is up stays up), or 'k3s-down --name " + clusterName + "' to remove it");
+            changing.beforeUp();
             boolean resuming = ClusterHalt.isHalted(folder); // k3s-down --halt stopped it: boot, and wait for all
             stage("boot", "vagrant up: booting " + String.join(", ", machineNames())
                 + (resuming ? " (halted by k3s-down --halt)" : " and installing K3s"));
@@ -237,6 +241,7 @@ class up extends Step {
             } else {
                 vagrant.up(chosenProvider, remaining(deadline));
             }
+            changing.afterUp();
 
             List<Cluster.Node> nodes = plannedMachines.stream().map(machine -> new Cluster.Node(machine.name(),
                 machine.role(), machine.ip(), Cluster.Access.vagrant(machine.name()))).toList();
@@ -254,12 +259,7 @@ class up extends Step {
                 Set<String> machines = ClusterHalt.nodesToWaitFor(result, resuming);
                 for (String machine : machines) log.phase(machine, "waiting for the node to be Ready");
                 List<Nodes.Status> ready = Nodes.waitReady(server, machines, remaining(deadline), log);
-                List<List<String>> rows = new ArrayList<>();
-                for (Nodes.Status node : ready) {
-                    if (machines.contains(node.name())) log.phaseEnd(node.name(), "Ready");
-                    rows.add(List.of(node.name(), "Ready", node.internalIp(), node.version()));
-                }
-                log.table(List.of("NAME", "STATUS", "ADDRESS", "VERSION"), rows);
+                Nodes.report(ready, machines, log);
                 result = Nodes.withVersions(result, ready);
             }
             cluster.save(result);

@@ -18,6 +18,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.function.Predicate;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -26,20 +27,11 @@ import java.util.regex.Pattern;
  * wanted: the plan printed, confirmed, then carried out (only new agents so far), or refused naming why.
  */
 final class ClusterChange {
-    /** What a kind of change does; built: k3s-up carries it out. */
-    enum Kind {
-        REMOVE_AGENTS(false), REMOVE_SERVERS(false), UPGRADE(false), ADD_SERVERS(false), ADD_AGENTS(true),
-        PER_MACHINE(false);
+    /** What a kind of change does, in the order a plan runs them. */
+    enum Kind { REMOVE_AGENTS, REMOVE_SERVERS, UPGRADE, ADD_SERVERS, ADD_AGENTS, PER_MACHINE }
 
-        final boolean built;
-
-        Kind(boolean built) {
-            this.built = built;
-        }
-    }
-
-    /** One step of the plan: its kind and what it does, in words. */
-    record Step(Kind kind, String what) { }
+    /** One step of the plan: its kind, what it does in words, and the machines it acts on, in its order. */
+    record Step(Kind kind, List<Plan.Machine> machines, String what) { }
 
     /** Settings no running machine can take in place: a new cluster is needed. */
     static final List<String> FIXED = List.of("PROVIDER", "LOGIN", "SERVER_IP", "WORKER_IP", "BOX");
@@ -109,28 +101,32 @@ final class ClusterChange {
         List<Plan.Machine> added = after.stream().filter(m -> !named(before, m.name())).toList();
         List<Plan.Machine> goneAgents = reversed(of(gone, "agent"));
         if (!goneAgents.isEmpty()) {
-            steps.add(new Step(Kind.REMOVE_AGENTS, "remove " + list(goneAgents) + ", one at a time, highest-numbered"
-                + " first: cordoned, drained (kubectl drain --ignore-daemonsets --delete-emptydir-data), deleted from"
-                + " the cluster, K3s uninstalled, the machine destroyed"));
+            steps.add(new Step(Kind.REMOVE_AGENTS, goneAgents, "remove " + list(goneAgents) + ", one at a time,"
+                + " highest-numbered first: cordoned, drained (kubectl drain --ignore-daemonsets"
+                + " --delete-emptydir-data), deleted from the cluster, K3s uninstalled, the machine destroyed"));
         }
         List<Plan.Machine> goneServers = reversed(of(gone, "server"));
         if (!goneServers.isEmpty()) {
-            steps.add(new Step(Kind.REMOVE_SERVERS, "remove " + list(goneServers) + ", one at a time, keeping etcd's"
-                + " majority: K3s stopped, the node deleted (its etcd member with it), the machine destroyed"));
+            steps.add(new Step(Kind.REMOVE_SERVERS, goneServers, "remove " + list(goneServers) + ", one at a time,"
+                + " keeping etcd's majority: K3s stopped, the node deleted (its etcd member with it), the machine"
+                + " destroyed"));
         }
         if (K3S.stream().anyMatch(env -> differs(recorded, wanted, env))) {
-            steps.add(new Step(Kind.UPGRADE, upgrade(recorded, wanted, running, before)));
+            List<Plan.Machine> order = new ArrayList<>(of(before, "server"));
+            order.addAll(of(before, "agent"));
+            steps.add(new Step(Kind.UPGRADE, order, upgrade(recorded, wanted, running, before)));
         }
         List<Plan.Machine> newServers = of(added, "server");
         if (!newServers.isEmpty()) {
             String convert = recorded.getOrDefault("SERVERS", "1").equals("1") ? "convert " + before.get(0).name()
                 + " from SQLite to embedded etcd (K3s restarted with --cluster-init), then " : "";
-            steps.add(new Step(Kind.ADD_SERVERS, convert + "join " + list(newServers) + " as servers, one at a time"));
+            steps.add(new Step(Kind.ADD_SERVERS, newServers, convert + "join " + list(newServers)
+                + " as servers, one at a time"));
         }
         List<Plan.Machine> newAgents = of(added, "agent");
         if (!newAgents.isEmpty()) {
-            steps.add(new Step(Kind.ADD_AGENTS, "add " + list(newAgents) + ": booted with vagrant up and joined as"
-                + " agents while the other machines keep running"));
+            steps.add(new Step(Kind.ADD_AGENTS, newAgents, "add " + list(newAgents) + ": booted with vagrant up and"
+                + " joined as agents while the other machines keep running"));
         }
         perMachine(recorded, wanted, after, steps);
         ClusterChange change = new ClusterChange(steps);
@@ -164,10 +160,10 @@ final class ClusterChange {
     }
 
     /** Refuses (exit 7) a plan holding a step k3s-up cannot carry out yet, before anything changes. */
-    void requireBuilt() {
+    void requireBuilt(Predicate<Kind> built) {
         for (Step step : steps) {
-            if (!step.kind().built) {
-                throw refused("not built yet: " + step.what() + ". k3s-up carries out only more --workers so far;"
+            if (!built.test(step.kind())) {
+                throw refused("not built yet: " + step.what() + ". k3s-up does not carry out this change yet;"
                     + " nothing was changed");
             }
         }
@@ -232,8 +228,8 @@ final class ClusterChange {
         if (changes.isEmpty()) return;
         List<Plan.Machine> order = new ArrayList<>(agents ? of(machines, "agent") : List.of());
         if (servers) order.addAll(of(machines, "server"));
-        steps.add(new Step(Kind.PER_MACHINE, String.join(", ", changes) + ": applied one machine at a time (halted,"
-            + " changed, booted, Ready again), servers last: " + list(order)));
+        steps.add(new Step(Kind.PER_MACHINE, order, String.join(", ", changes) + ": applied one machine at a time"
+            + " (halted, changed, booted, Ready again), servers last: " + list(order)));
     }
 
     private static Map<String, String> withCounts(Map<String, String> recorded) {

@@ -93,4 +93,14 @@ final class Nodes {
             Interruption.pause(2000, "for nodes");
         }
     }
+
+    /** Each awaited node marked Ready on the log, then the table of every node seen. */
+    static void report(List<Status> ready, Set<String> awaited, Log log) {
+        List<List<String>> rows = new ArrayList<>();
+        for (Status node : ready) {
+            if (awaited.contains(node.name())) log.phaseEnd(node.name(), "Ready");
+            rows.add(List.of(node.name(), "Ready", node.internalIp(), node.version()));
+        }
+        log.table(List.of("NAME", "STATUS", "ADDRESS", "VERSION"), rows);
+    }
 }

@@ -180,6 +180,27 @@ final class Vagrant {
         run(List.of("vagrant", "destroy", "--force", "--no-color"), timeout, "vagrant destroy", null);
     }
 
+    /** `vagrant destroy NAME`: one machine of the Vagrantfile (a machine not made is no error to Vagrant). */
+    void destroy(String machine, Duration timeout) {
+        run(List.of("vagrant", "destroy", machine, "--force", "--no-color"), timeout, "vagrant destroy " + machine,
+            null);
+    }
+
+    /** `vagrant halt NAME`: one machine shut down, its disk kept. */
+    void halt(String machine, Duration timeout) {
+        run(List.of("vagrant", "halt", machine, "--no-color"), timeout, "vagrant halt " + machine, null);
+    }
+
+    /** `vagrant up NAME`: one machine booted (and provisioned when it is new). */
+    void up(String provider, String machine, Duration timeout) {
+        runUp(upCommand(provider, machine), timeout, "vagrant up " + machine, null);
+    }
+
+    /** `vagrant provision NAME`: one machine's provisioners run again, lines on the log. */
+    void provision(String machine, Duration timeout) {
+        run(List.of("vagrant", "provision", machine, "--no-color"), timeout, "vagrant provision " + machine, null);
+    }
+
     /** Output of `vagrant ssh-config NAME`: OpenSSH config text for JSch. */
     String sshConfig(String machine) {
         return capture(List.of("vagrant", "ssh-config", machine), "vagrant ssh-config " + machine

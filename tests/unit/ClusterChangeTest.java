@@ -208,14 +208,20 @@ class ClusterChangeTest {
         none.print(new PrintWriter(err), "wil");
         assertEquals("", err.toString());
         none.confirm(false); // no terminal here, and none needed
-        none.requireBuilt();
+        none.requireBuilt(ChangeRun::built);
         Map<String, String> more = recorded();
         more.put("WORKERS", "4");
         ClusterChange add = ClusterChange.plan(recorded(), more, null);
         assertEquals(Set.of("WORKERS"), add.changed);
         assertEquals(Cli.REFUSED, assertThrows(Cli.Failure.class, () -> add.confirm(false)).exitCode);
         add.confirm(true);
-        add.requireBuilt(); // more agents: carried out
+        add.requireBuilt(ChangeRun::built); // more agents: carried out
+        Map<String, String> fewer = recorded();
+        fewer.put("WORKERS", "1");
+        ClusterChange remove = ClusterChange.plan(more, fewer, null);
+        remove.requireBuilt(ChangeRun::built); // fewer agents: carried out
+        assertEquals(List.of("wilSW4", "wilSW3", "wilSW2"),
+            remove.steps.get(0).machines().stream().map(Plan.Machine::name).toList());
     }
 
     @Test
