@@ -642,8 +642,17 @@ class ClusterFlowTest {
         assertFalse(Files.exists(clusterDir.resolve(".vagrant/k3s-halted")), "resumed: no longer marked halted");
     }
 
+    // Day two (issue 11), on the cluster as the halt and resume left it: vmtS, vmtSW, edge1 and rc1 Ready.
+    // Orders 20-24: the rolling upgrade.
+
+    // Orders 25-29: snapshots.
+
+    // Orders 30-34: one server grows to three.
+
+    // Orders 35-37: a machine's own settings changed in place.
+
     @Test
-    @Order(20)
+    @Order(40)
     void k3sDownLeavesNoDomainVolumeNetworkContextOrSecretBehind() throws IOException {
         long start = System.nanoTime();
         Repo.Run down = Repo.exec(inNetns("bin/jbang", "k3s-down", "--name", CLUSTER, "--known-hosts",
@@ -683,7 +692,7 @@ class ClusterFlowTest {
     }
 
     @Test
-    @Order(21)
+    @Order(41)
     void noSecretWasEverOnACommandLineOnThisHost() {
         hostCommandLines.stop();
         assertTrue(hostCommandLines.seen().size() > 20
