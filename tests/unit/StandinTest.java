@@ -105,6 +105,26 @@ class StandinTest {
     }
 
     @Test
+    void kubectlCordonsDrainsAndUncordonsANodeAsK3sDoes() throws Exception {
+        String url = startServer();
+        startAgent(url);
+        awaitNode("edge", "Ready");
+        Repo.Run cordon = kubectl("cordon", "edge");
+        assertEquals("node/edge cordoned\n", cordon.stdout(), cordon.stderr());
+        awaitNode("edge", "Ready,SchedulingDisabled");
+        assertTrue(kubectl("get", "node", "edge", "-o", "json").stdout().contains("\"unschedulable\": true"));
+        assertEquals(0, kubectl("uncordon", "edge").exit());
+        awaitNode("edge", "Ready");
+        Repo.Run drain = kubectl("drain", "edge", "--ignore-daemonsets", "--delete-emptydir-data", "--timeout=120s");
+        assertEquals("node/edge cordoned\nnode/edge drained\n", drain.stdout(), drain.stderr());
+        awaitNode("edge", "Ready,SchedulingDisabled");
+        Repo.Run missing = kubectl("cordon", "nosuch");
+        assertEquals(1, missing.exit());
+        assertTrue(missing.stderr().startsWith("Error from server (NotFound): nodes \"nosuch\" not found"),
+            missing.stderr());
+    }
+
+    @Test
     void aKubectlCallItDoesNotEmulateIsRefusedSayingWhatItDoes() throws Exception {
         startServer();
         Repo.Run refused = kubectl("get", "pods");
