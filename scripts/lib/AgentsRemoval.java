@@ -47,6 +47,7 @@ final class AgentsRemoval {
             }
             context.vagrant().destroy(machine.name(), context.remaining().get());
             context.log().phaseEnd(machine.name(), "removed");
+            context.log().info(machine.name() + " removed: node " + node + " deleted, the machine destroyed");
         }
     }
 
@@ -62,6 +63,7 @@ final class AgentsRemoval {
                 + " cluster; move or delete what holds it ('sudo k3s kubectl get pods -A -o wide' on the server),"
                 + " then run the same k3s-up again (or 'sudo k3s kubectl uncordon " + node + "' to keep it)");
         }
+        context.log().info(node + " cordoned and drained");
     }
 
     /** K3s off the agent while its machine runs; a halted or half-removed machine is destroyed all the same. */

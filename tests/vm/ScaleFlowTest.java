@@ -173,6 +173,51 @@ class ScaleFlowTest {
     /** A server of the HA cluster leaves as K3s documents it; never the first, never below etcd's majority. */
     @Test
     @Order(6)
+    void fewerWorkersRemoveTheHighestNumberedAgentAndMoreBootOneAgainLeavingTheOthersRunning() throws Exception {
+        String bootBefore = VmTier.vagrantSsh(clusterDir(), env, "scSW", "cat /proc/sys/kernel/random/boot_id");
+        // no terminal to ask on and no --yes: the plan is shown, nothing changes
+        Repo.Run unasked = up("--workers", "2");
+        assertEquals(Cli.REFUSED, unasked.exit(), unasked.stderr());
+        assertTrue(unasked.stderr().contains("1. remove scSW3 (192.168.56.113), one at a time"), unasked.stderr());
+        assertTrue(unasked.stderr().contains("there is no terminal to ask on: run again with --yes"), unasked.stderr());
+        assertTrue(nodes().contains("scsw3 "), "nothing changed:\n" + nodes());
+
+        Repo.Run fewer = up("--workers", "2", "--yes");
+        VmTier.check(fewer, "k3s-up --workers 2 --yes on a 3+3 cluster");
+        assertTrue(fewer.stderr().contains("scsw3 cordoned and drained"), fewer.stderr());
+        assertTrue(fewer.stderr().contains("scSW3 removed: node scsw3 deleted, the machine destroyed"), fewer.stderr());
+        assertFalse(nodes().contains("scsw3"), "its node is deleted:\n" + nodes());
+        assertFalse(String.join("\n", VmTier.virsh(repo, "list", "--all", "--name")).contains("scSW3"),
+            "its machine is destroyed");
+        assertFalse(fewer.stdout().contains("\"scSW3\""), fewer.stdout());
+        assertTrue(Files.readString(clusterDir().resolve("cluster.env")).contains("K3S_VAGRANT_WORKERS=2\n"));
+
+        Repo.Run again = up();
+        VmTier.check(again, "k3s-up with no flag after the change");
+        assertFalse(again.stderr().contains("this changes the running cluster"), "an empty plan:\n" + again.stderr());
+
+        Repo.Run more = up("--workers", "3", "--yes");
+        VmTier.check(more, "k3s-up --workers 3 --yes on a 3+2 cluster");
+        assertTrue(more.stderr().contains("add scSW3 (192.168.56.113): booted with vagrant up"), more.stderr());
+        assertTrue(nodes().lines().anyMatch(l -> l.startsWith("scsw3 ") && l.split("\\s+")[1].equals("Ready")),
+            nodes());
+        assertTrue(more.stdout().contains("\"scSW3\""), more.stdout());
+        assertEquals(bootBefore, VmTier.vagrantSsh(clusterDir(), env, "scSW", "cat /proc/sys/kernel/random/boot_id"),
+            "the agents that stayed were not rebooted");
+    }
+
+    private Repo.Run up(String... flags) {
+        List<String> command = new ArrayList<>(List.of("bin/jbang", "k3s-up", "--name", CLUSTER));
+        command.addAll(List.of(flags));
+        return Repo.exec(VmTier.inNetns(command.toArray(String[]::new)), repo, env, null, 1200);
+    }
+
+    private String nodes() {
+        return VmTier.vagrantSsh(clusterDir(), env, "scS", "kubectl get nodes --no-headers");
+    }
+
+    @Test
+    @Order(7)
     void aServerLeavesTheHaClusterUnlessThatWouldBreakEtcdsMajority() throws Exception {
         // scS2 down: scS3 leaving would leave scS and scS2, of which only scS is Ready
         VmTier.vagrantSsh(clusterDir(), env, "scS2", "sudo systemctl stop k3s");
@@ -216,7 +261,7 @@ class ScaleFlowTest {
     }
 
     @Test
-    @Order(7)
+    @Order(8)
     void k3sDownCtrlCdMidDestroySaysToRunItAgainWhichRemovesEveryMachine() throws Exception {
         Path err = work.resolve("interrupted-down.log");
         Process interruptedDown = VmTier.startAsJob(List.of("bin/jbang", "k3s-down", "--name", CLUSTER), repo, env,
