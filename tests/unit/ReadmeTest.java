@@ -50,7 +50,7 @@ class ReadmeTest {
     /** Every script, helper and provisioning file, string literals joined where Java splits them over lines. */
     private static String sources() throws IOException {
         StringBuilder all = new StringBuilder();
-        for (String folder : List.of("scripts", "provision")) {
+        for (String folder : List.of("scripts", "provision", "bench")) {
             try (Stream<Path> files = Files.walk(Repo.root().resolve(folder))) {
                 for (Path file : files.filter(Files::isRegularFile).toList()) {
                     all.append(Files.readString(file)).append('\n');
