@@ -5,6 +5,8 @@
 //SOURCES ClusterFolder.java
 //SOURCES Vagrant.java
 //SOURCES AgentsRemoval.java
+//SOURCES ServersRemoval.java
+//SOURCES ServersAdd.java
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -42,8 +44,10 @@ final class ChangeRun {
     }
 
     private static final Map<ClusterChange.Kind, Action> BEFORE_SETTINGS = Map.of(
-        ClusterChange.Kind.REMOVE_AGENTS, AgentsRemoval::apply);
-    private static final Map<ClusterChange.Kind, Action> BEFORE_UP = Map.of();
+        ClusterChange.Kind.REMOVE_AGENTS, AgentsRemoval::apply,
+        ClusterChange.Kind.REMOVE_SERVERS, ServersRemoval::apply);
+    private static final Map<ClusterChange.Kind, Action> BEFORE_UP = Map.of(
+        ClusterChange.Kind.ADD_SERVERS, ServersAdd::apply);
     private static final Map<ClusterChange.Kind, Action> AFTER_UP = Map.of();
 
     private final ClusterChange change;
