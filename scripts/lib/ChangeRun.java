@@ -3,6 +3,7 @@
 //SOURCES Cluster.java
 //SOURCES ClusterChange.java
 //SOURCES ClusterFolder.java
+//SOURCES ClusterHalt.java
 //SOURCES Vagrant.java
 //SOURCES AgentsRemoval.java
 //SOURCES ServersRemoval.java
@@ -26,6 +27,14 @@ final class ChangeRun {
     /** What a step's action is given: the cluster as recorded, the settings before and after, the time left. */
     record Context(Path folder, String provider, Map<String, String> recorded, Map<String, String> settings,
                    Vagrant vagrant, Supplier<Duration> remaining, Log log) {
+        /** Refuses (exit 7) a change on a halted cluster, which needs its nodes running: why says what for. */
+        void requireRunning(String why, String flag) {
+            if (ClusterHalt.isHalted(folder)) {
+                throw Cli.fail(Cli.REFUSED, "the cluster is halted (k3s-down --halt) and " + why + ": run k3s-up"
+                    + " without a change to resume it, then again with the " + flag + "; nothing was changed");
+            }
+        }
+
         /** cluster.json as the last step recorded it: the nodes and how to reach them. */
         Cluster cluster() {
             Path file = folder.resolve(ClusterFolder.CLUSTER_FILE);

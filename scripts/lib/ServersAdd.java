@@ -2,7 +2,6 @@
 //SOURCES Log.java
 //SOURCES Cluster.java
 //SOURCES ClusterChange.java
-//SOURCES ClusterHalt.java
 //SOURCES NodeSsh.java
 //SOURCES Nodes.java
 //SOURCES Shell.java
@@ -26,11 +25,7 @@ final class ServersAdd {
     private ServersAdd() {}
 
     static void apply(ClusterChange.Step step, ChangeRun.Context context) {
-        if (ClusterHalt.isHalted(context.folder())) {
-            throw Cli.fail(Cli.REFUSED, "the cluster is halted (k3s-down --halt) and new servers join a running"
-                + " one: run k3s-up without a change to resume it, then again with the more --servers; nothing was"
-                + " changed");
-        }
+        context.requireRunning("new servers join a running one", "more --servers");
         Cluster cluster = context.cluster();
         Cluster.Node first = cluster.server();
         if ("1".equals(context.recorded().getOrDefault("SERVERS", "1"))) {

@@ -3,7 +3,6 @@
 //SOURCES Cluster.java
 //SOURCES ClusterChange.java
 //SOURCES ClusterFolder.java
-//SOURCES ClusterHalt.java
 //SOURCES NodeSsh.java
 //SOURCES Nodes.java
 //SOURCES K3sAgent.java
@@ -24,11 +23,7 @@ final class ServersRemoval {
     private ServersRemoval() {}
 
     static void apply(ClusterChange.Step step, ChangeRun.Context context) {
-        if (ClusterHalt.isHalted(context.folder())) {
-            throw Cli.fail(Cli.REFUSED, "the cluster is halted (k3s-down --halt) and etcd's majority is checked on"
-                + " running servers: run k3s-up without a change to resume it, then again with the fewer --servers;"
-                + " nothing was changed");
-        }
+        context.requireRunning("etcd's majority is checked on running servers", "fewer --servers");
         Cluster cluster = context.cluster();
         for (var machine : step.machines()) {
             Cluster.Node leaving = cluster.nodes().stream()
