@@ -200,7 +200,7 @@ class up extends Step {
             return Cli.OK;
         }
         change.confirm(yes);
-        change.requireBuilt(ChangeRun::built);
+        ChangeRun.require(change, folder);
 
         // --timeout is for the whole step: the K3s download too
         long deadline = System.nanoTime() + Duration.ofMinutes(Long.parseLong(timeoutMinutes)).toNanos();

@@ -2,7 +2,6 @@
 //SOURCES Log.java
 //SOURCES Cluster.java
 //SOURCES ClusterChange.java
-//SOURCES ClusterHalt.java
 //SOURCES NodeSsh.java
 //SOURCES Nodes.java
 //SOURCES K3sAgent.java
@@ -26,11 +25,6 @@ final class AgentsRemoval {
     private AgentsRemoval() {}
 
     static void apply(ClusterChange.Step step, ChangeRun.Context context) {
-        if (ClusterHalt.isHalted(context.folder())) {
-            throw Cli.fail(Cli.REFUSED, "the cluster is halted (k3s-down --halt) and its agents drain on a running"
-                + " server: run k3s-up without a change to resume it, then again with the fewer --workers; nothing"
-                + " was changed");
-        }
         Cluster cluster = context.cluster();
         for (var machine : step.machines()) {
             String node = Nodes.nodeName(machine.name());

@@ -3,8 +3,11 @@
 //SOURCES Cluster.java
 //SOURCES ClusterChange.java
 //SOURCES ClusterFolder.java
+//SOURCES ClusterHalt.java
 //SOURCES Vagrant.java
 //SOURCES AgentsRemoval.java
+//SOURCES ServersRemoval.java
+//SOURCES ServersAdd.java
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -42,8 +45,10 @@ final class ChangeRun {
     }
 
     private static final Map<ClusterChange.Kind, Action> BEFORE_SETTINGS = Map.of(
-        ClusterChange.Kind.REMOVE_AGENTS, AgentsRemoval::apply);
-    private static final Map<ClusterChange.Kind, Action> BEFORE_UP = Map.of();
+        ClusterChange.Kind.REMOVE_AGENTS, AgentsRemoval::apply,
+        ClusterChange.Kind.REMOVE_SERVERS, ServersRemoval::apply);
+    private static final Map<ClusterChange.Kind, Action> BEFORE_UP = Map.of(
+        ClusterChange.Kind.ADD_SERVERS, ServersAdd::apply);
     private static final Map<ClusterChange.Kind, Action> AFTER_UP = Map.of();
 
     private final ClusterChange change;
@@ -75,6 +80,21 @@ final class ChangeRun {
             if (action == null) continue;
             context.log().step(step.what());
             action.apply(step, context);
+        }
+    }
+
+    /**
+     * Refuses (exit 7), before anything changes, a plan holding a step not built yet, and on a halted cluster
+     * any step but new agents: draining, converting and joining servers, upgrading need the nodes running.
+     */
+    static void require(ClusterChange change, Path folder) {
+        change.requireBuilt(ChangeRun::built);
+        if (!ClusterHalt.isHalted(folder)) return;
+        for (ClusterChange.Step step : change.steps) {
+            if (step.kind() == ClusterChange.Kind.ADD_AGENTS) continue;
+            throw Cli.fail(Cli.REFUSED, "the cluster is halted (k3s-down --halt), and this change needs its nodes"
+                + " running (" + step.what() + "): run k3s-up without a change to resume it, then again with the"
+                + " change; nothing was changed");
         }
     }
 

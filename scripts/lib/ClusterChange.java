@@ -107,6 +107,7 @@ final class ClusterChange {
         }
         List<Plan.Machine> goneServers = reversed(of(gone, "server"));
         if (!goneServers.isEmpty()) {
+            requireMajority(of(before, "server").size(), of(after, "server").size());
             steps.add(new Step(Kind.REMOVE_SERVERS, goneServers, "remove " + list(goneServers) + ", one at a time,"
                 + " keeping etcd's majority: K3s stopped, the node deleted (its etcd member with it), the machine"
                 + " destroyed"));
@@ -204,6 +205,22 @@ final class ClusterChange {
             throw refused("--k3s-version " + from + " -> " + to + " skips a minor version: Kubernetes upgrades one "
                 + "minor version at a time. Upgrade to a v" + a[0] + "." + (a[1] + 1) + " release first; nothing "
                 + "was changed");
+        }
+    }
+
+    /**
+     * Refuses fewer servers than a majority of those running: etcd must agree at every step of the way down, and
+     * a lone server left on etcd would no longer have --cluster-init in its flags (3 -> 1 is refused).
+     */
+    static void requireMajority(int servers, int wanted) {
+        int majority = servers / 2 + 1;
+        int fewest = majority % 2 == 0 ? majority + 1 : majority; // server counts are odd
+        if (wanted < majority) {
+            throw refused("--servers " + servers + " -> " + wanted + " goes below a majority of the running servers"
+                + " (" + majority + " of " + servers + "), which embedded etcd needs to agree on anything: nothing"
+                + " was changed. " + (fewest < servers ? "Go down to " + fewest + " first, then again; a"
+                : "A cluster of " + servers + " servers cannot shrink in place: a") + " single server needs a new"
+                + " cluster (k3s-down, then k3s-up --servers 1)");
         }
     }
 

@@ -648,6 +648,67 @@ class ClusterFlowTest {
     // Orders 25-29: snapshots.
 
     // Orders 30-34: one server grows to three.
+    static final String SERVER2 = LOGIN + "S2";
+    static final String SERVER3 = LOGIN + "S3";
+
+    /** --servers 3 converts the SQLite server to etcd in place, then joins two servers one at a time. */
+    @Test
+    @Order(30)
+    void oneServerGrowsToThreeOnEtcdOneAtATimeWithoutRemakingTheFirst() throws IOException {
+        String uuid = String.join("", virsh("domuuid", CLUSTER + "_" + SERVER)).strip();
+        String boot = vagrantSsh(SERVER, "cat /proc/sys/kernel/random/boot_id").strip();
+        long start = System.nanoTime();
+        Repo.Run grow = Repo.exec(inNetns("bin/jbang", "k3s-up", "--name", CLUSTER, "--servers", "3", "--yes"), repo,
+            env, null, 2400);
+        timings.put("k3s-up --servers 3", seconds(start));
+        assertEquals(0, grow.exit(), grow.stderr());
+        String log = grow.stderr();
+        int converted = log.indexOf(SERVER + " is on embedded etcd");
+        int second = log.indexOf(SERVER2 + " is a Ready server");
+        int thirdBoots = log.indexOf(SERVER3 + ": booting and joining as a server");
+        assertTrue(converted >= 0 && converted < log.indexOf(SERVER2 + ": booting") && second < thirdBoots
+            && second >= 0 && log.contains(SERVER3 + " is a Ready server"), "converted, then one at a time:\n" + log);
+        assertEquals(uuid, String.join("", virsh("domuuid", CLUSTER + "_" + SERVER)).strip(), "not re-created");
+        assertEquals(boot, vagrantSsh(SERVER, "cat /proc/sys/kernel/random/boot_id").strip(), "not even rebooted");
+        assertTrue(vagrantSsh(SERVER, "sudo cat /etc/systemd/system/k3s.service").contains("--cluster-init"));
+        assertEquals("etcd", vagrantSsh(SERVER, "sudo test -d /var/lib/rancher/k3s/server/db/etcd && echo etcd")
+            .strip(), "the data moved to embedded etcd");
+        String nodes = vagrantSsh(SERVER, "sudo k3s kubectl get nodes -o wide --no-headers");
+        for (String server : List.of(SERVER, SERVER2, SERVER3)) {
+            String row = "(?s).*\\b" + server.toLowerCase() + "\\s+Ready\\s+control-plane,etcd,master\\b.*";
+            assertTrue(nodes.matches(row), server + " a Ready etcd server:\n" + nodes);
+        }
+        for (String node : List.of(WORKER, THIRD, OPENRC)) {
+            assertTrue(nodes.matches("(?s).*\\b" + node.toLowerCase() + "\\s+Ready\\b.*"), node + ":\n" + nodes);
+        }
+        assertTrue(Files.readString(clusterDir.resolve(ClusterFolder.SETTINGS_FILE)).contains("K3S_VAGRANT_SERVERS=3"));
+        List<String> recorded = new ArrayList<>();
+        Cluster.JSON.readTree(clusterDir.resolve(ClusterFolder.CLUSTER_FILE).toFile()).path("nodes")
+            .forEach(n -> recorded.add(n.path("name").asText()));
+        assertTrue(recorded.containsAll(List.of(SERVER, SERVER2, SERVER3, WORKER, THIRD, OPENRC)), recorded.toString());
+        // provisioning the first server again changes nothing: its flags now hold --cluster-init
+        String active = vagrantSsh(SERVER, "sudo systemctl show -p ActiveEnterTimestampMonotonic k3s");
+        Repo.Run again = Repo.exec(inNetns("vagrant", "provision", SERVER, "--no-color"), clusterDir, env, null, 900);
+        check(again, "vagrant provision " + SERVER);
+        assertTrue(again.stdout().contains("already installed as wanted"), again.stdout());
+        assertEquals(active, vagrantSsh(SERVER, "sudo systemctl show -p ActiveEnterTimestampMonotonic k3s"));
+    }
+
+    /** 3 -> 1 would go below etcd's majority of the running servers: refused, nothing changed. */
+    @Test
+    @Order(31)
+    void threeServersDoNotShrinkToOneBelowEtcdsMajority() throws IOException {
+        Repo.Run shrink = Repo.exec(inNetns("bin/jbang", "k3s-up", "--name", CLUSTER, "--servers", "1", "--yes"),
+            repo, env, null, 600);
+        assertEquals(Cli.REFUSED, shrink.exit(), shrink.stderr());
+        assertTrue(shrink.stderr().contains("--servers 3 -> 1 goes below a majority of the running servers"),
+            shrink.stderr());
+        assertTrue(Files.readString(clusterDir.resolve(ClusterFolder.SETTINGS_FILE)).contains("K3S_VAGRANT_SERVERS=3"));
+        String nodes = vagrantSsh(SERVER, "sudo k3s kubectl get nodes --no-headers");
+        for (String server : List.of(SERVER2, SERVER3)) {
+            assertTrue(nodes.matches("(?s).*\\b" + server.toLowerCase() + "\\s+Ready\\b.*"), server + ":\n" + nodes);
+        }
+    }
 
     // Orders 35-37: a machine's own settings changed in place.
 
