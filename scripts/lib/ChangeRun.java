@@ -5,6 +5,7 @@
 //SOURCES ClusterFolder.java
 //SOURCES Vagrant.java
 //SOURCES AgentsRemoval.java
+//SOURCES RollingUpgrade.java
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -43,7 +44,8 @@ final class ChangeRun {
 
     private static final Map<ClusterChange.Kind, Action> BEFORE_SETTINGS = Map.of(
         ClusterChange.Kind.REMOVE_AGENTS, AgentsRemoval::apply);
-    private static final Map<ClusterChange.Kind, Action> BEFORE_UP = Map.of();
+    private static final Map<ClusterChange.Kind, Action> BEFORE_UP = Map.of(
+        ClusterChange.Kind.UPGRADE, RollingUpgrade::apply);
     private static final Map<ClusterChange.Kind, Action> AFTER_UP = Map.of();
 
     private final ClusterChange change;
