@@ -368,10 +368,9 @@ install_sum() {
   # a changed proxy changes K3s's env file: install again
   local proxies="${HTTPS_PROXY:-} ${HTTP_PROXY:-} ${NO_PROXY:-}" binary=""
   if [ -n "${AIRGAP_DIR:-}" ] && [ -f "$AIRGAP_DIR/k3s" ]; then binary=$(sha256sum <"$AIRGAP_DIR/k3s"); fi
-  # without an air-gap binary, the sum an older k3s-vagrant wrote: re-provisioning it changes nothing
-  { printf '%s\n' "$1" "$2" "$3" "${INSTALL_K3S_VERSION:-}" "${INSTALL_K3S_CHANNEL:-}" \
-    "${K3S_URL:-}" "$proxies" "$K3S_TOKEN" "${K3S_AGENT_TOKEN:-}"
-    if [ -n "$binary" ]; then printf '%s\n' "$binary"; fi; } | sha256sum | cut -d' ' -f1
+  # without an air-gap binary (no word for it), the sum an older k3s-vagrant wrote: re-provisioning changes nothing
+  printf '%s\n' "$1" "$2" "$3" "${INSTALL_K3S_VERSION:-}" "${INSTALL_K3S_CHANNEL:-}" \
+    "${K3S_URL:-}" "$proxies" "$K3S_TOKEN" "${K3S_AGENT_TOKEN:-}" ${binary:+"$binary"} | sha256sum | cut -d' ' -f1
 }
 
 # True when the binary $1 differs from the installed $2 (or none is installed).
