@@ -21,6 +21,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 
 /**
  * A new --k3s-version, --k3s-channel or --airgap-dir: a rolling upgrade, as K3s documents it (the installer
@@ -40,8 +41,7 @@ final class RollingUpgrade {
                 + " run k3s-up without a change to resume it, then again with the new version; nothing was changed");
         }
         Cluster cluster = context.cluster();
-        // known up front only when named; else (an air-gap folder, a channel) what the first server then runs
-        String target = context.settings().getOrDefault("K3S_VERSION", "");
+        String target = knownTarget(context.recorded(), context.settings());
         for (Cluster.Node node : order(cluster, step.machines())) {
             context.log().phase(node.name(), "upgrading K3s");
             try (Ssh server = NodeSsh.connect(cluster, cluster.server(), Ssh.HostKeyCheck.OFF, null,
@@ -56,6 +56,16 @@ final class RollingUpgrade {
             context.log().phaseEnd(node.name(), "Ready at " + target);
             context.log().info(String.format(UPGRADED, Nodes.nodeName(node.name()), target, Instant.now()));
         }
+    }
+
+    /**
+     * The version every node must reach, when known up front: --k3s-version when it changed; else "" (another
+     * air-gap folder, a channel): what the first server then runs, since a version recorded earlier may not be
+     * the new folder's and would never be reached.
+     */
+    static String knownTarget(Map<String, String> recorded, Map<String, String> settings) {
+        String wanted = settings.getOrDefault("K3S_VERSION", "");
+        return wanted.equals(recorded.getOrDefault("K3S_VERSION", "")) ? "" : wanted;
     }
 
     /**

@@ -52,6 +52,16 @@ class RollingUpgradeTest {
     }
 
     @Test
+    void theVersionToReachIsANewK3sVersionElseWhatTheFirstServerThenRuns() {
+        assertEquals("v1.31.5+k3s1", RollingUpgrade.knownTarget(Map.of("K3S_VERSION", "v1.31.4+k3s1"),
+            Map.of("K3S_VERSION", "v1.31.5+k3s1")));
+        // only --airgap-dir changed: the recorded version is not what the new folder's binary is
+        assertEquals("", RollingUpgrade.knownTarget(Map.of("K3S_VERSION", "v1.31.4+k3s1"),
+            Map.of("K3S_VERSION", "v1.31.4+k3s1", "AIRGAP_DIR", "/srv/k3s-new")));
+        assertEquals("", RollingUpgrade.knownTarget(Map.of(), Map.of("AIRGAP_DIR", "/srv/k3s-new")));
+    }
+
+    @Test
     void aJoinedHostGetsTheUsersAirgapFolderButNotTheMachinesCache() {
         assertNull(RollingUpgrade.joinAirgap(""));
         assertNull(RollingUpgrade.joinAirgap(K3sCache.defaultCache().resolve("v1.31.5+k3s1-amd64").toString()));
