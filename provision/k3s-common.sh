@@ -361,6 +361,23 @@ fetch_installer() {
   fi
 }
 
+# What an install is made of (role, flags, version, token, proxy, the air-gap binary's bytes) as one
+# sha256: the same sum on a running service is nothing to do; a new air-gap binary (an upgrade whose
+# version is in no setting) or another INSTALL_K3S_VERSION is an install. $1 unit, $2 exec line, $3 group.
+install_sum() {
+  # a changed proxy changes K3s's env file: install again
+  local proxies="${HTTPS_PROXY:-} ${HTTP_PROXY:-} ${NO_PROXY:-}" binary=""
+  if [ -n "${AIRGAP_DIR:-}" ] && [ -f "$AIRGAP_DIR/k3s" ]; then binary=$(sha256sum <"$AIRGAP_DIR/k3s"); fi
+  # without an air-gap binary (no word for it), the sum an older k3s-vagrant wrote: re-provisioning changes nothing
+  printf '%s\n' "$1" "$2" "$3" "${INSTALL_K3S_VERSION:-}" "${INSTALL_K3S_CHANNEL:-}" \
+    "${K3S_URL:-}" "$proxies" "$K3S_TOKEN" "${K3S_AGENT_TOKEN:-}" ${binary:+"$binary"} | sha256sum | cut -d' ' -f1
+}
+
+# True when the binary $1 differs from the installed $2 (or none is installed).
+binary_changed() {
+  ! cmp -s "$1" "$2"
+}
+
 # Runs K3s's installer unless the same install (role, flags, version, token) is
 # already in place and its service is running. $1: unit name (k3s.service; the service is k3s under
 # openrc), $2: INSTALL_K3S_EXEC,
@@ -369,10 +386,12 @@ install_k3s() {
   local unit=$1 exec_line=$2 group=${3:-} wanted marker=/etc/rancher/k3s/k3s-vagrant.sum service=${1%.service}
   local bin_dir=${INSTALL_K3S_BIN_DIR:-/usr/local/bin} # K3s's installer's own setting
   load_token
-  # a changed proxy changes K3s's env file: install again
-  local proxies="${HTTPS_PROXY:-} ${HTTP_PROXY:-} ${NO_PROXY:-}"
-  wanted=$(printf '%s\n' "$unit" "$exec_line" "$group" "${INSTALL_K3S_VERSION:-}" "${INSTALL_K3S_CHANNEL:-}" \
-    "${K3S_URL:-}" "$proxies" "$K3S_TOKEN" "${K3S_AGENT_TOKEN:-}" | sha256sum | cut -d' ' -f1)
+  # Vagrant's file provisioner nests a folder inside a destination left by an interrupted run
+  if [ -n "${AIRGAP_DIR:-}" ] && [ ! -f "$AIRGAP_DIR/install.sh" ] \
+    && [ -f "$AIRGAP_DIR/$(basename "$AIRGAP_DIR")/install.sh" ]; then
+    AIRGAP_DIR="$AIRGAP_DIR/$(basename "$AIRGAP_DIR")"
+  fi
+  wanted=$(install_sum "$unit" "$exec_line" "$group")
   if [ -f "$marker" ] && [ "$(cat "$marker")" = "$wanted" ] && service_active "$service"; then
     log "K3s is already installed as wanted ($unit is running): nothing to do"
     return 0
@@ -380,13 +399,12 @@ install_k3s() {
 
   local installer
   if [ -n "${AIRGAP_DIR:-}" ]; then
-    # Vagrant's file provisioner nests a folder inside a destination left by an interrupted run
-    if [ ! -f "$AIRGAP_DIR/install.sh" ] && [ -f "$AIRGAP_DIR/$(basename "$AIRGAP_DIR")/install.sh" ]; then
-      AIRGAP_DIR="$AIRGAP_DIR/$(basename "$AIRGAP_DIR")"
-    fi
     if [ ! -f "$AIRGAP_DIR/install.sh" ] || [ ! -f "$AIRGAP_DIR/k3s" ]; then
       die "$AIRGAP_DIR must hold install.sh and k3s (K3S_VAGRANT_AIRGAP_DIR or --airgap-dir on the host)"
     fi
+    # K3s's installer hashes the binary before and after: one copied in first looks unchanged to it, and
+    # it would not restart the running service on the old binary (an upgrade from an air-gap folder)
+    if binary_changed "$AIRGAP_DIR/k3s" "$bin_dir/k3s"; then export INSTALL_K3S_FORCE_RESTART=true; fi
     log "installing K3s from the air-gap folder (no download)"
     install -m 755 "$AIRGAP_DIR/k3s" "$bin_dir/k3s"
     if compgen -G "$AIRGAP_DIR/k3s-airgap-images-*" >/dev/null; then

@@ -207,10 +207,14 @@ class join extends ClusterStep {
         if (plan == AgentOnHost.Action.NOTHING && !AgentOnHost.holdsToken(agent, hostRoot, token)) {
             plan = AgentOnHost.Action.INSTALL;
         }
+        // the flags an upgrade runs again: those of this install, else those recorded when it was made
+        String flags = cluster.nodes().stream().filter(n -> n.name().equalsIgnoreCase(hostname))
+            .map(Cluster.Node::agentFlags).filter(f -> f != null).findFirst().orElse(null);
         if (plan == AgentOnHost.Action.NOTHING) {
             stage("install", hostname + " is already an agent of " + cluster.serverUrl() + ": nothing to install "
                 + "(its agent names this cluster's CA)");
         } else {
+            flags = AgentInstall.recordedFlags(agentFlags);
             if (plan == AgentOnHost.Action.REPLACE) {
                 stage("install", hostname + " is a K3s agent of another cluster: uninstalling it (--replace)");
                 K3sAgent.uninstall(agent, log);
@@ -220,7 +224,7 @@ class join extends ClusterStep {
                 timeout, airgapDir, k3sSource, apiWait, agentFlags);
             AgentInstall.run(agent, folder, request, log);
         }
-        return new Cluster.Node(hostname, "agent", ip, access(agent));
+        return new Cluster.Node(hostname, "agent", ip, access(agent), null, flags);
     }
 
 

@@ -112,6 +112,24 @@ final class AgentInstall {
         }
     }
 
+    /**
+     * The --agent-flags recorded in cluster.json for an upgrade to run again, less a --token (-t) and its
+     * value: no secret is written there, and the upgrade reads the agent token again from the server.
+     */
+    static String recordedFlags(String agentFlags) {
+        if (agentFlags == null || agentFlags.isBlank()) return null;
+        List<String> kept = new ArrayList<>();
+        String[] words = agentFlags.strip().split("\\s+");
+        for (int i = 0; i < words.length; i++) {
+            if (words[i].equals("--token") || words[i].equals("-t")) {
+                i++; // its value too
+            } else if (!words[i].startsWith("--token=") && !words[i].startsWith("-t=")) {
+                kept.add(words[i]);
+            }
+        }
+        return kept.isEmpty() ? null : String.join(" ", kept);
+    }
+
     /** What install uploads into its private folder, in order; airgapSource may be null. */
     static List<String> uploads(Path airgapSource, Proxy proxy) {
         List<String> names = new ArrayList<>(List.of("agent.sh", "k3s-common.sh"));

@@ -8,6 +8,7 @@
 //SOURCES AgentsRemoval.java
 //SOURCES ServersRemoval.java
 //SOURCES ServersAdd.java
+//SOURCES RollingUpgrade.java
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -48,6 +49,7 @@ final class ChangeRun {
         ClusterChange.Kind.REMOVE_AGENTS, AgentsRemoval::apply,
         ClusterChange.Kind.REMOVE_SERVERS, ServersRemoval::apply);
     private static final Map<ClusterChange.Kind, Action> BEFORE_UP = Map.of(
+        ClusterChange.Kind.UPGRADE, RollingUpgrade::apply,
         ClusterChange.Kind.ADD_SERVERS, ServersAdd::apply);
     private static final Map<ClusterChange.Kind, Action> AFTER_UP = Map.of();
 

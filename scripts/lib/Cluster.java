@@ -37,14 +37,21 @@ record Cluster(String name, String provider, String vagrantDir, String serverUrl
         }
     }
 
-    /** k3sVersion: the node's K3s version (its kubeletVersion) when last seen Ready; null when not known. */
-    record Node(String name, String role, String ip, Access ssh, String k3sVersion) {
+    /**
+     * k3sVersion: the node's K3s version (its kubeletVersion) when last seen Ready; null when not known.
+     * agentFlags: the --agent-flags k3s-join installed a host with (no secret), which an upgrade runs again.
+     */
+    record Node(String name, String role, String ip, Access ssh, String k3sVersion, String agentFlags) {
         Node(String name, String role, String ip, Access ssh) {
             this(name, role, ip, ssh, null);
         }
 
+        Node(String name, String role, String ip, Access ssh, String k3sVersion) {
+            this(name, role, ip, ssh, k3sVersion, null);
+        }
+
         Node withK3sVersion(String version) {
-            return new Node(name, role, ip, ssh, version);
+            return new Node(name, role, ip, ssh, version, agentFlags);
         }
 
         boolean isServer() {

@@ -41,6 +41,7 @@ final class ClusterJson {
             if (access.jump() != null) ssh.put("jump", access.jump());
             if (access.sshConfig() != null) ssh.put("config", access.sshConfig());
             if (node.k3sVersion() != null) n.put("k3sVersion", node.k3sVersion());
+            if (node.agentFlags() != null) n.put("agentFlags", node.agentFlags());
         }
         if (cluster.kubeconfig() != null) {
             ObjectNode k = root.putObject("kubeconfig");
@@ -131,7 +132,9 @@ final class ClusterJson {
             if (k3sVersion != null) {
                 check(Cluster.isK3sVersion(k3sVersion), where, "k3sVersion", k3sVersion, Cluster.K3S_VERSION_RULE);
             }
-            nodes.add(new Cluster.Node(nodeName, role, ip, access, k3sVersion));
+            // checked by --agent-flags' rules where an upgrade passes it on (RollingUpgrade)
+            String agentFlags = text(n, "agentFlags");
+            nodes.add(new Cluster.Node(nodeName, role, ip, access, k3sVersion, agentFlags));
         }
         String vagrantDir = text(root, "vagrantDir");
         if (vagrantDir != null) {

@@ -645,6 +645,70 @@ class ClusterFlowTest {
     // Day two (issue 11), on the cluster as the halt and resume left it: vmtS, vmtSW, edge1 and rc1 Ready.
     // Orders 20-24: the rolling upgrade.
 
+    /** The stand-in of a later patch version: another BINARY_VERSION line, so other bytes too. */
+    static final String NEWER = "v1.31.5+k3s1";
+
+    /**
+     * A second air-gap folder holding a later stand-in: k3s-up rolls every node over to it, the server first,
+     * then the agent machine, then the hosts k3s-join added, one at a time (each "upgraded" line's time after
+     * the one before), and cluster.json and k3s-status then show the new version.
+     */
+    @Test
+    @Order(20)
+    void aNewerAirgapFolderUpgradesEveryNodeServerFirstOneAtATime() throws IOException {
+        Path newer = work.resolve("k3s-standin-newer");
+        copyFolder(repo.resolve("tests/k3s-standin"), newer);
+        Path binary = newer.resolve("k3s");
+        String text = Files.readString(binary);
+        String changed = text.replaceFirst("(?m)^BINARY_VERSION=\"[^\"]*\"$", "BINARY_VERSION=\"" + NEWER + "\"");
+        assertFalse(changed.equals(text), "the stand-in names its version on one BINARY_VERSION line");
+        Files.writeString(binary, changed);
+        Files.setPosixFilePermissions(binary, PosixFilePermissions.fromString("rwxr-xr-x"));
+
+        long start = System.nanoTime();
+        Repo.Run up = Repo.exec(inNetns("bin/jbang", "k3s-up", "--name", CLUSTER, "--airgap-dir", newer.toString(),
+            "--yes"), repo, env, null, 2400);
+        timings.put("k3s-up rolling upgrade of 4 nodes", seconds(start));
+        assertEquals(0, up.exit(), up.stderr());
+        assertTrue(up.stderr().contains("upgrade K3s"), "the plan names the upgrade:\n" + up.stderr());
+        List<String> order = new ArrayList<>();
+        List<java.time.Instant> times = new ArrayList<>();
+        java.util.regex.Matcher line = Pattern.compile("upgraded (\\S+) to K3s (\\S+) at (\\S+)").matcher(up.stderr());
+        while (line.find()) {
+            assertEquals(NEWER, line.group(2), line.group());
+            order.add(line.group(1));
+            times.add(java.time.Instant.parse(line.group(3)));
+        }
+        assertEquals(List.of(SERVER.toLowerCase(), WORKER.toLowerCase()), order.subList(0, Math.min(2, order.size())),
+            "the server first, then the agent machine:\n" + up.stderr());
+        assertEquals(Set.of(SERVER.toLowerCase(), WORKER.toLowerCase(), THIRD, OPENRC), Set.copyOf(order),
+            "every node once, the joined hosts last:\n" + up.stderr());
+        assertEquals(4, order.size(), up.stderr());
+        for (int i = 1; i < times.size(); i++) {
+            assertTrue(times.get(i).isAfter(times.get(i - 1)), "one at a time: " + order + " " + times);
+        }
+
+        Cluster recorded = Cluster.parse(Files.readString(clusterDir.resolve("cluster.json")), "cluster.json");
+        for (Cluster.Node node : recorded.nodes()) assertEquals(NEWER, node.k3sVersion(), node.name());
+        Repo.Run status = Repo.exec(inNetns("bin/jbang", "k3s-status", "--name", CLUSTER), repo, env, null, 300);
+        assertEquals(0, status.exit(), status.stderr());
+        Cluster.JSON.readTree(status.stdout()).path("status").forEach(n -> {
+            assertEquals(NEWER, n.path("version").asText(), n.toString());
+            assertTrue(n.path("ready").asBoolean(), n.toString());
+        });
+        assertEquals(NEWER, vagrantSsh(WORKER, "k3s --version").lines().findFirst().orElse("").split(" ")[2]);
+    }
+
+    /** The same k3s-up again: the cluster is at the folder's version already, and nothing is planned. */
+    @Test
+    @Order(21)
+    void theSameUpgradeAgainPlansNothing() {
+        Repo.Run again = Repo.exec(inNetns("bin/jbang", "k3s-up", "--name", CLUSTER, "--airgap-dir",
+            work.resolve("k3s-standin-newer").toString()), repo, env, null, 1500);
+        assertEquals(0, again.exit(), again.stderr());
+        assertFalse(again.stderr().contains("upgraded "), again.stderr());
+    }
+
     // Orders 25-29: snapshots.
 
     // Orders 30-34: one server grows to three.

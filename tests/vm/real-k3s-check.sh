@@ -7,13 +7,16 @@
 # across the nodes (Ready alone does not show it: a wrong flannel interface still leaves
 # every node Ready): a probe pod on each node, HTTP from each pod to every other node's pod
 # over the pod network, and a cluster DNS lookup from each pod. It destroys everything it
-# made (unless --keep).
+# made (unless --keep). With --upgrade FROM TO, the cluster is made at K3s FROM, then
+# upgraded in place to TO (k3s-up --k3s-version TO --yes): every node must be Ready at TO,
+# the servers upgraded before the agents, before the workload checks run on it.
 #
 # Usage: tests/vm/real-k3s-check.sh [--provider virtualbox|libvirt] [--keep]
 #          [--join-host [USER@]HOST [--jump USER@BASTION[:PORT]] [--ssh-key FILE] [--ssh-config FILE]
-#           [--node-ip ADDR]] [--image IMAGE] [k3s-up flags...]
+#           [--node-ip ADDR]] [--image IMAGE] [--upgrade FROM TO] [k3s-up flags...]
 #   e.g. tests/vm/real-k3s-check.sh --servers 3 --workers 3 --server-memory 2048
 #        tests/vm/real-k3s-check.sh --join-host pi@10.0.0.7 --jump me@bastion --ssh-key ~/.ssh/id_ed25519
+#        tests/vm/real-k3s-check.sh --upgrade v1.31.4+k3s1 v1.32.1+k3s1 --workers 2
 set -euo pipefail
 caller_dir=$PWD  # relative --ssh-key / --ssh-config are the caller's, not the repository's
 cd "$(dirname "$0")/../.."
@@ -22,13 +25,17 @@ source tests/host/node-ready.sh
 
 usage() { echo "real-k3s-check: $1 (see the usage at the top of $0)" >&2; exit 2; }
 keep=0
-join_host='' jump='' ssh_key='' ssh_config='' node_ip=''
+join_host='' jump='' ssh_key='' ssh_config='' node_ip='' upgrade_from='' upgrade_to=''
 # busybox (httpd, wget, nslookup) as K3s's own air-gap image list names it, on Docker Hub
 image=rancher/mirrored-library-busybox:1.36.1
 args=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --keep) keep=1 ;;
+    --upgrade)
+      if [ $# -lt 3 ] || [ -z "$2" ] || [ -z "$3" ]; then usage "--upgrade needs two versions: FROM TO"; fi
+      upgrade_from=$2 upgrade_to=$3
+      shift 2 ;;
     --join-host|--jump|--ssh-key|--ssh-config|--node-ip|--image)
       if [ $# -lt 2 ] || [ -z "$2" ]; then usage "$1 needs a value"; fi
       case "$1" in
@@ -48,6 +55,7 @@ if [ -z "$join_host" ] && [ -n "$jump$ssh_key$ssh_config$node_ip" ]; then
   usage "--jump, --ssh-key, --ssh-config and --node-ip are for --join-host: give the host to join"
 fi
 case $ssh_key in /* | '') ;; *) ssh_key=$caller_dir/$ssh_key ;; esac
+if [ -n "$upgrade_from" ]; then args+=(--k3s-version "$upgrade_from"); fi
 case $ssh_config in /* | '') ;; *) ssh_config=$caller_dir/$ssh_config ;; esac
 
 work=$(mktemp -d)
@@ -125,6 +133,49 @@ done
 if [ "$fail" != 0 ]; then
   echo "real K3s check FAILED"
   exit 1
+fi
+
+if [ -n "$upgrade_to" ]; then
+  echo "== k3s-up --k3s-version $upgrade_to --yes: rolling upgrade from $upgrade_from" >&2
+  start=$SECONDS
+  if ! bin/jbang k3s-up --login "$login" --k3s-version "$upgrade_to" --yes 2>"$work/upgrade.log" >/dev/null; then
+    cat "$work/upgrade.log" >&2
+    echo "real K3s check FAILED: the upgrade to $upgrade_to stopped (k3s-up's log above)"
+    exit 1
+  fi
+  grep 'upgraded ' "$work/upgrade.log" >&2 || true
+  echo "== upgraded after $((SECONDS - start)) s" >&2
+  for pair in $pairs; do
+    got=$(kubectl get node "${pair%%=*}" -o jsonpath='{.status.nodeInfo.kubeletVersion}')
+    if [ "$got" = "$upgrade_to" ]; then
+      echo "ok   ${pair%%=*} runs $got"
+    else
+      echo "FAIL ${pair%%=*} runs ${got:-nothing} after the upgrade, not $upgrade_to"
+      fail=1
+    fi
+    node_ready_at "${pair%%=*}" "${pair#*=}" || fail=1
+  done
+  # the order k3s-up upgraded them in ("upgraded NODE to K3s VERSION at TIME" lines): servers first
+  servers=$(kubectl get nodes -l node-role.kubernetes.io/control-plane -o jsonpath='{.items[*].metadata.name}')
+  order=$(grep -o 'upgraded [^ ]* to K3s' "$work/upgrade.log" | awk '{ print $2 }' | tr '\n' ' ')
+  seen_agent=0
+  for node in $order; do
+    case " $servers " in
+      *" $node "*)
+        if [ "$seen_agent" = 1 ]; then echo "FAIL server $node upgraded after an agent ($order)"; fail=1; fi ;;
+      *) seen_agent=1 ;;
+    esac
+  done
+  if [ "$(echo "$order" | wc -w)" != "$(echo "$pairs" | wc -w)" ]; then
+    echo "FAIL k3s-up upgraded $order, not every node of the cluster"
+    fail=1
+  else
+    echo "ok   upgraded one at a time, servers first: $order"
+  fi
+  if [ "$fail" != 0 ]; then
+    echo "real K3s check FAILED"
+    exit 1
+  fi
 fi
 
 echo "== workloads across the nodes: a $image pod on each node (namespace $ns)" >&2
