@@ -33,13 +33,15 @@ final class ClusterChange {
     /** One step of the plan: its kind, what it does in words, and the machines it acts on, in its order. */
     record Step(Kind kind, List<Plan.Machine> machines, String what) { }
 
-    /** Settings no running machine can take in place: a new cluster is needed. */
-    static final List<String> FIXED = List.of("PROVIDER", "LOGIN", "SERVER_IP", "WORKER_IP", "BOX");
+    /**
+     * Settings no running machine can take in place (a new cluster is needed): settings.yaml's change: fixed,
+     * and the provider, which is no setting of the table (it is Vagrant's own choice, kept in cluster.env).
+     */
+    static final List<String> FIXED = fixed();
     /** Settings of the machines themselves, applied per machine (halt, change, up): the role they apply to. */
-    static final Map<String, String> PER_MACHINE = Map.of("CPUS", "", "LIBVIRT_DRIVER", "", "LIBVIRT_CPU_MODEL", "",
-        "SERVER_MEMORY", "server", "SERVER_FLAGS", "server", "WORKER_MEMORY", "agent", "AGENT_FLAGS", "agent");
+    static final Map<String, String> PER_MACHINE = Settings.changing("machine");
     /** Where K3s comes from: a change is a rolling upgrade. */
-    static final List<String> K3S = List.of("K3S_VERSION", "K3S_CHANNEL", "AIRGAP_DIR");
+    static final Set<String> K3S = Settings.changing("k3s").keySet();
     private static final Pattern VERSION = Pattern.compile("v(\\d+)\\.(\\d+)\\.(\\d+)(?:\\+k3s(\\d+))?");
 
     final List<Step> steps;
@@ -95,6 +97,7 @@ final class ClusterChange {
                     + " new cluster (another --name, or k3s-down first)");
             }
         }
+        refuseApiPortChange(recorded, wanted);
         List<Plan.Machine> before = Plan.machines(withCounts(recorded));
         List<Plan.Machine> after = Plan.machines(wanted);
         List<Plan.Machine> gone = before.stream().filter(m -> !named(after, m.name())).toList();
@@ -230,6 +233,25 @@ final class ClusterChange {
         if (servers) order.addAll(of(machines, "server"));
         steps.add(new Step(Kind.PER_MACHINE, order, String.join(", ", changes) + ": applied one machine at a time"
             + " (halted, changed, booted, Ready again), servers last: " + list(order)));
+    }
+
+    private static List<String> fixed() {
+        List<String> fixed = new ArrayList<>(List.of("PROVIDER"));
+        fixed.addAll(Settings.changing("fixed").keySet());
+        return List.copyOf(fixed);
+    }
+
+    /** The API port (settings.yaml's api_port, read from the server flags) stays what the cluster was made with. */
+    private static void refuseApiPortChange(Map<String, String> recorded, Map<String, String> wanted) {
+        var rule = Settings.table().path("api_port");
+        String flags = rule.path("flags").asText();
+        String option = flag(flags);
+        int before = Plan.apiPort(recorded.get(flags), option);
+        int after = Plan.apiPort(wanted.get(flags), option);
+        if (before != after) {
+            throw refused(Settings.say(rule.path("changed").asText(), Map.of("setting", option,
+                "before", String.valueOf(before), "after", String.valueOf(after))));
+        }
     }
 
     private static Map<String, String> withCounts(Map<String, String> recorded) {
