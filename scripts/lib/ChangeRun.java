@@ -5,6 +5,7 @@
 //SOURCES ClusterFolder.java
 //SOURCES Vagrant.java
 //SOURCES AgentsRemoval.java
+//SOURCES MachineSettingsChange.java
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -44,7 +45,8 @@ final class ChangeRun {
     private static final Map<ClusterChange.Kind, Action> BEFORE_SETTINGS = Map.of(
         ClusterChange.Kind.REMOVE_AGENTS, AgentsRemoval::apply);
     private static final Map<ClusterChange.Kind, Action> BEFORE_UP = Map.of();
-    private static final Map<ClusterChange.Kind, Action> AFTER_UP = Map.of();
+    private static final Map<ClusterChange.Kind, Action> AFTER_UP = Map.of(
+        ClusterChange.Kind.PER_MACHINE, MachineSettingsChange::apply);
 
     private final ClusterChange change;
     private final Context context;

@@ -110,14 +110,15 @@ class ClusterChangeTest {
 
     @Test
     void yesOrAYesOnTheTerminalAppliesTheChangeAndANoRefusesIt() throws IOException {
-        // more CPUs is not built yet: past the question the step refuses, so nothing boots in this test
-        Repo.Run yes = Repo.step(new up(), "--name", "wil", "--cpus", "4", "--yes");
+        // more servers is not built here yet (more CPUs now is): past the question the step refuses, so nothing
+        // boots in this test
+        Repo.Run yes = Repo.step(new up(), "--name", "wil", "--servers", "3", "--yes");
         assertEquals(Cli.REFUSED, yes.exit(), yes.stderr());
-        assertTrue(yes.stderr().contains("not built yet: --cpus 2 -> 4: applied one machine at a time"), yes.stderr());
+        assertTrue(yes.stderr().contains("not built yet: convert wilS from SQLite"), yes.stderr());
         Files.writeString(tty, "y\n");
-        Repo.Run asked = Repo.step(new up(), "--name", "wil", "--cpus", "4");
+        Repo.Run asked = Repo.step(new up(), "--name", "wil", "--servers", "3");
         assertEquals(Cli.REFUSED, asked.exit(), asked.stderr());
-        assertTrue(asked.stderr().contains("not built yet: --cpus"), asked.stderr());
+        assertTrue(asked.stderr().contains("not built yet: convert"), asked.stderr());
         assertTrue(Files.readString(tty).endsWith("apply? [y/N] "), "asked on the terminal: " + Files.readString(tty));
         Files.writeString(tty, "\n");
         Repo.Run no = Repo.step(new up(), "--name", "wil", "--cpus", "4");
