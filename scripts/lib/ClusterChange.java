@@ -260,7 +260,8 @@ final class ClusterChange {
         return plan;
     }
 
-    private static boolean differs(Map<String, String> recorded, Map<String, String> wanted, String env) {
+    /** Whether a setting differs between two settings maps, empty and unset being the same. */
+    static boolean differs(Map<String, String> recorded, Map<String, String> wanted, String env) {
         return !Objects.equals(emptyIsUnset(recorded.get(env)), emptyIsUnset(wanted.get(env)));
     }
 

@@ -16,7 +16,6 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
-import java.util.Objects;
 
 /**
  * A machine's own settings (memory, CPUs, K3s flags: settings.yaml's change: machine): each machine of the step,
@@ -46,14 +45,9 @@ final class MachineSettingsChange {
     static boolean flagsChanged(String role, Map<String, String> recorded, Map<String, String> settings) {
         for (JsonNode group : Settings.table().path("groups")) {
             if (!group.path("role").asText().equals(role)) continue;
-            String env = group.path("flags").asText();
-            return !Objects.equals(unsetIfEmpty(recorded.get(env)), unsetIfEmpty(settings.get(env)));
+            return ClusterChange.differs(recorded, settings, group.path("flags").asText());
         }
         return false;
-    }
-
-    private static String unsetIfEmpty(String value) {
-        return value == null || value.isEmpty() ? null : value;
     }
 
     /**
@@ -75,9 +69,9 @@ final class MachineSettingsChange {
                 if (System.nanoTime() > deadline) {
                     throw Cli.fail(Cli.TIMED_OUT, "node " + node + " is not Ready again since " + machine + " booted"
                         + " with its new settings; on the server, 'sudo k3s kubectl describe node " + node + "' tells"
-                        + " why. cluster.env holds the new settings, which the machines after it take when booted again:"
-                        + " for each, 'vagrant halt NAME', 'vagrant up NAME' (and 'vagrant provision NAME' for new flags)"
-                        + " in " + cluster.vagrantDir());
+                        + " why. cluster.env holds the new settings, which the machines after it take when booted"
+                        + " again: for each, 'vagrant halt NAME', 'vagrant up NAME' (and 'vagrant provision NAME' for"
+                        + " new flags) in " + cluster.vagrantDir());
                 }
                 Interruption.pause(2000, "for node " + node);
             }
@@ -99,7 +93,8 @@ final class MachineSettingsChange {
     static boolean readyOnBoot(JsonNode node, String bootId) {
         boolean ready = false;
         for (JsonNode condition : node.path("status").path("conditions")) {
-            if (condition.path("type").asText().equals("Ready")) ready = condition.path("status").asText().equals("True");
+            if (!condition.path("type").asText().equals("Ready")) continue;
+            ready = condition.path("status").asText().equals("True");
         }
         return ready && node.path("status").path("nodeInfo").path("bootID").asText().equals(bootId);
     }
