@@ -264,6 +264,7 @@ class up extends Step {
             }
             cluster.save(result);
             ClusterHalt.clear(folder);
+            ChangePending.finish(folder); // the change is carried out: a later k3s-up plans from cluster.env
             log.step("cluster " + clusterName + " is Ready: " + result.serverUrl());
             print(result.toJson());
         }

@@ -6,9 +6,11 @@
 //SOURCES ClusterHalt.java
 //SOURCES Vagrant.java
 //SOURCES AgentsRemoval.java
+//SOURCES ChangePending.java
 //SOURCES ServersRemoval.java
 //SOURCES ServersAdd.java
 //SOURCES RollingUpgrade.java
+//SOURCES MachineSettingsChange.java
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -51,18 +53,22 @@ final class ChangeRun {
     private static final Map<ClusterChange.Kind, Action> BEFORE_UP = Map.of(
         ClusterChange.Kind.UPGRADE, RollingUpgrade::apply,
         ClusterChange.Kind.ADD_SERVERS, ServersAdd::apply);
-    private static final Map<ClusterChange.Kind, Action> AFTER_UP = Map.of();
+    private static final Map<ClusterChange.Kind, Action> AFTER_UP = Map.of(
+        ClusterChange.Kind.PER_MACHINE, MachineSettingsChange::apply);
 
     private final ClusterChange change;
     private final Context context;
 
+    /** context.recorded: cluster.env's settings; the actions get those a change that did not finish began from. */
     ChangeRun(ClusterChange change, Context context) {
         this.change = change;
-        this.context = context;
+        this.context = new Context(context.folder(), context.provider(), ChangePending.planFrom(context.folder(),
+            context.recorded()), context.settings(), context.vagrant(), context.remaining(), context.log());
     }
 
     /** What leaves the cluster: run while cluster.env still holds the settings the machines were made with. */
     void beforeSettings() {
+        if (!change.isEmpty()) ChangePending.begin(context.folder());
         run(BEFORE_SETTINGS);
     }
 
@@ -86,11 +92,10 @@ final class ChangeRun {
     }
 
     /**
-     * Refuses (exit 7), before anything changes, a plan holding a step not built yet, and on a halted cluster
-     * any step but new agents: draining, converting and joining servers, upgrading need the nodes running.
+     * Refuses (exit 7), before anything changes, any step but new agents on a halted cluster: draining,
+     * converting and joining servers, upgrading, changing a machine need the nodes running.
      */
     static void require(ClusterChange change, Path folder) {
-        change.requireBuilt(ChangeRun::built);
         if (!ClusterHalt.isHalted(folder)) return;
         for (ClusterChange.Step step : change.steps) {
             if (step.kind() == ClusterChange.Kind.ADD_AGENTS) continue;
@@ -100,7 +105,7 @@ final class ChangeRun {
         }
     }
 
-    /** The kinds some phase carries out, and new agents, which vagrant up boots and joins. */
+    /** Whether some phase carries out a kind of step; new agents are booted and joined by vagrant up itself. */
     static boolean built(ClusterChange.Kind kind) {
         return kind == ClusterChange.Kind.ADD_AGENTS || List.of(BEFORE_SETTINGS, BEFORE_UP, AFTER_UP).stream()
             .anyMatch(phase -> phase.containsKey(kind));

@@ -4,6 +4,7 @@
 //SOURCES TerminalQuestion.java
 //SOURCES Cluster.java
 //SOURCES ClusterFolder.java
+//SOURCES ChangePending.java
 
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -18,7 +19,6 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.TreeSet;
-import java.util.function.Predicate;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -33,13 +33,15 @@ final class ClusterChange {
     /** One step of the plan: its kind, what it does in words, and the machines it acts on, in its order. */
     record Step(Kind kind, List<Plan.Machine> machines, String what) { }
 
-    /** Settings no running machine can take in place: a new cluster is needed. */
-    static final List<String> FIXED = List.of("PROVIDER", "LOGIN", "SERVER_IP", "WORKER_IP", "BOX");
+    /**
+     * Settings no running machine can take in place (a new cluster is needed): settings.yaml's change: fixed,
+     * and the provider, which is no setting of the table (it is Vagrant's own choice, kept in cluster.env).
+     */
+    static final List<String> FIXED = fixed();
     /** Settings of the machines themselves, applied per machine (halt, change, up): the role they apply to. */
-    static final Map<String, String> PER_MACHINE = Map.of("CPUS", "", "LIBVIRT_DRIVER", "", "LIBVIRT_CPU_MODEL", "",
-        "SERVER_MEMORY", "server", "SERVER_FLAGS", "server", "WORKER_MEMORY", "agent", "AGENT_FLAGS", "agent");
+    static final Map<String, String> PER_MACHINE = Settings.changing("machine");
     /** Where K3s comes from: a change is a rolling upgrade. */
-    static final List<String> K3S = List.of("K3S_VERSION", "K3S_CHANNEL", "AIRGAP_DIR");
+    static final Set<String> K3S = Settings.changing("k3s").keySet();
     private static final Pattern VERSION = Pattern.compile("v(\\d+)\\.(\\d+)\\.(\\d+)(?:\\+k3s(\\d+))?");
 
     final List<Step> steps;
@@ -60,7 +62,8 @@ final class ClusterChange {
         Map<String, String> wanted = new LinkedHashMap<>();
         wanted.put("PROVIDER", provider);
         wanted.putAll(settings);
-        return plan(recorded, wanted, running(folder.resolve(ClusterFolder.CLUSTER_FILE)));
+        return plan(ChangePending.planFrom(folder, recorded), wanted,
+            running(folder.resolve(ClusterFolder.CLUSTER_FILE)));
     }
 
     /** The oldest K3s version the nodes reported when last seen Ready (cluster.json), or null. */
@@ -95,6 +98,7 @@ final class ClusterChange {
                     + " new cluster (another --name, or k3s-down first)");
             }
         }
+        refuseApiPortChange(recorded, wanted);
         List<Plan.Machine> before = Plan.machines(withCounts(recorded));
         List<Plan.Machine> after = Plan.machines(wanted);
         List<Plan.Machine> gone = before.stream().filter(m -> !named(after, m.name())).toList();
@@ -160,14 +164,6 @@ final class ClusterChange {
         if (!answer) throw refused("not applied: nothing was changed");
     }
 
-    /** Refuses (exit 7) a plan holding a step k3s-up cannot carry out yet, before anything changes. */
-    void requireBuilt(Predicate<Kind> built) {
-        for (Step step : steps) {
-            if (!built.test(step.kind())) {
-                throw refused("not built yet: " + step.what() + ". k3s-up does not carry out this change yet;"
-                    + " nothing was changed");
-            }
-        }
     }
 
     private static String upgrade(Map<String, String> recorded, Map<String, String> wanted, String running,
@@ -249,13 +245,33 @@ final class ClusterChange {
             + " (halted, changed, booted, Ready again), servers last: " + list(order)));
     }
 
+    private static List<String> fixed() {
+        List<String> fixed = new ArrayList<>(List.of("PROVIDER"));
+        fixed.addAll(Settings.changing("fixed").keySet());
+        return List.copyOf(fixed);
+    }
+
+    /** The API port (settings.yaml's api_port, read from the server flags) stays what the cluster was made with. */
+    private static void refuseApiPortChange(Map<String, String> recorded, Map<String, String> wanted) {
+        var rule = Settings.table().path("api_port");
+        String flags = rule.path("flags").asText();
+        String option = flag(flags);
+        int before = Plan.apiPort(recorded.get(flags), option);
+        int after = Plan.apiPort(wanted.get(flags), option);
+        if (before != after) {
+            throw refused(Settings.say(rule.path("changed").asText(), Map.of("setting", option,
+                "before", String.valueOf(before), "after", String.valueOf(after))));
+        }
+    }
+
     private static Map<String, String> withCounts(Map<String, String> recorded) {
         Map<String, String> plan = new LinkedHashMap<>(recorded);
         for (String count : List.of("SERVERS", "WORKERS")) plan.putIfAbsent(count, Settings.defaultOf(count));
         return plan;
     }
 
-    private static boolean differs(Map<String, String> recorded, Map<String, String> wanted, String env) {
+    /** Whether a setting differs between two settings maps, empty and unset being the same. */
+    static boolean differs(Map<String, String> recorded, Map<String, String> wanted, String env) {
         return !Objects.equals(emptyIsUnset(recorded.get(env)), emptyIsUnset(wanted.get(env)));
     }
 

@@ -53,12 +53,14 @@ final class GivenSettings {
 
     /**
      * Whether the host fetches K3s for the machines: not when --airgap-dir is given, nor when the cluster
-     * recorded an air-gap folder of the user's own (one outside the host's K3s cache) and none is given.
+     * recorded an air-gap folder of the user's own (one outside the host's K3s cache) and none is given, nor
+     * when it recorded none (made with --no-host-cache: a re-run keeps its machines downloading K3s themselves).
      */
     static boolean hostFetchesK3s(String airgapFlag, Map<String, String> recorded) {
         if (airgapFlag != null) return false;
         String kept = recorded.get("AIRGAP_DIR");
-        return kept == null || Path.of(kept).startsWith(K3sCache.defaultCache());
+        if (kept == null) return recorded.isEmpty();
+        return Path.of(kept).startsWith(K3sCache.defaultCache());
     }
 
     private static JsonNode settingOf(String flag) {

@@ -123,8 +123,7 @@ final class RollingUpgrade {
                 throw Cli.fail(Cli.TIMED_OUT, "node " + name + " is not Ready at K3s " + version + " ("
                     + (last == null ? "not listed" : (last.ready() ? "Ready" : "NotReady") + " at " + last.version())
                     + "); the upgrade stopped there, the nodes after it untouched. 'sudo journalctl -u k3s' (agents:"
-                    + " -u k3s-agent) on it tells why. cluster.env already names the new K3s: once fixed, 'vagrant"
-                    + " provision MACHINE' in " + context.folder() + " upgrades each machine left");
+                    + " -u k3s-agent) on it tells why; once fixed, the same k3s-up carries on with the upgrade");
             }
             Interruption.pause(2000, "for " + name + " at the new version");
         }

@@ -57,9 +57,8 @@ final class ServersAdd {
                 Duration.ofSeconds(30), context.log()::detail);
             if (!etcd.ok()) {
                 throw Cli.fail(Cli.FAILED, first.name() + " was provisioned again but K3s there runs without"
-                    + " embedded etcd (no " + ETCD_DIR + "), so no server can join it; the new settings are"
-                    + " recorded. 'sudo journalctl -u k3s' on it tells why; then 'vagrant provision " + machine
-                    + "' in " + context.folder() + " converts it, and k3s-up without a change boots the new servers");
+                    + " embedded etcd (no " + ETCD_DIR + "), so no server can join it. 'sudo journalctl -u k3s' on"
+                    + " it tells why; once fixed, the same k3s-up converts it and joins the new servers");
             }
         }
     }

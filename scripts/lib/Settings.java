@@ -184,6 +184,21 @@ final class Settings {
         return settings;
     }
 
+    /**
+     * The settings whose change word (settings.yaml's change) is word or word:ROLE, in the table's order, each
+     * with its ROLE ("" for every machine): what k3s-up's plan does when a running cluster is given another value.
+     */
+    static Map<String, String> changing(String word) {
+        Map<String, String> found = new LinkedHashMap<>();
+        for (JsonNode setting : table().path("settings")) {
+            String change = setting.path("change").asText("");
+            if (change.equals(word) || change.startsWith(word + ":")) {
+                found.put(setting.path("env").asText(), change.substring(Math.min(change.length(), word.length() + 1)));
+            }
+        }
+        return found;
+    }
+
     /** Fills {name} in a message template. */
     static String say(String template, Map<String, String> words) {
         Matcher matcher = Pattern.compile("\\{(\\w+)}").matcher(template);

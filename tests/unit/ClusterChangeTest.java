@@ -110,14 +110,16 @@ class ClusterChangeTest {
 
     @Test
     void yesOrAYesOnTheTerminalAppliesTheChangeAndANoRefusesIt() throws IOException {
-        // more CPUs is not built yet: past the question the step refuses, so nothing boots in this test
-        Repo.Run yes = Repo.step(new up(), "--name", "wil", "--cpus", "4", "--yes");
+        // a halted cluster takes no new servers: past the question the step refuses, so nothing boots here
+        ClusterHalt.mark(folder);
+        Repo.Run yes = Repo.step(new up(), "--name", "wil", "--servers", "3", "--yes");
         assertEquals(Cli.REFUSED, yes.exit(), yes.stderr());
-        assertTrue(yes.stderr().contains("not built yet: --cpus 2 -> 4: applied one machine at a time"), yes.stderr());
+        String halted = "the cluster is halted (k3s-down --halt), and this change needs its nodes running (convert wilS";
+        assertTrue(yes.stderr().contains(halted), yes.stderr());
         Files.writeString(tty, "y\n");
-        Repo.Run asked = Repo.step(new up(), "--name", "wil", "--cpus", "4");
+        Repo.Run asked = Repo.step(new up(), "--name", "wil", "--servers", "3");
         assertEquals(Cli.REFUSED, asked.exit(), asked.stderr());
-        assertTrue(asked.stderr().contains("not built yet: --cpus"), asked.stderr());
+        assertTrue(asked.stderr().contains(halted), asked.stderr());
         assertTrue(Files.readString(tty).endsWith("apply? [y/N] "), "asked on the terminal: " + Files.readString(tty));
         Files.writeString(tty, "\n");
         Repo.Run no = Repo.step(new up(), "--name", "wil", "--cpus", "4");
@@ -208,20 +210,38 @@ class ClusterChangeTest {
         none.print(new PrintWriter(err), "wil");
         assertEquals("", err.toString());
         none.confirm(false); // no terminal here, and none needed
-        none.requireBuilt(ChangeRun::built);
         Map<String, String> more = recorded();
         more.put("WORKERS", "4");
         ClusterChange add = ClusterChange.plan(recorded(), more, null);
         assertEquals(Set.of("WORKERS"), add.changed);
         assertEquals(Cli.REFUSED, assertThrows(Cli.Failure.class, () -> add.confirm(false)).exitCode);
         add.confirm(true);
-        add.requireBuilt(ChangeRun::built); // more agents: carried out
         Map<String, String> fewer = recorded();
         fewer.put("WORKERS", "1");
         ClusterChange remove = ClusterChange.plan(more, fewer, null);
-        remove.requireBuilt(ChangeRun::built); // fewer agents: carried out
         assertEquals(List.of("wilSW4", "wilSW3", "wilSW2"),
-            remove.steps.get(0).machines().stream().map(Plan.Machine::name).toList());
+            remove.steps.get(0).machines().stream().map(Plan.Machine::name).toList(), "highest-numbered first");
+    }
+
+    @Test
+    void aChangeThatDidNotFinishIsPlannedAgainFromTheSettingsBeforeIt() throws IOException {
+        Map<String, String> settings = recorded();
+        settings.remove("PROVIDER");
+        settings.put("WORKERS", "4");
+        ChangePending.begin(folder);
+        // cluster.env takes the new count before vagrant up; then the run is interrupted
+        Files.writeString(folder.resolve(ClusterFolder.SETTINGS_FILE), RECORDED.replace("WORKERS=3", "WORKERS=4"));
+        ChangePending.begin(folder); // the next run's: the settings before the change are kept, not replaced
+        ClusterChange again = ClusterChange.of(folder, recorded(), settings, "libvirt");
+        assertEquals(List.of(ClusterChange.Kind.ADD_AGENTS), again.steps.stream().map(ClusterChange.Step::kind)
+            .toList(), "the same k3s-up carries on with the change");
+        ChangePending.finish(folder);
+        assertTrue(ClusterChange.of(folder, recorded(), settings, "libvirt").isEmpty(), "done: nothing to plan");
+    }
+
+    @Test
+    void everyKindOfChangeIsCarriedOut() {
+        for (ClusterChange.Kind kind : ClusterChange.Kind.values()) assertTrue(ChangeRun.built(kind), kind.name());
     }
 
     @Test

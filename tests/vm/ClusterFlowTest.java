@@ -776,6 +776,38 @@ class ClusterFlowTest {
 
     // Orders 35-37: a machine's own settings changed in place.
 
+    /** More memory for the agents: only vmtSW is halted and booted again, and has it; the server keeps running. */
+    @Test
+    @Order(35)
+    void moreWorkerMemoryHaltsAndBootsOnlyTheAgentWhichThenHasIt() throws IOException {
+        long serverUp = uptimeSeconds(SERVER);
+        String workerBoot = vagrantSsh(WORKER, "cat /proc/sys/kernel/random/boot_id").strip();
+        long workerMemory = memTotalKb(WORKER);
+        long start = System.nanoTime();
+        Repo.Run more = Repo.exec(inNetns("bin/jbang", "k3s-up", "--name", CLUSTER, "--worker-memory", "768", "--yes"),
+            repo, env, null, 1500);
+        timings.put("k3s-up --worker-memory: the agent halted and booted", seconds(start));
+        assertEquals(0, more.exit(), more.stderr());
+        assertTrue(more.stderr().contains("--worker-memory 512 -> 768: applied one machine at a time"), more.stderr());
+        assertTrue(more.stderr().contains("servers last: " + WORKER + " (" + WORKER_IP + ")\n"),
+            "only the agent is in the step: " + more.stderr());
+        assertFalse(more.stderr().contains("vagrant halt " + SERVER), more.stderr());
+        assertTrue(memTotalKb(WORKER) - workerMemory > 200 * 1024, "the agent has 256 MB more: " + memTotalKb(WORKER)
+            + " kB, was " + workerMemory);
+        assertFalse(workerBoot.equals(vagrantSsh(WORKER, "cat /proc/sys/kernel/random/boot_id").strip()), "rebooted");
+        assertTrue(uptimeSeconds(SERVER) >= serverUp, "the server was not rebooted");
+        assertTrue(more.stderr().matches("(?s).*\\b" + WORKER.toLowerCase() + "\\s+Ready\\b.*"), more.stderr());
+        assertTrue(Files.readString(clusterDir.resolve("cluster.env")).contains("K3S_VAGRANT_WORKER_MEMORY=768\n"));
+    }
+
+    private long uptimeSeconds(String machine) {
+        return (long) Double.parseDouble(vagrantSsh(machine, "cat /proc/uptime").strip().split("\\s+")[0]);
+    }
+
+    private long memTotalKb(String machine) {
+        return Long.parseLong(vagrantSsh(machine, "awk '/^MemTotal:/ { print $2 }' /proc/meminfo").strip());
+    }
+
     @Test
     @Order(40)
     void k3sDownLeavesNoDomainVolumeNetworkContextOrSecretBehind() throws IOException {
