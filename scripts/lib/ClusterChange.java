@@ -164,8 +164,6 @@ final class ClusterChange {
         if (!answer) throw refused("not applied: nothing was changed");
     }
 
-    }
-
     private static String upgrade(Map<String, String> recorded, Map<String, String> wanted, String running,
                                   List<Plan.Machine> machines) {
         String from = recorded.get("K3S_VERSION") != null ? recorded.get("K3S_VERSION") : running;

@@ -114,7 +114,8 @@ class ClusterChangeTest {
         ClusterHalt.mark(folder);
         Repo.Run yes = Repo.step(new up(), "--name", "wil", "--servers", "3", "--yes");
         assertEquals(Cli.REFUSED, yes.exit(), yes.stderr());
-        String halted = "the cluster is halted (k3s-down --halt), and this change needs its nodes running (convert wilS";
+        String halted = "the cluster is halted (k3s-down --halt), and this change needs its nodes running"
+            + " (convert wilS";
         assertTrue(yes.stderr().contains(halted), yes.stderr());
         Files.writeString(tty, "y\n");
         Repo.Run asked = Repo.step(new up(), "--name", "wil", "--servers", "3");
