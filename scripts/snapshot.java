@@ -5,6 +5,7 @@
 //SOURCES lib/SnapshotOnServer.java
 //SOURCES lib/TerminalQuestion.java
 //SOURCES lib/Nodes.java
+//SOURCES lib/ClusterFolder.java
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -88,7 +89,8 @@ class snapshot extends ClusterStep {
     private int save(Cluster cluster, Path folder, String name) {
         Snapshots.requireFree(folder, name);
         Snapshots.Entry saved;
-        try (Ssh first = connect(cluster, cluster.server(), Duration.ofSeconds(30))) {
+        try (ClusterFolder held = hold(cluster);
+             Ssh first = connect(cluster, cluster.server(), Duration.ofSeconds(30))) {
             Snapshots.Kind kind = SnapshotOnServer.kind(first);
             log.step("saving " + kind.label + " snapshot " + name + " of " + cluster.name());
             byte[] content = kind == Snapshots.Kind.ETCD ? SnapshotOnServer.saveEtcd(first, name, log)
@@ -128,7 +130,8 @@ class snapshot extends ClusterStep {
         }
         byte[] content = Snapshots.read(entry);
         List<Ssh> others = new ArrayList<>();
-        try (Ssh first = connect(cluster, cluster.server(), Duration.ofSeconds(30))) {
+        try (ClusterFolder held = hold(cluster);
+             Ssh first = connect(cluster, cluster.server(), Duration.ofSeconds(30))) {
             Snapshots.Kind running = SnapshotOnServer.kind(first);
             if (running != entry.kind()) {
                 throw Cli.fail(Cli.REFUSED, entry.name() + " is a " + entry.kind().label + " snapshot and "
@@ -138,7 +141,8 @@ class snapshot extends ClusterStep {
             log.step("restoring " + entry.kind().label + " snapshot " + entry.name() + " on " + cluster.name());
             try {
                 for (Cluster.Node node : servers) {
-                    if (node != cluster.server()) others.add(connect(cluster, node, Duration.ofSeconds(30)));
+                    if (node.name().equals(cluster.server().name())) continue;
+                    others.add(connect(cluster, node, Duration.ofSeconds(30)));
                 }
                 if (running == Snapshots.Kind.ETCD) {
                     SnapshotOnServer.restoreEtcd(first, others, entry.name(), content, log);
@@ -154,6 +158,16 @@ class snapshot extends ClusterStep {
         log.step("restored " + entry.name() + " on " + cluster.name());
         print(json(cluster, List.of(entry)).put("restored", entry.name()).toPrettyString() + "\n");
         return Cli.OK;
+    }
+
+    /** The cluster folder's lock, so that no k3s-up or k3s-down works on the cluster while K3s is stopped. */
+    private static ClusterFolder hold(Cluster cluster) {
+        ClusterFolder held = ClusterFolder.await(Path.of(cluster.vagrantDir()), Duration.ofSeconds(60));
+        if (held == null) {
+            throw Cli.fail(Cli.FAILED, "the folder of cluster " + cluster.name() + " (" + cluster.vagrantDir()
+                + ") is gone or no longer k3s-up's: nothing was done");
+        }
+        return held;
     }
 
     private static ObjectNode json(Cluster cluster, List<Snapshots.Entry> entries) {

@@ -8,7 +8,9 @@
 import java.time.Duration;
 import java.util.Base64;
 import java.util.List;
+import java.util.Set;
 import java.util.function.Function;
+import java.util.stream.Collectors;
 
 /**
  * A K3s server's datastore saved and put back over SSH, as K3s documents it (docs.k3s.io, "etcd-snapshot";
@@ -40,14 +42,22 @@ final class SnapshotOnServer {
 
     /** `k3s etcd-snapshot save --name NAME` on the server; the file K3s wrote (NAME-NODE-UNIXTIME), read back. */
     static byte[] saveEtcd(Ssh server, String name, Log log) {
+        // the file K3s adds: NAME- alone could also begin an older snapshot's name (NAME-2-NODE-TIME)
+        Set<String> before = etcdSnapshots(server);
         server.run(server.sudo() + "k3s etcd-snapshot save --name " + Shell.quote(name), "k3s etcd-snapshot save");
-        String listed = server.run(server.sudo() + "ls -1t " + ETCD_SNAPSHOTS, "listing " + ETCD_SNAPSHOTS);
-        String file = listed.lines().filter(f -> f.startsWith(name + "-")).findFirst().orElseThrow(() ->
+        String file = etcdSnapshots(server).stream().filter(f -> f.startsWith(name + "-") && !before.contains(f))
+            .findFirst().orElseThrow(() ->
             Cli.fail(Cli.FAILED, "k3s etcd-snapshot save wrote no " + name + "-* in " + ETCD_SNAPSHOTS + " on "
                 + server.target.label()));
         log.info("copying " + ETCD_SNAPSHOTS + "/" + file + " from " + server.target.label());
         return base64(server.run(server.sudo() + "base64 " + Shell.quote(ETCD_SNAPSHOTS + "/" + file),
             "reading the snapshot"));
+    }
+
+    private static Set<String> etcdSnapshots(Ssh server) {
+        String listed = server.run(server.sudo() + "sh -c " + Shell.quote("if [ -d " + ETCD_SNAPSHOTS + " ];"
+            + " then ls -1 " + ETCD_SNAPSHOTS + "; fi"), "listing " + ETCD_SNAPSHOTS);
+        return listed.lines().map(String::strip).filter(f -> !f.isEmpty()).collect(Collectors.toSet());
     }
 
     /** state.db and its -wal, -shm as one tar, copied with K3s stopped (SQLite changes them as it runs). */
