@@ -9,6 +9,7 @@
 //SOURCES ../scripts/status.java
 //SOURCES ../scripts/down.java
 //SOURCES ../scripts/leave.java
+//SOURCES ../scripts/snapshot.java
 //SOURCES unit/*.java
 //SOURCES vm/*.java
 

@@ -27,6 +27,11 @@ final class AtomicFile {
 
     /** Writes text to file atomically; whatToDo ends a failure's message (e.g. "pass --output FILE"). */
     static void write(Path file, String text, String whatToDo) {
+        write(file, text.getBytes(StandardCharsets.UTF_8), whatToDo);
+    }
+
+    /** As write, for bytes (a snapshot): the file is its owner's alone from the start, then renamed into place. */
+    static void write(Path file, byte[] content, String whatToDo) {
         // a symlinked ~/.kube/config (dotfile managers) stays a symlink: write its target
         if (Files.isSymbolicLink(file)) {
             try {
@@ -46,7 +51,7 @@ final class AtomicFile {
             try (FileChannel channel = FileChannel.open(temp, StandardOpenOption.WRITE,
                     StandardOpenOption.TRUNCATE_EXISTING)) {
                 // write() may write only part: loop until all is written (a full disk then throws)
-                ByteBuffer bytes = ByteBuffer.wrap(text.getBytes(StandardCharsets.UTF_8));
+                ByteBuffer bytes = ByteBuffer.wrap(content);
                 while (bytes.hasRemaining()) channel.write(bytes);
                 channel.force(true);
             }

@@ -43,7 +43,7 @@ final class ClusterFolder implements AutoCloseable {
     static final String LOCK_FILE = ".k3s-vagrant.lock";
     /** What k3s-up writes in its folder (a trailing '/': a folder, Vagrant's state); the marker lists them. */
     static final List<String> WRITTEN = Stream.of(List.of(LOCK_FILE), PROVISIONING,
-        List.of(SETTINGS_FILE, "cluster.json", ".vagrant/")).flatMap(List::stream).toList();
+        List.of(SETTINGS_FILE, "cluster.json", ".vagrant/", "snapshots/")).flatMap(List::stream).toList();
 
     final Path dir;
     private final ClusterFolderLock lock;

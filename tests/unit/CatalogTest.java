@@ -16,7 +16,7 @@ import org.junit.jupiter.api.io.TempDir;
 class CatalogTest {
 
     static final List<String> ALIASES = List.of("k3s-up", "k3s-join", "k3s-kubeconfig", "k3s-status", "k3s-down",
-        "k3s-leave");
+        "k3s-leave", "k3s-snapshot");
 
     @TempDir Path tmp;
 

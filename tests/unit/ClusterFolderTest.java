@@ -41,6 +41,7 @@ class ClusterFolderTest {
         cluster.env
         cluster.json
         .vagrant/
+        snapshots/
         """;
 
     /**

@@ -8,6 +8,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -133,17 +134,76 @@ class StandinTest {
             && refused.stderr().contains("get nodes"), refused.stderr());
     }
 
+    /**
+     * As K3s (pkg/etcd/snapshot.go, docs "etcd-snapshot"): a snapshot of etcd's data (here the node list) saved
+     * as snapshots/NAME-NODE-UNIXTIME, mode 600; with K3s stopped, --cluster-reset --cluster-reset-restore-path
+     * puts it back, and the next start serves the earlier node list.
+     */
+    @Test
+    void anEtcdSnapshotSavedThenRestoredWithClusterResetBringsBackTheNodeList() throws Exception {
+        String url = startServer("--cluster-init");
+        Process agent = startAgent(url);
+        awaitNode("edge", "Ready");
+        Repo.Run saved = standin("etcd-snapshot", "save", "--name", "before", "--node-name", "standin");
+        assertEquals(0, saved.exit(), saved.stderr());
+        Path folder = serverRoot().resolve("var/lib/rancher/k3s/server/db/snapshots");
+        List<Path> files;
+        try (var list = Files.list(folder)) {
+            files = list.toList();
+        }
+        assertEquals(1, files.size(), files.toString());
+        String name = files.get(0).getFileName().toString();
+        assertTrue(name.matches("before-standin-\\d{10}"), name);
+        assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(files.get(0))));
+        Repo.Run listed = standin("etcd-snapshot", "ls");
+        assertTrue(listed.stdout().startsWith("Name Location Size Created\n" + name + " file:///var/lib/rancher/"),
+            listed.stdout());
+
+        agent.destroy();
+        assertTrue(agent.waitFor(30, TimeUnit.SECONDS), "the agent stopped");
+        assertEquals(0, kubectl("delete", "node", "edge").exit());
+        for (Process process : started) process.destroy();
+        assertTrue(started.get(0).waitFor(30, TimeUnit.SECONDS), "the server stopped");
+        Repo.Run reset = standin("server", "--cluster-reset",
+            "--cluster-reset-restore-path=/var/lib/rancher/k3s/server/db/snapshots/" + name);
+        assertEquals(0, reset.exit(), reset.stderr());
+        assertTrue(reset.stderr().contains("restart without --cluster-reset flag now"), reset.stderr());
+        startServer("--cluster-init");
+        assertTrue(nodes().contains("edge"), "the restored node list holds the node deleted after the snapshot: "
+            + nodes());
+    }
+
+    /** A server without --cluster-init keeps its data in SQLite's server/db/state.db: it has no etcd to snapshot. */
+    @Test
+    void aServerWithoutClusterInitKeepsItsNodesInStateDbAndHasNoEtcdSnapshot() throws Exception {
+        startServer();
+        assertTrue(Files.readString(serverRoot().resolve("var/lib/rancher/k3s/server/db/state.db"))
+            .contains("\"standin\""), "the node list is in state.db");
+        Repo.Run refused = standin("etcd-snapshot", "save");
+        assertEquals(1, refused.exit());
+        assertTrue(refused.stderr().contains("etcd database not found"), refused.stderr());
+    }
+
+    /** The stand-in run by hand on the server's files, as `sudo k3s ...` runs on a server. */
+    private Repo.Run standin(String... args) {
+        List<String> command = new ArrayList<>(List.of(STANDIN.toString()));
+        command.addAll(List.of(args));
+        return Repo.exec(command, tmp, Map.of("K3S_STANDIN_ROOT", serverRoot().toString()), null, 60);
+    }
+
     private Path serverRoot() {
         return tmp.resolve("server-root");
     }
 
     /** The stand-in's server on loopback (a free port), its files under serverRoot(); its URL once it answers. */
-    private String startServer() throws Exception {
+    private String startServer(String... flags) throws Exception {
         ProvisionTest.requireTool("openssl", "apt-get install openssl");
         int port = Sshd.freePort();
-        ProcessBuilder builder = new ProcessBuilder(STANDIN.toString(), "server", "--node-ip", "127.0.0.1",
-            "--bind-address", "127.0.0.1", "--https-listen-port", Integer.toString(port), "--node-name", "standin")
-            .redirectErrorStream(true).redirectOutput(tmp.resolve("server.log").toFile());
+        List<String> command = new ArrayList<>(List.of(STANDIN.toString(), "server", "--node-ip", "127.0.0.1",
+            "--bind-address", "127.0.0.1", "--https-listen-port", Integer.toString(port), "--node-name", "standin"));
+        command.addAll(List.of(flags));
+        ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true)
+            .redirectOutput(ProcessBuilder.Redirect.appendTo(tmp.resolve("server.log").toFile()));
         builder.environment().put("K3S_STANDIN_ROOT", serverRoot().toString());
         builder.environment().put("K3S_TOKEN", "standin-secret");
         builder.environment().putAll(FAST);

@@ -15,7 +15,7 @@ class StepSkeletonTest {
     void everyStepListsItsExitCodesWithTheSharedMeanings() {
         Map<String, Callable<Integer>> steps = Map.of("k3s-up", new up(), "k3s-join", new join(),
             "k3s-kubeconfig", new kubeconfig(), "k3s-status", new status(), "k3s-down", new down(),
-            "k3s-leave", new leave());
+            "k3s-leave", new leave(), "k3s-snapshot", new snapshot());
         steps.forEach((name, step) -> {
             Repo.Run help = Repo.step(step, "--help");
             assertEquals(0, help.exit(), name + ": " + help.stderr());

@@ -711,6 +711,45 @@ class ClusterFlowTest {
 
     // Orders 25-29: snapshots.
 
+    /**
+     * The single server keeps SQLite: a snapshot is its state.db copied with K3s stopped. rc1 leaves after the
+     * save; the restore brings its node back (NotReady: its agent was uninstalled), so k3s-join makes it Ready
+     * again, and the cluster is as the later tests expect it.
+     */
+    @Test
+    @Order(25)
+    void aSnapshotSavedThenRestoredBringsBackTheEarlierNodeList() throws IOException {
+        String nodesBefore = vagrantSsh(SERVER, "sudo k3s kubectl get nodes -o name | sort");
+        assertTrue(nodesBefore.contains("node/" + OPENRC), nodesBefore);
+        long start = System.nanoTime();
+        Repo.Run saved = Repo.exec(inNetns("bin/jbang", "k3s-snapshot", "--name", CLUSTER, "save", "before-leave"),
+            repo, env, null, 600);
+        timings.put("k3s-snapshot save (SQLite, K3s stopped and started)", seconds(start));
+        assertEquals(0, saved.exit(), saved.stderr());
+        assertTrue(saved.stdout().contains("\"kind\" : \"sqlite\""), saved.stdout());
+        Path copy = clusterDir.resolve("snapshots/before-leave.sqlite.tar");
+        assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(copy)));
+        assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(copy.getParent())));
+
+        Repo.Run left = Repo.exec(inNetns("bin/jbang", "k3s-leave", "--name", CLUSTER, "--node", OPENRC,
+            "--known-hosts", work.resolve("known_hosts").toString()), repo, env, null, 300);
+        assertEquals(0, left.exit(), left.stderr());
+        assertFalse(vagrantSsh(SERVER, "sudo k3s kubectl get nodes -o name").contains(OPENRC), "rc1 left");
+
+        start = System.nanoTime();
+        Repo.Run restored = Repo.exec(inNetns("bin/jbang", "k3s-snapshot", "--name", CLUSTER, "restore",
+            "before-leave", "--yes"), repo, env, null, 900);
+        timings.put("k3s-snapshot restore (SQLite)", seconds(start));
+        assertEquals(0, restored.exit(), restored.stderr());
+        assertEquals(nodesBefore, vagrantSsh(SERVER, "sudo k3s kubectl get nodes -o name | sort"),
+            "the node list is the one saved, rc1 back in it");
+
+        Repo.Run rejoined = joinOpenrc();
+        assertEquals(0, rejoined.exit(), rejoined.stderr());
+        Repo.Run status = Repo.exec(inNetns("bin/jbang", "k3s-status", "--name", CLUSTER), repo, env, null, 300);
+        assertEquals(0, status.exit(), "every node Ready again: " + status.stdout() + status.stderr());
+    }
+
     // Orders 30-34: one server grows to three.
     static final String SERVER2 = LOGIN + "S2";
     static final String SERVER3 = LOGIN + "S3";
