@@ -43,10 +43,10 @@ class MachineUploadTest {
         assertEquals("rwx------", mode(uploads));
         for (String machine : List.of("tS", "tSW", "tSW2")) {
             Path staged = uploads.resolve(machine);
-            List<String> own = run.stdout().lines().filter(l -> l.startsWith(machine + " ")).toList();
-            assertEquals(List.of(machine + " upload file " + staged + " /tmp/k3s-vagrant",
-                machine + " machine shell {\"MACHINE_NAME\"=>\"" + machine + "\"}", machine + " k3s shell"), own,
-                "one upload, then the host name, then K3s");
+            List<String> own = run.stdout().lines().filter(l -> l.startsWith(machine + " "))
+                .map(l -> l.replaceAll(" \\{.*", "")).toList();
+            assertEquals(List.of(machine + " upload file " + staged + " /tmp/k3s-vagrant", machine + " machine shell",
+                machine + " k3s shell"), own, "one upload, then the host name and address, then K3s");
             Set<String> expected = new TreeSet<>(Set.of("k3s-common.sh", "airgap/install.sh", "airgap/k3s",
                 "proxy.env", "agent-token"));
             if (machine.equals("tS")) expected.add("token");
@@ -102,51 +102,113 @@ class MachineUploadTest {
             "no node.vm.hostname: Vagrant's capability restarts every interface");
         Repo.Run run = record(Map.of("K3S_VAGRANT_LOGIN", "t", "K3S_VAGRANT_TOKEN_FILE",
             tmp.resolve("v/token").toString(), "K3S_VAGRANT_AGENT_TOKEN_FILE", tmp.resolve("v/agent").toString()));
-        assertTrue(run.stdout().contains("tS machine shell {\"MACHINE_NAME\"=>\"tS\"}"), run.stdout());
-        assertTrue(run.stdout().contains("tSW machine shell {\"MACHINE_NAME\"=>\"tSW\"}"), run.stdout());
+        assertTrue(run.stdout().contains("tS machine shell {\"MACHINE_NAME\"=>\"tS\", \"MACHINE_IP\"=>"
+            + "\"192.168.56.110\"}"), run.stdout());
+        assertTrue(run.stdout().contains("tSW machine shell {\"MACHINE_NAME\"=>\"tSW\", \"MACHINE_IP\"=>"
+            + "\"192.168.56.111\"}"), run.stdout());
 
-        Path root = Files.createDirectories(tmp.resolve("root/etc"));
-        Files.writeString(root.resolve("hostname"), "debian12\n");
-        String hosts = "127.0.0.1\tlocalhost\n127.0.1.1\tdebian12\n::1\tlocalhost ip6-localhost ip6-loopback\n";
-        Files.writeString(root.resolve("hosts"), hosts);
-        Path bin = Files.createDirectories(tmp.resolve("bin"));
-        Path calls = tmp.resolve("calls");
-        Path name = tmp.resolve("running-name");
-        Files.writeString(name, "debian12\n");
-        script(bin.resolve("hostname"), "[ $# -eq 0 ] && exec cat " + name + "\necho \"hostname $*\" >> " + calls
-            + "\necho \"$1\" > " + name);
-        script(bin.resolve("hostnamectl"), "[ $# -eq 0 ] && exit 0\necho \"hostnamectl $*\" >> " + calls
-            + "\necho \"$2\" > " + name);
-        for (String command : List.of("ifdown", "ifup", "systemctl", "ip", "networkctl")) {
-            script(bin.resolve(command), "echo \"" + command + " $*\" >> " + calls);
-        }
-        Map<String, String> env = Map.of("MACHINE_NAME", "wilSW", "MACHINE_ROOT", tmp.resolve("root").toString(),
-            "PATH", bin + ":" + System.getenv("PATH"));
+        Map<String, String> env = guest("debian12", "192.168.56.111");
+        Path etc = tmp.resolve("root/etc");
+        String hosts = Files.readString(etc.resolve("hosts"));
         Repo.Run first = machineSh(env);
         assertEquals(0, first.exit(), first.stderr());
-        assertEquals("wilSW\n", Files.readString(root.resolve("hostname")));
-        assertEquals(hosts + "127.0.2.1 wilSW wilSW\n", Files.readString(root.resolve("hosts")),
+        assertEquals("wilSW\n", Files.readString(etc.resolve("hostname")));
+        assertEquals(hosts + "127.0.2.1 wilSW wilSW\n", Files.readString(etc.resolve("hosts")),
             "as Vagrant's Debian capability: the first free 127.0.X.1");
-        assertEquals(List.of("hostnamectl set-hostname wilSW"), Files.readAllLines(calls), "nothing restarted");
+        assertEquals(List.of("hostnamectl set-hostname wilSW"), calls(), "nothing restarted");
 
         Repo.Run again = machineSh(env);
         assertEquals(0, again.exit(), again.stderr());
         assertEquals("", again.stdout() + again.stderr());
-        assertEquals(hosts + "127.0.2.1 wilSW wilSW\n", Files.readString(root.resolve("hosts")));
-        assertEquals(List.of("hostnamectl set-hostname wilSW"), Files.readAllLines(calls), "provisioning again");
+        assertEquals(hosts + "127.0.2.1 wilSW wilSW\n", Files.readString(etc.resolve("hosts")));
+        assertEquals(List.of("hostnamectl set-hostname wilSW"), calls(), "provisioning again");
 
         // no systemd (openrc, sysvinit): hostnamectl missing or not answering
-        script(bin.resolve("hostnamectl"), "exit 1");
-        Files.writeString(name, "rc1\n");
-        Files.delete(calls);
+        script(tmp.resolve("bin/hostnamectl"), "exit 1");
+        Files.writeString(tmp.resolve("running-name"), "rc1\n");
+        Files.delete(tmp.resolve("calls"));
         assertEquals(0, machineSh(env).exit());
-        assertEquals(List.of("hostname wilSW"), Files.readAllLines(calls));
+        assertEquals(List.of("hostname wilSW"), calls());
 
         Map<String, String> bad = new HashMap<>(env);
         bad.put("MACHINE_NAME", "a;b");
         Repo.Run refused = machineSh(bad);
         assertEquals(1, refused.exit());
         assertTrue(refused.stderr().contains("MACHINE_NAME=a;b is not a host name"), refused.stderr());
+    }
+
+    @Test
+    void machineShWritesTheAddressWhereTheGuestsNetworkReadsItAtBootAndBringsUpOnlyThatCard() throws IOException {
+        // ifupdown (the test box, and the openrc one): a file of its own, then ifup of the second card alone
+        Map<String, String> env = guest("wilSW", null);
+        Path etc = tmp.resolve("root/etc");
+        Repo.Run first = machineSh(env);
+        assertEquals(0, first.exit(), first.stderr());
+        assertEquals("auto eth1\niface eth1 inet static\n    address 192.168.56.111/24\n",
+            Files.readString(etc.resolve("network/interfaces.d/k3s-vagrant")));
+        assertEquals(List.of("ifup eth1"), calls(), "only eth1, no interface brought down");
+        assertEquals(0, machineSh(env).exit());
+        assertEquals(List.of("ifup eth1"), calls(), "provisioning again changes nothing");
+
+        // a machine Vagrant configured before: its own stanza for eth1 stays the only one
+        Files.writeString(etc.resolve("network/interfaces"), "#VAGRANT-BEGIN\nauto eth1\niface eth1 inet static\n"
+            + "      address 192.168.56.111\n#VAGRANT-END\n");
+        Files.delete(etc.resolve("network/interfaces.d/k3s-vagrant"));
+        Files.writeString(tmp.resolve("addresses"), "");
+        assertEquals(0, machineSh(env).exit());
+        assertTrue(Files.notExists(etc.resolve("network/interfaces.d/k3s-vagrant")));
+
+        // systemd-networkd running: a .network file, then networkctl reload
+        Files.delete(tmp.resolve("calls"));
+        Files.writeString(tmp.resolve("addresses"), "");
+        script(tmp.resolve("bin/systemctl"), "[ \"$*\" = 'is-active --quiet systemd-networkd' ]");
+        assertEquals(0, machineSh(env).exit());
+        assertEquals("[Match]\nName=eth1\n\n[Network]\nAddress=192.168.56.111/24\n",
+            Files.readString(etc.resolve("systemd/network/50-k3s-vagrant.network")));
+        assertEquals(List.of("networkctl reload"), calls());
+
+        // no second card: the private_network is missing
+        script(tmp.resolve("bin/ip"), "printf '1: lo: <LOOPBACK>\\n2: eth0: <BROADCAST>\\n'");
+        Repo.Run none = machineSh(env);
+        assertEquals(1, none.exit());
+        assertTrue(none.stderr().contains("no second network card for 192.168.56.111"), none.stderr());
+    }
+
+    /**
+     * A guest under tmp/root (Debian's /etc/hosts, the box's /etc/network/interfaces) running as runningName, its
+     * eth1 holding address (or nothing); stand-ins note on tmp/calls what would change the machine.
+     */
+    private Map<String, String> guest(String runningName, String address) throws IOException {
+        Path etc = Files.createDirectories(tmp.resolve("root/etc"));
+        Files.writeString(etc.resolve("hostname"), runningName + "\n");
+        Files.writeString(etc.resolve("hosts"),
+            "127.0.0.1\tlocalhost\n127.0.1.1\t" + runningName + "\n::1\tlocalhost ip6-localhost ip6-loopback\n");
+        Files.createDirectories(etc.resolve("network"));
+        Files.writeString(etc.resolve("network/interfaces"), "source /etc/network/interfaces.d/*\nauto lo\n");
+        Path bin = Files.createDirectories(tmp.resolve("bin"));
+        Path calls = tmp.resolve("calls");
+        Path name = Files.writeString(tmp.resolve("running-name"), runningName + "\n");
+        Path addresses = Files.writeString(tmp.resolve("addresses"),
+            address == null ? "" : "3: eth1    inet " + address + "/24 brd 192.168.56.255 scope global eth1\n");
+        script(bin.resolve("hostname"), "[ $# -eq 0 ] && exec cat " + name + "\necho \"hostname $*\" >> " + calls
+            + "\necho \"$1\" > " + name);
+        script(bin.resolve("hostnamectl"), "[ $# -eq 0 ] && exit 0\necho \"hostnamectl $*\" >> " + calls
+            + "\necho \"$2\" > " + name);
+        script(bin.resolve("ip"), "case \"$*\" in\n'-o link show') printf '1: lo: <LOOPBACK>\\n2: eth0: <BROADCAST>"
+            + "\\n3: eth1: <BROADCAST>\\n' ;;\n*addr*) cat " + addresses + " ;;\n*) exit 1 ;;\nesac");
+        String up = "echo \"3: eth1    inet 192.168.56.111/24 scope global eth1\" > " + addresses;
+        script(bin.resolve("ifup"), "echo \"ifup $*\" >> " + calls + "\n" + up);
+        script(bin.resolve("networkctl"), "echo \"networkctl $*\" >> " + calls + "\n" + up);
+        script(bin.resolve("systemctl"), "exit 3");
+        for (String command : List.of("ifdown", "netplan")) {
+            script(bin.resolve(command), "echo " + command + " >> " + calls);
+        }
+        return Map.of("MACHINE_NAME", "wilSW", "MACHINE_IP", "192.168.56.111",
+            "MACHINE_ROOT", tmp.resolve("root").toString(), "PATH", bin + ":/usr/bin:/bin");
+    }
+
+    private List<String> calls() throws IOException {
+        return Files.readAllLines(tmp.resolve("calls"));
     }
 
     static Set<String> entries(Path folder) throws IOException {
