@@ -48,7 +48,7 @@ until k3s kubectl get nodes -o wide --no-headers 2>/dev/null \
   | awk -v ip="$NODE_IP" '$2 == "Ready" && $6 == ip { found = 1 } END { exit !found }'; do
   [ "$SECONDS" -lt "$deadline" ] \
     || die "K3s did not become Ready within ${wait} s; 'sudo journalctl -u k3s' on $(hostname) tells why"
-  sleep 2
+  sleep 1 # Ready at most a second before Vagrant hears it
 done
 # the port is in SERVER_URL, which the Vagrantfile takes from --https-listen-port in the server flags
 port=${SERVER_URL:-:6443}

@@ -90,7 +90,7 @@ final class Nodes {
                     + "'sudo journalctl -u k3s' (agents: -u k3s-agent; /var/log/k3s-agent.log where openrc runs) "
                     + "tell why");
             }
-            Interruption.pause(2000, "for nodes");
+            Interruption.pause(1000, "for nodes"); // each second: the wait adds at most that to the boot
         }
     }
 

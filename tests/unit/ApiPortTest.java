@@ -154,7 +154,7 @@ class ApiPortTest {
         ProvisionTest.requireTool("ruby", "apt-get install ruby");
         Path harness = tmp.resolve("record.rb");
         Repo.vagrantfileRecorder(harness, """
-            puts "#{$machine}\\t#{options[:env]["SERVER_URL"]}" if name == :provision && options[:env]
+            puts "#{$machine}\\t#{options[:env]["SERVER_URL"]}" if name == :provision && args[0] == "k3s"
             """);
         Map<String, String> env = new java.util.HashMap<>(settings);
         env.put("K3S_VAGRANT_TOKEN_FILE", tmp.resolve("vagrant-token").toString());

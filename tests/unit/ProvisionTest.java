@@ -226,17 +226,24 @@ class ProvisionTest {
         Path harness = tmp.resolve("record.rb");
         Repo.vagrantfileRecorder(harness, """
             if name == :provision && options[:type] == "file"
-              puts "#{args[0]} #{File.basename(options[:source].to_s)}"
+              puts "#{args[0]} #{options[:source]} #{options[:destination]}"
             end
             """);
         Path vagrantfile = Repo.root().resolve("provision/Vagrantfile");
         Repo.Run run = Repo.exec(List.of("ruby", harness.toString(), vagrantfile.toString()),
             tmp, Map.of("K3S_VAGRANT_WORKERS", "0", "K3S_VAGRANT_AIRGAP_DIR", airgap.toString(),
-                "K3S_VAGRANT_TOKEN_FILE", tmp.resolve("token").toString()), null, 60);
+                "K3S_VAGRANT_TOKEN_FILE", tmp.resolve("token").toString(),
+                "K3S_VAGRANT_AGENT_TOKEN_FILE", tmp.resolve("agent-token").toString()), null, 60);
         assertEquals(0, run.exit(), run.stderr());
-        List<String> uploaded = run.stdout().lines().map(line -> line.split(" ")[1]).toList();
-        // the air-gap files without any .part, then the tokens (each a mode-600 file, never provisioner env)
-        assertEquals(List.of("k3s-common.sh", "install.sh", "k3s", "token", "k3s-agent-token"), uploaded, run.stdout());
+        // one upload of the machine's own folder, which links the air-gap files without any .part
+        Path staged = tmp.resolve("k3s-upload/k3sS");
+        assertEquals(List.of("upload " + staged + " /tmp/k3s-vagrant"), run.stdout().lines().toList());
+        assertEquals(Set.of("k3s-common.sh", "airgap/install.sh", "airgap/k3s", "token", "agent-token"),
+            MachineUploadTest.entries(staged));
+        for (String name : List.of("install.sh", "k3s")) {
+            assertEquals(airgap.resolve(name), Files.readSymbolicLink(staged.resolve("airgap/" + name)),
+                "a link to the cache, not a copy");
+        }
     }
 
     // ---------------------------------------------------------------- helpers
@@ -499,14 +506,20 @@ class ProvisionTest {
             assertFalse(line.contains(serverToken) || line.contains(agentToken),
                 "a token in a provisioner's options: " + line);
             String[] f = line.split("\t", -1);
-            sources.computeIfAbsent(f[0], k -> new ArrayList<>()).add(f[3]);
+            if (f[2].equals("file")) sources.computeIfAbsent(f[0], k -> new ArrayList<>()).add(f[3]);
         }
         assertEquals(List.of("tS", "tS2", "tS3", "tSW", "tSW2"), List.copyOf(sources.keySet()));
         sources.forEach((machine, uploaded) -> {
             boolean server = !machine.startsWith("tSW");
-            assertEquals(server, uploaded.contains(serverTokenFile.toString()), machine + " uploads " + uploaded);
-            assertTrue(uploaded.contains(agentTokenFile.toString()),
-                machine + " gets the agent token file: " + uploaded);
+            Path staged = tmp.resolve("k3s-upload/" + machine);
+            assertEquals(List.of(staged.toString()), uploaded, "one upload of the machine's own folder");
+            try {
+                assertEquals(server, Files.exists(staged.resolve("token")), machine + " holds the server token");
+                if (server) MachineUploadTest.assertSecret(staged.resolve("token"), serverToken);
+                MachineUploadTest.assertSecret(staged.resolve("agent-token"), agentToken);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
         });
     }
 
@@ -538,8 +551,11 @@ class ProvisionTest {
         List<String> lines = run.stdout().lines().toList();
         for (String machine : List.of("tS", "tSW", "tSW2")) {
             List<String> own = lines.stream().filter(line -> line.startsWith(machine + "\t")).toList();
-            assertTrue(own.contains(machine + "\tfile\t" + proxyFile + " /tmp/k3s-vagrant/proxy.env"), own.toString());
-            String env = own.stream().filter(line -> line.contains("\tshell\t")).findFirst().orElseThrow();
+            Path staged = tmp.resolve("k3s-upload/" + machine);
+            assertTrue(own.contains(machine + "\tfile\t" + staged + " /tmp/k3s-vagrant"), own.toString());
+            MachineUploadTest.assertSecret(staged.resolve("proxy.env"), Files.readString(proxyFile).strip());
+            String env = own.stream().filter(line -> line.contains("\tshell\t") && line.contains("PROXY_FILE"))
+                .findFirst().orElseThrow();
             assertTrue(env.contains("\"PROXY_FILE\"=>\"/tmp/k3s-vagrant/proxy.env\""), env);
             assertTrue(env.contains("\"NO_PROXY_ADDRESSES\"=>\"192.168.56.0/24,192.168.56.110,192.168.56.111,"
                 + "192.168.56.112\""), env);
@@ -547,7 +563,7 @@ class ProvisionTest {
 
         Repo.Run none = recordVagrantfile(harness, settings);
         assertEquals(0, none.exit(), none.stderr());
-        assertFalse(none.stdout().contains("proxy.env"), "no proxy, no upload: " + none.stdout());
+        assertTrue(Files.notExists(tmp.resolve("k3s-upload/tS/proxy.env")), "no proxy, no upload");
         assertTrue(Files.notExists(proxyFile), "a proxy no longer set leaves no file holding its password");
 
         for (var bad : Map.of("http://user:s3cret@proxy.corp.example:3128/path", "HTTPS_PROXY is not a proxy URL",

@@ -311,6 +311,24 @@ else
   done
 fi
 
+# issue 13: the host name and private address are set by provision/machine.sh, not by Vagrant: they must
+# come back after a reboot, on whichever provider this runs
+echo "== vagrant reload: k3s-up's machines keep their host names and eth1 addresses" >&2
+machines=$(python3 -c 'import json, sys
+[print(n["name"] + "=" + n["ip"]) for n in json.load(open(sys.argv[1]))["nodes"]]' "$work/up.json")
+cluster_dir="$K3S_VAGRANT_HOME/clusters/$login"
+(cd "$cluster_dir" && vagrant reload >&2) || { echo "FAIL vagrant reload"; fail=1; }
+for pair in $machines; do
+  name=${pair%%=*} ip=${pair#*=}
+  got=$(cd "$cluster_dir" && vagrant ssh "$name" -c 'hostname; ip -4 -o addr show dev eth1' 2>/dev/null | tr -d '\r')
+  if [ "$(printf '%s\n' "$got" | head -n 1)" = "$name" ] && printf '%s\n' "$got" | grep -q " $ip/"; then
+    echo "ok   $name after reload: host name $name, $ip on eth1"
+  else
+    echo "FAIL $name after reload: expected host name $name and $ip on eth1, got: $(printf '%s' "$got" | tr '\n' ' ')"
+    fail=1
+  fi
+done
+
 if [ "$fail" != 0 ]; then
   echo "real K3s check FAILED"
   exit 1

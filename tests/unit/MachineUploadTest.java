@@ -1,0 +1,267 @@
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * What a Vagrant machine gets after its boot, without Vagrant's own steps (issue 13, item 2): one upload of a folder
+ * the Vagrantfile gathers per machine (provision/upload.rb), and its host name set by provision/machine.sh instead
+ * of Vagrant's hostname capability, which restarts the network. The Vagrantfile runs under Ruby with a recorder
+ * standing for Vagrant's configuration object (Repo.vagrantfileRecorder); machine.sh runs under a folder of its own
+ * (MACHINE_ROOT) with `hostname` and `hostnamectl` as recording stand-ins.
+ */
+class MachineUploadTest {
+
+    @TempDir Path tmp;
+
+    @Test
+    void eachMachineUploadsOneFolderOfItsOwnHoldingOnlyTheSecretsItsRoleNeeds() throws IOException {
+        Path cache = Files.createDirectories(tmp.resolve("cache"));
+        for (String name : List.of("install.sh", "k3s", ".k3s.1.part")) Files.writeString(cache.resolve(name), name);
+        Map<String, String> settings = Map.of("K3S_VAGRANT_WORKERS", "2", "K3S_VAGRANT_LOGIN", "t",
+            "K3S_VAGRANT_AIRGAP_DIR", cache.toString(), "K3S_VAGRANT_TOKEN_FILE", tmp.resolve("v/token").toString(),
+            "K3S_VAGRANT_AGENT_TOKEN_FILE", tmp.resolve("v/k3s-agent-token").toString(),
+            "HTTPS_PROXY", "http://proxy.example:3128");
+        Repo.Run run = record(settings);
+        assertEquals(0, run.exit(), run.stderr());
+        Path uploads = tmp.resolve("v/k3s-upload");
+        assertEquals("rwx------", mode(uploads));
+        for (String machine : List.of("tS", "tSW", "tSW2")) {
+            Path staged = uploads.resolve(machine);
+            List<String> own = run.stdout().lines().filter(l -> l.startsWith(machine + " "))
+                .map(l -> l.replaceAll(" \\{.*", "")).toList();
+            assertEquals(List.of(machine + " upload file " + staged + " /tmp/k3s-vagrant", machine + " machine shell",
+                machine + " k3s shell"), own, "one upload, then the host name and address, then K3s");
+            Set<String> expected = new TreeSet<>(Set.of("k3s-common.sh", "airgap/install.sh", "airgap/k3s",
+                "proxy.env", "agent-token"));
+            if (machine.equals("tS")) expected.add("token");
+            assertEquals(expected, entries(staged), machine);
+            assertEquals("rwx------", mode(staged));
+            assertEquals("rwx------", mode(staged.resolve("airgap")));
+            assertSecret(staged.resolve("agent-token"), Files.readString(tmp.resolve("v/k3s-agent-token")).strip());
+            assertEquals("rw-------", mode(staged.resolve("proxy.env")));
+            assertEquals(Files.readString(Repo.root().resolve("provision/k3s-common.sh")),
+                Files.readString(staged.resolve("k3s-common.sh")));
+        }
+        assertSecret(uploads.resolve("tS/token"), Files.readString(tmp.resolve("v/token")).strip());
+
+        // fewer workers, no proxy, no air-gap folder: what the settings no longer give goes from the host's folders
+        Repo.Run again = record(Map.of("K3S_VAGRANT_WORKERS", "1", "K3S_VAGRANT_LOGIN", "t",
+            "K3S_VAGRANT_TOKEN_FILE", tmp.resolve("v/token").toString(),
+            "K3S_VAGRANT_AGENT_TOKEN_FILE", tmp.resolve("v/k3s-agent-token").toString()));
+        assertEquals(0, again.exit(), again.stderr());
+        assertEquals(Set.of("tS", "tSW"), entries(uploads).stream().map(e -> e.split("/")[0])
+            .collect(TreeSet::new, Set::add, Set::addAll), "the removed worker's folder (with a token) is gone");
+        assertEquals(Set.of("k3s-common.sh", "token", "agent-token"), entries(uploads.resolve("tS")));
+        assertEquals(Set.of("k3s-common.sh", "agent-token"), entries(uploads.resolve("tSW")));
+    }
+
+    @Test
+    void parallelVagrantProcessesBuildTheSameFoldersWithoutFailing() throws Exception {
+        Map<String, String> settings = Map.of("K3S_VAGRANT_WORKERS", "3", "K3S_VAGRANT_LOGIN", "t",
+            "K3S_VAGRANT_TOKEN_FILE", tmp.resolve("v/token").toString(),
+            "K3S_VAGRANT_AGENT_TOKEN_FILE", tmp.resolve("v/k3s-agent-token").toString());
+        assertEquals(0, record(settings).exit()); // the tokens first: their own race is ProvisionTest's
+        List<Process> runs = new ArrayList<>();
+        for (int i = 0; i < 6; i++) {
+            ProcessBuilder builder = new ProcessBuilder("ruby", recorder().toString(), vagrantfile().toString())
+                .directory(tmp.toFile()).redirectErrorStream(true);
+            builder.environment().putAll(settings);
+            runs.add(builder.start());
+        }
+        for (Process run : runs) {
+            String out = new String(run.getInputStream().readAllBytes());
+            assertEquals(0, run.waitFor(), out);
+        }
+        assertEquals(Set.of("k3s-common.sh", "agent-token"), entries(tmp.resolve("v/k3s-upload/tSW3")));
+        try (Stream<Path> files = Files.list(tmp.resolve("v/k3s-upload"))) {
+            assertEquals(List.of(), files.filter(f -> f.getFileName().toString().startsWith(".")).toList(),
+                "no half-made entry left");
+        }
+    }
+
+    @Test
+    void theVagrantfileLeavesTheHostNameToMachineShWhichSetsItOnceWithoutTouchingTheNetwork() throws IOException {
+        String vagrantfile = Files.readString(vagrantfile());
+        assertFalse(Pattern.compile("(?m)^[^#]*\\.vm\\.hostname\\s*=").matcher(vagrantfile).find(),
+            "no node.vm.hostname: Vagrant's capability restarts every interface");
+        Repo.Run run = record(Map.of("K3S_VAGRANT_LOGIN", "t", "K3S_VAGRANT_TOKEN_FILE",
+            tmp.resolve("v/token").toString(), "K3S_VAGRANT_AGENT_TOKEN_FILE", tmp.resolve("v/agent").toString()));
+        assertTrue(run.stdout().contains("tS machine shell {\"MACHINE_NAME\"=>\"tS\", \"MACHINE_IP\"=>"
+            + "\"192.168.56.110\"}"), run.stdout());
+        assertTrue(run.stdout().contains("tSW machine shell {\"MACHINE_NAME\"=>\"tSW\", \"MACHINE_IP\"=>"
+            + "\"192.168.56.111\"}"), run.stdout());
+
+        Map<String, String> env = guest("debian12", "192.168.56.111");
+        Path etc = tmp.resolve("root/etc");
+        String hosts = Files.readString(etc.resolve("hosts"));
+        Repo.Run first = machineSh(env);
+        assertEquals(0, first.exit(), first.stderr());
+        assertEquals("wilSW\n", Files.readString(etc.resolve("hostname")));
+        assertEquals(hosts + "127.0.2.1 wilSW wilSW\n", Files.readString(etc.resolve("hosts")),
+            "as Vagrant's Debian capability: the first free 127.0.X.1");
+        assertEquals(List.of("hostnamectl set-hostname wilSW"), calls(), "nothing restarted");
+
+        Repo.Run again = machineSh(env);
+        assertEquals(0, again.exit(), again.stderr());
+        assertEquals("", again.stdout() + again.stderr());
+        assertEquals(hosts + "127.0.2.1 wilSW wilSW\n", Files.readString(etc.resolve("hosts")));
+        assertEquals(List.of("hostnamectl set-hostname wilSW"), calls(), "provisioning again");
+
+        // no systemd (openrc, sysvinit): hostnamectl missing or not answering
+        script(tmp.resolve("bin/hostnamectl"), "exit 1");
+        Files.writeString(tmp.resolve("running-name"), "rc1\n");
+        Files.delete(tmp.resolve("calls"));
+        assertEquals(0, machineSh(env).exit());
+        assertEquals(List.of("hostname wilSW"), calls());
+
+        Map<String, String> bad = new HashMap<>(env);
+        bad.put("MACHINE_NAME", "a;b");
+        Repo.Run refused = machineSh(bad);
+        assertEquals(1, refused.exit());
+        assertTrue(refused.stderr().contains("MACHINE_NAME=a;b is not a host name"), refused.stderr());
+    }
+
+    @Test
+    void machineShWritesTheAddressWhereTheGuestsNetworkReadsItAtBootAndBringsUpOnlyThatCard() throws IOException {
+        // ifupdown (the test box, and the openrc one): a file of its own, then ifup of the second card alone
+        Map<String, String> env = guest("wilSW", null);
+        Path etc = tmp.resolve("root/etc");
+        Repo.Run first = machineSh(env);
+        assertEquals(0, first.exit(), first.stderr());
+        assertEquals("auto eth1\niface eth1 inet static\n    address 192.168.56.111/24\n",
+            Files.readString(etc.resolve("network/interfaces.d/k3s-vagrant")));
+        assertEquals(List.of("ifup eth1"), calls(), "only eth1, no interface brought down");
+        assertEquals(0, machineSh(env).exit());
+        assertEquals(List.of("ifup eth1"), calls(), "provisioning again changes nothing");
+
+        // a machine Vagrant configured before: its own stanza for eth1 stays the only one
+        Files.writeString(etc.resolve("network/interfaces"), "#VAGRANT-BEGIN\nauto eth1\niface eth1 inet static\n"
+            + "      address 192.168.56.111\n#VAGRANT-END\n");
+        Files.delete(etc.resolve("network/interfaces.d/k3s-vagrant"));
+        Files.writeString(tmp.resolve("addresses"), "");
+        assertEquals(0, machineSh(env).exit());
+        assertTrue(Files.notExists(etc.resolve("network/interfaces.d/k3s-vagrant")));
+
+        // systemd-networkd running: a .network file, then networkctl reload
+        Files.delete(tmp.resolve("calls"));
+        Files.writeString(tmp.resolve("addresses"), "");
+        script(tmp.resolve("bin/systemctl"), "[ \"$*\" = 'is-active --quiet systemd-networkd' ]");
+        assertEquals(0, machineSh(env).exit());
+        assertEquals("[Match]\nName=eth1\n\n[Network]\nAddress=192.168.56.111/24\n",
+            Files.readString(etc.resolve("systemd/network/50-k3s-vagrant.network")));
+        assertEquals(List.of("networkctl reload"), calls());
+
+        // no second card: the private_network is missing
+        script(tmp.resolve("bin/ip"), "printf '1: lo: <LOOPBACK>\\n2: eth0: <BROADCAST>\\n'");
+        Repo.Run none = machineSh(env);
+        assertEquals(1, none.exit());
+        assertTrue(none.stderr().contains("no second network card for 192.168.56.111"), none.stderr());
+    }
+
+    /**
+     * A guest under tmp/root (Debian's /etc/hosts, the box's /etc/network/interfaces) running as runningName, its
+     * eth1 holding address (or nothing); stand-ins note on tmp/calls what would change the machine.
+     */
+    private Map<String, String> guest(String runningName, String address) throws IOException {
+        Path etc = Files.createDirectories(tmp.resolve("root/etc"));
+        Files.writeString(etc.resolve("hostname"), runningName + "\n");
+        Files.writeString(etc.resolve("hosts"),
+            "127.0.0.1\tlocalhost\n127.0.1.1\t" + runningName + "\n::1\tlocalhost ip6-localhost ip6-loopback\n");
+        Files.createDirectories(etc.resolve("network"));
+        Files.writeString(etc.resolve("network/interfaces"), "source /etc/network/interfaces.d/*\nauto lo\n");
+        Path bin = Files.createDirectories(tmp.resolve("bin"));
+        Path calls = tmp.resolve("calls");
+        Path name = Files.writeString(tmp.resolve("running-name"), runningName + "\n");
+        Path addresses = Files.writeString(tmp.resolve("addresses"),
+            address == null ? "" : "3: eth1    inet " + address + "/24 brd 192.168.56.255 scope global eth1\n");
+        script(bin.resolve("hostname"), "[ $# -eq 0 ] && exec cat " + name + "\necho \"hostname $*\" >> " + calls
+            + "\necho \"$1\" > " + name);
+        script(bin.resolve("hostnamectl"), "[ $# -eq 0 ] && exit 0\necho \"hostnamectl $*\" >> " + calls
+            + "\necho \"$2\" > " + name);
+        script(bin.resolve("ip"), "case \"$*\" in\n'-o link show') printf '1: lo: <LOOPBACK>\\n2: eth0: <BROADCAST>"
+            + "\\n3: eth1: <BROADCAST>\\n' ;;\n*addr*) cat " + addresses + " ;;\n*) exit 1 ;;\nesac");
+        String up = "echo \"3: eth1    inet 192.168.56.111/24 scope global eth1\" > " + addresses;
+        script(bin.resolve("ifup"), "echo \"ifup $*\" >> " + calls + "\n" + up);
+        script(bin.resolve("networkctl"), "echo \"networkctl $*\" >> " + calls + "\n" + up);
+        script(bin.resolve("systemctl"), "exit 3");
+        for (String command : List.of("ifdown", "netplan")) {
+            script(bin.resolve(command), "echo " + command + " >> " + calls);
+        }
+        return Map.of("MACHINE_NAME", "wilSW", "MACHINE_IP", "192.168.56.111",
+            "MACHINE_ROOT", tmp.resolve("root").toString(), "PATH", bin + ":/usr/bin:/bin");
+    }
+
+    private List<String> calls() throws IOException {
+        return Files.readAllLines(tmp.resolve("calls"));
+    }
+
+    static Set<String> entries(Path folder) throws IOException {
+        try (Stream<Path> files = Files.walk(folder)) {
+            return files.filter(f -> !Files.isDirectory(f, LinkOption.NOFOLLOW_LINKS))
+                .map(f -> folder.relativize(f).toString()).collect(TreeSet::new, Set::add, Set::addAll);
+        }
+    }
+
+    /** A copied secret: the same text, mode 600, so that Vagrant's upload keeps it 600 in the machine. */
+    static void assertSecret(Path file, String text) throws IOException {
+        assertEquals(text, Files.readString(file).strip(), file.toString());
+        assertEquals("rw-------", mode(file), file.toString());
+        assertEquals("rwx------", mode(file.getParent()), file.getParent().toString());
+    }
+
+    private static String mode(Path file) throws IOException {
+        return PosixFilePermissions.toString(Files.getPosixFilePermissions(file, LinkOption.NOFOLLOW_LINKS));
+    }
+
+    private Repo.Run machineSh(Map<String, String> env) {
+        return Repo.exec(List.of("sh", Repo.root().resolve("provision/machine.sh").toString()), tmp, env, null, 30);
+    }
+
+    private static void script(Path file, String body) throws IOException {
+        Files.writeString(file, "#!/bin/sh\n" + body + "\n");
+        Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rwxr-xr-x"));
+    }
+
+    private static Path vagrantfile() {
+        return Repo.root().resolve("provision/Vagrantfile");
+    }
+
+    private Path recorder() throws IOException {
+        Path harness = tmp.resolve("record.rb");
+        if (Files.notExists(harness)) {
+            Repo.vagrantfileRecorder(harness, """
+                if name == :provision
+                  detail = options[:type] == "file" ? "#{options[:source]} #{options[:destination]}" : ""
+                  detail = options[:env].inspect if args[0] == "machine"
+                  puts [$machine, args[0], options[:type], detail].join(" ").strip
+                end
+                """);
+        }
+        return harness;
+    }
+
+    private Repo.Run record(Map<String, String> env) throws IOException {
+        List<String> command = new ArrayList<>(List.of("env"));
+        for (String name : List.of("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy")) {
+            if (!env.containsKey(name)) command.addAll(List.of("-u", name)); // only the test's proxy
+        }
+        command.addAll(List.of("ruby", recorder().toString(), vagrantfile().toString()));
+        return Repo.exec(command, tmp, env, null, 60);
+    }
+}
