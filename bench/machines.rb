@@ -11,14 +11,7 @@ module BenchMachines
     s = SETTINGS
     config.vm.box = s["BOX"].empty? ? PLAN["boxes"]["libvirt"] : s["BOX"]
     config.vm.synced_folder ".", "/vagrant", disabled: true
-    config.vm.provider "libvirt" do |lv|
-      lv.cpus = s["CPUS"].to_i
-      lv.driver = s["LIBVIRT_DRIVER"]
-      unless s["LIBVIRT_CPU_MODEL"].empty?
-        lv.cpu_mode = "custom"
-        lv.cpu_model = s["LIBVIRT_CPU_MODEL"]
-      end
-    end
+    config.vm.provider("libvirt") { |lv| K3sVagrantPlan.libvirt(lv, s) }
     K3sVagrantPlan.machines(PLAN, s).each do |machine|
       config.vm.define machine[:name] do |node|
         node.vm.provider("libvirt") { |lv| lv.memory = machine[:memory].to_i }

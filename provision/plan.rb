@@ -155,4 +155,14 @@ module K3sVagrantPlan
     end
     port
   end
+
+  # A libvirt machine's CPUs, driver and CPU model: k3s-up's machines and the benchmark's baselines alike.
+  def self.libvirt(lv, s)
+    lv.cpus = s["CPUS"].to_i
+    lv.driver = s["LIBVIRT_DRIVER"]
+    return if s["LIBVIRT_CPU_MODEL"].empty?
+
+    lv.cpu_mode = "custom"
+    lv.cpu_model = s["LIBVIRT_CPU_MODEL"]
+  end
 end
