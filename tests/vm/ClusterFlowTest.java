@@ -718,36 +718,45 @@ class ClusterFlowTest {
      */
     @Test
     @Order(25)
-    void aSnapshotSavedThenRestoredBringsBackTheEarlierNodeList() throws IOException {
+    void aNodeAddedAfterASnapshotIsGoneOnceTheSnapshotIsRestored() throws IOException {
+        assertEquals(0, leaveOpenrc().exit(), "rc1 out before the snapshot");
         String nodesBefore = vagrantSsh(SERVER, "sudo k3s kubectl get nodes -o name | sort");
-        assertTrue(nodesBefore.contains("node/" + OPENRC), nodesBefore);
+        assertFalse(nodesBefore.contains("node/" + OPENRC), nodesBefore);
         long start = System.nanoTime();
-        Repo.Run saved = Repo.exec(inNetns("bin/jbang", "k3s-snapshot", "--name", CLUSTER, "save", "before-leave"),
+        Repo.Run saved = Repo.exec(inNetns("bin/jbang", "k3s-snapshot", "--name", CLUSTER, "save", "before-rc1"),
             repo, env, null, 600);
         timings.put("k3s-snapshot save (SQLite, K3s stopped and started)", seconds(start));
         assertEquals(0, saved.exit(), saved.stderr());
         assertTrue(saved.stdout().contains("\"kind\" : \"sqlite\""), saved.stdout());
-        Path copy = clusterDir.resolve("snapshots/before-leave.sqlite.tar");
+        Path copy = clusterDir.resolve("snapshots/before-rc1.sqlite.tar");
         assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(copy)));
         assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(copy.getParent())));
 
-        Repo.Run left = Repo.exec(inNetns("bin/jbang", "k3s-leave", "--name", CLUSTER, "--node", OPENRC,
-            "--known-hosts", work.resolve("known_hosts").toString()), repo, env, null, 300);
-        assertEquals(0, left.exit(), left.stderr());
-        assertFalse(vagrantSsh(SERVER, "sudo k3s kubectl get nodes -o name").contains(OPENRC), "rc1 left");
+        // a node added, then its K3s stopped: a running kubelet would register its node again after the restore
+        Repo.Run added = joinOpenrc();
+        assertEquals(0, added.exit(), added.stderr());
+        assertTrue(vagrantSsh(SERVER, "sudo k3s kubectl get nodes -o name").contains(OPENRC), "rc1 added");
+        vagrantSshToOpenrc("sudo rc-service k3s-agent stop");
 
         start = System.nanoTime();
         Repo.Run restored = Repo.exec(inNetns("bin/jbang", "k3s-snapshot", "--name", CLUSTER, "restore",
-            "before-leave", "--yes"), repo, env, null, 900);
+            "before-rc1", "--yes"), repo, env, null, 900);
         timings.put("k3s-snapshot restore (SQLite)", seconds(start));
         assertEquals(0, restored.exit(), restored.stderr());
         assertEquals(nodesBefore, vagrantSsh(SERVER, "sudo k3s kubectl get nodes -o name | sort"),
-            "the node list is the one saved, rc1 back in it");
+            "the node list is the one saved: rc1, added after it, is gone");
 
+        // rc1 back for the tests after this one: its stopped agent removed, then joined anew
+        assertEquals(0, leaveOpenrc().exit());
         Repo.Run rejoined = joinOpenrc();
         assertEquals(0, rejoined.exit(), rejoined.stderr());
         Repo.Run status = Repo.exec(inNetns("bin/jbang", "k3s-status", "--name", CLUSTER), repo, env, null, 300);
         assertEquals(0, status.exit(), "every node Ready again: " + status.stdout() + status.stderr());
+    }
+
+    private Repo.Run leaveOpenrc() {
+        return Repo.exec(inNetns("bin/jbang", "k3s-leave", "--name", CLUSTER, "--node", OPENRC, "--known-hosts",
+            work.resolve("known_hosts").toString()), repo, env, null, 300);
     }
 
     // Orders 30-34: one server grows to three.
@@ -811,6 +820,38 @@ class ClusterFlowTest {
         for (String server : List.of(SERVER2, SERVER3)) {
             assertTrue(nodes.matches("(?s).*\\b" + server.toLowerCase() + "\\s+Ready\\b.*"), server + ":\n" + nodes);
         }
+    }
+
+    /** On etcd: a snapshot of three servers restored with --cluster-reset brings back the node list it saved. */
+    @Test
+    @Order(32)
+    void anEtcdSnapshotRestoredOnThreeServersBringsBackTheNodeListItSaved() throws IOException {
+        String nodesBefore = vagrantSsh(SERVER, "sudo k3s kubectl get nodes -o name | sort");
+        long start = System.nanoTime();
+        Repo.Run saved = Repo.exec(inNetns("bin/jbang", "k3s-snapshot", "--name", CLUSTER, "save", "three-servers"),
+            repo, env, null, 600);
+        timings.put("k3s-snapshot save (etcd, three servers)", seconds(start));
+        assertEquals(0, saved.exit(), saved.stderr());
+        assertTrue(saved.stdout().contains("\"kind\" : \"etcd\""), saved.stdout());
+
+        assertEquals(0, leaveOpenrc().exit(), "rc1 out after the snapshot");
+        start = System.nanoTime();
+        Repo.Run restored = Repo.exec(inNetns("bin/jbang", "k3s-snapshot", "--name", CLUSTER, "restore",
+            "three-servers", "--yes"), repo, env, null, 1200);
+        timings.put("k3s-snapshot restore (etcd, three servers)", seconds(start));
+        assertEquals(0, restored.exit(), restored.stderr());
+        assertEquals(nodesBefore, vagrantSsh(SERVER, "sudo k3s kubectl get nodes -o name | sort"),
+            "the node list is the one saved: rc1 listed again");
+        String nodes = vagrantSsh(SERVER, "sudo k3s kubectl get nodes --no-headers");
+        for (String server : List.of(SERVER, SERVER2, SERVER3)) {
+            assertTrue(nodes.matches("(?s).*\\b" + server.toLowerCase() + "\\s+Ready\\b.*"), server + ":\n" + nodes);
+        }
+
+        // rc1's node came back with the snapshot, its K3s uninstalled: its node (and node password) deleted, as
+        // K3s needs before a host joins again under the same name, then joined anew
+        vagrantSsh(SERVER, "sudo k3s kubectl delete node " + OPENRC);
+        Repo.Run rejoined = joinOpenrc();
+        assertEquals(0, rejoined.exit(), rejoined.stderr());
     }
 
     // Orders 35-37: a machine's own settings changed in place.
