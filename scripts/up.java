@@ -18,11 +18,7 @@
 //SOURCES lib/ClusterChange.java
 //SOURCES lib/GivenSettings.java
 //SOURCES lib/ChangeRun.java
-//FILES provision/Vagrantfile=../provision/Vagrantfile
-//FILES provision/plan.rb=../provision/plan.rb
-//FILES provision/server.sh=../provision/server.sh
-//FILES provision/agent.sh=../provision/agent.sh
-//FILES provision/k3s-common.sh=../provision/k3s-common.sh
+//SOURCES lib/ProvisioningFiles.java
 
 import java.nio.file.Path;
 import java.time.Duration;

@@ -35,6 +35,8 @@ class ClusterFolderTest {
         Vagrantfile
         settings.yaml
         plan.rb
+        upload.rb
+        machine.sh
         server.sh
         agent.sh
         k3s-common.sh
@@ -226,6 +228,22 @@ class ClusterFolderTest {
         Repo.Run run = Repo.step(step, "--cluster", "-");
         assertEquals(Cli.OK, run.exit(), run.stderr());
         assertFalse(Files.exists(made), "nothing of k3s-up's is left: " + run.stderr());
+    }
+
+    /** What k3s-up writes is all its Vagrantfile needs: Vagrant loads it there (upload.rb once was missing). */
+    @Test
+    void vagrantLoadsTheFolderK3sUpWritesOnItsOwn() throws IOException {
+        ProvisionTest.requireTool("vagrant", "apt-get install vagrant");
+        Path made = tmp.resolve("wil");
+        ClusterFolder.claim(made, false);
+        try (ClusterFolder folder = ClusterFolder.open(made, new Log(new PrintWriter(new StringWriter()), "test",
+                null))) {
+            folder.writeProvisioning(up.class);
+        }
+        Repo.Run run = Repo.exec(List.of("vagrant", "validate"), made, Map.of("K3S_VAGRANT_LOGIN", "wil",
+            "VAGRANT_DEFAULT_PROVIDER", "libvirt"), null, 180);
+        assertEquals(0, run.exit(), run.stdout() + run.stderr());
+        assertTrue(run.stdout().contains("Vagrantfile validated successfully"), run.stdout());
     }
 
     @Test
