@@ -5,13 +5,11 @@
 //SOURCES Cluster.java
 //SOURCES ClusterFolder.java
 //SOURCES ChangePending.java
+//SOURCES K3sVersionStep.java
 
-import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -19,8 +17,6 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.TreeSet;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * What a k3s-up on a cluster that exists changes, from the settings it was made with to the settings now
@@ -42,7 +38,6 @@ final class ClusterChange {
     static final Map<String, String> PER_MACHINE = Settings.changing("machine");
     /** Where K3s comes from: a change is a rolling upgrade. */
     static final Set<String> K3S = Settings.changing("k3s").keySet();
-    private static final Pattern VERSION = Pattern.compile("v(\\d+)\\.(\\d+)\\.(\\d+)(?:\\+k3s(\\d+))?");
 
     final List<Step> steps;
     /** The settings the plan changes, which cluster.env may then record. */
@@ -63,19 +58,7 @@ final class ClusterChange {
         wanted.put("PROVIDER", provider);
         wanted.putAll(settings);
         return plan(ChangePending.planFrom(folder, recorded), wanted,
-            running(folder.resolve(ClusterFolder.CLUSTER_FILE)));
-    }
-
-    /** The oldest K3s version the nodes reported when last seen Ready (cluster.json), or null. */
-    static String running(Path clusterFile) {
-        if (!Files.isRegularFile(clusterFile)) return null;
-        try {
-            return Cluster.parse(Files.readString(clusterFile), clusterFile.toString()).nodes().stream()
-                .map(Cluster.Node::k3sVersion).filter(v -> v != null && parts(v) != null)
-                .min(Comparator.comparing(ClusterChange::parts, Arrays::compare)).orElse(null);
-        } catch (IOException | Cli.Failure e) {
-            return null; // unreadable: the upgrade is then checked against cluster.env's version only
-        }
+            K3sVersionStep.running(folder.resolve(ClusterFolder.CLUSTER_FILE)));
     }
 
     boolean isEmpty() {
@@ -170,7 +153,7 @@ final class ClusterChange {
         String to = wanted.get("K3S_VERSION");
         String target;
         if (to != null && !to.equals(from)) {
-            if (from != null) requireStep(from, to);
+            if (from != null) K3sVersionStep.require(from, to);
             target = (from != null ? from : "the version the nodes run") + " -> " + to;
         } else if (differs(recorded, wanted, "K3S_CHANNEL")) {
             target = "channel " + recorded.get("K3S_CHANNEL") + " -> " + wanted.get("K3S_CHANNEL")
@@ -182,24 +165,6 @@ final class ClusterChange {
         return "upgrade K3s, " + target.strip() + ": a rolling upgrade, one node at a time, each Ready at the new"
             + " version before the next: servers " + list(of(machines, "server")) + ", then agents "
             + (agents.isEmpty() ? "" : list(agents) + " and ") + "the hosts k3s-join added";
-    }
-
-    /** Refuses a downgrade and a skipped minor version: Kubernetes upgrades one minor version at a time. */
-    static void requireStep(String from, String to) {
-        int[] a = parts(from);
-        int[] b = parts(to);
-        if (a == null || b == null) return; // not a release name (e.g. a stand-in): the install checks it
-        int order = 0;
-        for (int i = 0; i < a.length && order == 0; i++) order = Integer.compare(b[i], a[i]);
-        if (order < 0) {
-            throw refused("--k3s-version " + to + " is older than the cluster's " + from + ": K3s has no downgrade "
-                + "(the datastore may already hold the newer version's data); nothing was changed");
-        }
-        if (b[0] != a[0] || b[1] > a[1] + 1) {
-            throw refused("--k3s-version " + from + " -> " + to + " skips a minor version: Kubernetes upgrades one "
-                + "minor version at a time. Upgrade to a v" + a[0] + "." + (a[1] + 1) + " release first; nothing "
-                + "was changed");
-        }
     }
 
     /**
@@ -216,13 +181,6 @@ final class ClusterChange {
                 : "A cluster of " + servers + " servers cannot shrink in place: a") + " single server needs a new"
                 + " cluster (k3s-down, then k3s-up --servers 1)");
         }
-    }
-
-    private static int[] parts(String version) {
-        Matcher m = VERSION.matcher(version);
-        if (!m.matches()) return null;
-        return new int[] {Integer.parseInt(m.group(1)), Integer.parseInt(m.group(2)), Integer.parseInt(m.group(3)),
-            m.group(4) == null ? 0 : Integer.parseInt(m.group(4))};
     }
 
     private static void perMachine(Map<String, String> recorded, Map<String, String> wanted,
