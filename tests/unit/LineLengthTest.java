@@ -32,6 +32,19 @@ class LineLengthTest {
             + String.join("\n", found));
     }
 
+    /** A step or helper that grows past 300 lines holds more than one purpose: split it (README, code layout). */
+    @Test
+    void noJavaFileInScriptsIsLongerThan300Lines() throws IOException {
+        List<String> found = new ArrayList<>();
+        try (Stream<Path> files = Files.walk(Repo.root().resolve("scripts"))) {
+            for (Path file : files.filter(f -> f.toString().endsWith(".java")).sorted().toList()) {
+                long lines = Files.readAllLines(file).size();
+                if (lines > 300) found.add(Repo.root().relativize(file) + " (" + lines + ")");
+            }
+        }
+        assertEquals(List.of(), found, "files over 300 lines");
+    }
+
     /** The check itself: it names file:line and the length, counts characters not bytes, skips what it should. */
     @Test
     void theCheckNamesEachLongLineAndSkipsProseDataAndHiddenFolders() throws IOException {
