@@ -114,6 +114,7 @@ class StandinTest {
         assertEquals("node/edge cordoned\n", cordon.stdout(), cordon.stderr());
         awaitNode("edge", "Ready,SchedulingDisabled");
         assertTrue(kubectl("get", "node", "edge", "-o", "json").stdout().contains("\"unschedulable\": true"));
+        assertEquals("node/edge\nnode/standin\n", kubectl("get", "nodes", "-o", "name").stdout(), "kubectl's -o name");
         assertEquals(0, kubectl("uncordon", "edge").exit());
         awaitNode("edge", "Ready");
         Repo.Run drain = kubectl("drain", "edge", "--ignore-daemonsets", "--delete-emptydir-data", "--timeout=120s");

@@ -720,7 +720,7 @@ class ClusterFlowTest {
     @Order(25)
     void aNodeAddedAfterASnapshotIsGoneOnceTheSnapshotIsRestored() throws IOException {
         assertEquals(0, leaveOpenrc().exit(), "rc1 out before the snapshot");
-        String nodesBefore = vagrantSsh(SERVER, "sudo k3s kubectl get nodes -o name | sort");
+        String nodesBefore = nodeNames();
         assertFalse(nodesBefore.contains("node/" + OPENRC), nodesBefore);
         long start = System.nanoTime();
         Repo.Run saved = Repo.exec(inNetns("bin/jbang", "k3s-snapshot", "--name", CLUSTER, "save", "before-rc1"),
@@ -735,7 +735,7 @@ class ClusterFlowTest {
         // a node added, then its K3s stopped: a running kubelet would register its node again after the restore
         Repo.Run added = joinOpenrc();
         assertEquals(0, added.exit(), added.stderr());
-        assertTrue(vagrantSsh(SERVER, "sudo k3s kubectl get nodes -o name").contains(OPENRC), "rc1 added");
+        assertTrue(nodeNames().contains("node/" + OPENRC), "rc1 added");
         vagrantSshToOpenrc("sudo rc-service k3s-agent stop");
 
         start = System.nanoTime();
@@ -743,7 +743,7 @@ class ClusterFlowTest {
             "before-rc1", "--yes"), repo, env, null, 900);
         timings.put("k3s-snapshot restore (SQLite)", seconds(start));
         assertEquals(0, restored.exit(), restored.stderr());
-        assertEquals(nodesBefore, vagrantSsh(SERVER, "sudo k3s kubectl get nodes -o name | sort"),
+        assertEquals(nodesBefore, nodeNames(),
             "the node list is the one saved: rc1, added after it, is gone");
 
         // rc1 back for the tests after this one: its stopped agent removed, then joined anew
@@ -752,6 +752,13 @@ class ClusterFlowTest {
         assertEquals(0, rejoined.exit(), rejoined.stderr());
         Repo.Run status = Repo.exec(inNetns("bin/jbang", "k3s-status", "--name", CLUSTER), repo, env, null, 300);
         assertEquals(0, status.exit(), "every node Ready again: " + status.stdout() + status.stderr());
+    }
+
+    /** The server's nodes, node/NAME a line, sorted; never empty (a failing kubectl fails the test, not a pipe). */
+    private String nodeNames() {
+        List<String> names = vagrantSsh(SERVER, "sudo k3s kubectl get nodes -o name").lines().sorted().toList();
+        assertFalse(names.isEmpty(), "the server lists no node");
+        return String.join("\n", names);
     }
 
     private Repo.Run leaveOpenrc() {
@@ -826,7 +833,7 @@ class ClusterFlowTest {
     @Test
     @Order(32)
     void anEtcdSnapshotRestoredOnThreeServersBringsBackTheNodeListItSaved() throws IOException {
-        String nodesBefore = vagrantSsh(SERVER, "sudo k3s kubectl get nodes -o name | sort");
+        String nodesBefore = nodeNames();
         long start = System.nanoTime();
         Repo.Run saved = Repo.exec(inNetns("bin/jbang", "k3s-snapshot", "--name", CLUSTER, "save", "three-servers"),
             repo, env, null, 600);
@@ -840,7 +847,7 @@ class ClusterFlowTest {
             "three-servers", "--yes"), repo, env, null, 1200);
         timings.put("k3s-snapshot restore (etcd, three servers)", seconds(start));
         assertEquals(0, restored.exit(), restored.stderr());
-        assertEquals(nodesBefore, vagrantSsh(SERVER, "sudo k3s kubectl get nodes -o name | sort"),
+        assertEquals(nodesBefore, nodeNames(),
             "the node list is the one saved: rc1 listed again");
         String nodes = vagrantSsh(SERVER, "sudo k3s kubectl get nodes --no-headers");
         for (String server : List.of(SERVER, SERVER2, SERVER3)) {
