@@ -263,14 +263,14 @@ class join extends ClusterStep {
             return NodeSsh.connect(withDir, new Cluster.Node(machine, "agent", "", access), check, hostKeys.knownHosts,
                 Duration.ofMinutes(1), log);
         }
-        access = hostSsh.access(host, server.configPath());
+        access = hostSsh.access(host, server.configPath(), hostKeys.knownHosts);
         return NodeSsh.connect(cluster, new Cluster.Node(host, "agent", "", access), check, hostKeys.knownHosts,
             Duration.ofSeconds(30), log);
     }
 
     private Cluster.Access access(Ssh agent) {
         if (machine != null) return Cluster.Access.vagrant(machine);
-        return hostSsh.access(host, server.configPath());
+        return hostSsh.access(host, server.configPath(), hostKeys.knownHosts);
     }
 
     /** Where K3s keeps an agent's files on the host, and its service managers: tests point them elsewhere. */

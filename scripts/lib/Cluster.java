@@ -27,9 +27,14 @@ record Cluster(String name, String provider, String vagrantDir, String serverUrl
      * How a step reaches a node: a Vagrant machine of vagrantDir, or an SSH address (a host or an
      * ssh_config alias), through jump hosts (a --jump list) and an ssh_config file when given.
      */
-    record Access(String vagrantMachine, String address, Integer port, String key, String jump, String sshConfig) {
+    record Access(String vagrantMachine, String address, Integer port, String key, String jump, String sshConfig,
+                  String knownHosts) {
         Access(String vagrantMachine, String address, Integer port, String key) {
-            this(vagrantMachine, address, port, key, null, null);
+            this(vagrantMachine, address, port, key, null, null, null);
+        }
+
+        Access(String vagrantMachine, String address, Integer port, String key, String jump, String sshConfig) {
+            this(vagrantMachine, address, port, key, jump, sshConfig, null);
         }
 
         static Access vagrant(String machine) {

@@ -40,6 +40,7 @@ final class ClusterJson {
             if (access.key() != null) ssh.put("key", access.key());
             if (access.jump() != null) ssh.put("jump", access.jump());
             if (access.sshConfig() != null) ssh.put("config", access.sshConfig());
+            if (access.knownHosts() != null) ssh.put("knownHosts", access.knownHosts());
             if (node.k3sVersion() != null) n.put("k3sVersion", node.k3sVersion());
             if (node.agentFlags() != null) n.put("agentFlags", node.agentFlags());
         }
@@ -105,7 +106,7 @@ final class ClusterJson {
             check(Addresses.isIpv4(ip), where, "ip", ip, "an IPv4 address (e.g. 192.168.56.111)");
             JsonNode ssh = n.path("ssh");
             Cluster.Access access = new Cluster.Access(text(ssh, "vagrantMachine"), text(ssh, "address"),
-                port(ssh, where), text(ssh, "key"), text(ssh, "jump"), text(ssh, "config"));
+                port(ssh, where), text(ssh, "key"), text(ssh, "jump"), text(ssh, "config"), text(ssh, "knownHosts"));
             if (access.vagrantMachine() == null && access.address() == null) {
                 throw Cli.fail(Cli.BAD_INPUT,
                     where + " has neither ssh.vagrantMachine nor ssh.address: cannot reach it");
@@ -126,6 +127,9 @@ final class ClusterJson {
             }
             if (access.sshConfig() != null) {
                 check(Cluster.isPath(access.sshConfig()), where, "ssh.config", access.sshConfig(), "a file name");
+            }
+            if (access.knownHosts() != null) {
+                check(Cluster.isPath(access.knownHosts()), where, "ssh.knownHosts", access.knownHosts(), "a file name");
             }
             // a document of an older k3s-vagrant has none: the version is then not known until read again
             String k3sVersion = text(n, "k3sVersion");

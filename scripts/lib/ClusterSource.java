@@ -122,7 +122,7 @@ final class ClusterSource {
             nodeName = serverMachine;
         } else {
             String host = serverHost.substring(serverHost.lastIndexOf('@') + 1);
-            access = serverSsh.access(serverHost, configPath());
+            access = serverSsh.access(serverHost, configPath(), null);
             // an ssh_config alias: the server's address is its HostName
             if (ip == null) ip = Addresses.isIpv4(host) ? host : NodeSsh.route(access, null, null).target().host();
             nodeName = host;

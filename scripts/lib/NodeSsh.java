@@ -29,11 +29,15 @@ final class NodeSsh {
         return Ssh.connect(route.target(), route.jumps(), retryFor, log);
     }
 
-    /** How an SSH address node is reached: its flags (recorded in the cluster JSON) over ssh_config's. */
+    /**
+     * How an SSH address node is reached: its flags (recorded in the cluster JSON) over ssh_config's; its host
+     * key checked in knownHosts when given, else in the file k3s-join checked it in (recorded), else OpenSSH's.
+     */
     static SshConfig.Route route(Cluster.Access access, Ssh.HostKeyCheck check, Path knownHosts) {
         Path key = access.key() == null ? null : Path.of(access.key());
         Path config = access.sshConfig() == null ? null : Path.of(access.sshConfig());
-        return SshConfig.route(access.address(), access.port(), key, access.jump(), config, check, knownHosts);
+        Path hostKeys = knownHosts != null || access.knownHosts() == null ? knownHosts : Path.of(access.knownHosts());
+        return SshConfig.route(access.address(), access.port(), key, access.jump(), config, check, hostKeys);
     }
 
     /**

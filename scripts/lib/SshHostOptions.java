@@ -61,10 +61,13 @@ final class SshHostOptions {
         K3s.requireSshFlags(port, portOption(), jump, jumpOption(), sshConfig);
     }
 
-    /** How the cluster JSON records reaching address (USER@ADDR or an ssh_config alias) with these options. */
-    Cluster.Access access(String address, String sshConfig) {
+    /**
+     * How the cluster JSON records reaching address (USER@ADDR or an ssh_config alias) with these options, and
+     * the known_hosts file its key was checked in (null: OpenSSH's), so later steps check it there too.
+     */
+    Cluster.Access access(String address, String sshConfig, Path knownHosts) {
         return new Cluster.Access(null, address, port, key == null ? null : key.toAbsolutePath().toString(), jump,
-            sshConfig);
+            sshConfig, knownHosts == null ? null : knownHosts.toAbsolutePath().toString());
     }
 
     /** picocli's setter is generic in the value's type, so no lambda can be one: this adapts one. */

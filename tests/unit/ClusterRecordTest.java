@@ -24,6 +24,23 @@ class ClusterRecordTest {
     final StringWriter logText = new StringWriter();
     final Log log = new Log(new PrintWriter(logText, true), "test", null);
 
+    /** A joined host's known_hosts is kept with it: a later step (an upgrade by k3s-up) checks its key there. */
+    @Test
+    void theKnownHostsAJoinCheckedAHostInIsRecordedAndUsedAgain() {
+        Path knownHosts = temp.resolve("known_hosts");
+        Cluster.Access access = new Cluster.Access(null, "pi@192.168.59.20", 22, null, null, null,
+            knownHosts.toString());
+        Cluster made = new Cluster("wil", "libvirt", temp.toString(), "https://192.168.59.110:6443",
+            List.of(new Cluster.Node("wilS", "server", "192.168.59.110", Cluster.Access.vagrant("wilS")),
+                new Cluster.Node("edge1", "agent", "192.168.59.20", access)), null);
+        Cluster.Access read = Cluster.parse(made.toJson(), "test").nodes().get(1).ssh();
+        assertEquals(knownHosts.toString(), read.knownHosts());
+        assertEquals(knownHosts, NodeSsh.route(read, null, null).target().knownHosts());
+        Path given = temp.resolve("other_hosts");
+        assertEquals(given, NodeSsh.route(read, null, given).target().knownHosts(),
+            "a step's own --known-hosts wins");
+    }
+
     @Test
     void joinsLeavesAndAKubeconfigAtTheSameMomentAreAllRecorded() throws Exception {
         Path dir = madeByK3sUp(temp.resolve("wil"));
