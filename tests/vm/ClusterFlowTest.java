@@ -722,11 +722,7 @@ class ClusterFlowTest {
         assertEquals(0, leaveOpenrc().exit(), "rc1 out before the snapshot");
         String nodesBefore = nodeNames();
         assertFalse(nodesBefore.contains("node/" + OPENRC), nodesBefore);
-        long start = System.nanoTime();
-        Repo.Run saved = Repo.exec(inNetns("bin/jbang", "k3s-snapshot", "--name", CLUSTER, "save", "before-rc1"),
-            repo, env, null, 600);
-        timings.put("k3s-snapshot save (SQLite, K3s stopped and started)", seconds(start));
-        assertEquals(0, saved.exit(), saved.stderr());
+        Repo.Run saved = snapshot("k3s-snapshot save (SQLite, K3s stopped and started)", "save", "before-rc1");
         assertTrue(saved.stdout().contains("\"kind\" : \"sqlite\""), saved.stdout());
         Path copy = clusterDir.resolve("snapshots/before-rc1.sqlite.tar");
         assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(copy)));
@@ -738,11 +734,7 @@ class ClusterFlowTest {
         assertTrue(nodeNames().contains("node/" + OPENRC), "rc1 added");
         vagrantSshToOpenrc("sudo rc-service k3s-agent stop");
 
-        start = System.nanoTime();
-        Repo.Run restored = Repo.exec(inNetns("bin/jbang", "k3s-snapshot", "--name", CLUSTER, "restore",
-            "before-rc1", "--yes"), repo, env, null, 900);
-        timings.put("k3s-snapshot restore (SQLite)", seconds(start));
-        assertEquals(0, restored.exit(), restored.stderr());
+        snapshot("k3s-snapshot restore (SQLite)", "restore", "before-rc1", "--yes");
         assertEquals(nodesBefore, nodeNames(),
             "the node list is the one saved: rc1, added after it, is gone");
 
@@ -759,6 +751,17 @@ class ClusterFlowTest {
         List<String> names = vagrantSsh(SERVER, "sudo k3s kubectl get nodes -o name").lines().sorted().toList();
         assertFalse(names.isEmpty(), "the server lists no node");
         return String.join("\n", names);
+    }
+
+    /** k3s-snapshot with args, timed as what; it must succeed. */
+    private Repo.Run snapshot(String what, String... args) {
+        long start = System.nanoTime();
+        List<String> command = new ArrayList<>(List.of("bin/jbang", "k3s-snapshot", "--name", CLUSTER));
+        command.addAll(List.of(args));
+        Repo.Run run = Repo.exec(inNetns(command.toArray(String[]::new)), repo, env, null, 1200);
+        timings.put(what, seconds(start));
+        assertEquals(0, run.exit(), String.join(" ", args) + ":\n" + run.stderr());
+        return run;
     }
 
     private Repo.Run leaveOpenrc() {
@@ -834,19 +837,11 @@ class ClusterFlowTest {
     @Order(32)
     void anEtcdSnapshotRestoredOnThreeServersBringsBackTheNodeListItSaved() throws IOException {
         String nodesBefore = nodeNames();
-        long start = System.nanoTime();
-        Repo.Run saved = Repo.exec(inNetns("bin/jbang", "k3s-snapshot", "--name", CLUSTER, "save", "three-servers"),
-            repo, env, null, 600);
-        timings.put("k3s-snapshot save (etcd, three servers)", seconds(start));
-        assertEquals(0, saved.exit(), saved.stderr());
+        Repo.Run saved = snapshot("k3s-snapshot save (etcd, three servers)", "save", "three-servers");
         assertTrue(saved.stdout().contains("\"kind\" : \"etcd\""), saved.stdout());
 
         assertEquals(0, leaveOpenrc().exit(), "rc1 out after the snapshot");
-        start = System.nanoTime();
-        Repo.Run restored = Repo.exec(inNetns("bin/jbang", "k3s-snapshot", "--name", CLUSTER, "restore",
-            "three-servers", "--yes"), repo, env, null, 1200);
-        timings.put("k3s-snapshot restore (etcd, three servers)", seconds(start));
-        assertEquals(0, restored.exit(), restored.stderr());
+        snapshot("k3s-snapshot restore (etcd, three servers)", "restore", "three-servers", "--yes");
         assertEquals(nodesBefore, nodeNames(),
             "the node list is the one saved: rc1 listed again");
         String nodes = vagrantSsh(SERVER, "sudo k3s kubectl get nodes --no-headers");
