@@ -39,6 +39,8 @@ elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
 # max RSS (MB) and wall time of a command: GNU time's report, parsed
 measure() {
   local report=$1; shift
+  # ns is a shell function, which time cannot run: its command instead
+  if [ "$1" = ns ]; then shift; set -- ip netns exec k3sv-test "$@"; fi
   /usr/bin/time -f '%e %M' -o "$report" "$@"
 }
 # each line read, prefixed with the seconds since $1 (Vagrant prints no time of its own)
@@ -56,7 +58,7 @@ settings=(K3S_VAGRANT_LOGIN=bench K3S_VAGRANT_BOX=k3s-vagrant/debian12-test K3S_
 floor=(env "${settings[@]}" VAGRANT_DOTFILE_PATH="$work/floor.vagrant")
 part1=(env "${settings[@]}" VAGRANT_DOTFILE_PATH="$work/part1.vagrant" BENCH_TOKEN_FILE="$work/token"
        VAGRANT_NO_PARALLEL=1)
-destroy() { (cd "$1" && ns "${@:2}" vagrant destroy -f >/dev/null 2>&1) || true; }
+destroy() { [ -d "$1" ] || return 0; (cd "$1" && ns "${@:2}" vagrant destroy -f >/dev/null 2>&1) || true; }
 cleanup() {
   destroy "$work/k3sv-test-plain" env "${settings[@]}"
   destroy bench/floor "${floor[@]}"
