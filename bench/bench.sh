@@ -123,6 +123,7 @@ floor_up() {
 
 # k3s-up's kubeconfig, status and down steps (time, memory)
 other_steps() {
+  rm -f "$work/kubeconfig" # k3s-kubeconfig --output refuses to overwrite a file (the run before's)
   measure "$work/kc.time" ns bin/jbang k3s-kubeconfig --output "$work/kubeconfig" \
     --cluster "$work/cluster.json" >/dev/null 2>&1
   record "b.k3s_kubeconfig.wall" "$(awk '{ print $1 }' "$work/kc.time")" s
