@@ -142,11 +142,14 @@ final class SnapshotOnServer {
         service(server, "start");
     }
 
-    /** systemd's unit, or openrc's service where there is no systemd; verb is one of ours, never the user's. */
+    /**
+     * The service K3s's installer made: openrc's where /sbin/openrc-run exists (it looks there first, as
+     * k3s-common.sh's uses_openrc and AgentOnHost do), else systemd's; verb is one of ours, never the user's.
+     */
     private static void service(Ssh server, String verb) {
         // systemd's unit is Type=notify: start returns once K3s is up, which may take minutes
-        Ssh.Result result = server.exec(server.sudo() + "sh -c " + Shell.quote("if [ -d /run/systemd/system ];"
-            + " then systemctl " + verb + " k3s; else rc-service k3s " + verb + "; fi"), null, LONG);
+        Ssh.Result result = server.exec(server.sudo() + "sh -c " + Shell.quote("if [ -x /sbin/openrc-run ];"
+            + " then rc-service k3s " + verb + "; else systemctl " + verb + " k3s; fi"), null, LONG);
         if (!result.ok()) {
             throw Cli.fail(Cli.FAILED, verb + " K3s on " + server.target.label() + " failed: "
                 + Cli.lastLines(result.stderr() + result.stdout(), 5));
