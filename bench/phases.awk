@@ -6,7 +6,9 @@
 # Prints "phase<TAB>seconds<TAB>share in %" for: start (to vagrant up), boot, hostname, network, uploads
 # (file provisioners), server (the servers' K3s provisioning), agents (the rest of vagrant up), ready.
 # Vagrant's step lines name the phases (a provisioner by its name: k3s, *host*, *net*; any other one is an
-# upload); a machine's name ending in SW or SWn is an agent (provision/settings.yaml's suffixes).
+# upload); a machine's name ending in SW or SWn is an agent (provision/settings.yaml's suffixes). The k3s
+# provisioner's start (Vagrant's upload of its script, the unpacking, machine.sh's host name and address) counts
+# with the uploads: K3s's part begins at the provisioning's first own line ("[k3s-vagrant NAME] ...").
 function later(phase, t) { if (!(phase in end) || t > end[phase]) end[phase] = t }
 function row(name, seconds) { printf "%s\t%d\t%.0f\n", name, seconds, (total > 0 ? 100 * seconds / total : 0) }
 {
@@ -30,8 +32,10 @@ function row(name, seconds) { printf "%s\t%d\t%.0f\n", name, seconds, (total > 0
   else if (what ~ /^Running provisioner: /) p = "uploads"
   if (p != "") known[m] = 1
   if (!(m in known)) next
+  if (p == "k3s") p = "unpack"
+  if (p == "" && cur[m] == "unpack" && what ~ /^\[k3s-vagrant /) p = "k3s"
   if (p == "booted") { later("boot", t); cur[m] = ""; next }
-  if (p != "" && p != cur[m] && cur[m] != "" && cur[m] != "k3s") later(cur[m], t)
+  if (p != "" && p != cur[m] && cur[m] != "" && cur[m] != "k3s") later(cur[m] == "unpack" ? "uploads" : cur[m], t)
   if (p != "") cur[m] = p
   if (cur[m] == "k3s") later(m ~ /SW[0-9]*$/ ? "agents" : "server", t)
 }

@@ -8,6 +8,7 @@ trap cleanup_airgap EXIT
 
 [ -n "${NODE_IP:-}" ] || die "NODE_IP must be set (the address of this machine that the server can reach)"
 [ -n "${SERVER_URL:-}" ] || die "SERVER_URL must be set (e.g. https://192.168.56.110:6443)"
+log "provisioning the K3s agent at $NODE_IP"
 iface=${FLANNEL_IFACE:-$(interface_of "$NODE_IP")}
 load_token # first: an uploaded token file is removed at once (TOKEN_FILE_REMOVE)
 load_proxy # before any download, and so that the server is reached directly

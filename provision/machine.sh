@@ -24,14 +24,16 @@ if ! grep -qw -- "$name" "$etc/hosts" 2>/dev/null; then
   done
 fi
 [ "$(cat "$etc/hostname" 2>/dev/null)" = "$name" ] || printf '%s\n' "$name" >"$etc/hostname"
-# the running name: hostnamectl where systemd runs (it also tells systemd's services), else hostname
+# the running name: hostnamectl where systemd runs (it also tells systemd's services), else hostname; in the
+# background while the address is brought up (each takes a second or more under QEMU), waited for at the end
+naming=
 if [ "$(hostname)" != "$name" ]; then
   if command -v hostnamectl >/dev/null 2>&1 && hostnamectl >/dev/null 2>&1; then
-    hostnamectl set-hostname "$name"
+    hostnamectl set-hostname "$name" &
   else
-    hostname "$name"
+    hostname "$name" &
   fi
-  echo "machine.sh: host name set to $name"
+  naming=$!
 fi
 
 # The private network is the machine's second network card (the first is Vagrant's NAT), found by its order
@@ -67,4 +69,8 @@ fi
 if ! ip -4 -o addr show dev "$iface" | grep -q " $ip/"; then
   $up
   echo "machine.sh: $ip/24 on $iface"
+fi
+if [ -n "$naming" ]; then
+  wait "$naming" || { echo "machine.sh: the host name $name could not be set" >&2; exit 1; }
+  echo "machine.sh: host name set to $name"
 fi

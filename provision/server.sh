@@ -7,6 +7,7 @@ set -euo pipefail
 trap cleanup_airgap EXIT
 
 [ -n "${NODE_IP:-}" ] || die "NODE_IP must be set (the private address of the server)"
+log "provisioning the K3s server at $NODE_IP"
 iface=${FLANNEL_IFACE:-$(interface_of "$NODE_IP")}
 load_token # first: uploaded token files are removed at once (TOKEN_FILE_REMOVE)
 load_agent_token

@@ -36,7 +36,7 @@ import java.util.stream.Stream;
  */
 final class ClusterFolder implements AutoCloseable {
     static final List<String> PROVISIONING = List.of("Vagrantfile", "settings.yaml", "plan.rb", "upload.rb",
-        "machine.sh", "server.sh", "agent.sh", "k3s-common.sh");
+        "unpack-and-run.sh", "machine.sh", "server.sh", "agent.sh", "k3s-common.sh");
     /** What to do when a file of the cluster's folder cannot be written. */
     static final String FIX_WRITE = "fix the permissions of the cluster's folder, or free space on its disk";
     static final String SETTINGS_FILE = "cluster.env";

@@ -1,6 +1,7 @@
 //FILES provision/Vagrantfile=../../provision/Vagrantfile
 //FILES provision/plan.rb=../../provision/plan.rb
 //FILES provision/upload.rb=../../provision/upload.rb
+//FILES provision/unpack-and-run.sh=../../provision/unpack-and-run.sh
 //FILES provision/machine.sh=../../provision/machine.sh
 //FILES provision/server.sh=../../provision/server.sh
 //FILES provision/agent.sh=../../provision/agent.sh

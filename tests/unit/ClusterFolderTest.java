@@ -36,6 +36,7 @@ class ClusterFolderTest {
         settings.yaml
         plan.rb
         upload.rb
+        unpack-and-run.sh
         machine.sh
         server.sh
         agent.sh

@@ -19,18 +19,19 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * What a Vagrant machine gets after its boot, without Vagrant's own steps (issue 13, item 2): one upload of a folder
- * the Vagrantfile gathers per machine (provision/upload.rb), and its host name set by provision/machine.sh instead
- * of Vagrant's hostname capability, which restarts the network. The Vagrantfile runs under Ruby with a recorder
- * standing for Vagrant's configuration object (Repo.vagrantfileRecorder); machine.sh runs under a folder of its own
- * (MACHINE_ROOT) with `hostname` and `hostnamectl` as recording stand-ins.
+ * What a Vagrant machine gets after its boot, without Vagrant's own steps (issue 13, item 2): one upload of an archive
+ * the Vagrantfile packs per role (provision/upload.rb), then one script (provision/unpack-and-run.sh) that unpacks it,
+ * sets the host name and address by provision/machine.sh instead of Vagrant's hostname capability, which restarts
+ * the network, and runs the role's script. The Vagrantfile runs under Ruby with a recorder standing for Vagrant's
+ * configuration object (Repo.vagrantfileRecorder); the archives are unpacked by the real tar; machine.sh runs under
+ * a folder of its own (MACHINE_ROOT) with `hostname` and `hostnamectl` as recording stand-ins.
  */
 class MachineUploadTest {
 
     @TempDir Path tmp;
 
     @Test
-    void eachMachineUploadsOneFolderOfItsOwnHoldingOnlyTheSecretsItsRoleNeeds() throws IOException {
+    void eachMachineUploadsOneArchiveOfItsRoleHoldingOnlyTheSecretsItsRoleNeeds() throws IOException {
         Path cache = Files.createDirectories(tmp.resolve("cache"));
         for (String name : List.of("install.sh", "k3s", ".k3s.1.part")) Files.writeString(cache.resolve(name), name);
         Map<String, String> settings = Map.of("K3S_VAGRANT_WORKERS", "2", "K3S_VAGRANT_LOGIN", "t",
@@ -41,42 +42,87 @@ class MachineUploadTest {
         assertEquals(0, run.exit(), run.stderr());
         Path uploads = tmp.resolve("v/k3s-upload");
         assertEquals("rwx------", mode(uploads));
+        Map<String, Path> archives = new HashMap<>();
         for (String machine : List.of("tS", "tSW", "tSW2")) {
-            Path staged = uploads.resolve(machine);
-            List<String> own = run.stdout().lines().filter(l -> l.startsWith(machine + " "))
-                .map(l -> l.replaceAll(" \\{.*", "")).toList();
-            assertEquals(List.of(machine + " upload file " + staged + " /tmp/k3s-vagrant", machine + " machine shell",
-                machine + " k3s shell"), own, "one upload, then the host name and address, then K3s");
-            Set<String> expected = new TreeSet<>(Set.of("k3s-common.sh", "airgap/install.sh", "airgap/k3s",
-                "proxy.env", "agent-token"));
-            if (machine.equals("tS")) expected.add("token");
-            assertEquals(expected, entries(staged), machine);
-            assertEquals("rwx------", mode(staged));
-            assertEquals("rwx------", mode(staged.resolve("airgap")));
-            assertSecret(staged.resolve("agent-token"), Files.readString(tmp.resolve("v/k3s-agent-token")).strip());
-            assertEquals("rw-------", mode(staged.resolve("proxy.env")));
-            assertEquals(Files.readString(Repo.root().resolve("provision/k3s-common.sh")),
-                Files.readString(staged.resolve("k3s-common.sh")));
+            String role = machine.equals("tS") ? "server" : "agent";
+            List<String> own = run.stdout().lines().filter(l -> l.startsWith(machine + " ")).toList();
+            assertEquals(2, own.size(), "one upload, then one script: " + own);
+            assertTrue(own.get(0).matches(machine + " upload file " + Pattern.quote(uploads.toString()) + "/" + role
+                + "-[0-9a-f]{16}\\.tar /tmp/k3s-vagrant/upload\\.tar"), own.get(0));
+            assertEquals(machine + " k3s shell", own.get(1).replaceAll(" \\{.*", ""));
+            assertTrue(own.get(1).contains("\"ROLE\"=>\"" + role + "\""), own.get(1));
+            Path archive = Path.of(own.get(0).split(" ")[3]);
+            assertEquals(archive, archives.computeIfAbsent(role, r -> archive), "machines of a role share one");
         }
-        assertSecret(uploads.resolve("tS/token"), Files.readString(tmp.resolve("v/token")).strip());
+        assertEquals(Set.of("server", "agent"), archives.keySet());
+        assertEquals(2, entries(uploads).size(), "the two archives, nothing else: " + entries(uploads));
+        for (var role : archives.entrySet()) {
+            assertEquals("rw-------", mode(role.getValue()));
+            Path unpacked = unpack(role.getValue(), tmp.resolve("guest-" + role.getKey()));
+            Set<String> expected = new TreeSet<>(Set.of("k3s-common.sh", "machine.sh", role.getKey() + ".sh",
+                "airgap/install.sh", "airgap/k3s", "proxy.env", "agent-token"));
+            if (role.getKey().equals("server")) expected.add("token");
+            assertEquals(expected, entries(unpacked), role.getKey());
+            assertEquals("rwx------", mode(unpacked.resolve("airgap")));
+            assertEquals("rwx------", mode(unpacked.resolve("machine.sh")), "only its owner (root) reads it");
+            assertSecret(unpacked.resolve("agent-token"), Files.readString(tmp.resolve("v/k3s-agent-token")).strip());
+            assertEquals("rw-------", mode(unpacked.resolve("proxy.env")));
+            assertEquals(Files.readString(Repo.root().resolve("provision/k3s-common.sh")),
+                Files.readString(unpacked.resolve("k3s-common.sh")));
+            assertEquals("k3s", Files.readString(unpacked.resolve("airgap/k3s")));
+        }
+        assertSecret(unpack(archives.get("server"), tmp.resolve("guest-again")).resolve("token"),
+            Files.readString(tmp.resolve("v/token")).strip());
 
-        // fewer workers, no proxy, no air-gap folder: what the settings no longer give goes from the host's folders
-        Repo.Run again = record(Map.of("K3S_VAGRANT_WORKERS", "1", "K3S_VAGRANT_LOGIN", "t",
+        // the same settings again: the same archives, not written again (the air-gap files are large)
+        long written = Files.getLastModifiedTime(archives.get("server")).toMillis();
+        Files.setLastModifiedTime(archives.get("server"), java.nio.file.attribute.FileTime.fromMillis(written - 5000));
+        assertEquals(0, record(settings).exit());
+        assertEquals(written - 5000, Files.getLastModifiedTime(archives.get("server")).toMillis());
+
+        // no worker, no proxy, no air-gap folder: the archives that held what the settings no longer give are gone
+        Repo.Run again = record(Map.of("K3S_VAGRANT_WORKERS", "0", "K3S_VAGRANT_LOGIN", "t",
             "K3S_VAGRANT_TOKEN_FILE", tmp.resolve("v/token").toString(),
             "K3S_VAGRANT_AGENT_TOKEN_FILE", tmp.resolve("v/k3s-agent-token").toString()));
         assertEquals(0, again.exit(), again.stderr());
-        assertEquals(Set.of("tS", "tSW"), entries(uploads).stream().map(e -> e.split("/")[0])
-            .collect(TreeSet::new, Set::add, Set::addAll), "the removed worker's folder (with a token) is gone");
-        assertEquals(Set.of("k3s-common.sh", "token", "agent-token"), entries(uploads.resolve("tS")));
-        assertEquals(Set.of("k3s-common.sh", "agent-token"), entries(uploads.resolve("tSW")));
+        Set<String> left = entries(uploads);
+        assertEquals(1, left.size(), left.toString());
+        String server = left.iterator().next();
+        assertTrue(server.startsWith("server-") && !archives.get("server").endsWith(server), server);
+        assertEquals(Set.of("k3s-common.sh", "machine.sh", "server.sh", "token", "agent-token"),
+            entries(unpack(uploads.resolve(server), tmp.resolve("guest-none"))));
     }
 
     @Test
-    void parallelVagrantProcessesBuildTheSameFoldersWithoutFailing() throws Exception {
+    void unpackAndRunUnpacksTheUploadThenNamesTheMachineThenRunsTheRolesScript() throws IOException {
+        Path guest = Files.createDirectories(tmp.resolve("guest"));
+        Path packed = Files.createDirectories(tmp.resolve("packed"));
+        script(packed.resolve("machine.sh"), "echo \"machine.sh $MACHINE_NAME\"");
+        script(packed.resolve("agent.sh"), "echo \"agent.sh $0\"; ls \"$(dirname \"$0\")\"");
+        Repo.Run tar = Repo.exec(List.of("tar", "-cf", guest.resolve("upload.tar").toString(), "-C",
+            packed.toString(), "machine.sh", "agent.sh"), tmp, Map.of(), null, 30);
+        assertEquals(0, tar.exit(), tar.stderr());
+        Files.copy(Repo.root().resolve("provision/unpack-and-run.sh"), guest.resolve("unpack-and-run.sh"));
+        List<String> command = List.of("sh", guest.resolve("unpack-and-run.sh").toString());
+        Repo.Run run = Repo.exec(command, tmp, Map.of("ROLE", "agent", "MACHINE_NAME", "tSW"), null, 30);
+        assertEquals(0, run.exit(), run.stderr());
+        assertEquals(List.of("machine.sh tSW", "agent.sh " + guest.resolve("agent.sh"), "agent.sh", "machine.sh",
+            "unpack-and-run.sh"), run.stdout().lines().toList(), "unpacked, the archive removed, in this order");
+
+        Repo.Run refused = Repo.exec(command, tmp, Map.of("ROLE", "server;x"), null, 30);
+        assertEquals(1, refused.exit());
+        assertTrue(refused.stderr().contains("ROLE=server;x must be server or agent"), refused.stderr());
+    }
+
+    @Test
+    void parallelVagrantProcessesPackTheSameArchivesWithoutFailing() throws Exception {
         Map<String, String> settings = Map.of("K3S_VAGRANT_WORKERS", "3", "K3S_VAGRANT_LOGIN", "t",
             "K3S_VAGRANT_TOKEN_FILE", tmp.resolve("v/token").toString(),
             "K3S_VAGRANT_AGENT_TOKEN_FILE", tmp.resolve("v/k3s-agent-token").toString());
         assertEquals(0, record(settings).exit()); // the tokens first: their own race is ProvisionTest's
+        try (Stream<Path> made = Files.list(tmp.resolve("v/k3s-upload"))) {
+            for (Path archive : made.toList()) Files.delete(archive); // packed anew by the six at once
+        }
         List<Process> runs = new ArrayList<>();
         for (int i = 0; i < 6; i++) {
             ProcessBuilder builder = new ProcessBuilder("ruby", recorder().toString(), vagrantfile().toString())
@@ -88,11 +134,15 @@ class MachineUploadTest {
             String out = new String(run.getInputStream().readAllBytes());
             assertEquals(0, run.waitFor(), out);
         }
-        assertEquals(Set.of("k3s-common.sh", "agent-token"), entries(tmp.resolve("v/k3s-upload/tSW3")));
+        List<String> names;
         try (Stream<Path> files = Files.list(tmp.resolve("v/k3s-upload"))) {
-            assertEquals(List.of(), files.filter(f -> f.getFileName().toString().startsWith(".")).toList(),
-                "no half-made entry left");
+            names = files.map(f -> f.getFileName().toString()).sorted().toList();
         }
+        assertEquals(2, names.size(), "one archive per role, no half-made entry left: " + names);
+        assertTrue(names.get(0).startsWith("agent-") && names.get(1).startsWith("server-"), names.toString());
+        Path agent = tmp.resolve("v/k3s-upload").resolve(names.get(0));
+        assertEquals(Set.of("k3s-common.sh", "machine.sh", "agent.sh", "agent-token"),
+            entries(unpack(agent, tmp.resolve("guest"))));
     }
 
     @Test
@@ -102,10 +152,10 @@ class MachineUploadTest {
             "no node.vm.hostname: Vagrant's capability restarts every interface");
         Repo.Run run = record(Map.of("K3S_VAGRANT_LOGIN", "t", "K3S_VAGRANT_TOKEN_FILE",
             tmp.resolve("v/token").toString(), "K3S_VAGRANT_AGENT_TOKEN_FILE", tmp.resolve("v/agent").toString()));
-        assertTrue(run.stdout().contains("tS machine shell {\"MACHINE_NAME\"=>\"tS\", \"MACHINE_IP\"=>"
-            + "\"192.168.56.110\"}"), run.stdout());
-        assertTrue(run.stdout().contains("tSW machine shell {\"MACHINE_NAME\"=>\"tSW\", \"MACHINE_IP\"=>"
-            + "\"192.168.56.111\"}"), run.stdout());
+        assertTrue(run.stdout().contains("tS k3s shell {\"ROLE\"=>\"server\", \"MACHINE_NAME\"=>\"tS\", "
+            + "\"MACHINE_IP\"=>\"192.168.56.110\""), run.stdout());
+        assertTrue(run.stdout().contains("tSW k3s shell {\"ROLE\"=>\"agent\", \"MACHINE_NAME\"=>\"tSW\", "
+            + "\"MACHINE_IP\"=>\"192.168.56.111\""), run.stdout());
 
         Map<String, String> env = guest("debian12", "192.168.56.111");
         Path etc = tmp.resolve("root/etc");
@@ -218,7 +268,17 @@ class MachineUploadTest {
         }
     }
 
-    /** A copied secret: the same text, mode 600, so that Vagrant's upload keeps it 600 in the machine. */
+    /** An archive unpacked as the guest does (provision/unpack-and-run.sh) into a new folder of mode 700. */
+    static Path unpack(Path archive, Path into) throws IOException {
+        Files.createDirectories(into);
+        Files.setPosixFilePermissions(into, PosixFilePermissions.fromString("rwx------"));
+        Repo.Run run = Repo.exec(List.of("tar", "-xof", archive.toString(), "-C", into.toString()), into, Map.of(),
+            null, 30);
+        assertEquals(0, run.exit(), run.stderr());
+        return into;
+    }
+
+    /** A copied secret: the same text, mode 600, as the machine gets it. */
     static void assertSecret(Path file, String text) throws IOException {
         assertEquals(text, Files.readString(file).strip(), file.toString());
         assertEquals("rw-------", mode(file), file.toString());
@@ -248,7 +308,7 @@ class MachineUploadTest {
             Repo.vagrantfileRecorder(harness, """
                 if name == :provision
                   detail = options[:type] == "file" ? "#{options[:source]} #{options[:destination]}" : ""
-                  detail = options[:env].inspect if args[0] == "machine"
+                  detail = options[:env].inspect if args[0] == "k3s"
                   puts [$machine, args[0], options[:type], detail].join(" ").strip
                 end
                 """);

@@ -235,14 +235,16 @@ class ProvisionTest {
                 "K3S_VAGRANT_TOKEN_FILE", tmp.resolve("token").toString(),
                 "K3S_VAGRANT_AGENT_TOKEN_FILE", tmp.resolve("agent-token").toString()), null, 60);
         assertEquals(0, run.exit(), run.stderr());
-        // one upload of the machine's own folder, which links the air-gap files without any .part
-        Path staged = tmp.resolve("k3s-upload/k3sS");
-        assertEquals(List.of("upload " + staged + " /tmp/k3s-vagrant"), run.stdout().lines().toList());
-        assertEquals(Set.of("k3s-common.sh", "airgap/install.sh", "airgap/k3s", "token", "agent-token"),
-            MachineUploadTest.entries(staged));
+        // one upload of the server's archive, which holds the air-gap files without any .part
+        List<String> uploads = run.stdout().lines().toList();
+        assertEquals(1, uploads.size(), uploads.toString());
+        assertTrue(uploads.get(0).matches("upload " + Pattern.quote(tmp.resolve("k3s-upload").toString())
+            + "/server-[0-9a-f]{16}\\.tar /tmp/k3s-vagrant/upload\\.tar"), uploads.get(0));
+        Path unpacked = MachineUploadTest.unpack(Path.of(uploads.get(0).split(" ")[1]), tmp.resolve("guest"));
+        assertEquals(Set.of("k3s-common.sh", "machine.sh", "server.sh", "airgap/install.sh", "airgap/k3s", "token",
+            "agent-token"), MachineUploadTest.entries(unpacked));
         for (String name : List.of("install.sh", "k3s")) {
-            assertEquals(airgap.resolve(name), Files.readSymbolicLink(staged.resolve("airgap/" + name)),
-                "a link to the cache, not a copy");
+            assertEquals(name, Files.readString(unpacked.resolve("airgap/" + name)), "the cache's file");
         }
     }
 
@@ -511,12 +513,13 @@ class ProvisionTest {
         assertEquals(List.of("tS", "tS2", "tS3", "tSW", "tSW2"), List.copyOf(sources.keySet()));
         sources.forEach((machine, uploaded) -> {
             boolean server = !machine.startsWith("tSW");
-            Path staged = tmp.resolve("k3s-upload/" + machine);
-            assertEquals(List.of(staged.toString()), uploaded, "one upload of the machine's own folder");
+            assertEquals(1, uploaded.size(), "one upload of the role's archive: " + uploaded);
+            assertTrue(Path.of(uploaded.get(0)).getFileName().toString().startsWith(server ? "server-" : "agent-"));
             try {
-                assertEquals(server, Files.exists(staged.resolve("token")), machine + " holds the server token");
-                if (server) MachineUploadTest.assertSecret(staged.resolve("token"), serverToken);
-                MachineUploadTest.assertSecret(staged.resolve("agent-token"), agentToken);
+                Path unpacked = MachineUploadTest.unpack(Path.of(uploaded.get(0)), tmp.resolve("guest-" + machine));
+                assertEquals(server, Files.exists(unpacked.resolve("token")), machine + " holds the server token");
+                if (server) MachineUploadTest.assertSecret(unpacked.resolve("token"), serverToken);
+                MachineUploadTest.assertSecret(unpacked.resolve("agent-token"), agentToken);
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }
@@ -551,9 +554,10 @@ class ProvisionTest {
         List<String> lines = run.stdout().lines().toList();
         for (String machine : List.of("tS", "tSW", "tSW2")) {
             List<String> own = lines.stream().filter(line -> line.startsWith(machine + "\t")).toList();
-            Path staged = tmp.resolve("k3s-upload/" + machine);
-            assertTrue(own.contains(machine + "\tfile\t" + staged + " /tmp/k3s-vagrant"), own.toString());
-            MachineUploadTest.assertSecret(staged.resolve("proxy.env"), Files.readString(proxyFile).strip());
+            String upload = own.stream().filter(line -> line.contains("\tfile\t")).findFirst().orElseThrow();
+            Path archive = Path.of(upload.split("\t")[2].split(" ")[0]);
+            Path unpacked = MachineUploadTest.unpack(archive, tmp.resolve("guest-" + machine));
+            MachineUploadTest.assertSecret(unpacked.resolve("proxy.env"), Files.readString(proxyFile).strip());
             String env = own.stream().filter(line -> line.contains("\tshell\t") && line.contains("PROXY_FILE"))
                 .findFirst().orElseThrow();
             assertTrue(env.contains("\"PROXY_FILE\"=>\"/tmp/k3s-vagrant/proxy.env\""), env);
@@ -563,7 +567,10 @@ class ProvisionTest {
 
         Repo.Run none = recordVagrantfile(harness, settings);
         assertEquals(0, none.exit(), none.stderr());
-        assertTrue(Files.notExists(tmp.resolve("k3s-upload/tS/proxy.env")), "no proxy, no upload");
+        for (Path archive : Files.list(tmp.resolve("k3s-upload")).toList()) {
+            Path unpacked = MachineUploadTest.unpack(archive, tmp.resolve("guest-none-" + archive.getFileName()));
+            assertTrue(Files.notExists(unpacked.resolve("proxy.env")), "no proxy, no upload");
+        }
         assertTrue(Files.notExists(proxyFile), "a proxy no longer set leaves no file holding its password");
 
         for (var bad : Map.of("http://user:s3cret@proxy.corp.example:3128/path", "HTTPS_PROXY is not a proxy URL",
