@@ -55,8 +55,8 @@ class SshConfigEarlyTest {
                   echo "up ended" >> CALLS ;;
               ssh-config) echo "ssh-config $2" >> CALLS
                   if [ -e FAILS ]; then rm FAILS; echo "vagrant stand-in: ssh-config fails once" >&2; exit 1; fi
-                  printf 'Host %s\\n  HostName 127.0.0.1\\n  User USER\\n  Port PORT\\n  UserKnownHostsFile /dev/null\\n\
-              StrictHostKeyChecking no\\n  IdentityFile KEY\\n' "$2" ;;
+                  printf 'Host %s\\n  HostName 127.0.0.1\\n  User USER\\n  Port PORT\\n' "$2"
+                  printf '  UserKnownHostsFile /dev/null\\n  StrictHostKeyChecking no\\n  IdentityFile KEY\\n' ;;
               provision) echo "provision" >> CALLS ;;
               *) echo "vagrant stand-in: no '$*' here" >&2; exit 1 ;;
             esac
