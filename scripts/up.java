@@ -5,6 +5,7 @@
 //SOURCES lib/AddressProbe.java
 //SOURCES lib/ClusterHalt.java
 //SOURCES lib/NodeSsh.java
+//SOURCES lib/SshConfigEarly.java
 //SOURCES lib/Nodes.java
 //SOURCES lib/K3sServer.java
 //SOURCES lib/ApiPort.java
@@ -209,7 +210,8 @@ class up extends Step {
 
         stage("prepare", "preparing " + folder);
         ClusterFolder.claim(folder, dir != null);
-        try (ClusterFolder cluster = ClusterFolder.open(folder, log)) {
+        try (ClusterFolder cluster = ClusterFolder.open(folder, log);
+             SshConfigEarly early = new SshConfigEarly(folder, machineNames().get(0), log)) {
             cluster.writeProvisioning(up.class);
             Vagrant vagrant = new Vagrant(folder, log).whenInterrupted("run the same k3s-up again to resume "
                 + "(what is up stays up), or 'k3s-down --name " + clusterName + "' to remove it");
@@ -233,10 +235,11 @@ class up extends Step {
                 + (resuming ? " (halted by k3s-down --halt)" : " and installing K3s"));
             boolean perMachine = separateUp != null ? separateUp : chosenProvider.equals("virtualbox");
             if (perMachine) {
-                vagrant.upEach(chosenProvider, machineNames(), remaining(deadline));
+                vagrant.upEach(chosenProvider, machineNames(), remaining(deadline), early);
             } else {
-                vagrant.up(chosenProvider, remaining(deadline));
+                vagrant.up(chosenProvider, remaining(deadline), early);
             }
+            early.finish(); // the server's SSH settings, asked while the agents joined
             changing.afterUp();
 
             List<Cluster.Node> nodes = plannedMachines.stream().map(machine -> new Cluster.Node(machine.name(),

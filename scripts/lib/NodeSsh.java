@@ -46,7 +46,7 @@ final class NodeSsh {
      * A machine made anew since then refuses it (new key or address): then Vagrant is asked again.
      */
     static Ssh connectToVagrantMachine(Path vagrantDir, String machine, Duration retryFor, Log log) {
-        Path cached = vagrantDir.resolve(".vagrant").resolve("k3s-ssh-config-" + machine);
+        Path cached = cachedSshConfig(vagrantDir, machine);
         if (Files.isRegularFile(cached)) {
             try {
                 return Ssh.connect(Ssh.Target.ofVagrantSshConfig(machine, Files.readString(cached)), Duration.ZERO,
@@ -57,10 +57,21 @@ final class NodeSsh {
         }
         String config = new Vagrant(vagrantDir, log).sshConfig(machine);
         Ssh ssh = Ssh.connect(Ssh.Target.ofVagrantSshConfig(machine, config), retryFor, log);
+        keepSshConfig(vagrantDir, machine, config);
+        return ssh;
+    }
+
+    /** Where a machine's `vagrant ssh-config` answer is kept. */
+    static Path cachedSshConfig(Path vagrantDir, String machine) {
+        return vagrantDir.resolve(".vagrant").resolve("k3s-ssh-config-" + machine);
+    }
+
+    /** Keeps a machine's `vagrant ssh-config` answer, once Vagrant has made its .vagrant folder. */
+    static void keepSshConfig(Path vagrantDir, String machine, String config) {
+        Path cached = cachedSshConfig(vagrantDir, machine);
         if (Files.isDirectory(cached.getParent())) {
             AtomicFile.write(cached, config, "the SSH settings of " + machine + " (a cache; 'vagrant ssh-config' "
                 + "is asked again without it)");
         }
-        return ssh;
     }
 }

@@ -92,10 +92,10 @@ final class Vagrant {
         return VagrantOutput.hint(vagrantOutput);
     }
 
-    /** `vagrant up`: progress lines on the log, the last lines in the error when it fails. */
-    void up(String provider, Duration timeout) {
+    /** `vagrant up`: progress lines on the log (and to watcher), the last lines in the error when it fails. */
+    void up(String provider, Duration timeout, Consumer<String> watcher) {
         List<String> command = new ArrayList<>(List.of("vagrant", "up", "--no-color", "--provider", provider));
-        runUp(command, timeout, "vagrant up", null);
+        runUp(command, timeout, "vagrant up", watcher);
     }
 
     /**
@@ -129,14 +129,14 @@ final class Vagrant {
     /**
      * One `vagrant up NAME` process per machine, for providers whose own `vagrant up` boots
      * one machine after the other (VirtualBox): the first runs alone until its machine
-     * boots, so the box is imported once, then all the others start together.
+     * boots, so the box is imported once, then all the others start together. watcher sees every process's lines.
      */
-    void upEach(String provider, List<String> machines, Duration timeout) {
+    void upEach(String provider, List<String> machines, Duration timeout, Consumer<String> watcher) {
         CountDownLatch firstStarted = new CountDownLatch(1);
         List<CompletableFuture<Void>> runs = new ArrayList<>();
         String first = machines.get(0);
         runs.add(CompletableFuture.runAsync(() -> runUp(upCommand(provider, first), timeout, "vagrant up " + first,
-            line -> { if (BOOTING.matcher(line).find()) firstStarted.countDown(); }))
+            line -> { if (BOOTING.matcher(line).find()) firstStarted.countDown(); watcher.accept(line); }))
             .whenComplete((done, failure) -> firstStarted.countDown()));
         try {
             firstStarted.await(timeout.toSeconds(), TimeUnit.SECONDS);
@@ -146,7 +146,7 @@ final class Vagrant {
         }
         for (String machine : machines.subList(1, machines.size())) {
             runs.add(CompletableFuture.runAsync(
-                () -> runUp(upCommand(provider, machine), timeout, "vagrant up " + machine, null)));
+                () -> runUp(upCommand(provider, machine), timeout, "vagrant up " + machine, watcher)));
         }
         Cli.Failure firstFailure = null;
         for (var run : runs) {

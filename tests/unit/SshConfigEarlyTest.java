@@ -1,0 +1,138 @@
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * Issue 13: k3s-up asks Vagrant for the server's SSH settings while `vagrant up` still runs (the agents joining),
+ * once the server's provisioning prints that K3s is Ready, so that the steps after `vagrant up` connect from the
+ * cache at once. k3s-up runs as a real process; `vagrant` is a stand-in that notes each call, whose `up` prints
+ * the server's Ready line and then waits (20 s at most, else it fails) for its own `ssh-config` to have been run;
+ * that `ssh-config` names a real sshd on 127.0.0.1, where a `k3s` stand-in answers the nodes Ready.
+ */
+class SshConfigEarlyTest {
+
+    @TempDir Path dir;
+    Sshd sshd;
+    Path calls;
+
+    @BeforeEach
+    void standIns() throws IOException {
+        Path bin = Files.createDirectories(dir.resolve("bin"));
+        calls = Files.writeString(dir.resolve("calls"), "");
+        sshd = Sshd.start(Sshd.HOST, "SetEnv PATH=" + bin + ":/usr/local/bin:/usr/bin:/bin");
+        Files.copy(Repo.root().resolve("tests/unit/shims/VBoxManage"), bin.resolve("VBoxManage"));
+        write(bin.resolve("vagrant"), """
+            #!/bin/sh
+            # TEST STAND-IN for vagrant (tests/unit/SshConfigEarlyTest.java only): starts nothing
+            case "$1" in
+              --version) echo "Vagrant 2.4.1" ;;
+              up) echo "up $2" >> CALLS
+                  mkdir -p .vagrant # as Vagrant does: where NodeSsh keeps its cache
+                  [ "$2" = wilSW ] && { echo "    wilSW: [k3s-vagrant wilSW] K3s agent started"; exit 0; }
+                  echo "==> wilS: Booting VM..."
+                  echo "==> wilS: Running provisioner: k3s (shell)..."
+                  echo "    wilS: [k3s-vagrant wilS] K3s server is Ready at https://192.168.56.110:6443"
+                  [ -e WAITS ] || exit 0
+                  i=0
+                  until grep -q ssh-config CALLS; do
+                    i=$((i + 1))
+                    [ $i -le 200 ] || { echo "no ssh-config while vagrant up ran" >&2; exit 1; }
+                    sleep 0.1
+                  done
+                  echo "up ended" >> CALLS ;;
+              ssh-config) echo "ssh-config $2" >> CALLS
+                  if [ -e FAILS ]; then rm FAILS; echo "vagrant stand-in: ssh-config fails once" >&2; exit 1; fi
+                  printf 'Host %s\\n  HostName 127.0.0.1\\n  User USER\\n  Port PORT\\n' "$2"
+                  printf '  UserKnownHostsFile /dev/null\\n  StrictHostKeyChecking no\\n  IdentityFile KEY\\n' ;;
+              provision) echo "provision" >> CALLS ;;
+              *) echo "vagrant stand-in: no '$*' here" >&2; exit 1 ;;
+            esac
+            """.replace("CALLS", Shell.quote(calls.toString())).replace("WAITS", Shell.quote(waits().toString()))
+            .replace("FAILS", Shell.quote(dir.resolve("fails").toString())).replace("USER", sshd.user)
+            .replace("PORT", String.valueOf(sshd.port)).replace("KEY", sshd.clientKey.toString()));
+        write(bin.resolve("k3s"), """
+            #!/bin/sh
+            # TEST STAND-IN for k3s (tests/unit/SshConfigEarlyTest.java only): `kubectl get nodes -o json`, all Ready
+            n() { printf '{"metadata":{"name":"%s","labels":{}},"status":{"conditions":[{"type":"Ready","status":\
+            "True"}],"addresses":[{"type":"InternalIP","address":"192.168.56.%s"}]}}' "$1" "$2"; }
+            printf '{"items":[%s,%s]}\\n' "$(n wils 110)" "$(n wilsw 111)"
+            """);
+        bin.resolve("VBoxManage").toFile().setExecutable(true);
+    }
+
+    @AfterEach
+    void stop() {
+        if (sshd != null) sshd.close();
+    }
+
+    @ParameterizedTest(name = "--{0}")
+    @ValueSource(strings = {"separate-up", "no-separate-up"})
+    void theServersSshConfigIsAskedWhileVagrantUpRunsAndNotAgain(String up) throws IOException {
+        Files.writeString(waits(), "");
+        Repo.Run run = up("--" + up);
+        assertEquals(0, run.exit(), run.stderr() + "\ncalls: " + Files.readString(calls));
+        List<String> asked = Files.readAllLines(calls);
+        assertEquals(List.of("ssh-config wilS"), asked.stream().filter(c -> c.startsWith("ssh-config")).toList(),
+            "asked once, while vagrant up ran: " + asked);
+        assertTrue(asked.indexOf("ssh-config wilS") < asked.indexOf("up ended"), asked.toString());
+        Path cache = dir.resolve("cluster/.vagrant/k3s-ssh-config-wilS");
+        assertTrue(Files.readString(cache).contains("Port " + sshd.port), "NodeSsh's cache holds the answer");
+        assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(cache)));
+    }
+
+    @Test
+    void aFailedEarlyQuestionOnlyMeansTheServerIsAskedAgainAfterVagrantUp() throws IOException {
+        Files.writeString(waits(), "");
+        Files.writeString(dir.resolve("fails"), "");
+        Repo.Run run = up("--no-separate-up");
+        assertEquals(0, run.exit(), run.stderr() + "\ncalls: " + Files.readString(calls));
+        List<String> asked = Files.readAllLines(calls);
+        assertEquals(List.of("ssh-config wilS", "ssh-config wilS"),
+            asked.stream().filter(c -> c.startsWith("ssh-config")).toList(), asked.toString());
+        assertTrue(asked.lastIndexOf("ssh-config wilS") > asked.indexOf("up ended"), asked.toString());
+    }
+
+    @Test
+    void withTheSettingsCachedVagrantIsNotAsked() throws IOException {
+        assertEquals(0, up("--no-separate-up").exit(), "the first k3s-up, which keeps the settings");
+        Files.writeString(calls, "");
+        Repo.Run run = up("--no-separate-up");
+        assertEquals(0, run.exit(), run.stderr() + "\ncalls: " + Files.readString(calls));
+        assertTrue(Files.readAllLines(calls).stream().noneMatch(c -> c.startsWith("ssh-config")),
+            Files.readString(calls));
+    }
+
+    /** A file whose presence makes the stand-in's `vagrant up` wait for its ssh-config. */
+    private Path waits() {
+        return dir.resolve("waits");
+    }
+
+    private Repo.Run up(String separate) throws IOException {
+        Path airgap = Files.createDirectories(dir.resolve("airgap"));
+        Files.writeString(airgap.resolve("install.sh"), "#!/bin/sh\n");
+        Files.writeString(airgap.resolve("k3s"), "the binary\n");
+        List<String> words = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java")
+            .toString(), "-cp", System.getProperty("java.class.path"), "up", "--provider", "virtualbox", "--login",
+            "wil", "--dir", dir.resolve("cluster").toString(), "--airgap-dir", airgap.toString(), separate, "-v"));
+        return Repo.exec(words, dir, Map.of("PATH", dir.resolve("bin") + ":/usr/bin:/bin", "HOME", dir.toString()),
+            null, 120);
+    }
+
+    private static void write(Path file, String text) throws IOException {
+        Files.writeString(file, text);
+        Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rwxr-xr-x"));
+    }
+}
