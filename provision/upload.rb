@@ -1,6 +1,7 @@
-# One upload per machine: everything its provisioning reads, packed on the host into one tar file (mode 600, in a
-# folder of mode 700) that a single file provisioner sends. Vagrant's upload of a folder runs a guest command (`mkdir
-# -p`) for every entry before its scp, 0.4 s each under QEMU: 7-8 s for a handful of files; one file is one scp.
+# One upload per machine: everything its provisioning reads, packed on the host into one file: the script that
+# unpacks and runs it (unpack-and-run.sh) with a tar archive appended, which Vagrant's one shell provisioner sends
+# and runs. Vagrant's upload of a folder runs a guest command (`mkdir -p`) for every entry before its scp, 0.4 s each
+# under QEMU (7-8 s for a handful of files), and every provisioner adds its own guest commands: one file, one run.
 # The archive holds only what the machine's role needs, so machines of a role share it: it is named after its role
 # and a digest of what it holds, made once and reused while nothing in it changes (the air-gap files are large).
 require "digest"
@@ -8,36 +9,37 @@ require "fileutils"
 require "rubygems/package"
 
 module K3sVagrantUpload
-  # entries: {name in the archive => host file}. Each file keeps only its owner's permissions (tokens and proxy.env
-  # 600, scripts and binaries 700), owned by root where the guest unpacks it. Returns the archive's path.
-  def self.pack(folder, role, entries)
+  # script: the host file the archive is appended to (its last line the marker it looks for). entries: {name in the
+  # archive => host file}; each keeps only its owner's permissions (tokens and proxy.env 600, scripts and binaries
+  # 700), owned by root where the guest unpacks it. Returns the packed file's path (mode 600, folder 700).
+  def self.pack(folder, role, script, entries)
     FileUtils.mkdir_p(folder, mode: 0o700)
     File.chmod(0o700, folder)
     sorted = entries.sort.to_h
-    tar = File.join(folder, "#{role}-#{digest(sorted)}.tar")
-    return tar if File.file?(tar)
+    packed = File.join(folder, "#{role}-#{digest({ "" => script }.merge(sorted))}.sh")
+    return packed if File.file?(packed)
 
-    # parallel vagrant processes pack the same archive: each writes its own and renames it into place
-    temp = File.join(folder, ".#{File.basename(tar)}.#{Process.pid}.#{Thread.current.object_id}")
+    # parallel vagrant processes pack the same file: each writes its own and renames it into place
+    temp = File.join(folder, ".#{File.basename(packed)}.#{Process.pid}.#{Thread.current.object_id}")
     File.open(temp, File::WRONLY | File::CREAT | File::EXCL, 0o600) do |io|
-      Gem::Package::TarWriter.new(io) do |tar_writer|
-        sorted.keys.map { |name| File.dirname(name) }.uniq.reject { |dir| dir == "." }.each do |dir|
-          tar_writer.mkdir(dir, 0o700)
-        end
+      io.write(File.binread(script))
+      Gem::Package::TarWriter.new(io) do |tar|
+        dirs = sorted.keys.map { |name| File.dirname(name) }.uniq.reject { |dir| dir == "." }
+        dirs.each { |dir| tar.mkdir(dir, 0o700) }
         sorted.each do |name, source|
-          tar_writer.add_file_simple(name, File.stat(source).mode & 0o700, File.size(source)) do |out|
+          tar.add_file_simple(name, File.stat(source).mode & 0o700, File.size(source)) do |out|
             File.open(source, "rb") { |file| IO.copy_stream(file, out) }
           end
         end
       end
     end
-    File.rename(temp, tar)
-    tar
+    File.rename(temp, packed)
+    packed
   end
 
-  # What an archive holds, short: each name and mode with the file's bytes, or, for the large air-gap files (not read
-  # on each vagrant command), its size, time and inode. A file written anew with the same bytes (the proxy file, at
-  # each run) keeps the archive.
+  # What a packed file holds, short: each name and mode with the file's bytes, or, for the large air-gap files (not
+  # read on each vagrant command), its size, time and inode. A file written anew with the same bytes (the proxy file,
+  # at each run) keeps the packed file.
   def self.digest(entries)
     sha = Digest::SHA256.new
     entries.each do |name, source|
@@ -48,11 +50,11 @@ module K3sVagrantUpload
     sha.hexdigest[0, 16]
   end
 
-  # Archives of other contents or roles (a token renewed, a proxy unset, a role no machine has any more) go: they
+  # Packed files of other contents or roles (a token renewed, a proxy unset, a role no machine has any more) go: they
   # may hold a secret. Entries being written by a parallel run start with "." and stay.
   def self.forget_others(folder, keep)
     return unless File.directory?(folder)
-    (Dir.children(folder).reject { |entry| entry.start_with?(".") } - keep.map { |tar| File.basename(tar) })
+    (Dir.children(folder).reject { |entry| entry.start_with?(".") } - keep.map { |packed| File.basename(packed) })
       .each { |gone| FileUtils.rm_rf(File.join(folder, gone)) }
   end
 end

@@ -19,19 +19,20 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * What a Vagrant machine gets after its boot, without Vagrant's own steps (issue 13, item 2): one upload of an archive
- * the Vagrantfile packs per role (provision/upload.rb), then one script (provision/unpack-and-run.sh) that unpacks it,
- * sets the host name and address by provision/machine.sh instead of Vagrant's hostname capability, which restarts
- * the network, and runs the role's script. The Vagrantfile runs under Ruby with a recorder standing for Vagrant's
- * configuration object (Repo.vagrantfileRecorder); the archives are unpacked by the real tar; machine.sh runs under
- * a folder of its own (MACHINE_ROOT) with `hostname` and `hostnamectl` as recording stand-ins.
+ * What a Vagrant machine gets after its boot, without Vagrant's own steps (issue 13, item 2): one provisioner, whose
+ * script the Vagrantfile packs per role (provision/upload.rb: provision/unpack-and-run.sh with an archive appended);
+ * it unpacks the archive, sets the host name and address by provision/machine.sh instead of Vagrant's hostname
+ * capability, which restarts the network, and runs the role's script. The Vagrantfile runs under Ruby with a recorder
+ * standing for Vagrant's configuration object (Repo.vagrantfileRecorder); the packed scripts run with stand-ins for
+ * the `sh` and `bash` they start; machine.sh runs under a folder of its own (MACHINE_ROOT) with `hostname` and
+ * `hostnamectl` as recording stand-ins.
  */
 class MachineUploadTest {
 
     @TempDir Path tmp;
 
     @Test
-    void eachMachineUploadsOneArchiveOfItsRoleHoldingOnlyTheSecretsItsRoleNeeds() throws IOException {
+    void eachMachineRunsOneScriptOfItsRoleHoldingOnlyTheSecretsItsRoleNeeds() throws IOException {
         Path cache = Files.createDirectories(tmp.resolve("cache"));
         for (String name : List.of("install.sh", "k3s", ".k3s.1.part")) Files.writeString(cache.resolve(name), name);
         Map<String, String> settings = Map.of("K3S_VAGRANT_WORKERS", "2", "K3S_VAGRANT_LOGIN", "t",
@@ -42,21 +43,21 @@ class MachineUploadTest {
         assertEquals(0, run.exit(), run.stderr());
         Path uploads = tmp.resolve("v/k3s-upload");
         assertEquals("rwx------", mode(uploads));
-        Map<String, Path> archives = new HashMap<>();
+        Map<String, Path> packed = new HashMap<>();
         for (String machine : List.of("tS", "tSW", "tSW2")) {
             String role = machine.equals("tS") ? "server" : "agent";
             List<String> own = run.stdout().lines().filter(l -> l.startsWith(machine + " ")).toList();
-            assertEquals(2, own.size(), "one upload, then one script: " + own);
-            assertTrue(own.get(0).matches(machine + " upload file " + Pattern.quote(uploads.toString()) + "/" + role
-                + "-[0-9a-f]{16}\\.tar /tmp/k3s-vagrant/upload\\.tar"), own.get(0));
-            assertEquals(machine + " k3s shell", own.get(1).replaceAll(" \\{.*", ""));
-            assertTrue(own.get(1).contains("\"ROLE\"=>\"" + role + "\""), own.get(1));
-            Path archive = Path.of(own.get(0).split(" ")[3]);
-            assertEquals(archive, archives.computeIfAbsent(role, r -> archive), "machines of a role share one");
+            assertEquals(1, own.size(), "one provisioner, nothing else: " + own);
+            assertTrue(own.get(0).matches(machine + " k3s shell " + Pattern.quote(uploads.toString()) + "/" + role
+                + "-[0-9a-f]{16}\\.sh binary /tmp/k3s-vagrant\\.sh \\{.*"), own.get(0));
+            assertTrue(own.get(0).contains("\"UNPACK_DIR\"=>\"/tmp/k3s-vagrant\", \"ROLE\"=>\"" + role + "\""),
+                own.get(0));
+            Path script = Path.of(own.get(0).split(" ")[3]);
+            assertEquals(script, packed.computeIfAbsent(role, r -> script), "machines of a role share one");
         }
-        assertEquals(Set.of("server", "agent"), archives.keySet());
-        assertEquals(2, entries(uploads).size(), "the two archives, nothing else: " + entries(uploads));
-        for (var role : archives.entrySet()) {
+        assertEquals(Set.of("server", "agent"), packed.keySet());
+        assertEquals(2, entries(uploads).size(), "the two scripts, nothing else: " + entries(uploads));
+        for (var role : packed.entrySet()) {
             assertEquals("rw-------", mode(role.getValue()));
             Path unpacked = unpack(role.getValue(), tmp.resolve("guest-" + role.getKey()));
             Set<String> expected = new TreeSet<>(Set.of("k3s-common.sh", "machine.sh", role.getKey() + ".sh",
@@ -71,16 +72,16 @@ class MachineUploadTest {
                 Files.readString(unpacked.resolve("k3s-common.sh")));
             assertEquals("k3s", Files.readString(unpacked.resolve("airgap/k3s")));
         }
-        assertSecret(unpack(archives.get("server"), tmp.resolve("guest-again")).resolve("token"),
+        assertSecret(unpack(packed.get("server"), tmp.resolve("guest-again")).resolve("token"),
             Files.readString(tmp.resolve("v/token")).strip());
 
-        // the same settings again: the same archives, not written again (the air-gap files are large)
-        long written = Files.getLastModifiedTime(archives.get("server")).toMillis();
-        Files.setLastModifiedTime(archives.get("server"), java.nio.file.attribute.FileTime.fromMillis(written - 5000));
+        // the same settings again (the proxy file written anew): the same files, not packed again (air-gap: large)
+        long written = Files.getLastModifiedTime(packed.get("server")).toMillis();
+        Files.setLastModifiedTime(packed.get("server"), java.nio.file.attribute.FileTime.fromMillis(written - 5000));
         assertEquals(0, record(settings).exit());
-        assertEquals(written - 5000, Files.getLastModifiedTime(archives.get("server")).toMillis());
+        assertEquals(written - 5000, Files.getLastModifiedTime(packed.get("server")).toMillis());
 
-        // no worker, no proxy, no air-gap folder: the archives that held what the settings no longer give are gone
+        // no worker, no proxy, no air-gap folder: the files that held what the settings no longer give are gone
         Repo.Run again = record(Map.of("K3S_VAGRANT_WORKERS", "0", "K3S_VAGRANT_LOGIN", "t",
             "K3S_VAGRANT_TOKEN_FILE", tmp.resolve("v/token").toString(),
             "K3S_VAGRANT_AGENT_TOKEN_FILE", tmp.resolve("v/k3s-agent-token").toString()));
@@ -88,40 +89,53 @@ class MachineUploadTest {
         Set<String> left = entries(uploads);
         assertEquals(1, left.size(), left.toString());
         String server = left.iterator().next();
-        assertTrue(server.startsWith("server-") && !archives.get("server").endsWith(server), server);
+        assertTrue(server.startsWith("server-") && !packed.get("server").endsWith(server), server);
         assertEquals(Set.of("k3s-common.sh", "machine.sh", "server.sh", "token", "agent-token"),
             entries(unpack(uploads.resolve(server), tmp.resolve("guest-none"))));
     }
 
     @Test
-    void unpackAndRunUnpacksTheUploadThenNamesTheMachineThenRunsTheRolesScript() throws IOException {
-        Path guest = Files.createDirectories(tmp.resolve("guest"));
+    void thePackedScriptUnpacksIntoANewFolderRemovesItselfThenNamesTheMachineThenRunsTheRolesScript()
+            throws IOException {
         Path packed = Files.createDirectories(tmp.resolve("packed"));
         script(packed.resolve("machine.sh"), "echo \"machine.sh $MACHINE_NAME\"");
         script(packed.resolve("agent.sh"), "echo \"agent.sh $0\"; ls \"$(dirname \"$0\")\"");
-        Repo.Run tar = Repo.exec(List.of("tar", "-cf", guest.resolve("upload.tar").toString(), "-C",
-            packed.toString(), "machine.sh", "agent.sh"), tmp, Map.of(), null, 30);
+        Path archive = tmp.resolve("archive.tar");
+        Repo.Run tar = Repo.exec(List.of("tar", "-cf", archive.toString(), "-C", packed.toString(), "machine.sh",
+            "agent.sh"), tmp, Map.of(), null, 30);
         assertEquals(0, tar.exit(), tar.stderr());
-        Files.copy(Repo.root().resolve("provision/unpack-and-run.sh"), guest.resolve("unpack-and-run.sh"));
-        List<String> command = List.of("sh", guest.resolve("unpack-and-run.sh").toString());
-        Repo.Run run = Repo.exec(command, tmp, Map.of("ROLE", "agent", "MACHINE_NAME", "tSW"), null, 30);
+        Path script = tmp.resolve("k3s-vagrant.sh"); // as upload.rb packs it: the script, then the archive
+        Files.write(script, Files.readAllBytes(Repo.root().resolve("provision/unpack-and-run.sh")));
+        Files.write(script, Files.readAllBytes(archive), java.nio.file.StandardOpenOption.APPEND);
+        Path guest = Files.createDirectories(tmp.resolve("guest"));
+        Files.writeString(guest.resolve("left-from-before"), "");
+        List<String> command = List.of("sh", script.toString());
+        Repo.Run run = Repo.exec(command, tmp, Map.of("UNPACK_DIR", guest.toString(), "ROLE", "agent",
+            "MACHINE_NAME", "tSW"), null, 30);
         assertEquals(0, run.exit(), run.stderr());
-        assertEquals(List.of("machine.sh tSW", "agent.sh " + guest.resolve("agent.sh"), "agent.sh", "machine.sh",
-            "unpack-and-run.sh"), run.stdout().lines().toList(), "unpacked, the archive removed, in this order");
+        assertEquals(List.of("machine.sh tSW", "agent.sh " + guest.resolve("agent.sh"), "agent.sh", "machine.sh"),
+            run.stdout().lines().toList(), "unpacked into the folder made anew, in this order");
+        assertEquals("rwx------", mode(guest));
+        assertTrue(Files.notExists(script), "the script holding the tokens removed itself");
 
-        Repo.Run refused = Repo.exec(command, tmp, Map.of("ROLE", "server;x"), null, 30);
-        assertEquals(1, refused.exit());
-        assertTrue(refused.stderr().contains("ROLE=server;x must be server or agent"), refused.stderr());
+        // refused before anything is unpacked or removed
+        List<String> unpacker = List.of("sh", Repo.root().resolve("provision/unpack-and-run.sh").toString());
+        Repo.Run role = Repo.exec(unpacker, tmp, Map.of("UNPACK_DIR", guest.toString(), "ROLE", "server;x"), null, 30);
+        assertEquals(1, role.exit());
+        assertTrue(role.stderr().contains("ROLE=server;x must be server or agent"), role.stderr());
+        Repo.Run root = Repo.exec(unpacker, tmp, Map.of("UNPACK_DIR", "/", "ROLE", "agent"), null, 30);
+        assertEquals(1, root.exit());
+        assertTrue(root.stderr().contains("UNPACK_DIR=/ must be a folder under /tmp"), root.stderr());
     }
 
     @Test
-    void parallelVagrantProcessesPackTheSameArchivesWithoutFailing() throws Exception {
+    void parallelVagrantProcessesPackTheSameScriptsWithoutFailing() throws Exception {
         Map<String, String> settings = Map.of("K3S_VAGRANT_WORKERS", "3", "K3S_VAGRANT_LOGIN", "t",
             "K3S_VAGRANT_TOKEN_FILE", tmp.resolve("v/token").toString(),
             "K3S_VAGRANT_AGENT_TOKEN_FILE", tmp.resolve("v/k3s-agent-token").toString());
         assertEquals(0, record(settings).exit()); // the tokens first: their own race is ProvisionTest's
         try (Stream<Path> made = Files.list(tmp.resolve("v/k3s-upload"))) {
-            for (Path archive : made.toList()) Files.delete(archive); // packed anew by the six at once
+            for (Path packed : made.toList()) Files.delete(packed); // packed anew by the six at once
         }
         List<Process> runs = new ArrayList<>();
         for (int i = 0; i < 6; i++) {
@@ -138,11 +152,10 @@ class MachineUploadTest {
         try (Stream<Path> files = Files.list(tmp.resolve("v/k3s-upload"))) {
             names = files.map(f -> f.getFileName().toString()).sorted().toList();
         }
-        assertEquals(2, names.size(), "one archive per role, no half-made entry left: " + names);
+        assertEquals(2, names.size(), "one per role, no half-made entry left: " + names);
         assertTrue(names.get(0).startsWith("agent-") && names.get(1).startsWith("server-"), names.toString());
-        Path agent = tmp.resolve("v/k3s-upload").resolve(names.get(0));
         assertEquals(Set.of("k3s-common.sh", "machine.sh", "agent.sh", "agent-token"),
-            entries(unpack(agent, tmp.resolve("guest"))));
+            entries(unpack(tmp.resolve("v/k3s-upload").resolve(names.get(0)), tmp.resolve("guest"))));
     }
 
     @Test
@@ -152,9 +165,9 @@ class MachineUploadTest {
             "no node.vm.hostname: Vagrant's capability restarts every interface");
         Repo.Run run = record(Map.of("K3S_VAGRANT_LOGIN", "t", "K3S_VAGRANT_TOKEN_FILE",
             tmp.resolve("v/token").toString(), "K3S_VAGRANT_AGENT_TOKEN_FILE", tmp.resolve("v/agent").toString()));
-        assertTrue(run.stdout().contains("tS k3s shell {\"ROLE\"=>\"server\", \"MACHINE_NAME\"=>\"tS\", "
+        assertTrue(run.stdout().contains("\"ROLE\"=>\"server\", \"MACHINE_NAME\"=>\"tS\", "
             + "\"MACHINE_IP\"=>\"192.168.56.110\""), run.stdout());
-        assertTrue(run.stdout().contains("tSW k3s shell {\"ROLE\"=>\"agent\", \"MACHINE_NAME\"=>\"tSW\", "
+        assertTrue(run.stdout().contains("\"ROLE\"=>\"agent\", \"MACHINE_NAME\"=>\"tSW\", "
             + "\"MACHINE_IP\"=>\"192.168.56.111\""), run.stdout());
 
         Map<String, String> env = guest("debian12", "192.168.56.111");
@@ -268,12 +281,17 @@ class MachineUploadTest {
         }
     }
 
-    /** An archive unpacked as the guest does (provision/unpack-and-run.sh) into a new folder of mode 700. */
-    static Path unpack(Path archive, Path into) throws IOException {
-        Files.createDirectories(into);
-        Files.setPosixFilePermissions(into, PosixFilePermissions.fromString("rwx------"));
-        Repo.Run run = Repo.exec(List.of("tar", "-xof", archive.toString(), "-C", into.toString()), into, Map.of(),
-            null, 30);
+    /**
+     * A packed script (provision/upload.rb) run as the guest runs it, its archive unpacked into the folder into (under
+     * /tmp), with stand-ins for the `sh` and `bash` it then starts: machine.sh and the role's script do not run.
+     */
+    static Path unpack(Path packed, Path into) throws IOException {
+        Path bin = Files.createDirectories(into.resolveSibling(into.getFileName() + "-bin"));
+        for (String shell : List.of("sh", "bash")) script(bin.resolve(shell), "exit 0");
+        Path copy = Files.copy(packed, into.resolveSibling(into.getFileName() + ".sh"));
+        String role = packed.getFileName().toString().replaceAll("-.*", "");
+        Repo.Run run = Repo.exec(List.of("/bin/sh", copy.toString()), into.getParent(), Map.of("UNPACK_DIR",
+            into.toString(), "ROLE", role, "PATH", bin + ":/usr/bin:/bin"), null, 30);
         assertEquals(0, run.exit(), run.stderr());
         return into;
     }
@@ -307,9 +325,8 @@ class MachineUploadTest {
         if (Files.notExists(harness)) {
             Repo.vagrantfileRecorder(harness, """
                 if name == :provision
-                  detail = options[:type] == "file" ? "#{options[:source]} #{options[:destination]}" : ""
-                  detail = options[:env].inspect if args[0] == "k3s"
-                  puts [$machine, args[0], options[:type], detail].join(" ").strip
+                  detail = [options[:path], options[:binary] ? "binary" : "text", options[:upload_path]]
+                  puts [$machine, args[0], options[:type], *detail, options[:env].inspect].join(" ")
                 end
                 """);
         }

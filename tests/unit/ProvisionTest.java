@@ -225,8 +225,8 @@ class ProvisionTest {
         // provision/Vagrantfile run by Ruby under a recorder standing for Vagrant's configuration object
         Path harness = tmp.resolve("record.rb");
         Repo.vagrantfileRecorder(harness, """
-            if name == :provision && options[:type] == "file"
-              puts "#{args[0]} #{options[:source]} #{options[:destination]}"
+            if name == :provision
+              puts "#{args[0]} #{options[:path]} #{options[:upload_path]}"
             end
             """);
         Path vagrantfile = Repo.root().resolve("provision/Vagrantfile");
@@ -235,11 +235,11 @@ class ProvisionTest {
                 "K3S_VAGRANT_TOKEN_FILE", tmp.resolve("token").toString(),
                 "K3S_VAGRANT_AGENT_TOKEN_FILE", tmp.resolve("agent-token").toString()), null, 60);
         assertEquals(0, run.exit(), run.stderr());
-        // one upload of the server's archive, which holds the air-gap files without any .part
+        // one provisioner: the server's packed script, whose archive holds the air-gap files without any .part
         List<String> uploads = run.stdout().lines().toList();
         assertEquals(1, uploads.size(), uploads.toString());
-        assertTrue(uploads.get(0).matches("upload " + Pattern.quote(tmp.resolve("k3s-upload").toString())
-            + "/server-[0-9a-f]{16}\\.tar /tmp/k3s-vagrant/upload\\.tar"), uploads.get(0));
+        assertTrue(uploads.get(0).matches("k3s " + Pattern.quote(tmp.resolve("k3s-upload").toString())
+            + "/server-[0-9a-f]{16}\\.sh /tmp/k3s-vagrant\\.sh"), uploads.get(0));
         Path unpacked = MachineUploadTest.unpack(Path.of(uploads.get(0).split(" ")[1]), tmp.resolve("guest"));
         assertEquals(Set.of("k3s-common.sh", "machine.sh", "server.sh", "airgap/install.sh", "airgap/k3s", "token",
             "agent-token"), MachineUploadTest.entries(unpacked));
@@ -482,7 +482,7 @@ class ProvisionTest {
         Path harness = tmp.resolve("record.rb");
         Repo.vagrantfileRecorder(harness, """
             if name == :provision
-              puts [$machine, args[0], options[:type], options[:source], options.inspect].join("\t")
+              puts [$machine, args[0], options[:type], options[:path], options.inspect].join("\t")
             end
             """);
         Path serverTokenFile = tmp.resolve("token");
@@ -508,12 +508,12 @@ class ProvisionTest {
             assertFalse(line.contains(serverToken) || line.contains(agentToken),
                 "a token in a provisioner's options: " + line);
             String[] f = line.split("\t", -1);
-            if (f[2].equals("file")) sources.computeIfAbsent(f[0], k -> new ArrayList<>()).add(f[3]);
+            if (f[2].equals("shell")) sources.computeIfAbsent(f[0], k -> new ArrayList<>()).add(f[3]);
         }
         assertEquals(List.of("tS", "tS2", "tS3", "tSW", "tSW2"), List.copyOf(sources.keySet()));
         sources.forEach((machine, uploaded) -> {
             boolean server = !machine.startsWith("tSW");
-            assertEquals(1, uploaded.size(), "one upload of the role's archive: " + uploaded);
+            assertEquals(1, uploaded.size(), "one provisioner, the role's packed script: " + uploaded);
             assertTrue(Path.of(uploaded.get(0)).getFileName().toString().startsWith(server ? "server-" : "agent-"));
             try {
                 Path unpacked = MachineUploadTest.unpack(Path.of(uploaded.get(0)), tmp.resolve("guest-" + machine));
@@ -532,8 +532,7 @@ class ProvisionTest {
         Path harness = tmp.resolve("record.rb");
         Repo.vagrantfileRecorder(harness, """
             if name == :provision
-              file = "#{options[:source]} #{options[:destination]}"
-              detail = options[:type] == "file" ? file : options[:env].inspect
+              detail = "#{options[:path]} #{options[:env].inspect}"
               puts [$machine, options[:type], detail].join("\t")
             end
             """);
@@ -554,7 +553,7 @@ class ProvisionTest {
         List<String> lines = run.stdout().lines().toList();
         for (String machine : List.of("tS", "tSW", "tSW2")) {
             List<String> own = lines.stream().filter(line -> line.startsWith(machine + "\t")).toList();
-            String upload = own.stream().filter(line -> line.contains("\tfile\t")).findFirst().orElseThrow();
+            String upload = own.stream().filter(line -> line.contains("\tshell\t")).findFirst().orElseThrow();
             Path archive = Path.of(upload.split("\t")[2].split(" ")[0]);
             Path unpacked = MachineUploadTest.unpack(archive, tmp.resolve("guest-" + machine));
             MachineUploadTest.assertSecret(unpacked.resolve("proxy.env"), Files.readString(proxyFile).strip());
@@ -567,7 +566,8 @@ class ProvisionTest {
 
         Repo.Run none = recordVagrantfile(harness, settings);
         assertEquals(0, none.exit(), none.stderr());
-        for (Path archive : Files.list(tmp.resolve("k3s-upload")).toList()) {
+        for (Path archive : MachineUploadTest.entries(tmp.resolve("k3s-upload")).stream()
+                .map(tmp.resolve("k3s-upload")::resolve).toList()) {
             Path unpacked = MachineUploadTest.unpack(archive, tmp.resolve("guest-none-" + archive.getFileName()));
             assertTrue(Files.notExists(unpacked.resolve("proxy.env")), "no proxy, no upload");
         }
