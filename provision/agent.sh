@@ -13,11 +13,26 @@ iface=${FLANNEL_IFACE:-$(interface_of "$NODE_IP")}
 load_token # first: an uploaded token file is removed at once (TOKEN_FILE_REMOVE)
 load_proxy # before any download, and so that the server is reached directly
 
-# Machines boot in parallel: wait (bounded) for the server's API instead of failing.
-wait_for_server "$SERVER_URL"
-check_token_against "$SERVER_URL"
-
 export K3S_URL=$SERVER_URL
-# shellcheck disable=SC2086 # EXTRA_FLAGS is a list of flags
-install_k3s k3s-agent.service "agent --node-ip $NODE_IP --flannel-iface $iface ${EXTRA_FLAGS:-}"
+exec_line="agent --node-ip $NODE_IP --flannel-iface $iface ${EXTRA_FLAGS:-}" # K3s's installer splits it
+uninstall=${INSTALL_K3S_BIN_DIR:-/usr/local/bin}/k3s-agent-uninstall.sh
+if [ -e "$uninstall" ]; then
+  # an agent is here already (provisioning again, an upgrade): nothing changes before the server is checked
+  wait_for_server "$SERVER_URL"
+  check_token_against "$SERVER_URL"
+  install_k3s k3s-agent.service "$exec_line"
+else
+  # A new agent: installed but not started while the server may still be starting (machines boot in parallel):
+  # the binary, the service's files and systemd's reload take seconds under QEMU. Started once the server answers
+  # (a bounded wait) and its CA matches the token: K3s's agent would retry until the server is up, but would send
+  # the token to a server not checked yet. Should that fail, the agent that never started is removed again.
+  INSTALL_K3S_SKIP_START=true install_k3s k3s-agent.service "$exec_line"
+  trap 'log "removing the agent installed above: it never started"; "$uninstall" >/dev/null 2>&1 || true
+        cleanup_airgap' EXIT
+  wait_for_server "$SERVER_URL"
+  check_token_against "$SERVER_URL"
+  trap cleanup_airgap EXIT
+  log "starting K3s's agent"
+  service_restart k3s-agent || die "K3s's agent did not start; $(service_log k3s-agent) on $(hostname) tells why"
+fi
 log "K3s agent installed; it joins $SERVER_URL"

@@ -19,6 +19,10 @@ uses_openrc() { [ -x /sbin/openrc-run ]; }
 service_active() {
   if uses_openrc; then rc-service "$1" status >/dev/null 2>&1; else systemctl is-active --quiet "$1"; fi
 }
+# (Re)starts a service as K3s's installer does when its files changed: openrc's init script, else systemctl.
+service_restart() {
+  if uses_openrc; then "/etc/init.d/$1" restart; else systemctl restart "$1"; fi
+}
 # Where the service's log is read on this machine, for messages.
 service_log() {
   if uses_openrc; then printf '%s' "/var/log/$1.log"; else printf '%s' "'sudo journalctl -u $1'"; fi
@@ -58,7 +62,7 @@ wait_for_server() {
   until api_answers "$url"; do
     [ "$SECONDS" -lt "$deadline" ] || die "the K3s server at $url did not answer within ${wait} s: is it up" \
       "(vagrant status; 'sudo systemctl status k3s' there), and is ${url##*:}/tcp open between the machines?"
-    sleep 3
+    sleep 1 # the agents' start waits on it: at most a second more than the server's own
   done
   check_clock_against "$url"
 }
@@ -378,12 +382,14 @@ binary_changed() {
   ! cmp -s "$1" "$2"
 }
 
-# Runs K3s's installer unless the same install (role, flags, version, token) is
-# already in place and its service is running. $1: unit name (k3s.service; the service is k3s under
-# openrc), $2: INSTALL_K3S_EXEC,
-# $3: a group to read the admin kubeconfig (servers; the flags for it follow the binary's version).
+# Runs K3s's installer unless the same install (role, flags, version, token) is already in place and its
+# service is running (K3S_INSTALL_RAN=1 when it ran). $1: unit name (k3s.service; the service is k3s under
+# openrc), $2: INSTALL_K3S_EXEC, $3: a group to read the admin kubeconfig (servers; the flags for it follow
+# the binary's version).
 install_k3s() {
-  local unit=$1 exec_line=$2 group=${3:-} wanted marker=/etc/rancher/k3s/k3s-vagrant.sum service=${1%.service}
+  local unit=$1 exec_line=$2 group=${3:-} wanted service=${1%.service}
+  local etc=${MACHINE_ROOT:-}/etc/rancher/k3s # a test runs this under a folder of its own
+  local marker=$etc/k3s-vagrant.sum
   local bin_dir=${INSTALL_K3S_BIN_DIR:-/usr/local/bin} # K3s's installer's own setting
   load_token
   # Vagrant's file provisioner nests a folder inside a destination left by an interrupted run
@@ -396,6 +402,8 @@ install_k3s() {
     log "K3s is already installed as wanted ($unit is running): nothing to do"
     return 0
   fi
+  # shellcheck disable=SC2034 # for a caller that installs with INSTALL_K3S_SKIP_START and starts the service itself
+  K3S_INSTALL_RAN=1
 
   local installer
   if [ -n "${AIRGAP_DIR:-}" ]; then
@@ -450,7 +458,7 @@ install_k3s() {
   fi
   log "running K3s's installer: $exec_line"
   sh "$installer" || die "K3s's installer failed (see above); $(service_log "$service") on $(hostname) tells more"
-  install -d -m 755 /etc/rancher/k3s
+  install -d -m 755 "$etc"
   printf '%s\n' "$wanted" > "$marker"
   chmod 600 "$marker"
 }

@@ -80,24 +80,65 @@ class ApiPortTest {
         int port = Sshd.freePort();
         Path root = startStandIn(port);
         String url = "https://127.0.0.1:" + port;
-        // agent.sh up to K3s's installer, a stand-in here that records the K3S_URL it would keep;
-        // `install` (the copy to /usr/local/bin) is stubbed: the waits and the token check are real
-        Path bin = Files.createDirectories(tmp.resolve("bin"));
-        writeScript(bin.resolve("install"), "exit 0");
-        Path airgap = Files.createDirectories(tmp.resolve("airgap"));
-        Path recorded = tmp.resolve("k3s-url");
-        Files.writeString(airgap.resolve("install.sh"), "printf '%s\\n' \"$K3S_URL\" > " + recorded + "; exit 1\n");
-        Files.writeString(airgap.resolve("k3s"), "");
         Path token = tmp.resolve("token");
         Files.copy(root.resolve("var/lib/rancher/k3s/server/node-token"), token);
-        Repo.Run run = Repo.exec(List.of("bash", Repo.root().resolve("provision/agent.sh").toString()), tmp,
-            Map.of("PATH", bin + ":" + System.getenv("PATH"), "NODE_IP", "127.0.0.1", "FLANNEL_IFACE", "lo",
-                "TOKEN_FILE", token.toString(), "SERVER_URL", url, "AIRGAP_DIR", airgap.toString(), "API_WAIT", "20"),
-            null, 90);
+        Repo.Run run = agentSh(url, token, "20");
+        assertEquals(0, run.exit(), run.stderr());
         assertTrue(run.stderr().contains("waiting up to 20 s for the K3s server at " + url), run.stderr());
-        assertTrue(run.stderr().contains("K3s's installer failed"),
-            "past the waits and the token check: " + run.stderr());
-        assertEquals(url, Files.readString(recorded).strip());
+        assertEquals(url, Files.readString(tmp.resolve("k3s-url")).strip());
+        // issue 13: a new agent is installed (not started) first, while the server may still be starting, and
+        // started once the server answered and its CA matched the token
+        assertEquals(List.of("installed, start skipped: true", "systemctl restart k3s-agent"), events());
+        assertTrue(run.stderr().indexOf("starting K3s's agent") > run.stderr().indexOf("waiting up to 20 s"),
+            run.stderr());
+    }
+
+    @Test
+    void aNewAgentWhoseServerNeverAnswersIsRemovedAgainAndAnAgentThereAlreadyIsNotTouched() throws Exception {
+        String url = "https://127.0.0.1:" + Sshd.freePort(); // nothing listens there
+        Path token = Files.writeString(tmp.resolve("token"), "K10abc::server:secret\n");
+        Repo.Run run = agentSh(url, token, "2");
+        assertNotEquals(0, run.exit());
+        assertTrue(run.stderr().contains("removing the agent installed above: it never started"), run.stderr());
+        assertEquals(List.of("installed, start skipped: true", "uninstalled"), events(), "never started");
+
+        // an agent installed before (its uninstall script is there): nothing changes before the server answers
+        Files.delete(tmp.resolve("events"));
+        Files.writeString(tmp.resolve("token"), "K10abc::server:secret\n");
+        writeScript(tmp.resolve("bin-dir/k3s-agent-uninstall.sh"), "echo uninstalled >> " + tmp.resolve("events"));
+        Repo.Run again = agentSh(url, token, "2");
+        assertNotEquals(0, again.exit());
+        assertTrue(again.stderr().contains("did not answer within 2 s"), again.stderr());
+        assertTrue(Files.notExists(tmp.resolve("events")), "neither installed nor removed");
+    }
+
+    /**
+     * agent.sh under a folder of its own (MACHINE_ROOT, the binaries in tmp/bin-dir) with K3s's installer and
+     * systemctl as stand-ins noting what they do on tmp/events (the installer: its K3S_URL too, on tmp/k3s-url, and
+     * the uninstall script K3s's writes): the waits and the token check are real.
+     */
+    private Repo.Run agentSh(String url, Path token, String apiWait) throws IOException {
+        Path events = tmp.resolve("events");
+        Path bin = Files.createDirectories(tmp.resolve("bin"));
+        Path binDir = Files.createDirectories(tmp.resolve("bin-dir"));
+        writeScript(bin.resolve("systemctl"), "case \"$1\" in is-active) exit 3 ;; esac; echo \"systemctl $*\" >> "
+            + events);
+        Path airgap = Files.createDirectories(tmp.resolve("airgap"));
+        String uninstall = "\"$INSTALL_K3S_BIN_DIR/k3s-agent-uninstall.sh\"";
+        Files.writeString(airgap.resolve("install.sh"), "printf '%s\\n' \"$K3S_URL\" > " + tmp.resolve("k3s-url")
+            + "\necho \"installed, start skipped: $INSTALL_K3S_SKIP_START\" >> " + events
+            + "\nprintf '#!/bin/sh\\necho uninstalled >> " + events + "\\n' > " + uninstall
+            + "\nchmod 755 " + uninstall + "\n");
+        Files.writeString(airgap.resolve("k3s"), "");
+        return Repo.exec(List.of("bash", Repo.root().resolve("provision/agent.sh").toString()), tmp,
+            Map.of("PATH", bin + ":" + System.getenv("PATH"), "NODE_IP", "127.0.0.1", "FLANNEL_IFACE", "lo",
+                "TOKEN_FILE", token.toString(), "SERVER_URL", url, "AIRGAP_DIR", airgap.toString(), "API_WAIT",
+                apiWait, "INSTALL_K3S_BIN_DIR", binDir.toString(), "MACHINE_ROOT", tmp.resolve("root").toString()),
+            null, 90);
+    }
+
+    private List<String> events() throws IOException {
+        return Files.readAllLines(tmp.resolve("events"));
     }
 
     @Test
