@@ -5,7 +5,7 @@
 //SOURCES lib/AddressProbe.java
 //SOURCES lib/ClusterHalt.java
 //SOURCES lib/NodeSsh.java
-//SOURCES lib/SshConfigEarly.java
+//SOURCES lib/ServerEarly.java
 //SOURCES lib/Nodes.java
 //SOURCES lib/K3sServer.java
 //SOURCES lib/ApiPort.java
@@ -211,7 +211,7 @@ class up extends Step {
         stage("prepare", "preparing " + folder);
         ClusterFolder.claim(folder, dir != null);
         try (ClusterFolder cluster = ClusterFolder.open(folder, log);
-             SshConfigEarly early = new SshConfigEarly(folder, machineNames().get(0), log)) {
+             ServerEarly early = new ServerEarly(folder, machineNames().get(0), log)) {
             cluster.writeProvisioning(up.class);
             Vagrant vagrant = new Vagrant(folder, log).whenInterrupted("run the same k3s-up again to resume "
                 + "(what is up stays up), or 'k3s-down --name " + clusterName + "' to remove it");

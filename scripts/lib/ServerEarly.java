@@ -16,7 +16,7 @@ import java.util.regex.Pattern;
  * connect at once instead of waiting seconds for Vagrant's Ruby start-up. Only where that cache is missing.
  * Best effort: on any failure the cache stays missing and NodeSsh asks Vagrant itself, as it would anyway.
  */
-final class SshConfigEarly implements Consumer<String>, AutoCloseable {
+final class ServerEarly implements Consumer<String>, AutoCloseable {
     /** How long the steps after `vagrant up` wait for the answer (Vagrant takes ~2 s) before asking themselves. */
     static final Duration WAIT = Duration.ofSeconds(30);
 
@@ -28,7 +28,7 @@ final class SshConfigEarly implements Consumer<String>, AutoCloseable {
     private Thread asking; // guarded by this, as is closed
     private boolean closed;
 
-    SshConfigEarly(Path folder, String machine, Log log) {
+    ServerEarly(Path folder, String machine, Log log) {
         this.folder = folder;
         this.machine = machine;
         this.log = log;

@@ -22,7 +22,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * the server's Ready line and then waits (20 s at most, else it fails) for its own `ssh-config` to have been run;
  * that `ssh-config` names a real sshd on 127.0.0.1, where a `k3s` stand-in answers the nodes Ready.
  */
-class SshConfigEarlyTest {
+class ServerEarlyTest {
 
     @TempDir Path dir;
     Sshd sshd;
@@ -36,7 +36,7 @@ class SshConfigEarlyTest {
         Files.copy(Repo.root().resolve("tests/unit/shims/VBoxManage"), bin.resolve("VBoxManage"));
         write(bin.resolve("vagrant"), """
             #!/bin/sh
-            # TEST STAND-IN for vagrant (tests/unit/SshConfigEarlyTest.java only): starts nothing
+            # TEST STAND-IN for vagrant (tests/unit/ServerEarlyTest.java only): starts nothing
             case "$1" in
               --version) echo "Vagrant 2.4.1" ;;
               up) echo "up $2" >> CALLS
@@ -65,7 +65,7 @@ class SshConfigEarlyTest {
             .replace("PORT", String.valueOf(sshd.port)).replace("KEY", sshd.clientKey.toString()));
         write(bin.resolve("k3s"), """
             #!/bin/sh
-            # TEST STAND-IN for k3s (tests/unit/SshConfigEarlyTest.java only): `kubectl get nodes -o json`, all Ready
+            # TEST STAND-IN for k3s (tests/unit/ServerEarlyTest.java only): `kubectl get nodes -o json`, all Ready
             n() { printf '{"metadata":{"name":"%s","labels":{}},"status":{"conditions":[{"type":"Ready","status":\
             "True"}],"addresses":[{"type":"InternalIP","address":"192.168.56.%s"}]}}' "$1" "$2"; }
             printf '{"items":[%s,%s]}\\n' "$(n wils 110)" "$(n wilsw 111)"
