@@ -137,9 +137,7 @@ class ServerEarlyTest {
 
     @Test
     void theNodesAreSeenReadyWhileVagrantUpRunsOnTheOnlyConnection() throws IOException {
-        Files.writeString(waits(), "nodes");
-        Repo.Run run = up("--no-separate-up");
-        assertEquals(0, run.exit(), run.stderr() + "\ncalls: " + Files.readString(calls));
+        Repo.Run run = upWaitingForTheNodeList();
         List<String> asked = Files.readAllLines(calls);
         int upEnded = asked.indexOf("up ended");
         assertTrue(asked.indexOf("agent token check") < upEnded, "checked while vagrant up ran: " + asked);
@@ -153,10 +151,8 @@ class ServerEarlyTest {
 
     @Test
     void aNodeListFailingWhileVagrantUpRunsIsAskedAgainAfterIt() throws IOException {
-        Files.writeString(waits(), "nodes");
         Files.writeString(k3sFails(), "");
-        Repo.Run run = up("--no-separate-up");
-        assertEquals(0, run.exit(), run.stderr() + "\ncalls: " + Files.readString(calls));
+        upWaitingForTheNodeList();
         List<String> asked = Files.readAllLines(calls);
         assertTrue(asked.lastIndexOf("k3s kubectl get nodes -o json") > asked.indexOf("up ended"), asked.toString());
         assertEquals(1, connections(), "the same connection after vagrant up; sshd's log:\n" + sshd.log());
@@ -164,10 +160,8 @@ class ServerEarlyTest {
 
     @Test
     void anAgentTokenFoundMissingWhileVagrantUpRunsLeadsToVagrantProvision() throws IOException {
-        Files.writeString(waits(), "nodes");
         Files.writeString(noToken(), "");
-        Repo.Run run = up("--no-separate-up");
-        assertEquals(0, run.exit(), run.stderr() + "\ncalls: " + Files.readString(calls));
+        upWaitingForTheNodeList();
         List<String> asked = Files.readAllLines(calls);
         assertEquals(List.of("agent token check"), asked.stream().filter(c -> c.startsWith("agent")).toList(),
             "checked once: " + asked);
@@ -175,6 +169,14 @@ class ServerEarlyTest {
         assertTrue(asked.indexOf("provision") > asked.indexOf("up ended"), asked.toString());
         // K3s restarted: what was seen before provisioning is not trusted
         assertTrue(asked.lastIndexOf("k3s kubectl get nodes -o json") > asked.indexOf("provision"), asked.toString());
+    }
+
+    /** k3s-up, its stand-in `vagrant up` waiting for the node list; it must succeed. */
+    private Repo.Run upWaitingForTheNodeList() throws IOException {
+        Files.writeString(waits(), "nodes");
+        Repo.Run run = up("--no-separate-up");
+        assertEquals(0, run.exit(), run.stderr() + "\ncalls: " + Files.readString(calls));
+        return run;
     }
 
     /** SSH connections sshd accepted (its log at VERBOSE says each). */
