@@ -4,9 +4,7 @@
 //SOURCES lib/K3s.java
 //SOURCES lib/AddressProbe.java
 //SOURCES lib/ClusterHalt.java
-//SOURCES lib/NodeSsh.java
-//SOURCES lib/SshConfigEarly.java
-//SOURCES lib/Nodes.java
+//SOURCES lib/ServerEarly.java
 //SOURCES lib/K3sServer.java
 //SOURCES lib/ApiPort.java
 //SOURCES lib/ClusterFolder.java
@@ -15,7 +13,7 @@
 //SOURCES lib/Plan.java
 //SOURCES lib/Provider.java
 //SOURCES lib/HostK3s.java
-//SOURCES lib/AgentTokenMove.java
+//SOURCES lib/ClusterReady.java
 //SOURCES lib/ClusterChange.java
 //SOURCES lib/GivenSettings.java
 //SOURCES lib/ChangeRun.java
@@ -26,7 +24,6 @@ import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -211,7 +208,7 @@ class up extends Step {
         stage("prepare", "preparing " + folder);
         ClusterFolder.claim(folder, dir != null);
         try (ClusterFolder cluster = ClusterFolder.open(folder, log);
-             SshConfigEarly early = new SshConfigEarly(folder, machineNames().get(0), log)) {
+             ServerEarly early = new ServerEarly(folder, machineNames(), log)) {
             cluster.writeProvisioning(up.class);
             Vagrant vagrant = new Vagrant(folder, log).whenInterrupted("run the same k3s-up again to resume "
                 + "(what is up stays up), or 'k3s-down --name " + clusterName + "' to remove it");
@@ -239,7 +236,8 @@ class up extends Step {
             } else {
                 vagrant.up(chosenProvider, remaining(deadline), early);
             }
-            early.finish(); // the server's SSH settings, asked while the agents joined
+            early.finish(); // the server's SSH settings and connection, made while the agents joined
+            if (changing.changesAfterUp()) early.close(); // what it saw is out of date once the machines change
             changing.afterUp();
 
             List<Cluster.Node> nodes = plannedMachines.stream().map(machine -> new Cluster.Node(machine.name(),
@@ -247,20 +245,10 @@ class up extends Step {
             Cluster result = cluster.keepJoinedHosts(
                 new Cluster(clusterName, chosenProvider, folder.toString(), serverUrl, nodes, null));
 
-            AgentTokenMove.ifNeeded(vagrant, result, () -> remaining(deadline), log);
-            stage("ready", "waiting for the nodes to be Ready");
-            try (Interruption onInterrupt = Interruption.on(log, "the machines are up and K3s is installed; "
-                    + "run the same k3s-up again to wait for the nodes and print the cluster, or 'k3s-down --name "
-                    + clusterName + "' to remove it", () -> { });
-                 Ssh server = NodeSsh.connect(result, result.server(), Ssh.HostKeyCheck.OFF, null,
-                     Duration.ofMinutes(2), log)) {
-                // the machines of this folder; a host k3s-join added is reported, not waited for, unless after a halt
-                Set<String> machines = ClusterHalt.nodesToWaitFor(result, resuming);
-                for (String machine : machines) log.phase(machine, "waiting for the node to be Ready");
-                List<Nodes.Status> ready = Nodes.waitReady(server, machines, remaining(deadline), log);
-                Nodes.report(ready, machines, log);
-                result = Nodes.withVersions(result, ready);
-            }
+            result = ClusterReady.await(result, resuming, early, vagrant,
+                () -> stage("ready", "waiting for the nodes to be Ready"), "the machines are up and K3s is installed;"
+                + " run the same k3s-up again to wait for the nodes and print the cluster, or 'k3s-down --name "
+                + clusterName + "' to remove it", () -> remaining(deadline), log);
             cluster.save(result);
             ClusterHalt.clear(folder);
             ChangePending.finish(folder); // the change is carried out: a later k3s-up plans from cluster.env

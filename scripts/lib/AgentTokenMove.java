@@ -1,9 +1,7 @@
 //SOURCES Cli.java
 //SOURCES Log.java
-//SOURCES Cluster.java
 //SOURCES Ssh.java
 //SOURCES Shell.java
-//SOURCES NodeSsh.java
 //SOURCES Vagrant.java
 
 import java.time.Duration;
@@ -17,18 +15,21 @@ import java.util.function.Supplier;
 final class AgentTokenMove {
     private AgentTokenMove() {}
 
-    /** Provisions the cluster's machines again when its server has no agent token; remaining: the step's time. */
-    static void ifNeeded(Vagrant vagrant, Cluster cluster, Supplier<Duration> remaining, Log log) {
-        boolean hasAgentToken;
-        try (Ssh server = NodeSsh.connect(cluster, cluster.server(), Ssh.HostKeyCheck.OFF, null,
-                Duration.ofMinutes(2), log)) {
-            String script = "grep -q '^K3S_AGENT_TOKEN=' /etc/systemd/system/k3s.service.env";
-            hasAgentToken = server.exec(server.sudo() + "sh -c " + Shell.quote(script), null,
-                Duration.ofSeconds(30)).ok();
-        }
-        if (hasAgentToken) return;
+    /** Whether the server's K3s env file holds an agent token (its name only is looked for). */
+    static boolean hasAgentToken(Ssh server) {
+        String script = "grep -q '^K3S_AGENT_TOKEN=' /etc/systemd/system/k3s.service.env";
+        return server.exec(server.sudo() + "sh -c " + Shell.quote(script), null, Duration.ofSeconds(30)).ok();
+    }
+
+    /**
+     * Provisions the cluster's machines again when the server has no agent token; remaining: the step's time.
+     * Returns whether it did (then K3s restarted everywhere).
+     */
+    static boolean unlessPresent(boolean hasAgentToken, Vagrant vagrant, Supplier<Duration> remaining, Log log) {
+        if (hasAgentToken) return false;
         log.info("the servers run without an agent token (a cluster of an older k3s-up), so the agents hold the "
             + "server token: vagrant provision gives them an agent token of their own");
         vagrant.provision(remaining.get());
+        return true;
     }
 }

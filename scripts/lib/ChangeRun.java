@@ -82,6 +82,11 @@ final class ChangeRun {
         run(AFTER_UP);
     }
 
+    /** Whether afterUp() changes the running machines: what was seen of them before is then out of date. */
+    boolean changesAfterUp() {
+        return change.steps.stream().anyMatch(step -> AFTER_UP.containsKey(step.kind()));
+    }
+
     private void run(Map<ClusterChange.Kind, Action> actions) {
         for (ClusterChange.Step step : change.steps) {
             Action action = actions.get(step.kind());

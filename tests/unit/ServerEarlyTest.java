@@ -1,4 +1,5 @@
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
@@ -20,9 +21,11 @@ import org.junit.jupiter.params.provider.ValueSource;
  * once the server's provisioning prints that K3s is Ready, so that the steps after `vagrant up` connect from the
  * cache at once. k3s-up runs as a real process; `vagrant` is a stand-in that notes each call, whose `up` prints
  * the server's Ready line and then waits (20 s at most, else it fails) for its own `ssh-config` to have been run;
- * that `ssh-config` names a real sshd on 127.0.0.1, where a `k3s` stand-in answers the nodes Ready.
+ * that `ssh-config` names a real sshd on 127.0.0.1, where a `k3s` stand-in answers the nodes Ready. On that
+ * connection, still while `vagrant up` runs, the agent token is checked and the nodes polled until all are Ready;
+ * the Ready stage takes the connection and what was seen (its own `up` then waits for the node list instead).
  */
-class SshConfigEarlyTest {
+class ServerEarlyTest {
 
     @TempDir Path dir;
     Sshd sshd;
@@ -36,7 +39,7 @@ class SshConfigEarlyTest {
         Files.copy(Repo.root().resolve("tests/unit/shims/VBoxManage"), bin.resolve("VBoxManage"));
         write(bin.resolve("vagrant"), """
             #!/bin/sh
-            # TEST STAND-IN for vagrant (tests/unit/SshConfigEarlyTest.java only): starts nothing
+            # TEST STAND-IN for vagrant (tests/unit/ServerEarlyTest.java only): starts nothing
             case "$1" in
               --version) echo "Vagrant 2.4.1" ;;
               up) echo "up $2" >> CALLS
@@ -46,12 +49,15 @@ class SshConfigEarlyTest {
                   echo "==> wilS: Running provisioner: k3s (shell)..."
                   echo "    wilS: [k3s-vagrant wilS] K3s server is Ready at https://192.168.56.110:6443"
                   [ -e WAITS ] || exit 0
+                  # until the server is asked for its ssh-config, or (waits holding "nodes") for its node list
+                  asked=ssh-config; grep -q nodes WAITS && asked="kubectl get nodes"
                   i=0
-                  until grep -q ssh-config CALLS; do
+                  until grep -q "$asked" CALLS; do
                     i=$((i + 1))
-                    [ $i -le 200 ] || { echo "no ssh-config while vagrant up ran" >&2; exit 1; }
+                    [ $i -le 200 ] || { echo "no $asked while vagrant up ran" >&2; exit 1; }
                     sleep 0.1
                   done
+                  rm -f K3S_FAILS
                   echo "up ended" >> CALLS ;;
               ssh-config) echo "ssh-config $2" >> CALLS
                   if [ -e FAILS ]; then rm FAILS; echo "vagrant stand-in: ssh-config fails once" >&2; exit 1; fi
@@ -61,15 +67,29 @@ class SshConfigEarlyTest {
               *) echo "vagrant stand-in: no '$*' here" >&2; exit 1 ;;
             esac
             """.replace("CALLS", Shell.quote(calls.toString())).replace("WAITS", Shell.quote(waits().toString()))
+            .replace("K3S_FAILS", Shell.quote(k3sFails().toString()))
             .replace("FAILS", Shell.quote(dir.resolve("fails").toString())).replace("USER", sshd.user)
             .replace("PORT", String.valueOf(sshd.port)).replace("KEY", sshd.clientKey.toString()));
         write(bin.resolve("k3s"), """
             #!/bin/sh
-            # TEST STAND-IN for k3s (tests/unit/SshConfigEarlyTest.java only): `kubectl get nodes -o json`, all Ready
+            # TEST STAND-IN for k3s (tests/unit/ServerEarlyTest.java only): `kubectl get nodes -o json`, all Ready
+            echo "k3s $*" >> CALLS
+            [ -e K3S_FAILS ] && { echo "k3s stand-in: the API is not up" >&2; exit 1; }
             n() { printf '{"metadata":{"name":"%s","labels":{}},"status":{"conditions":[{"type":"Ready","status":\
             "True"}],"addresses":[{"type":"InternalIP","address":"192.168.56.%s"}]}}' "$1" "$2"; }
             printf '{"items":[%s,%s]}\\n' "$(n wils 110)" "$(n wilsw 111)"
-            """);
+            """.replace("CALLS", Shell.quote(calls.toString()))
+            .replace("K3S_FAILS", Shell.quote(k3sFails().toString())));
+        write(bin.resolve("grep"), """
+            #!/bin/sh
+            # TEST STAND-IN for grep (tests/unit/ServerEarlyTest.java only): AgentTokenMove's look into the server's
+            # K3s env file answers "token there" unless NO_TOKEN exists; every other grep is the real one
+            case "$*" in
+              *k3s.service.env) echo "agent token check" >> CALLS; [ -e NO_TOKEN ] && exit 1; exit 0 ;;
+            esac
+            exec /usr/bin/grep "$@"
+            """.replace("CALLS", Shell.quote(calls.toString()))
+            .replace("NO_TOKEN", Shell.quote(noToken().toString())));
         bin.resolve("VBoxManage").toFile().setExecutable(true);
     }
 
@@ -115,7 +135,67 @@ class SshConfigEarlyTest {
             Files.readString(calls));
     }
 
-    /** A file whose presence makes the stand-in's `vagrant up` wait for its ssh-config. */
+    @Test
+    void theNodesAreSeenReadyWhileVagrantUpRunsOnTheOnlyConnection() throws IOException {
+        Repo.Run run = upWaitingForTheNodeList();
+        List<String> asked = Files.readAllLines(calls);
+        int upEnded = asked.indexOf("up ended");
+        assertTrue(asked.indexOf("agent token check") < upEnded, "checked while vagrant up ran: " + asked);
+        assertTrue(asked.indexOf("k3s kubectl get nodes -o json") < upEnded, asked.toString());
+        assertEquals(List.of(), asked.subList(upEnded, asked.size()).stream().filter(c -> c.startsWith("k3s"))
+            .toList(), "every node was seen Ready: no node list after vagrant up: " + asked);
+        assertFalse(asked.contains("provision"), asked.toString());
+        assertEquals(1, connections(), "one SSH connection in the whole k3s-up; sshd's log:\n" + sshd.log());
+        assertTrue(run.stderr().contains("wils") && run.stdout().contains("\"wilSW\""), run.stderr());
+    }
+
+    @Test
+    void aNodeListFailingWhileVagrantUpRunsIsAskedAgainAfterIt() throws IOException {
+        Files.writeString(k3sFails(), "");
+        upWaitingForTheNodeList();
+        List<String> asked = Files.readAllLines(calls);
+        assertTrue(asked.lastIndexOf("k3s kubectl get nodes -o json") > asked.indexOf("up ended"), asked.toString());
+        assertEquals(1, connections(), "the same connection after vagrant up; sshd's log:\n" + sshd.log());
+    }
+
+    @Test
+    void anAgentTokenFoundMissingWhileVagrantUpRunsLeadsToVagrantProvision() throws IOException {
+        Files.writeString(noToken(), "");
+        upWaitingForTheNodeList();
+        List<String> asked = Files.readAllLines(calls);
+        assertEquals(List.of("agent token check"), asked.stream().filter(c -> c.startsWith("agent")).toList(),
+            "checked once: " + asked);
+        assertTrue(asked.indexOf("agent token check") < asked.indexOf("up ended"), asked.toString());
+        assertTrue(asked.indexOf("provision") > asked.indexOf("up ended"), asked.toString());
+        // K3s restarted: what was seen before provisioning is not trusted
+        assertTrue(asked.lastIndexOf("k3s kubectl get nodes -o json") > asked.indexOf("provision"), asked.toString());
+    }
+
+    /** k3s-up, its stand-in `vagrant up` waiting for the node list; it must succeed. */
+    private Repo.Run upWaitingForTheNodeList() throws IOException {
+        Files.writeString(waits(), "nodes");
+        Repo.Run run = up("--no-separate-up");
+        assertEquals(0, run.exit(), run.stderr() + "\ncalls: " + Files.readString(calls));
+        return run;
+    }
+
+    /** SSH connections sshd accepted (its log at VERBOSE says each). */
+    private long connections() {
+        return sshd.log().lines().filter(line -> line.contains("Accepted publickey")).count();
+    }
+
+    /** A file whose presence makes the stand-in `k3s` fail (the API not up); the stand-in `vagrant up` ends it. */
+    private Path k3sFails() {
+        return dir.resolve("k3s-fails");
+    }
+
+    /** A file whose presence makes the server's K3s env file lack the agent token. */
+    private Path noToken() {
+        return dir.resolve("no-token");
+    }
+
+    /** A file whose presence makes the stand-in's `vagrant up` wait for its ssh-config (or, holding "nodes", the
+     * node list). */
     private Path waits() {
         return dir.resolve("waits");
     }
