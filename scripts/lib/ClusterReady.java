@@ -31,7 +31,13 @@ final class ClusterReady {
     static Cluster await(Cluster cluster, boolean resuming, ServerEarly early, Vagrant vagrant, Runnable announce,
             String whatToDo, Supplier<Duration> remaining, Log log) {
         Ssh server = early.takeServer();
+        boolean earlyConnection = server != null;
         try {
+            if (server != null && !server.connected()) { // it sat idle while vagrant up ended: dropped since
+                Ssh gone = server;
+                server = null;
+                gone.close();
+            }
             if (server == null) server = connect(cluster, log);
             Boolean answered = early.hasAgentToken();
             boolean provisioned = AgentTokenMove.unlessPresent(answered != null ? answered
@@ -49,8 +55,20 @@ final class ClusterReady {
                 for (String machine : machines) log.phase(machine, "waiting for the node to be Ready");
                 Optional<List<Nodes.Status>> seen = provisioned ? Optional.empty() : early.allReady(machines);
                 seen.ifPresent(nodes -> log.detail("every node was seen Ready while vagrant up ran"));
-                Ssh on = server;
-                List<Nodes.Status> ready = seen.orElseGet(() -> Nodes.waitReady(on, machines, remaining.get(), log));
+                List<Nodes.Status> ready;
+                try {
+                    Ssh on = server;
+                    ready = seen.orElseGet(() -> Nodes.waitReady(on, machines, remaining.get(), log));
+                } catch (Ssh.ConnectionDropped e) {
+                    if (!earlyConnection || provisioned) throw e;
+                    // the connection opened while vagrant up ran went silently while idle: the list is read again
+                    log.detail("the connection opened while vagrant up ran dropped; connecting again");
+                    Ssh gone = server;
+                    server = null;
+                    gone.close();
+                    server = connect(cluster, log);
+                    ready = Nodes.waitReady(server, machines, remaining.get(), log);
+                }
                 Nodes.report(ready, machines, log);
                 return Nodes.withVersions(cluster, ready);
             }

@@ -170,6 +170,11 @@ final class Ssh implements AutoCloseable {
         return SshConnect.connect(target, jumps, retryFor, log);
     }
 
+    /** Whether the connection is still up, as far as SSH knows (a silent drop shows on the next command). */
+    boolean connected() {
+        return session.isConnected();
+    }
+
     /** Runs a command; stdin (may be null) is written to it, then closed. */
     Result exec(String command, byte[] stdin, Duration timeout) {
         return exec(command, stdin, timeout, null);

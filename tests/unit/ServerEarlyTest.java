@@ -58,6 +58,8 @@ class ServerEarlyTest {
                     sleep 0.1
                   done
                   rm -f K3S_FAILS
+                  # the connection opened meanwhile dropped as vagrant up ends: sshd's children serve connections
+                  [ -e DROP ] && pkill -P "$(cat DROP)"
                   echo "up ended" >> CALLS ;;
               ssh-config) echo "ssh-config $2" >> CALLS
                   if [ -e FAILS ]; then rm FAILS; echo "vagrant stand-in: ssh-config fails once" >&2; exit 1; fi
@@ -68,6 +70,7 @@ class ServerEarlyTest {
             esac
             """.replace("CALLS", Shell.quote(calls.toString())).replace("WAITS", Shell.quote(waits().toString()))
             .replace("K3S_FAILS", Shell.quote(k3sFails().toString()))
+            .replace("DROP", Shell.quote(dir.resolve("drop").toString()))
             .replace("FAILS", Shell.quote(dir.resolve("fails").toString())).replace("USER", sshd.user)
             .replace("PORT", String.valueOf(sshd.port)).replace("KEY", sshd.clientKey.toString()));
         write(bin.resolve("k3s"), """
@@ -156,6 +159,16 @@ class ServerEarlyTest {
         List<String> asked = Files.readAllLines(calls);
         assertTrue(asked.lastIndexOf("k3s kubectl get nodes -o json") > asked.indexOf("up ended"), asked.toString());
         assertEquals(1, connections(), "the same connection after vagrant up; sshd's log:\n" + sshd.log());
+    }
+
+    @Test
+    void aConnectionThatDroppedWhileVagrantUpEndedIsMadeAgainForTheNodeList() throws IOException {
+        Files.writeString(k3sFails(), ""); // no node seen Ready while vagrant up runs: the list is read after it
+        Files.writeString(dir.resolve("drop"), Long.toString(sshd.pid()));
+        upWaitingForTheNodeList();
+        List<String> asked = Files.readAllLines(calls);
+        assertTrue(asked.lastIndexOf("k3s kubectl get nodes -o json") > asked.indexOf("up ended"), asked.toString());
+        assertEquals(2, connections(), "connected again once; sshd's log:\n" + sshd.log());
     }
 
     @Test

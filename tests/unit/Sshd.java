@@ -62,6 +62,11 @@ final class Sshd implements AutoCloseable, BeforeAllCallback, AfterAllCallback {
         this.log = dir.resolve("sshd.log");
     }
 
+    /** The listening sshd's process id: each connection is served by a child of it. */
+    long pid() {
+        return process.pid();
+    }
+
     /** Generates the keys, writes the config and starts sshd; returns once it answers with its SSH banner. */
     static Sshd start() {
         return start(HOST);
