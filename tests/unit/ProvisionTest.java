@@ -248,6 +248,28 @@ class ProvisionTest {
         }
     }
 
+    // issue 13: Vagrant's guest detection runs ~17 guest commands (7 s under QEMU) in every vagrant up and provision
+    @Test
+    void aBoxNamedDebianIsTakenAsDebianWithoutVagrantsGuestDetection() throws IOException {
+        requireTool("ruby", "apt-get install ruby");
+        Path harness = tmp.resolve("record.rb");
+        Repo.vagrantfileRecorder(harness, """
+            puts "guest #{args[0]}" if name == :guest=
+            """);
+        Map<String, String> expected = Map.of("", "guest debian", "k3s-vagrant/debian12-test", "guest debian",
+            "generic/ubuntu2204", "", "Debian/Bookworm64", "guest debian");
+        for (var box : expected.entrySet()) {
+            Map<String, String> env = new LinkedHashMap<>(Map.of("K3S_VAGRANT_WORKERS", "0",
+                "K3S_VAGRANT_TOKEN_FILE", tmp.resolve("token").toString(),
+                "K3S_VAGRANT_AGENT_TOKEN_FILE", tmp.resolve("agent-token").toString()));
+            if (!box.getKey().isEmpty()) env.put("K3S_VAGRANT_BOX", box.getKey());
+            Repo.Run run = Repo.exec(List.of("ruby", harness.toString(),
+                Repo.root().resolve("provision/Vagrantfile").toString()), tmp, env, null, 60);
+            assertEquals(0, run.exit(), run.stderr());
+            assertEquals(box.getValue(), run.stdout().strip(), "box '" + box.getKey() + "' (empty: the defaults)");
+        }
+    }
+
     // ---------------------------------------------------------------- helpers
 
     /** A fresh copy of provision/ (Vagrantfile and scripts) in its own folder. */
