@@ -71,8 +71,9 @@ final class ServerEarly implements Consumer<String>, AutoCloseable {
             if (!Files.exists(NodeSsh.cachedSshConfig(folder, machine))) {
                 String config = new Vagrant(folder, log).sshConfig(machine);
                 synchronized (this) {
-                    // nothing is written once the step has stopped waiting, failed or is being interrupted
-                    if (stopped()) return;
+                    // kept while finish() waits for it (vagrant up ended first); not once the step has failed, is
+                    // being interrupted or stopped waiting
+                    if (closed || Interruption.shuttingDown()) return;
                     NodeSsh.keepSshConfig(folder, machine, config);
                 }
             }
