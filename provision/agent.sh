@@ -16,13 +16,15 @@ load_proxy # before any download, and so that the server is reached directly
 export K3S_URL=$SERVER_URL
 exec_line="agent --node-ip $NODE_IP --flannel-iface $iface ${EXTRA_FLAGS:-}" # K3s's installer splits it
 uninstall=${INSTALL_K3S_BIN_DIR:-/usr/local/bin}/k3s-agent-uninstall.sh
-if [ -e "$uninstall" ]; then
-  # an agent is here already (provisioning again, an upgrade): nothing changes before the server is checked
+if [ -e "$uninstall" ] || [ "${INSTALL_WHILE_SERVER_STARTS:-}" != 1 ]; then
+  # an agent is here already (provisioning again, an upgrade), or a host joins a running server (k3s-join): nothing
+  # changes before the server is checked
   wait_for_server "$SERVER_URL"
   check_token_against "$SERVER_URL"
   install_k3s k3s-agent.service "$exec_line"
 else
-  # A new agent: installed but not started while the server may still be starting (machines boot in parallel):
+  # A new agent of a Vagrant machine (INSTALL_WHILE_SERVER_STARTS=1 from the Vagrantfile): installed but not
+  # started while the server may still be starting (machines boot in parallel):
   # the binary, the service's files and systemd's reload take seconds under QEMU. Started once the server answers
   # (a bounded wait) and its CA matches the token: K3s's agent would retry until the server is up, but would send
   # the token to a server not checked yet. Should that fail, the agent that never started is removed again.

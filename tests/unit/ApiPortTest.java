@@ -102,8 +102,15 @@ class ApiPortTest {
         assertTrue(run.stderr().contains("removing the agent installed above: it never started"), run.stderr());
         assertEquals(List.of("installed, start skipped: true", "uninstalled"), events(), "never started");
 
-        // an agent installed before (its uninstall script is there): nothing changes before the server answers
+        // a host joining a running server (k3s-join: no INSTALL_WHILE_SERVER_STARTS): nothing before it answers
         Files.delete(tmp.resolve("events"));
+        Files.delete(tmp.resolve("bin-dir/k3s-agent-uninstall.sh"));
+        Repo.Run joining = agentSh(url, token, "2", Map.of());
+        assertNotEquals(0, joining.exit());
+        assertTrue(joining.stderr().contains("did not answer within 2 s"), joining.stderr());
+        assertTrue(Files.notExists(tmp.resolve("events")), "neither installed nor removed");
+
+        // an agent installed before (its uninstall script is there): nothing changes before the server answers
         Files.writeString(tmp.resolve("token"), "K10abc::server:secret\n");
         writeScript(tmp.resolve("bin-dir/k3s-agent-uninstall.sh"), "echo uninstalled >> " + tmp.resolve("events"));
         Repo.Run again = agentSh(url, token, "2");
@@ -118,6 +125,10 @@ class ApiPortTest {
      * the uninstall script K3s's writes): the waits and the token check are real.
      */
     private Repo.Run agentSh(String url, Path token, String apiWait) throws IOException {
+        return agentSh(url, token, apiWait, Map.of("INSTALL_WHILE_SERVER_STARTS", "1")); // as the Vagrantfile says
+    }
+
+    private Repo.Run agentSh(String url, Path token, String apiWait, Map<String, String> more) throws IOException {
         Path events = tmp.resolve("events");
         Path bin = Files.createDirectories(tmp.resolve("bin"));
         Path binDir = Files.createDirectories(tmp.resolve("bin-dir"));
@@ -130,11 +141,12 @@ class ApiPortTest {
             + "\nprintf '#!/bin/sh\\necho uninstalled >> " + events + "\\n' > " + uninstall
             + "\nchmod 755 " + uninstall + "\n");
         Files.writeString(airgap.resolve("k3s"), "");
-        return Repo.exec(List.of("bash", Repo.root().resolve("provision/agent.sh").toString()), tmp,
-            Map.of("PATH", bin + ":" + System.getenv("PATH"), "NODE_IP", "127.0.0.1", "FLANNEL_IFACE", "lo",
-                "TOKEN_FILE", token.toString(), "SERVER_URL", url, "AIRGAP_DIR", airgap.toString(), "API_WAIT",
-                apiWait, "INSTALL_K3S_BIN_DIR", binDir.toString(), "MACHINE_ROOT", tmp.resolve("root").toString()),
-            null, 90);
+        Map<String, String> env = new java.util.HashMap<>(Map.of("PATH", bin + ":" + System.getenv("PATH"),
+            "NODE_IP", "127.0.0.1", "FLANNEL_IFACE", "lo", "TOKEN_FILE", token.toString(), "SERVER_URL", url,
+            "AIRGAP_DIR", airgap.toString(), "API_WAIT", apiWait, "INSTALL_K3S_BIN_DIR", binDir.toString(),
+            "MACHINE_ROOT", tmp.resolve("root").toString()));
+        env.putAll(more);
+        return Repo.exec(List.of("bash", Repo.root().resolve("provision/agent.sh").toString()), tmp, env, null, 90);
     }
 
     private List<String> events() throws IOException {
