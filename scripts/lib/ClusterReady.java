@@ -33,23 +33,15 @@ final class ClusterReady {
         Ssh server = early.takeServer();
         boolean earlyConnection = server != null;
         try {
-            if (server != null && !server.connected()) { // it sat idle while vagrant up ended: dropped since
-                Ssh gone = server;
-                server = null;
-                gone.close();
-            }
-            if (server == null) server = connect(cluster, log);
+            // none, or it sat idle while vagrant up ended and dropped since
+            if (server == null || !server.connected()) server = reconnect(server, cluster, log);
             Boolean answered = early.hasAgentToken();
             boolean provisioned = AgentTokenMove.unlessPresent(answered != null ? answered
                 : AgentTokenMove.hasAgentToken(server), vagrant, remaining, log);
             announce.run();
             try (Interruption onInterrupt = Interruption.on(log, whatToDo, () -> { })) {
-                if (provisioned) { // provisioning restarted K3s (and may have touched the network): a fresh start
-                    Ssh before = server;
-                    server = null;
-                    before.close();
-                    server = connect(cluster, log);
-                }
+                // provisioning restarted K3s (and may have touched the network): a fresh start
+                if (provisioned) server = reconnect(server, cluster, log);
                 // the machines of this folder; a host k3s-join added is reported, not waited for, unless after a halt
                 Set<String> machines = ClusterHalt.nodesToWaitFor(cluster, resuming);
                 for (String machine : machines) log.phase(machine, "waiting for the node to be Ready");
@@ -63,10 +55,7 @@ final class ClusterReady {
                     if (!earlyConnection || provisioned) throw e;
                     // the connection opened while vagrant up ran went silently while idle: the list is read again
                     log.detail("the connection opened while vagrant up ran dropped; connecting again");
-                    Ssh gone = server;
-                    server = null;
-                    gone.close();
-                    server = connect(cluster, log);
+                    server = reconnect(server, cluster, log);
                     ready = Nodes.waitReady(server, machines, remaining.get(), log);
                 }
                 Nodes.report(ready, machines, log);
@@ -75,6 +64,12 @@ final class ClusterReady {
         } finally {
             if (server != null) server.close();
         }
+    }
+
+    /** A new connection in place of old (closed first, if any; closing twice is harmless). */
+    private static Ssh reconnect(Ssh old, Cluster cluster, Log log) {
+        if (old != null) old.close();
+        return connect(cluster, log);
     }
 
     private static Ssh connect(Cluster cluster, Log log) {
